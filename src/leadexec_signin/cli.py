@@ -1,0 +1,254 @@
+"""``leadexec-signin``: serve, migrate, and administer users, applications and buttons.
+
+SPEC section 6. Secrets (passwords) are read from standard input, never from arguments, so
+they stay out of shell history and ``ps``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from leadexec_signin.core.apps import Application
+from leadexec_signin.core.errors import SigninError
+from leadexec_signin.core.provider import Provider
+from leadexec_signin.settings import Settings
+
+
+def configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def ensure_schema(settings: Settings, *, always: bool = False) -> None:
+    """The embedded SQLite default migrates itself; a configured database only on request."""
+    from leadexec_signin.storage.sql.migrate import upgrade
+
+    if always or not settings.database_url:
+        if not settings.database_url:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        upgrade(settings.effective_database_url)
+
+
+def provider_for(settings: Settings) -> Provider:
+    from leadexec_signin.web.app import build_provider
+
+    ensure_schema(settings)
+    return build_provider(settings)
+
+
+def app_json(app: Application) -> dict[str, object]:
+    return {
+        "appId": app.id,
+        "name": app.name,
+        "status": app.status,
+        "origins": list(app.origins),
+        "scopes": sorted(app.scopes),
+        "hasSecret": app.requires_secret,
+        "hardened": app.hardened,
+    }
+
+
+def emit(args: argparse.Namespace, data: object, text: str) -> None:
+    print(json.dumps(data, indent=None if args.json else 2) if args.json else text)
+
+
+def read_secret(prompt: str) -> str:
+    if sys.stdin.isatty():
+        import getpass
+
+        return getpass.getpass(prompt)
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    ensure_schema(settings, always=args.migrate)
+    print(f"LeadExec Sign-In on http://{args.host}:{args.port} (issuer {settings.issuer})")
+    uvicorn.run(
+        "leadexec_signin.web.app:app_from_env",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        access_log=False,
+        log_config=None,
+        proxy_headers=settings.trust_proxy,
+        server_header=False,
+    )
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    ensure_schema(settings, always=True)
+    emit(args, {"migrated": True}, "Database is at the latest schema.")
+    return 0
+
+
+def cmd_users_create(args: argparse.Namespace, settings: Settings) -> int:
+    password = read_secret("Password: ")
+    user = provider_for(settings).create_user(
+        email=args.email,
+        name=args.name,
+        password=password,
+        company=args.company or "",
+        plan=args.plan or "",
+        timezone=args.timezone or "UTC",
+        locale=args.locale or "en-US",
+        operator=args.operator,
+    )
+    data = {"id": user.id, "email": user.email, "name": user.name, "operator": user.is_operator}
+    emit(args, data, f"Created user {user.email} ({user.id}).")
+    return 0
+
+
+def cmd_apps_create(args: argparse.Namespace, settings: Settings) -> int:
+    app, secret = provider_for(settings).create_app(
+        name=args.name,
+        origins=args.origin,
+        scopes=args.scopes,
+        with_secret=args.with_secret or args.hardened,
+        hardened=args.hardened,
+        logo_url=args.logo or "",
+        homepage_url=args.homepage or "",
+        privacy_url=args.privacy or "",
+        terms_url=args.terms or "",
+        notice_url=args.notice_url or "",
+    )
+    data = {**app_json(app), "appSecret": secret}
+    text = f"Created application {app.name}: appId {app.id} (pending approval)."
+    if secret:
+        text += f"\nappSecret (shown once, store it now): {secret}"
+    emit(args, data, text)
+    return 0
+
+
+def cmd_apps_status(args: argparse.Namespace, settings: Settings) -> int:
+    status = {"approve": "approved", "suspend": "suspended", "reinstate": "approved"}[args.action]
+    app = provider_for(settings).set_app_status(args.app_id, status)
+    emit(args, app_json(app), f"{app.id} is now {app.status}.")
+    return 0
+
+
+def cmd_apps_list(args: argparse.Namespace, settings: Settings) -> int:
+    apps = provider_for(settings).list_apps()
+    lines = [f"{a.id}  {a.status:<9}  {a.name}  {' '.join(a.origins)}" for a in apps]
+    emit(args, [app_json(a) for a in apps], "\n".join(lines) or "No applications.")
+    return 0
+
+
+def cmd_buttons_create(args: argparse.Namespace, settings: Settings) -> int:
+    button = provider_for(settings).create_button(
+        app_id=args.app, scopes=args.scopes, theme=args.theme, size=args.size, text=args.text
+    )
+    data = {
+        "btnId": button.id,
+        "appId": button.app_id,
+        "scopes": sorted(button.scopes),
+        "theme": button.theme,
+        "size": button.size,
+    }
+    emit(args, data, f"Created button {button.id} for {button.app_id}.")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from leadexec_signin.demo import run_demo
+
+    return run_demo(settings, host=args.host, port=args.port, partner_port=args.partner_port)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="leadexec-signin", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def with_json(sp: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        sp.add_argument("--json", action="store_true", help="print machine-readable JSON")
+        return sp
+
+    serve = sub.add_parser("serve", help="run the identity provider")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--migrate", action="store_true", help="migrate a configured database")
+    serve.set_defaults(fn=cmd_serve)
+
+    demo = sub.add_parser("demo", help="provider + sample partner site, seeded")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--partner-port", type=int, default=8001)
+    demo.set_defaults(fn=cmd_demo)
+
+    with_json(sub.add_parser("migrate", help="bring the database schema up to date")).set_defaults(
+        fn=cmd_migrate
+    )
+
+    users = sub.add_parser("users").add_subparsers(dest="users_command", required=True)
+    uc = with_json(users.add_parser("create", help="create a user; password on stdin"))
+    uc.add_argument("--email", required=True)
+    uc.add_argument("--name", required=True)
+    uc.add_argument("--company")
+    uc.add_argument("--plan")
+    uc.add_argument("--timezone")
+    uc.add_argument("--locale")
+    uc.add_argument("--operator", action="store_true")
+    uc.set_defaults(fn=cmd_users_create)
+
+    apps = sub.add_parser("apps").add_subparsers(dest="apps_command", required=True)
+    ac = with_json(apps.add_parser("create", help="register an application (pending)"))
+    ac.add_argument("--name", required=True)
+    ac.add_argument("--origin", action="append", required=True)
+    ac.add_argument("--scopes", required=True)
+    ac.add_argument("--with-secret", action="store_true")
+    ac.add_argument("--hardened", action="store_true", help="deliver a code, not tokens")
+    ac.add_argument("--logo")
+    ac.add_argument("--homepage")
+    ac.add_argument("--privacy")
+    ac.add_argument("--terms")
+    ac.add_argument("--notice-url")
+    ac.set_defaults(fn=cmd_apps_create)
+    for action in ("approve", "suspend", "reinstate"):
+        sp = with_json(apps.add_parser(action))
+        sp.add_argument("app_id")
+        sp.set_defaults(fn=cmd_apps_status, action=action)
+    with_json(apps.add_parser("list")).set_defaults(fn=cmd_apps_list)
+
+    buttons = sub.add_parser("buttons").add_subparsers(dest="buttons_command", required=True)
+    bc = with_json(buttons.add_parser("create"))
+    bc.add_argument("--app", required=True)
+    bc.add_argument("--scopes", required=True)
+    bc.add_argument("--theme", default="light")
+    bc.add_argument("--size", default="medium")
+    bc.add_argument("--text", default="Sign in with LeadExec")
+    bc.set_defaults(fn=cmd_buttons_create)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    settings = Settings.from_env()
+    configure_logging(settings)
+    try:
+        return int(args.fn(args, settings))
+    except SigninError as exc:
+        body = {"error": exc.code, "errorMessage": exc.description}
+        if getattr(args, "json", False):
+            print(json.dumps(body))
+        else:
+            print(f"error: {exc.description} ({exc.code})", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    sys.exit(main())

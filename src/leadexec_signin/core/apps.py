@@ -1,0 +1,112 @@
+"""Applications, their allowed origins and their sign-in buttons."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from leadexec_signin.core.errors import InvalidRequest
+
+PENDING, APPROVED, SUSPENDED = "pending", "approved", "suspended"
+STATUSES = (PENDING, APPROVED, SUSPENDED)
+
+THEMES = ("light", "dark")
+SIZES = ("small", "medium", "large")
+
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_HOST = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*$")
+_IPV4 = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
+
+
+@dataclass(frozen=True)
+class Application:
+    id: str
+    name: str
+    owner_id: str | None
+    status: str
+    scopes: frozenset[str]
+    origins: tuple[str, ...]
+    secret_hash: str | None = None
+    hardened: bool = False
+    logo_url: str = ""
+    homepage_url: str = ""
+    privacy_url: str = ""
+    terms_url: str = ""
+    notice_url: str = ""
+    created_at: datetime | None = None
+
+    @property
+    def requires_secret(self) -> bool:
+        return self.secret_hash is not None
+
+
+@dataclass(frozen=True)
+class Button:
+    id: str
+    app_id: str
+    scopes: frozenset[str]
+    theme: str = "light"
+    size: str = "medium"
+    text: str = "Sign in with LeadExec"
+    created_at: datetime | None = None
+
+
+def normalize_origin(raw: str) -> str:
+    """Registration-time canonical form: lowercase ``scheme://host[:port]``, default port
+    dropped, exactly what browsers put in ``MessageEvent.origin``. Anything with a path, query,
+    credentials or an odd host is refused rather than guessed at."""
+    text = (raw or "").strip()
+    if len(text) > 255 or not text.isascii():
+        raise InvalidRequest("An origin is scheme://host[:port] in ASCII, at most 255 characters.")
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as exc:
+        raise InvalidRequest(f"Not a valid origin: {text[:80]!r}.") from exc
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if (
+        scheme not in ("http", "https")
+        or not host
+        or parts.username is not None
+        or parts.password is not None
+        or parts.path not in ("",)
+        or parts.query
+        or parts.fragment
+        or host.endswith(".")
+        or not (_HOST.match(host) or _IPV4.match(host))
+    ):
+        raise InvalidRequest(
+            f"Not a valid origin: {text[:80]!r}. Use scheme://host[:port] with no path."
+        )
+    if (
+        scheme == "http"
+        and host not in ("localhost", "127.0.0.1")
+        and not host.endswith(".localhost")
+    ):
+        # Tokens are posted to this origin: plain HTTP is only acceptable on loopback.
+        raise InvalidRequest("Origins must use https (http is allowed for localhost only).")
+    default = {"http": 80, "https": 443}[scheme]
+    netloc = host if port in (None, default) else f"{host}:{port}"
+    return f"{scheme}://{netloc}"
+
+
+def check_https_url(raw: str, what: str) -> str:
+    """Partner-supplied links (logo, homepage, policies) end up in href/src attributes: only
+    http(s) URLs are kept, so ``javascript:`` and ``data:`` can never reach a page."""
+    text = (raw or "").strip()
+    if not text:
+        return ""
+    parts = urlsplit(text)
+    if parts.scheme not in ("https", "http") or not parts.netloc or len(text) > 2048:
+        raise InvalidRequest(f"The {what} must be an http(s) URL.")
+    return text
+
+
+def check_app_name(raw: str) -> str:
+    name = " ".join((raw or "").split())
+    if not 1 <= len(name) <= 80:
+        raise InvalidRequest("The application name must have 1 to 80 characters.")
+    return name

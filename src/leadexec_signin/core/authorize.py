@@ -1,0 +1,97 @@
+"""The ordered checks of a sign-in request (popup or silent iframe).
+
+Listed once, in order, on one screen (node-oidc-provider ``lib/actions/authorization``). The
+order is a security choice: the origin is checked before the application's status so a page on
+an unregistered origin cannot even learn whether an application is approved.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from leadexec_signin.core.apps import APPROVED, Application, Button
+from leadexec_signin.core.errors import (
+    AppNotApproved,
+    InvalidButton,
+    InvalidRequest,
+    OriginNotAllowed,
+)
+from leadexec_signin.core.ports import Transaction
+
+_BTN_ID = re.compile(r"^btn_[A-Za-z0-9_-]{16,64}$")
+_STATE = re.compile(r"^[\x21-\x7e]{0,256}$")
+MAX_ORIGIN = 255
+
+
+@dataclass(frozen=True)
+class AuthorizeRequest:
+    btn_id: str
+    origin: str
+    state: str
+    immediate: bool
+
+
+@dataclass(frozen=True)
+class AuthorizeContext:
+    request: AuthorizeRequest
+    button: Button
+    app: Application
+
+    @property
+    def scopes(self) -> frozenset[str]:
+        # A button can never ask for more than its application is allowed.
+        return self.button.scopes & self.app.scopes
+
+
+Check = Callable[[Transaction, AuthorizeRequest, dict[str, object]], None]
+
+
+def check_parameters(tx: Transaction, req: AuthorizeRequest, found: dict[str, object]) -> None:
+    if not req.origin or len(req.origin) > MAX_ORIGIN:
+        raise InvalidRequest("The origin parameter is missing or too long.")
+    if not _STATE.match(req.state):
+        raise InvalidRequest("The state parameter must be at most 256 printable characters.")
+    if not _BTN_ID.match(req.btn_id):
+        raise InvalidButton(debug=f"malformed btnId of length {len(req.btn_id)}")
+
+
+def load_button(tx: Transaction, req: AuthorizeRequest, found: dict[str, object]) -> None:
+    button = tx.button_by_id(req.btn_id)
+    app = tx.app_by_id(button.app_id) if button else None
+    if button is None or app is None:
+        raise InvalidButton()
+    found["button"], found["app"] = button, app
+
+
+def check_origin(tx: Transaction, req: AuthorizeRequest, found: dict[str, object]) -> None:
+    app = found["app"]
+    assert isinstance(app, Application)
+    # Exact string match against the canonical registered form: no normalisation here, so
+    # look-alikes (uppercase, trailing slash or dot, default port spelled out) never match.
+    if req.origin not in app.origins:
+        raise OriginNotAllowed()
+
+
+def check_app_approved(tx: Transaction, req: AuthorizeRequest, found: dict[str, object]) -> None:
+    app = found["app"]
+    assert isinstance(app, Application)
+    if app.status != APPROVED:
+        raise AppNotApproved(
+            "This application is suspended."
+            if app.status == "suspended"
+            else "This application is waiting for approval."
+        )
+
+
+CHECKS: tuple[Check, ...] = (check_parameters, load_button, check_origin, check_app_approved)
+
+
+def check_request(tx: Transaction, req: AuthorizeRequest) -> AuthorizeContext:
+    found: dict[str, object] = {}
+    for check in CHECKS:
+        check(tx, req, found)
+    button, app = found["button"], found["app"]
+    assert isinstance(button, Button) and isinstance(app, Application)
+    return AuthorizeContext(request=req, button=button, app=app)

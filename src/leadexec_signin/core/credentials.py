@@ -1,0 +1,49 @@
+"""Random tokens and their at-rest hashes.
+
+Every bearer secret (refresh token, access token, code, session id, app secret) carries at least
+256 bits from the OS CSPRNG, so a plain SHA-256 is a safe at-rest form: there is nothing to
+brute-force, and lookups by hash cost microseconds instead of an argon2 run. A distinct prefix
+per kind means a refresh token can never be mistaken for an access token, even by a typo.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+REFRESH = "ler_"
+ACCESS = "lea_"
+CODE = "lec_"
+SESSION = "les_"
+APP_SECRET = "lesk_"
+
+# Longest token any endpoint will even hash; longer input is refused as malformed.
+MAX_TOKEN_LENGTH = 256
+
+
+def new_token(prefix: str) -> str:
+    return prefix + secrets.token_urlsafe(32)
+
+
+def new_id(prefix: str) -> str:
+    # 22 url-safe characters = 132 bits: public ids need uniqueness, not secrecy.
+    return prefix + secrets.token_urlsafe(16)
+
+
+def token_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def same(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
+def looks_like(raw: str | None, prefix: str) -> bool:
+    """Cheap shape check before touching storage: right prefix, sane length, ASCII."""
+    return (
+        isinstance(raw, str)
+        and raw.startswith(prefix)
+        and 16 < len(raw) <= MAX_TOKEN_LENGTH
+        and raw.isascii()
+    )

@@ -1,0 +1,123 @@
+"""One error family for every refusal the core can make.
+
+Each error carries the machine code, the HTTP status, a description that is safe to show the
+client, and a debug detail that only goes to logs (fosite ``errors.go``). Surfaces render them
+in their own shape in ``web/errors.py``.
+"""
+
+from __future__ import annotations
+
+
+class SigninError(Exception):
+    code: str = "server_error"
+    status: int = 500
+    description: str = "The server could not complete the request."
+
+    def __init__(
+        self,
+        description: str | None = None,
+        *,
+        debug: str | None = None,
+        status: int | None = None,
+        retry_after: int | None = None,
+    ) -> None:
+        self.description = description or type(self).description
+        self.debug = debug
+        if status is not None:
+            self.status = status
+        self.retry_after = retry_after
+        super().__init__(self.description)
+
+
+class ServerError(SigninError):
+    pass
+
+
+class InvalidRequest(SigninError):
+    code = "invalid_request"
+    status = 400
+    description = "The request is missing a parameter or has a malformed one."
+
+
+class InvalidClient(SigninError):
+    code = "invalid_client"
+    status = 401
+    description = "The application could not be authenticated."
+
+
+class InvalidGrant(SigninError):
+    code = "invalid_grant"
+    status = 400
+    description = "The refresh token is not valid or has been revoked."
+
+
+class RateLimited(SigninError):
+    code = "rate_limited"
+    status = 429
+    description = "Too many requests. Try again later."
+
+
+class TemporarilyUnavailable(SigninError):
+    code = "temporarily_unavailable"
+    status = 503
+    description = "The service is temporarily unavailable. Try again shortly."
+
+
+class InvalidToken(SigninError):
+    code = "invalid_token"
+    status = 401
+    description = "The access token is missing, expired or revoked."
+
+
+class InsufficientScope(SigninError):
+    code = "insufficient_scope"
+    status = 403
+    description = "The access token does not carry the scope this call needs."
+
+
+class AccessDenied(SigninError):
+    code = "access_denied"
+    status = 403
+    description = "The user denied access to the account."
+
+
+class InvalidButton(SigninError):
+    code = "invalid_button"
+    status = 400
+    description = "This sign-in button is not registered."
+
+
+class OriginNotAllowed(SigninError):
+    code = "origin_not_allowed"
+    status = 400
+    description = "This page's origin is not registered for the application."
+
+
+class AppNotApproved(SigninError):
+    code = "app_not_approved"
+    status = 403
+    description = "The application is not approved to sign users in."
+
+
+class ImmediateFailed(SigninError):
+    code = "immediate_failed"
+    status = 200
+    description = "The user must sign in or consent first."
+
+
+class InvalidCredentials(SigninError):
+    code = "invalid_credentials"
+    status = 400
+    description = "The email or password is not correct."
+
+
+class NotFound(SigninError):
+    code = "not_found"
+    status = 404
+    description = "Not found."
+
+
+class Conflict(SigninError):
+    code = "conflict"
+    status = 409
+    description = "That already exists."

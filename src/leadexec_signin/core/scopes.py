@@ -1,0 +1,57 @@
+"""The four scopes of SPEC, their plain-words descriptions, and what each one releases."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from leadexec_signin.core.errors import InvalidRequest
+
+if TYPE_CHECKING:
+    from leadexec_signin.core.accounts import User
+
+# Ordered as the consent dialog lists them. Words a person reads, not API names.
+SCOPES: dict[str, str] = {
+    "profile": "See your name and LeadExec user ID",
+    "email": "See your email address",
+    "account": "See your company name and LeadExec plan",
+    "settings": "See your time zone, language and preferences",
+}
+
+_SPLIT = re.compile(r"[\s,]+")
+
+
+def parse_scopes(raw: str | Iterable[str]) -> frozenset[str]:
+    """Accept ``profile,email`` (seed CLI) or ``profile email`` (OAuth) and refuse unknowns."""
+    items = _SPLIT.split(raw.strip()) if isinstance(raw, str) else list(raw)
+    scopes = frozenset(s for s in items if s)
+    unknown = scopes - SCOPES.keys()
+    if unknown:
+        raise InvalidRequest(f"Unknown scope: {', '.join(sorted(unknown))[:100]}.")
+    if not scopes:
+        raise InvalidRequest("At least one scope is required.")
+    return scopes
+
+
+def ordered(scopes: Iterable[str]) -> list[str]:
+    wanted = set(scopes)
+    return [s for s in SCOPES if s in wanted]
+
+
+def user_claims(user: User, scopes: frozenset[str]) -> dict[str, object]:
+    """The ``user`` object of SPEC: only the fields the granted scopes release."""
+    claims: dict[str, object] = {}
+    if "profile" in scopes:
+        claims["id"] = user.id
+        claims["name"] = user.name
+    if "email" in scopes:
+        claims["email"] = user.email
+    if "account" in scopes:
+        claims["company"] = user.company
+        claims["plan"] = user.plan
+    return claims
+
+
+def user_settings(user: User) -> dict[str, object]:
+    return {"timezone": user.timezone, "locale": user.locale, **user.preferences}

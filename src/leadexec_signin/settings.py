@@ -1,0 +1,109 @@
+"""Every option of the service, read once from ``LEADEXEC_*`` environment variables.
+
+Nothing else in the package reads the environment: the app factory, the command line and the
+tests build a :class:`Settings` and pass it down, so a test can run two differently configured
+servers in one process.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from urllib.parse import urlsplit
+
+
+def _int(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SystemExit(f"{name} must be an integer, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Where the embedded SQLite database and other local state live.
+    data_dir: Path = field(default_factory=lambda: Path("data"))
+    # SQLAlchemy URL. Empty means an SQLite file in ``data_dir`` (the embedded default).
+    database_url: str = ""
+    # Optional Redis URL: shares rate-limit counters and revocation events between processes.
+    redis_url: str = ""
+    # Public base URL of this provider (scheme://host[:port]); used in snippets, cookies'
+    # Secure flag and the Origin check of forms.
+    issuer: str = "http://127.0.0.1:8000"
+    # Lifetime of an access token (authToken); the seed fixes it at one hour.
+    access_token_ttl_seconds: int = 3600
+    # Lifetime of the single-use code of hardened delivery (SPEC section 1).
+    code_ttl_seconds: int = 60
+    # Idle and absolute lifetime of a signed-in browser session.
+    session_idle_seconds: int = 14 * 24 * 3600
+    session_absolute_seconds: int = 30 * 24 * 3600
+    # argon2id cost. The defaults follow RFC 9106's second recommended option scaled to this
+    # machine (~180 ms); tests lower them through the same variables.
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    argon2_parallelism: int = 4
+    # Brute-force limits for the sign-in form (moving windows, see core/accounts.py).
+    login_limit_per_account: str = "10/15 minutes"
+    login_limit_per_ip: str = "100/15 minutes"
+    # Rate limits of the token endpoint, per application and per client IP.
+    token_limit_per_app: str = "600/minute"
+    token_limit_per_ip: str = "300/minute"
+    # Largest request body accepted anywhere (bytes); larger ones get 413.
+    max_body_bytes: int = 64 * 1024
+    # Trust X-Forwarded-For from a reverse proxy when computing the client IP.
+    trust_proxy: bool = False
+    # Log level of the ``leadexec_signin`` loggers.
+    log_level: str = "INFO"
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'leadexec-signin.sqlite3').resolve()}"
+
+    @property
+    def issuer_origin(self) -> str:
+        parts = urlsplit(self.issuer)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.issuer.startswith("https://")
+
+    def with_changes(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        d = cls()
+        return cls(
+            data_dir=Path(env.get("LEADEXEC_DATA_DIR") or d.data_dir),
+            database_url=env.get("LEADEXEC_DATABASE_URL", ""),
+            redis_url=env.get("LEADEXEC_REDIS_URL", ""),
+            issuer=(env.get("LEADEXEC_ISSUER") or d.issuer).rstrip("/"),
+            access_token_ttl_seconds=_int(
+                env, "LEADEXEC_ACCESS_TOKEN_TTL", d.access_token_ttl_seconds
+            ),
+            code_ttl_seconds=_int(env, "LEADEXEC_CODE_TTL", d.code_ttl_seconds),
+            session_idle_seconds=_int(env, "LEADEXEC_SESSION_IDLE", d.session_idle_seconds),
+            session_absolute_seconds=_int(
+                env, "LEADEXEC_SESSION_ABSOLUTE", d.session_absolute_seconds
+            ),
+            argon2_time_cost=_int(env, "LEADEXEC_ARGON2_TIME_COST", d.argon2_time_cost),
+            argon2_memory_kib=_int(env, "LEADEXEC_ARGON2_MEMORY_KIB", d.argon2_memory_kib),
+            argon2_parallelism=_int(env, "LEADEXEC_ARGON2_PARALLELISM", d.argon2_parallelism),
+            login_limit_per_account=env.get(
+                "LEADEXEC_LOGIN_LIMIT_PER_ACCOUNT", d.login_limit_per_account
+            ),
+            login_limit_per_ip=env.get("LEADEXEC_LOGIN_LIMIT_PER_IP", d.login_limit_per_ip),
+            token_limit_per_app=env.get("LEADEXEC_TOKEN_LIMIT_PER_APP", d.token_limit_per_app),
+            token_limit_per_ip=env.get("LEADEXEC_TOKEN_LIMIT_PER_IP", d.token_limit_per_ip),
+            max_body_bytes=_int(env, "LEADEXEC_MAX_BODY_BYTES", d.max_body_bytes),
+            trust_proxy=env.get("LEADEXEC_TRUST_PROXY", "") in {"1", "true", "yes"},
+            log_level=env.get("LEADEXEC_LOG_LEVEL", d.log_level),
+        )

@@ -1,0 +1,67 @@
+"""Rate limits over the ``limits`` library: moving windows, in memory or shared in Redis.
+
+When Redis is configured but unreachable, counting falls back to this process's memory and the
+failure is logged once a minute: limits get looser across processes, the service keeps serving.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from functools import lru_cache
+
+from limits import RateLimitItem, parse
+from limits.storage import MemoryStorage, storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+
+log = logging.getLogger("leadexec_signin.ratelimit")
+
+
+@lru_cache(maxsize=64)
+def _item(limit: str) -> RateLimitItem:
+    return parse(limit)
+
+
+class LimitsRateLimiter:
+    def __init__(self, uri: str = "memory://") -> None:
+        self._memory = MovingWindowRateLimiter(MemoryStorage())
+        self._shared = (
+            MovingWindowRateLimiter(storage_from_string(uri)) if uri.startswith("redis") else None
+        )
+        self._last_warning = 0.0
+
+    def _strategy(self) -> MovingWindowRateLimiter:
+        return self._shared or self._memory
+
+    def _run(self, op: str, limit: str, key: tuple[str, ...]) -> int | None:
+        item = _item(limit)
+        for strategy in (self._strategy(), self._memory):
+            try:
+                if op == "reset":
+                    strategy.clear(item, *key)
+                    return None
+                ok = strategy.hit(item, *key) if op == "hit" else strategy.test(item, *key)
+                if ok:
+                    return None
+                reset_at, _remaining = strategy.get_window_stats(item, *key)
+                return max(1, math.ceil(reset_at - time.time()))
+            except Exception as exc:  # redis down: fall back to memory, say so
+                if strategy is self._memory:
+                    raise
+                now = time.monotonic()
+                if now - self._last_warning > 60:
+                    self._last_warning = now
+                    log.warning(
+                        "rate-limit storage unreachable (%s); using memory", type(exc).__name__
+                    )
+        return None
+
+    def hit(self, limit: str, *key: str) -> int | None:
+        return self._run("hit", limit, key)
+
+    def exceeded(self, limit: str, *key: str) -> int | None:
+        return self._run("test", limit, key)
+
+    def reset(self, limit: str, *key: str) -> None:
+        self._run("reset", limit, key)

@@ -1,0 +1,19 @@
+"""Alembic environment: runs migrations over the URL the caller configured."""
+
+from alembic import context
+
+from leadexec_signin.storage.sql.store import make_engine
+from leadexec_signin.storage.sql.tables import metadata
+
+config = context.config
+engine = make_engine(config.get_main_option("sqlalchemy.url"))
+with engine.connect() as connection:
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        version_table_schema=None,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+engine.dispose()

@@ -1,0 +1,210 @@
+"""The SQL schema (SQLAlchemy Core). Alembic migrations create it; nothing calls create_all
+outside the tests of the migrations themselves."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC in Python, naive UTC in the column: SQLite keeps no zone, PostgreSQL's
+    ``timestamp`` then compares the same way."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+ID = 80  # length of every public id column ("app_" + 22 chars, with room to grow)
+HASH = 64  # hex SHA-256
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("name", String(120), nullable=False),
+    Column("password_hash", String(255), nullable=False),
+    Column("company", String(120), nullable=False, server_default=""),
+    Column("plan", String(60), nullable=False, server_default=""),
+    Column("timezone", String(64), nullable=False, server_default="UTC"),
+    Column("locale", String(35), nullable=False, server_default="en-US"),
+    Column("preferences", JSON, nullable=False),
+    Column("is_operator", Boolean, nullable=False, server_default=text("false")),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+applications = Table(
+    "applications",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("name", String(80), nullable=False),
+    Column("owner_id", String(ID), ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("scopes", String(200), nullable=False),
+    Column("secret_hash", String(HASH), nullable=True),
+    Column("hardened", Boolean, nullable=False, server_default=text("false")),
+    Column("logo_url", Text, nullable=False, server_default=""),
+    Column("homepage_url", Text, nullable=False, server_default=""),
+    Column("privacy_url", Text, nullable=False, server_default=""),
+    Column("terms_url", Text, nullable=False, server_default=""),
+    Column("notice_url", Text, nullable=False, server_default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+app_origins = Table(
+    "app_origins",
+    metadata,
+    Column(
+        "app_id",
+        String(ID),
+        ForeignKey("applications.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("origin", String(255), primary_key=True),
+    Column("position", Integer, nullable=False, server_default="0"),
+)
+
+buttons = Table(
+    "buttons",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column(
+        "app_id",
+        String(ID),
+        ForeignKey("applications.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("scopes", String(200), nullable=False),
+    Column("theme", String(16), nullable=False),
+    Column("size", String(16), nullable=False),
+    Column("text", String(40), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+grants = Table(
+    "grants",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("user_id", String(ID), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("app_id", String(ID), ForeignKey("applications.id", ondelete="CASCADE"), nullable=False),
+    Column("scopes", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime, nullable=True),
+    Index("ix_grants_user_id_app_id", "user_id", "app_id"),
+    # At most one live grant per user x application, even under concurrent consents.
+    Index(
+        "uq_grants_active",
+        "user_id",
+        "app_id",
+        unique=True,
+        sqlite_where=text("revoked_at IS NULL"),
+        postgresql_where=text("revoked_at IS NULL"),
+    ),
+)
+
+refresh_tokens = Table(
+    "refresh_tokens",
+    metadata,
+    Column("token_hash", String(HASH), primary_key=True),
+    Column(
+        "grant_id",
+        String(ID),
+        ForeignKey("grants.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("app_id", String(ID), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+access_tokens = Table(
+    "access_tokens",
+    metadata,
+    Column("token_hash", String(HASH), primary_key=True),
+    Column(
+        "grant_id",
+        String(ID),
+        ForeignKey("grants.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("app_id", String(ID), nullable=False),
+    Column("scopes", String(200), nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+auth_codes = Table(
+    "auth_codes",
+    metadata,
+    Column("code_hash", String(HASH), primary_key=True),
+    Column("grant_id", String(ID), ForeignKey("grants.id", ondelete="CASCADE"), nullable=False),
+    Column("app_id", String(ID), nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id_hash", String(HASH), primary_key=True),
+    Column(
+        "user_id",
+        String(ID),
+        ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False, index=True),
+    Column("event", String(40), nullable=False),
+    Column("user_id", String(ID), nullable=True, index=True),
+    Column("app_id", String(ID), nullable=True),
+    Column("ip", String(64), nullable=True),
+    Column("detail", JSON, nullable=False),
+)

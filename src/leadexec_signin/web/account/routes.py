@@ -1,0 +1,193 @@
+"""People's pages: sign in, sign out, and the connected-applications list (SPEC section 5)."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from leadexec_signin.core.accounts import User
+from leadexec_signin.core.errors import InvalidCredentials, InvalidRequest, RateLimited
+from leadexec_signin.core.scopes import SCOPES, ordered
+from leadexec_signin.web.app import call, services
+from leadexec_signin.web.security import (
+    attach_csrf_cookie,
+    check_csrf,
+    clear_session_cookie,
+    client_ip,
+    csrf_token,
+    session_cookie,
+    set_session_cookie,
+)
+from leadexec_signin.web.signin.routes import current_user
+
+DEFAULT_NEXT = "/account/apps"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\\]")
+
+
+def safe_next(raw: str | None) -> str:
+    """Only same-site relative paths: ``//evil``, ``/\\evil``, schemes and control characters
+    would turn the redirect after sign-in into an open redirect."""
+    if not raw or len(raw) > 2048 or not raw.startswith("/") or raw.startswith("//"):
+        return DEFAULT_NEXT
+    if _CONTROL.search(raw):
+        return DEFAULT_NEXT
+    parts = urlsplit(raw)
+    if parts.scheme or parts.netloc:
+        return DEFAULT_NEXT
+    return raw
+
+
+def page(
+    request: Request, template: str, context: dict[str, object], status: int = 200
+) -> Response:
+    svc = services(request)
+    context = {"csrf": csrf_token(request, svc.settings), **context}
+    response = request.app.state.templates.TemplateResponse(
+        request,
+        template,
+        context,
+        status_code=status,
+        # Forms post to their own origin; "no-referrer" would make Chromium send Origin: null.
+        headers={"Referrer-Policy": "same-origin"},
+    )
+    attach_csrf_cookie(request, response, svc.settings)
+    return response
+
+
+async def login_get(request: Request) -> Response:
+    next_url = safe_next(request.query_params.get("next"))
+    user = await current_user(request)
+    return page(
+        request,
+        "login.html",
+        {"next": next_url, "email": "", "error": None, "user": user, "title": "Sign in"},
+    )
+
+
+async def login_post(request: Request) -> Response:
+    svc = services(request)
+    form = await request.form(max_files=0, max_fields=16)
+    check_csrf(request, svc.settings, form.get("csrf"))
+    email = form.get("email")
+    password = form.get("password")
+    next_url = safe_next(form.get("next") if isinstance(form.get("next"), str) else None)
+    if not isinstance(email, str) or not isinstance(password, str) or not email or not password:
+        return page(
+            request,
+            "login.html",
+            {
+                "next": next_url,
+                "email": email if isinstance(email, str) else "",
+                "error": "Enter your email and password.",
+                "title": "Sign in",
+            },
+            status=400,
+        )
+    try:
+        user = await call(
+            svc.provider.sign_in, email[:320], password, client_ip(request, svc.settings)
+        )
+    except (InvalidCredentials, RateLimited) as exc:
+        response = page(
+            request,
+            "login.html",
+            {"next": next_url, "email": email[:320], "error": exc.description, "title": "Sign in"},
+            status=exc.status,
+        )
+        if exc.retry_after:
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    # A fresh session id at every sign-in: a planted id is never promoted (session fixation).
+    await call(svc.provider.end_session, session_cookie(request, svc.settings), "")
+    raw = await call(svc.provider.start_session, user)
+    response = RedirectResponse(next_url, status_code=303)
+    set_session_cookie(response, svc.settings, raw)
+    return response
+
+
+async def logout_get(request: Request) -> Response:
+    user = await current_user(request)
+    next_url = safe_next(request.query_params.get("next") or "/account/login")
+    return page(request, "logout.html", {"user": user, "next": next_url, "title": "Sign out"})
+
+
+async def logout_post(request: Request) -> Response:
+    svc = services(request)
+    form = await request.form(max_files=0, max_fields=16)
+    check_csrf(request, svc.settings, form.get("csrf"))
+    raw_next = form.get("next")
+    next_url = safe_next(raw_next if isinstance(raw_next, str) else "/account/login")
+    await call(
+        svc.provider.end_session,
+        session_cookie(request, svc.settings),
+        client_ip(request, svc.settings),
+    )
+    response = RedirectResponse(next_url, status_code=303)
+    clear_session_cookie(response, svc.settings)
+    return response
+
+
+async def require_user(request: Request) -> User | Response:
+    user = await current_user(request)
+    if user is None:
+        return RedirectResponse("/account/login?next=" + request.url.path, status_code=303)
+    return user
+
+
+async def apps_get(request: Request) -> Response:
+    user = await require_user(request)
+    if isinstance(user, Response):
+        return user
+    listings = await call(services(request).provider.connected_apps, user.id)
+    rows = [
+        {
+            "grant_id": item.grant.id,
+            "name": item.app_name,
+            "logo_url": item.app_logo_url,
+            "homepage_url": item.app_homepage_url,
+            "scopes": [SCOPES[s] for s in ordered(item.grant.scopes)],
+            "granted": item.grant.created_at,
+            "last_used": item.grant.last_used_at,
+        }
+        for item in listings
+    ]
+    removed = request.query_params.get("removed") == "1"
+    return page(
+        request,
+        "apps.html",
+        {"user": user, "rows": rows, "removed": removed, "title": "Connected applications"},
+    )
+
+
+async def apps_remove(request: Request) -> Response:
+    svc = services(request)
+    form = await request.form(max_files=0, max_fields=16)
+    check_csrf(request, svc.settings, form.get("csrf"))
+    user = await require_user(request)
+    if isinstance(user, Response):
+        return user
+    grant_id = request.path_params["grant_id"]
+    if len(grant_id) > 80:
+        raise InvalidRequest("That is not a connected application.")
+    await call(svc.provider.remove_access, user, grant_id, client_ip(request, svc.settings))
+    return RedirectResponse("/account/apps?removed=1", status_code=303)
+
+
+async def account_home(request: Request) -> Response:
+    return RedirectResponse("/account/apps", status_code=303)
+
+
+routes = [
+    Route("/", account_home, methods=["GET"]),
+    Route("/account", account_home, methods=["GET"]),
+    Route("/account/login", login_get, methods=["GET"]),
+    Route("/account/login", login_post, methods=["POST"]),
+    Route("/account/logout", logout_get, methods=["GET"]),
+    Route("/account/logout", logout_post, methods=["POST"]),
+    Route("/account/apps", apps_get, methods=["GET"]),
+    Route("/account/apps/{grant_id}/remove", apps_remove, methods=["POST"]),
+]

@@ -1,0 +1,65 @@
+"""Parameters of the seed's API: GET query, POST form or POST JSON, all read the same way.
+
+Each parameter may appear once (RFC 6749 section 3.1), must be a string and is bounded in
+length; names the endpoint does not use are ignored, as jQuery adds its own (``_``).
+"""
+
+from __future__ import annotations
+
+import json
+
+from starlette.requests import Request
+
+from leadexec_signin.core.errors import InvalidRequest
+
+MAX_VALUE = 512
+MAX_FIELDS = 32
+
+
+def _put(found: dict[str, str], name: str, value: object, wanted: frozenset[str]) -> None:
+    if name not in wanted:
+        return
+    if name in found:
+        raise InvalidRequest(f"The parameter {name} was sent more than once.")
+    if not isinstance(value, str):
+        raise InvalidRequest(f"The parameter {name} must be a string.")
+    if len(value) > MAX_VALUE:
+        raise InvalidRequest(f"The parameter {name} is too long.")
+    found[name] = value
+
+
+async def read_params(request: Request, wanted: frozenset[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for name, value in request.query_params.multi_items():
+        _put(found, name, value, wanted)
+    if request.method != "POST":
+        return found
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind == "application/json":
+        try:
+            body = json.loads(await request.body() or b"{}")
+        except (ValueError, UnicodeDecodeError):
+            raise InvalidRequest("The JSON body could not be parsed.") from None
+        if not isinstance(body, dict):
+            raise InvalidRequest("The JSON body must be an object.")
+        for name, value in body.items():
+            _put(found, name, value, wanted)
+    elif kind in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        try:
+            form = await request.form(max_files=0, max_fields=MAX_FIELDS)
+        except Exception as exc:  # multipart's own errors: malformed or too many parts
+            if type(exc).__name__ == "BodyTooLarge":
+                raise
+            raise InvalidRequest("The form body could not be parsed.") from None
+        for name, value in form.multi_items():
+            _put(found, name, value, wanted)
+    elif kind or await request.body():
+        raise InvalidRequest("Send parameters as a form, as JSON or in the query string.")
+    return found
+
+
+def required(params: dict[str, str], name: str) -> str:
+    value = params.get(name, "")
+    if not value:
+        raise InvalidRequest(f"The parameter {name} is required.")
+    return value

@@ -1,0 +1,49 @@
+"""``/api/token``: trade a refresh token (or hardened delivery's code) for a 1-hour authToken.
+
+SPEC section 2. The answer always has the seed's shape and is never cached.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from leadexec_signin.core.clock import iso_z
+from leadexec_signin.core.errors import InvalidRequest
+from leadexec_signin.core.scopes import ordered
+from leadexec_signin.web.app import call, services
+from leadexec_signin.web.leadexec_api.params import read_params, required
+from leadexec_signin.web.security import client_ip
+
+PARAMS = frozenset({"appId", "refreshToken", "appSecret", "code"})
+
+
+async def token_endpoint(request: Request) -> Response:
+    svc = services(request)
+    params = await read_params(request, PARAMS)
+    app_id = required(params, "appId")
+    secret = params.get("appSecret") or None
+    ip = client_ip(request, svc.settings)
+    if params.get("code") and params.get("refreshToken"):
+        raise InvalidRequest("Send either refreshToken or code, not both.")
+    if params.get("code"):
+        issued = await call(svc.provider.exchange_code, app_id, params["code"], secret, ip)
+    else:
+        refresh = required(params, "refreshToken")
+        issued = await call(svc.provider.exchange_refresh_token, app_id, refresh, secret, ip)
+    return JSONResponse(
+        {
+            "valid": True,
+            "refreshToken": issued.refresh_token,
+            "authToken": issued.access_token,
+            "expireDate": iso_z(issued.expires_at),
+            "scopes": ordered(issued.scopes),
+            "errorMessage": None,
+            "error": None,
+        },
+        headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
+    )
+
+
+routes = [Route("/api/token", token_endpoint, methods=["GET", "POST"])]

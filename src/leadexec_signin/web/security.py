@@ -1,0 +1,264 @@
+"""Security headers, cookies, CSRF and the client address: set in one place for every route.
+
+Headers are defaults that a response may tighten or relax for itself (the silent iframe sets
+its own ``frame-ancestors``); the middleware only fills in what is missing.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+import uuid
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from leadexec_signin.core.credentials import same
+from leadexec_signin.core.errors import InvalidRequest
+from leadexec_signin.settings import Settings
+
+access_log = logging.getLogger("leadexec_signin.access")
+
+# Pages: scripts and styles only from this origin, no inline code, nothing may frame them.
+PAGE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+# JSON and JSONP answers: nothing to render, nothing to frame.
+API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
+
+MAX_QUERY_BYTES = 8192
+
+# Query parameters whose values never reach a log line.
+SECRET_PARAMS = frozenset(
+    {"refreshtoken", "authtoken", "appsecret", "token", "code", "password", "csrf", "state"}
+)
+
+
+def page_csp(frame_ancestors: str = "'none'") -> str:
+    return PAGE_CSP.replace("frame-ancestors 'none'", f"frame-ancestors {frame_ancestors}")
+
+
+def redacted_query(raw: bytes) -> str:
+    if not raw:
+        return ""
+    pairs = parse_qsl(raw.decode("latin-1"), keep_blank_values=True)
+    shown = [f"{k[:40]}={'[redacted]' if k.lower() in SECRET_PARAMS else v[:60]}" for k, v in pairs]
+    return "?" + "&".join(shown)
+
+
+class SecurityMiddleware:
+    """Pure ASGI (no BaseHTTPMiddleware): default headers, body limit, request id, access log."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+        self.hsts = settings.secure_cookies
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        request_id = uuid.uuid4().hex[:16]
+        scope.setdefault("state", {})["request_id"] = request_id
+        status_holder = {"status": 0}
+        path: str = scope["path"]
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+                headers: list[tuple[bytes, bytes]] = list(message.get("headers", []))
+                present = {k.lower() for k, _ in headers}
+                csp = next((v for k, v in headers if k.lower() == b"content-security-policy"), None)
+                is_html = any(
+                    k.lower() == b"content-type" and v.startswith(b"text/html") for k, v in headers
+                )
+                defaults = [
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"no-referrer"),
+                    (b"x-request-id", request_id.encode()),
+                ]
+                if csp is None:
+                    defaults.append(
+                        (b"content-security-policy", (PAGE_CSP if is_html else API_CSP).encode())
+                    )
+                # Framing is refused unless the response opened it on purpose with its own
+                # frame-ancestors (only the silent iframe does).
+                if csp is None or b"frame-ancestors 'none'" in csp:
+                    defaults.append((b"x-frame-options", b"DENY"))
+                if not path.startswith(("/signin/button", "/static/", "/signin/result.js")):
+                    defaults.append((b"cache-control", b"no-store"))
+                if self.hsts:
+                    defaults.append((b"strict-transport-security", b"max-age=63072000"))
+                for key, value in defaults:
+                    if key not in present:
+                        headers.append((key, value))
+                message["headers"] = headers
+            await send(message)
+
+        if len(scope.get("query_string", b"")) > MAX_QUERY_BYTES:
+            from leadexec_signin.web.errors import render_error
+
+            response = render_error(
+                Request(scope), InvalidRequest("The address is too long.", status=414)
+            )
+            await response(scope, receive, send_with_headers)
+            return
+        try:
+            await self.app(
+                scope, _limit_body(receive, self.settings.max_body_bytes), send_with_headers
+            )
+        except Exception as exc:
+            if status_holder["status"]:
+                raise  # the answer already started: nothing sane left to send
+            from leadexec_signin.web.errors import on_unexpected
+
+            response = await on_unexpected(Request(scope), exc)
+            await response(scope, receive, send_with_headers)
+        finally:
+            access_log.info(
+                "%s %s%s %s %.1fms id=%s",
+                scope["method"],
+                path[:200],
+                redacted_query(scope.get("query_string", b"")),
+                status_holder["status"],
+                (time.perf_counter() - started) * 1000,
+                request_id,
+            )
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+def _limit_body(receive: Receive, limit: int) -> Receive:
+    seen = 0
+
+    async def limited() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise BodyTooLarge()
+        return message
+
+    return limited
+
+
+def client_ip(request: Request, settings: Settings) -> str:
+    if settings.trust_proxy:
+        forwarded = request.headers.get("x-forwarded-for", "")
+        if forwarded:
+            return forwarded.split(",")[0].strip()[:64]
+    return request.client.host if request.client else "unknown"
+
+
+# -- cookies ---------------------------------------------------------------------------------
+
+
+def cookie_name(settings: Settings, base: str) -> str:
+    # __Host- pins the cookie to this exact host over HTTPS: a sibling subdomain cannot
+    # plant a session or CSRF cookie (login CSRF by cookie tossing).
+    return f"__Host-{base}" if settings.secure_cookies else base
+
+
+SESSION = "le_session"
+# Sent in third-party frames (SameSite=None) and read only by the silent check, which
+# shows nothing and changes nothing a user did not already allow. Only exists over HTTPS.
+SESSION_X = "le_session_x"
+CSRF = "le_csrf"
+
+
+def set_session_cookie(response: Response, settings: Settings, raw: str) -> None:
+    secure = settings.secure_cookies
+    max_age = settings.session_absolute_seconds
+    response.set_cookie(
+        cookie_name(settings, SESSION),
+        raw,
+        max_age=max_age,
+        httponly=True,
+        secure=secure,
+        samesite="lax",
+        path="/",
+    )
+    if secure:
+        response.set_cookie(
+            cookie_name(settings, SESSION_X),
+            raw,
+            max_age=max_age,
+            httponly=True,
+            secure=True,
+            samesite="none",
+            path="/",
+        )
+
+
+def clear_session_cookie(response: Response, settings: Settings) -> None:
+    secure = settings.secure_cookies
+    response.delete_cookie(
+        cookie_name(settings, SESSION), path="/", secure=secure, httponly=True, samesite="lax"
+    )
+    if secure:
+        response.delete_cookie(
+            cookie_name(settings, SESSION_X), path="/", secure=True, httponly=True, samesite="none"
+        )
+
+
+def session_cookie(
+    request: Request, settings: Settings, *, third_party: bool = False
+) -> str | None:
+    raw = request.cookies.get(cookie_name(settings, SESSION))
+    if raw is None and third_party and settings.secure_cookies:
+        raw = request.cookies.get(cookie_name(settings, SESSION_X))
+    return raw
+
+
+# -- CSRF: double-submit cookie plus an Origin check (OWASP CSRF cheat sheet) ----------------
+
+
+def csrf_token(request: Request, settings: Settings) -> str:
+    """The token to put in forms; remembered on the request so the response can set it."""
+    existing = request.cookies.get(cookie_name(settings, CSRF), "")
+    if 20 <= len(existing) <= 100 and existing.isascii():
+        return existing
+    token = getattr(request.state, "new_csrf", None)
+    if token is None:
+        token = secrets.token_urlsafe(32)
+        request.state.new_csrf = token
+    return token
+
+
+def attach_csrf_cookie(request: Request, response: Response, settings: Settings) -> None:
+    token = getattr(request.state, "new_csrf", None)
+    if token:
+        response.set_cookie(
+            cookie_name(settings, CSRF),
+            token,
+            httponly=True,
+            secure=settings.secure_cookies,
+            samesite="lax",
+            path="/",
+        )
+
+
+def check_csrf(request: Request, settings: Settings, submitted: object) -> None:
+    origin = request.headers.get("origin")
+    own = f"{request.url.scheme}://{request.url.netloc}"
+    if origin is not None and origin not in (own, settings.issuer_origin):
+        raise InvalidRequest("This form was sent from another site.", status=403)
+    cookie = request.cookies.get(cookie_name(settings, CSRF), "")
+    if (
+        not isinstance(submitted, str)
+        or not cookie
+        or len(submitted) > 100
+        or not same(submitted, cookie)
+    ):
+        raise InvalidRequest(
+            "This form has expired or was not sent from this site. Reload the page and try again.",
+            status=403,
+        )

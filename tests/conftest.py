@@ -1,0 +1,206 @@
+"""Shared fixtures: a migrated database per test, the app over HTTP, and a seeded world.
+
+The database backend is chosen by the ``database_url`` fixture alone, so every test that uses
+storage runs on each backend listed in ``BACKENDS`` without being copied.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+# argon2 at its production cost (~180 ms) would make the suite crawl; the cost is a setting.
+os.environ.setdefault("LEADEXEC_ARGON2_TIME_COST", "1")
+os.environ.setdefault("LEADEXEC_ARGON2_MEMORY_KIB", "1024")
+os.environ.setdefault("LEADEXEC_ARGON2_PARALLELISM", "1")
+warnings.filterwarnings("ignore", message=".*httpx2.*")
+
+from starlette.testclient import TestClient  # noqa: E402
+
+from leadexec_signin.core.clock import FrozenClock  # noqa: E402
+from leadexec_signin.core.provider import Provider  # noqa: E402
+from leadexec_signin.settings import Settings  # noqa: E402
+from leadexec_signin.storage.sql.migrate import upgrade  # noqa: E402
+from leadexec_signin.web.app import build_provider, create_app  # noqa: E402
+
+ISSUER = "http://127.0.0.1:8000"
+PARTNER = "http://127.0.0.1:9000"
+OTHER_PARTNER = "http://127.0.0.1:9001"
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Migrate once; each test gets a copy of the file (milliseconds instead of a migration)."""
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def database_url(sqlite_template: Path, tmp_path: Path) -> str:
+    path = tmp_path / "db.sqlite3"
+    shutil.copy(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings.from_env(
+        {
+            **{k: v for k, v in os.environ.items() if k.startswith("LEADEXEC_ARGON2")},
+            "LEADEXEC_DATA_DIR": str(tmp_path / "data"),
+            "LEADEXEC_DATABASE_URL": database_url,
+            "LEADEXEC_ISSUER": ISSUER,
+        }
+    )
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock()
+
+
+@pytest.fixture
+def provider(settings: Settings, clock: FrozenClock) -> Iterator[Provider]:
+    p = build_provider(settings, clock)
+    yield p
+    p.storage.engine.dispose()  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def client(settings: Settings, provider: Provider) -> Iterator[TestClient]:
+    app = create_app(settings, provider=provider)
+    with TestClient(app, base_url=ISSUER, raise_server_exceptions=True) as c:
+        yield c
+
+
+@dataclass
+class World:
+    """A user, an approved application with a button, as most tests need them."""
+
+    provider: Provider
+    user_id: str
+    email: str
+    app_id: str
+    btn_id: str
+    app_secret: str | None = None
+
+    def button(self, scopes: str, app_id: str | None = None) -> str:
+        return self.provider.create_button(app_id=app_id or self.app_id, scopes=scopes).id
+
+    def app(
+        self,
+        *,
+        origins: tuple[str, ...] = (PARTNER,),
+        scopes: str = "profile,email,account,settings",
+        status: str = "approved",
+        with_secret: bool = False,
+        hardened: bool = False,
+        name: str = "Second App",
+    ) -> tuple[str, str | None]:
+        app, secret = self.provider.create_app(
+            name=name,
+            origins=list(origins),
+            scopes=scopes,
+            with_secret=with_secret,
+            hardened=hardened,
+        )
+        if status != "pending":
+            self.provider.set_app_status(app.id, status)
+        return app.id, secret
+
+
+@pytest.fixture
+def world(provider: Provider) -> World:
+    user = provider.create_user(
+        email="ann@example.com",
+        name="Ann Example",
+        password=PASSWORD,
+        company="Example Leads",
+        plan="Enterprise",
+        timezone="Europe/Paris",
+        locale="fr-FR",
+    )
+    app, _ = provider.create_app(
+        name="Acme CRM", origins=[PARTNER], scopes="profile,email,account,settings"
+    )
+    provider.set_app_status(app.id, "approved")
+    button = provider.create_button(app_id=app.id, scopes="profile,email")
+    return World(provider, user.id, user.email, app.id, button.id)
+
+
+# -- driving the popup over HTTP ----------------------------------------------------------
+
+_CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+_RESULT = re.compile(r'<script id="le-result"[^>]*>(.*?)</script>', re.S)
+
+
+def csrf_of(html: str) -> str:
+    found = _CSRF.search(html)
+    assert found, "page has no CSRF field"
+    return found.group(1)
+
+
+def result_of(html: str) -> dict[str, object]:
+    """The message the result page posts to its opener: {source, state, result}."""
+    found = _RESULT.search(html)
+    assert found, "page carries no result"
+    return json.loads(found.group(1))  # type: ignore[no-any-return]
+
+
+def sign_in(client: TestClient, email: str = "ann@example.com", password: str = PASSWORD) -> None:
+    page = client.get("/account/login")
+    r = client.post(
+        "/account/login",
+        data={"csrf": csrf_of(page.text), "email": email, "password": password, "next": "/"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+
+
+def open_popup(
+    client: TestClient, btn_id: str, origin: str = PARTNER, state: str = "st-1"
+) -> object:
+    return client.get(
+        "/signin/authorize",
+        params={"btnId": btn_id, "origin": origin, "state": state},
+        follow_redirects=False,
+    )
+
+
+def decide(
+    client: TestClient, consent_html: str, decision: str, btn_id: str, origin: str = PARTNER
+) -> object:
+    scopes = re.search(r'name="scopes" value="([^"]*)"', consent_html)
+    state = re.search(r'name="state" value="([^"]*)"', consent_html)
+    return client.post(
+        "/signin/authorize",
+        data={
+            "csrf": csrf_of(consent_html),
+            "btnId": btn_id,
+            "origin": origin,
+            "state": state.group(1) if state else "",
+            "scopes": scopes.group(1) if scopes else "",
+            "decision": decision,
+        },
+        follow_redirects=False,
+    )
+
+
+def authorize(client: TestClient, btn_id: str, origin: str = PARTNER) -> dict[str, object]:
+    """Sign-in already done: open the popup, Allow if asked, return the authorization object."""
+    r = open_popup(client, btn_id, origin)
+    assert r.status_code == 200, r.text  # type: ignore[attr-defined]
+    html = r.text  # type: ignore[attr-defined]
+    if 'value="allow"' in html:
+        html = decide(client, html, "allow", btn_id, origin).text  # type: ignore[attr-defined]
+    return result_of(html)["result"]  # type: ignore[return-value]
