@@ -1,0 +1,253 @@
+"""``/api/token`` and ``/api/v1/*``: the good path, and every kind of bad input."""
+
+from __future__ import annotations
+
+import pytest
+from starlette.testclient import TestClient
+
+from conftest import authorize, sign_in
+
+SEED_KEYS = {"valid", "refreshToken", "authToken", "expireDate", "errorMessage", "error"}
+
+
+@pytest.fixture
+def tokens(client: TestClient, world) -> dict[str, object]:
+    sign_in(client)
+    return authorize(client, world.btn_id)
+
+
+def refused(r, status: int, code: str) -> None:
+    assert r.status_code == status, r.text
+    body = r.json()
+    assert SEED_KEYS <= set(body)
+    assert body["valid"] is False and body["error"] == code and body["errorMessage"]
+    assert body["authToken"] is None and body["refreshToken"] is None
+    assert r.headers["content-type"] == "application/json"
+    assert r.headers["cache-control"] == "no-store"
+
+
+@pytest.mark.parametrize("how", ["get", "form", "json"], ids=["query", "form body", "json body"])
+def test_token_exchange_works_with_every_encoding(client, world, tokens, how) -> None:
+    params = {"appId": world.app_id, "refreshToken": tokens["refreshToken"]}
+    if how == "get":
+        r = client.get("/api/token", params=params)
+    elif how == "form":
+        r = client.post("/api/token", data=params)
+    else:
+        r = client.post("/api/token", json=params)
+    assert r.status_code == 200
+    body = r.json()
+    assert body["valid"] is True and body["error"] is None and body["errorMessage"] is None
+    assert body["refreshToken"] == tokens["refreshToken"]
+    assert body["authToken"].startswith("lea_") and body["authToken"] != tokens["authToken"]
+    assert body["expireDate"].endswith("Z")
+
+
+def test_access_token_lives_one_hour(client, world, tokens, clock) -> None:
+    r = client.get(
+        "/api/token", params={"appId": world.app_id, "refreshToken": tokens["refreshToken"]}
+    )
+    auth = {"Authorization": f"Bearer {r.json()['authToken']}"}
+    clock.advance(minutes=59)
+    assert client.get("/api/v1/me", headers=auth).status_code == 200
+    clock.advance(minutes=1)
+    expired = client.get("/api/v1/me", headers=auth)
+    assert (expired.status_code, expired.json()["error"]) == (401, "invalid_token")
+
+
+@pytest.mark.parametrize(
+    ("params", "status", "code"),
+    [
+        ({}, 400, "invalid_request"),
+        ({"appId": ""}, 400, "invalid_request"),
+        ({"refreshToken": "ler_x"}, 400, "invalid_request"),
+        ({"appId": "app_" + "a" * 22}, 400, "invalid_request"),
+        ({"appId": "not-an-app", "refreshToken": "ler_" + "a" * 43}, 401, "invalid_client"),
+        ({"appId": "app_" + "a" * 22, "refreshToken": "ler_" + "a" * 43}, 401, "invalid_client"),
+        ({"appId": "app_" + "a" * 600, "refreshToken": "ler_x"}, 400, "invalid_request"),
+    ],
+    ids=[
+        "nothing at all",
+        "an empty appId",
+        "no appId",
+        "no refreshToken",
+        "a malformed appId",
+        "an unknown appId",
+        "an oversized appId",
+    ],
+)
+def test_token_refuses_bad_parameters(client, world, params, status, code) -> None:
+    refused(client.get("/api/token", params=params), status, code)
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "garbage",
+        "ler_",
+        "ler_" + "A" * 43,
+        "lea_" + "A" * 43,
+        "ler_\u00e9\u00e9\u00e9" * 10,
+        "x" * 500,
+    ],
+    ids=["garbage", "prefix only", "made up", "an access token", "non-ascii", "oversized"],
+)
+def test_token_refuses_bad_refresh_tokens(client, world, tokens, token) -> None:
+    refused(
+        client.post("/api/token", data={"appId": world.app_id, "refreshToken": token}),
+        400,
+        "invalid_grant",
+    )
+
+
+def test_token_refuses_a_truncated_refresh_token(client, world, tokens) -> None:
+    r = client.post(
+        "/api/token", data={"appId": world.app_id, "refreshToken": tokens["refreshToken"][:-1]}
+    )
+    refused(r, 400, "invalid_grant")
+
+
+def test_token_refuses_another_apps_refresh_token(client, world, tokens) -> None:
+    other_app, _ = world.app(name="Other")
+    r = client.post("/api/token", data={"appId": other_app, "refreshToken": tokens["refreshToken"]})
+    refused(r, 400, "invalid_grant")
+
+
+def test_token_requires_the_secret_of_an_app_that_has_one(client, world) -> None:
+    app_id, secret = world.app(with_secret=True, name="Secretive")
+    sign_in(client)
+    result = authorize(client, world.button("profile", app_id))
+    base = {"appId": app_id, "refreshToken": result["refreshToken"]}
+    refused(client.post("/api/token", data=base), 401, "invalid_client")
+    refused(
+        client.post("/api/token", data={**base, "appSecret": "lesk_wrong"}), 401, "invalid_client"
+    )
+    assert client.post("/api/token", data={**base, "appSecret": secret}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("application/json", b"{not json"),
+        ("application/json", b"[1, 2]"),
+        ("application/json", b'{"appId": 5, "refreshToken": "x"}'),
+        ("text/plain", b"appId=x"),
+        ("application/x-www-form-urlencoded", b"appId=a&appId=b&refreshToken=x"),
+    ],
+    ids=[
+        "broken json",
+        "a json array",
+        "a number for appId",
+        "an unknown type",
+        "a repeated appId",
+    ],
+)
+def test_token_refuses_malformed_bodies(client, world, content_type, body) -> None:
+    r = client.post("/api/token", content=body, headers={"content-type": content_type})
+    refused(r, 400, "invalid_request")
+
+
+def test_token_refuses_an_oversized_body(client, world) -> None:
+    r = client.post("/api/token", json={"appId": "x" * 70_000})
+    assert r.status_code == 413 and r.json()["error"] == "invalid_request"
+
+
+def test_token_refuses_an_oversized_query(client, world) -> None:
+    r = client.get("/api/token?appId=" + "a" * 9000)
+    assert r.status_code == 414 and r.json()["valid"] is False
+
+
+def test_token_refuses_code_and_refresh_token_together(client, world, tokens) -> None:
+    r = client.post(
+        "/api/token",
+        data={"appId": world.app_id, "refreshToken": tokens["refreshToken"], "code": "lec_x"},
+    )
+    refused(r, 400, "invalid_request")
+
+
+def test_token_rejects_other_methods(client) -> None:
+    r = client.delete("/api/token")
+    assert r.status_code == 405 and r.json()["error"] == "method_not_allowed"
+
+
+# -- /api/v1 -------------------------------------------------------------------------------
+
+
+def bearer(token: object) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_me_returns_only_what_the_scopes_allow(client, world) -> None:
+    sign_in(client)
+    wide = authorize(client, world.button("profile,email,account,settings"))
+    me = client.get("/api/v1/me", headers=bearer(wide["authToken"])).json()
+    assert me == {
+        "id": world.user_id,
+        "name": "Ann Example",
+        "email": "ann@example.com",
+        "company": "Example Leads",
+        "plan": "Enterprise",
+    }
+    settings = client.get("/api/v1/settings", headers=bearer(wide["authToken"]))
+    assert settings.status_code == 200
+    assert settings.json() == {"timezone": "Europe/Paris", "locale": "fr-FR"}
+
+
+def test_settings_needs_the_settings_scope(client, world, tokens) -> None:
+    r = client.get("/api/v1/settings", headers=bearer(tokens["authToken"]))
+    assert r.status_code == 403
+    assert r.json()["error"] == "insufficient_scope"
+    assert 'error="insufficient_scope", scope="settings"' in r.headers["www-authenticate"]
+
+
+def test_me_without_a_releasing_scope_is_insufficient(client, world) -> None:
+    sign_in(client)
+    only_settings = authorize(client, world.button("settings"))
+    r = client.get("/api/v1/me", headers=bearer(only_settings["authToken"]))
+    assert (r.status_code, r.json()["error"]) == (403, "insufficient_scope")
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        None,
+        "",
+        "Bearer",
+        "Bearer ",
+        "Basic dXNlcjpwYXNz",
+        "Bearer garbage",
+        "Bearer lea_" + "A" * 43,
+        "Bearer lea_" + "A" * 400,
+    ],
+    ids=[
+        "no header",
+        "an empty header",
+        "a bare scheme",
+        "an empty token",
+        "basic auth",
+        "garbage",
+        "a made-up token",
+        "an oversized token",
+    ],
+)
+def test_api_refuses_bad_bearer_tokens(client, header) -> None:
+    headers = {} if header is None else {"Authorization": header}
+    r = client.get("/api/v1/me", headers=headers)
+    assert r.status_code == 401
+    assert r.json()["error"] == "invalid_token"
+    assert r.headers["www-authenticate"].startswith("Bearer ")
+
+
+def test_api_refuses_a_refresh_token_as_an_access_token(client, tokens) -> None:
+    r = client.get("/api/v1/me", headers=bearer(tokens["refreshToken"]))
+    assert (r.status_code, r.json()["error"]) == (401, "invalid_token")
+
+
+def test_api_ignores_tokens_in_the_query_string(client, tokens) -> None:
+    r = client.get("/api/v1/me", params={"access_token": tokens["authToken"]})
+    assert (r.status_code, r.json()["error"]) == (401, "invalid_token")
+
+
+def test_unknown_api_path_is_a_json_404(client) -> None:
+    r = client.get("/api/v1/nothing")
+    assert r.status_code == 404 and r.json()["error"] == "not_found"
