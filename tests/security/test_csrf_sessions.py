@@ -1,0 +1,228 @@
+"""CSRF on every state-changing form, login CSRF, session fixation and logout (OWASP ASVS
+V3 session management and V4.2.2, RFC 6819 section 4.4.1.8, RFC 9700 section 4.7)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from starlette.testclient import TestClient
+
+from conftest import PARTNER, PASSWORD, csrf_of, decide, open_popup, result_of, sign_in
+from security.conftest import refused_page
+
+EVIL = "http://127.0.0.1.evil:9000"
+
+
+@dataclass
+class Form:
+    """One state-changing form: how to reach it, what it posts, how to see it did nothing."""
+
+    open: Callable[[TestClient, object], tuple[str, dict[str, str]]]
+    untouched: Callable[[TestClient, object], None]
+
+
+def _login_form(client: TestClient, world) -> tuple[str, dict[str, str]]:
+    html = client.get("/account/login").text
+    return "/account/login", {
+        "csrf": csrf_of(html),
+        "email": "ann@example.com",
+        "password": PASSWORD,
+        "next": "/account/apps",
+    }
+
+
+def _not_signed_in(client: TestClient, world) -> None:
+    assert "le_session" not in client.cookies
+    assert client.get("/account/apps", follow_redirects=False).status_code == 303
+
+
+def _logout_form(client: TestClient, world) -> tuple[str, dict[str, str]]:
+    sign_in(client)
+    html = client.get("/account/logout").text
+    return "/account/logout", {"csrf": csrf_of(html), "next": "/account/login"}
+
+
+def _still_signed_in(client: TestClient, world) -> None:
+    assert client.get("/account/apps", follow_redirects=False).status_code == 200
+
+
+def _remove_form(client: TestClient, world) -> tuple[str, dict[str, str]]:
+    sign_in(client)
+    consent = open_popup(client, world.btn_id)
+    decide(client, consent.text, "allow", world.btn_id)  # type: ignore[attr-defined]
+    html = client.get("/account/apps").text
+    action = re.search(r'action="(/account/apps/[^"]+/remove)"', html)
+    assert action
+    return action.group(1), {"csrf": csrf_of(html)}
+
+
+def _still_connected(client: TestClient, world) -> None:
+    assert len(world.provider.connected_apps(world.user_id)) == 1
+
+
+def _decision_form(decision: str) -> Callable[[TestClient, object], tuple[str, dict[str, str]]]:
+    def open_form(client: TestClient, world) -> tuple[str, dict[str, str]]:
+        sign_in(client)
+        html = open_popup(client, world.btn_id).text  # type: ignore[attr-defined]
+        scopes = re.search(r'name="scopes" value="([^"]*)"', html)
+        assert scopes
+        return "/signin/authorize", {
+            "csrf": csrf_of(html),
+            "btnId": world.btn_id,
+            "origin": PARTNER,
+            "state": "s",
+            "scopes": scopes.group(1),
+            "decision": decision,
+        }
+
+    return open_form
+
+
+def _no_grant(client: TestClient, world) -> None:
+    assert world.provider.connected_apps(world.user_id) == []
+
+
+FORMS = {
+    "sign-in": Form(_login_form, _not_signed_in),
+    "sign-out": Form(_logout_form, _still_signed_in),
+    "remove access": Form(_remove_form, _still_connected),
+    "consent Allow": Form(_decision_form("allow"), _no_grant),
+    "consent Cancel": Form(_decision_form("cancel"), _no_grant),
+}
+
+
+def _drop_field(client: TestClient, data: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in data.items() if k != "csrf"}
+
+
+def _wrong_value(client: TestClient, data: dict[str, str]) -> dict[str, str]:
+    return {**data, "csrf": "A" * 43}
+
+
+def _no_cookie(client: TestClient, data: dict[str, str]) -> dict[str, str]:
+    # The attacker knows a valid-looking token (their own) but the victim's browser holds
+    # another cookie, or none: double submit fails.
+    client.cookies.delete("le_csrf")
+    return data
+
+
+def _oversized(client: TestClient, data: dict[str, str]) -> dict[str, str]:
+    return {**data, "csrf": data["csrf"] * 4}
+
+
+ATTACKS: dict[str, tuple[Callable[[TestClient, dict[str, str]], dict[str, str]], str | None]] = {
+    "without the token": (_drop_field, None),
+    "with a made-up token": (_wrong_value, None),
+    "without the token's cookie": (_no_cookie, None),
+    "with an over-long token": (_oversized, None),
+    "with the right token from another site": (lambda c, d: d, EVIL),
+    "with the right token from an opaque origin": (lambda c, d: d, "null"),
+}
+
+
+@pytest.mark.parametrize("form_name", FORMS.keys())
+@pytest.mark.parametrize("attack_name", ATTACKS.keys())
+def test_forged_form_posts_are_refused_and_change_nothing(
+    client: TestClient, world, form_name: str, attack_name: str
+) -> None:
+    form = FORMS[form_name]
+    mutate, origin = ATTACKS[attack_name]
+    action, data = form.open(client, world)
+    if form_name == "sign-in":
+        client.cookies.delete("le_session")
+    data = mutate(client, data)
+    headers = {"Origin": origin} if origin else {}
+    r = client.post(action, data=data, headers=headers, follow_redirects=False)
+    refused_page(r, 403, "invalid_request")
+    assert "set-cookie" not in r.headers or "le_session" not in r.headers["set-cookie"]
+    form.untouched(client, world)
+
+
+def test_a_state_change_is_never_a_get(client: TestClient, world) -> None:
+    sign_in(client)
+    # A link (or an <img>) carrying decision=allow shows the dialog; it never grants.
+    r = client.get(
+        "/signin/authorize",
+        params={"btnId": world.btn_id, "origin": PARTNER, "state": "s", "decision": "allow"},
+    )
+    assert r.status_code == 200 and 'value="allow"' in r.text
+    assert world.provider.connected_apps(world.user_id) == []
+    removal = client.get("/account/apps/grt_whatever/remove")
+    refused_page(removal, 405, "method_not_allowed")
+    logout = client.get("/account/logout")
+    assert logout.status_code == 200  # a confirmation page: GET does not sign out
+    assert client.get("/account/apps", follow_redirects=False).status_code == 200
+
+
+def test_login_csrf_cannot_sign_the_victim_into_the_attackers_account(
+    client: TestClient, world
+) -> None:
+    """The attacker knows their own password and their own CSRF token, never the victim's."""
+    world.provider.create_user(email="mallory@example.com", name="Mallory", password=PASSWORD)
+    with TestClient(client.app, base_url=str(client.base_url)) as attacker:
+        attacker_token = csrf_of(attacker.get("/account/login").text)
+    client.get("/account/login")  # the victim has their own CSRF cookie
+    r = client.post(
+        "/account/login",
+        data={"csrf": attacker_token, "email": "mallory@example.com", "password": PASSWORD},
+        headers={"Origin": EVIL},
+        follow_redirects=False,
+    )
+    refused_page(r, 403, "invalid_request")
+    r = client.post(
+        "/account/login",
+        data={"csrf": attacker_token, "email": "mallory@example.com", "password": PASSWORD},
+        follow_redirects=False,
+    )
+    refused_page(r, 403, "invalid_request")
+    assert "le_session" not in client.cookies
+
+
+@pytest.mark.parametrize(
+    "planted",
+    ["attacker", "made-up"],
+    ids=["an attacker's own live session id", "a made-up session id"],
+)
+def test_signing_in_never_promotes_a_planted_session_id(
+    client: TestClient, world, planted: str
+) -> None:
+    if planted == "attacker":
+        world.provider.create_user(email="eve@example.com", name="Eve", password=PASSWORD)
+        sign_in(client, "eve@example.com")
+        fixed = client.cookies["le_session"]
+    else:
+        fixed = "les_" + "F" * 43
+        client.cookies.set("le_session", fixed, domain="127.0.0.1", path="/")
+    sign_in(client)
+    fresh = client.cookies["le_session"]
+    assert fresh != fixed
+    # The planted id is dead: whoever holds it is signed in as nobody.
+    with TestClient(client.app, base_url=str(client.base_url)) as holder:
+        holder.cookies.set("le_session", fixed)
+        assert holder.get("/account/apps", follow_redirects=False).status_code == 303
+
+
+def test_logout_kills_the_session_on_the_server(client: TestClient, world, granted) -> None:
+    stolen = client.cookies["le_session"]
+    html = client.get("/account/logout").text
+    r = client.post("/account/logout", data={"csrf": csrf_of(html)}, follow_redirects=False)
+    assert r.status_code == 303
+    with TestClient(client.app, base_url=str(client.base_url)) as thief:
+        thief.cookies.set("le_session", stolen)
+        assert thief.get("/account/apps", follow_redirects=False).status_code == 303
+        silent = thief.get(
+            "/signin/immediate", params={"btnId": world.btn_id, "origin": PARTNER, "state": "s"}
+        )
+        assert result_of(silent.text)["result"]["error"] == "immediate_failed"
+        popup = open_popup(thief, world.btn_id)
+        assert popup.status_code == 303 and "/account/login" in popup.headers["location"]
+
+
+def test_a_session_ends_after_its_idle_lifetime(client: TestClient, world, clock) -> None:
+    sign_in(client)
+    assert client.get("/account/apps", follow_redirects=False).status_code == 200
+    clock.advance(seconds=14 * 24 * 3600 + 1)
+    assert client.get("/account/apps", follow_redirects=False).status_code == 303
