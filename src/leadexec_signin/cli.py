@@ -160,6 +160,12 @@ def cmd_buttons_create(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_grants_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    provider_for(settings).revoke_by_operator(args.app, args.user)
+    emit(args, {"revoked": True}, f"Access of {args.user} to {args.app} removed.")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from leadexec_signin.demo import run_demo
 
@@ -229,6 +235,12 @@ def parser() -> argparse.ArgumentParser:
     bc.add_argument("--size", default="medium")
     bc.add_argument("--text", default="Sign in with LeadExec")
     bc.set_defaults(fn=cmd_buttons_create)
+
+    grants = sub.add_parser("grants").add_subparsers(dest="grants_command", required=True)
+    gr = with_json(grants.add_parser("revoke", help="remove a user's access to an application"))
+    gr.add_argument("--app", required=True)
+    gr.add_argument("--user", required=True, help="the user's email")
+    gr.set_defaults(fn=cmd_grants_revoke)
     return p
 
 

@@ -56,6 +56,8 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     # Trust X-Forwarded-For from a reverse proxy when computing the client IP.
     trust_proxy: bool = False
+    # Seconds between two passes of the disconnect-notice sender; 0 turns it off in this process.
+    notice_interval_seconds: float = 2.0
     # Log level of the ``leadexec_signin`` loggers.
     log_level: str = "INFO"
 
@@ -105,5 +107,8 @@ class Settings:
             token_limit_per_ip=env.get("LEADEXEC_TOKEN_LIMIT_PER_IP", d.token_limit_per_ip),
             max_body_bytes=_int(env, "LEADEXEC_MAX_BODY_BYTES", d.max_body_bytes),
             trust_proxy=env.get("LEADEXEC_TRUST_PROXY", "") in {"1", "true", "yes"},
+            notice_interval_seconds=float(
+                env.get("LEADEXEC_NOTICE_INTERVAL") or d.notice_interval_seconds
+            ),
             log_level=env.get("LEADEXEC_LOG_LEVEL", d.log_level),
         )

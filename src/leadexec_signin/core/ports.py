@@ -14,6 +14,8 @@ from leadexec_signin.core.accounts import User
 from leadexec_signin.core.apps import Application, Button
 from leadexec_signin.core.audit import AuditEvent
 from leadexec_signin.core.grants import Grant, GrantListing
+from leadexec_signin.core.keys import SigningKey
+from leadexec_signin.core.notices import Notice
 from leadexec_signin.core.sessions import Session
 from leadexec_signin.core.tokens import (
     AccessToken,
@@ -77,7 +79,28 @@ class Audit(Protocol):
     def record(self, event: AuditEvent) -> None: ...
 
 
-class Transaction(Users, Apps, Grants, Tokens, Sessions, Audit, Protocol):
+class Keys(Protocol):
+    def signing_keys(self) -> list[SigningKey]: ...
+    def add_signing_key(self, key: SigningKey) -> None: ...
+
+
+class Notices(Protocol):
+    def add_notice(self, notice: Notice, created_at: datetime) -> None: ...
+    def due_notices(self, now: datetime, limit: int) -> list[Notice]: ...
+    def lease_notice(self, notice: Notice, until: datetime) -> bool: ...
+    def finish_notice(
+        self,
+        notice_id: str,
+        *,
+        attempts: int,
+        delivered_at: datetime | None,
+        next_attempt_at: datetime | None,
+        error: str,
+    ) -> None: ...
+    def notices_for_app(self, app_id: str) -> list[Notice]: ...
+
+
+class Transaction(Users, Apps, Grants, Tokens, Sessions, Audit, Keys, Notices, Protocol):
     pass
 
 

@@ -6,12 +6,13 @@ call these methods; none of them knows HTTP. Rules live here once.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from leadexec_signin.core import audit, credentials
+from leadexec_signin.core import audit, credentials, notices
 from leadexec_signin.core.accounts import (
     Passwords,
     User,
@@ -31,7 +32,7 @@ from leadexec_signin.core.apps import (
     normalize_origin,
 )
 from leadexec_signin.core.authorize import AuthorizeContext, AuthorizeRequest, check_request
-from leadexec_signin.core.clock import Clock
+from leadexec_signin.core.clock import Clock, iso_z
 from leadexec_signin.core.errors import (
     Conflict,
     InvalidClient,
@@ -43,6 +44,8 @@ from leadexec_signin.core.errors import (
     RateLimited,
 )
 from leadexec_signin.core.grants import Grant, GrantListing
+from leadexec_signin.core.keys import SigningKey, new_signing_key
+from leadexec_signin.core.notices import Notice
 from leadexec_signin.core.ports import RateLimiter, Storage, Transaction
 from leadexec_signin.core.scopes import parse_scopes, user_claims
 from leadexec_signin.core.sessions import Session
@@ -72,6 +75,26 @@ class Authorization:
     user: dict[str, object]
     tokens: IssuedTokens | None
     code: str | None
+
+
+def revocation_notice(app: Application, grant: Grant, now: datetime, via: str) -> Notice:
+    body = {
+        "event": notices.EVENT_REVOKED,
+        "appId": app.id,
+        # The user's id only if the application was allowed to know it.
+        "userId": grant.user_id if "profile" in grant.scopes else None,
+        "revokedAt": iso_z(now),
+        "via": via,
+    }
+    notice_id = credentials.new_id("ntc_")
+    return Notice(
+        id=notice_id,
+        app_id=app.id,
+        url=app.notice_url,
+        body=json.dumps({"id": notice_id, **body}, separators=(",", ":")),
+        attempts=0,
+        next_attempt_at=now,
+    )
 
 
 class Provider:
@@ -532,8 +555,22 @@ class Provider:
                 raise NotFound("That application is not connected to your account.")
             self._revoke(tx, grant, ip, via="user")
 
+    def revoke_by_operator(self, app_id: str, email: str) -> None:
+        """An operator removes one user's grant to one application (command line)."""
+        with self.storage.transaction() as tx:
+            user = tx.user_by_email(normalize_email(email))
+            grant = tx.active_grant(user.id, app_id) if user else None
+            if grant is None:
+                raise NotFound("That user has no access to that application.")
+            self._revoke(tx, grant, "", via="operator")
+
     def _revoke(self, tx: Transaction, grant: Grant, ip: str, *, via: str) -> None:
-        if tx.revoke_grant(grant.id, self.clock.now()):
+        now = self.clock.now()
+        if tx.revoke_grant(grant.id, now):
+            app = tx.app_by_id(grant.app_id)
+            if app is not None and app.notice_url:
+                # Same transaction as the revocation: no revocation without its notice.
+                tx.add_notice(revocation_notice(app, grant, now, via), now)
             self._audit(
                 tx,
                 audit.GRANT_REVOKED,
@@ -560,6 +597,54 @@ class Provider:
         ):
             raise InvalidToken()
         return access, ctx
+
+    # -- signing keys and disconnect notices ---------------------------------------------
+
+    def signing_key(self) -> SigningKey:
+        """The newest key, made on first use (two processes racing make two valid keys)."""
+        with self.storage.transaction() as tx:
+            keys = tx.signing_keys()
+            if keys:
+                return keys[-1]
+            key = new_signing_key(credentials.new_id("key_"), self.clock.now())
+            tx.add_signing_key(key)
+            return key
+
+    def public_keys(self) -> list[dict[str, str]]:
+        with self.storage.transaction() as tx:
+            keys = tx.signing_keys()
+        if not keys:
+            keys = [self.signing_key()]
+        return [k.public_jwk() for k in keys]
+
+    def take_due_notices(self, limit: int = 20) -> list[Notice]:
+        now = self.clock.now()
+        with self.storage.transaction() as tx:
+            due = tx.due_notices(now, limit)
+            return [n for n in due if tx.lease_notice(n, now + notices.LEASE)]
+
+    def finish_notice(self, notice: Notice, *, delivered: bool, error: str = "") -> None:
+        now = self.clock.now()
+        attempts = notice.attempts + 1
+        if delivered:
+            next_at, done_at = None, now
+        elif attempts >= notices.MAX_ATTEMPTS:
+            next_at, done_at = None, None  # given up; kept for the operator to see
+            log.warning("notice %s to app %s abandoned: %s", notice.id, notice.app_id, error)
+        else:
+            next_at, done_at = now + notices.backoff(attempts), None
+        with self.storage.transaction() as tx:
+            tx.finish_notice(
+                notice.id,
+                attempts=attempts,
+                delivered_at=done_at,
+                next_attempt_at=next_at,
+                error=error,
+            )
+
+    def notices_for_app(self, app_id: str) -> list[Notice]:
+        with self.storage.transaction() as tx:
+            return tx.notices_for_app(app_id)
 
     # -- housekeeping ---------------------------------------------------------------------
 

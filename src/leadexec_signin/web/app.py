@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -75,6 +77,15 @@ async def readyz(request: Request) -> Response:
     return JSONResponse({"status": "ok", "database": "ok"})
 
 
+async def keys(request: Request) -> Response:
+    """Public keys that sign disconnect notices (a JWKS)."""
+    found = await call(services(request).provider.public_keys)
+    return JSONResponse(
+        {"keys": found},
+        headers={"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"},
+    )
+
+
 async def openapi(request: Request) -> Response:
     return Response(
         request.app.state.openapi,
@@ -99,6 +110,7 @@ def create_app(
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/openapi.json", openapi),
+        Route("/signin/keys", keys),
         *token.routes,
         *revoke.routes,
         *api_v1.routes,
@@ -106,8 +118,22 @@ def create_app(
         *account.routes,
         Mount("/static", StaticFiles(directory=PACKAGE / "static"), name="static"),
     ]
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        from leadexec_signin.delivery import run_forever
+
+        task = None
+        if settings.notice_interval_seconds > 0:
+            task = asyncio.create_task(run_forever(provider, settings.notice_interval_seconds))
+        yield
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
     app = Starlette(
         routes=routes,
+        lifespan=lifespan,
         exception_handlers={
             SigninError: errors.on_signin_error,
             HTTPException: errors.on_http_exception,

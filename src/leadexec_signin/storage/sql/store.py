@@ -24,6 +24,7 @@ from leadexec_signin.core.grants import Grant, GrantListing
 from leadexec_signin.core.sessions import Session
 from leadexec_signin.core.tokens import AccessToken, AuthorizationCode, RefreshToken, TokenContext
 from leadexec_signin.storage.sql import tables as t
+from leadexec_signin.storage.sql.outbox import OutboxRepository
 
 
 def make_engine(url: str) -> Engine:
@@ -103,7 +104,7 @@ def _grant(row: Row[Any], prefix: str = "") -> Grant:
     )
 
 
-class SqlTransaction:
+class SqlTransaction(OutboxRepository):
     def __init__(self, conn: Connection) -> None:
         self.c = conn
 

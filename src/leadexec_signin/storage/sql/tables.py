@@ -208,3 +208,29 @@ audit_events = Table(
     Column("ip", String(64), nullable=True),
     Column("detail", JSON, nullable=False),
 )
+
+signing_keys = Table(
+    "signing_keys",
+    metadata,
+    Column("kid", String(64), primary_key=True),
+    Column("private_pem", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Transactional outbox of disconnect notices (core/notices.py).
+notices = Table(
+    "notices",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column(
+        "app_id", String(ID), ForeignKey("applications.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("url", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", UTCDateTime, nullable=True),
+    Column("delivered_at", UTCDateTime, nullable=True),
+    Column("last_error", String(200), nullable=False, server_default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_notices_next_attempt_at", "next_attempt_at"),
+)

@@ -1,0 +1,57 @@
+"""Delivers queued disconnect notices: a signed POST each, retried with backoff.
+
+Runs as a background task in every server process; the outbox lease makes sure two processes
+never send the same attempt. Partners verify the ``LeadExec-Signature`` header with the public
+keys at ``/signin/keys`` (see docs/api.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import httpx
+from starlette.concurrency import run_in_threadpool
+
+from leadexec_signin.core.errors import SigninError
+from leadexec_signin.core.notices import SIGNATURE_HEADER, signature_header, signed_payload
+from leadexec_signin.core.provider import Provider
+
+log = logging.getLogger("leadexec_signin.delivery")
+
+
+async def deliver_due(provider: Provider, client: httpx.AsyncClient) -> int:
+    """One pass over the due notices; returns how many were delivered."""
+    due = await run_in_threadpool(provider.take_due_notices)
+    if not due:
+        return 0
+    key = await run_in_threadpool(provider.signing_key)
+    delivered = 0
+    for notice in due:
+        timestamp = int(provider.clock.now().timestamp())
+        signature = key.sign(signed_payload(timestamp, notice.body))
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "LeadExec-Signin-Notices/1",
+            SIGNATURE_HEADER: signature_header(key.kid, timestamp, signature),
+        }
+        try:
+            response = await client.post(notice.url, content=notice.body, headers=headers)
+            ok, error = 200 <= response.status_code < 300, f"HTTP {response.status_code}"
+        except httpx.HTTPError as exc:
+            ok, error = False, type(exc).__name__
+        await run_in_threadpool(provider.finish_notice, notice, delivered=ok, error=error)
+        delivered += ok
+    return delivered
+
+
+async def run_forever(provider: Provider, interval: float) -> None:
+    async with httpx.AsyncClient(timeout=5, follow_redirects=False) as client:
+        while True:
+            try:
+                await deliver_due(provider, client)
+            except SigninError as exc:  # database away: try again next round
+                log.warning("notice delivery paused: %s", exc.code)
+            except Exception:
+                log.exception("notice delivery failed")
+            await asyncio.sleep(interval)
