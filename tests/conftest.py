@@ -141,6 +141,8 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
             "LEADEXEC_DATA_DIR": str(tmp_path / "data"),
             "LEADEXEC_DATABASE_URL": database_url,
             "LEADEXEC_ISSUER": ISSUER,
+            # Notices are sent by tests that want them (tests/web/test_notices.py).
+            "LEADEXEC_NOTICE_INTERVAL": "0",
         }
     )
 
