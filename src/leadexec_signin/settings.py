@@ -23,6 +23,12 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         raise SystemExit(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def _bounded(value: int, name: str, low: int, high: int) -> int:
+    if not low <= value <= high:
+        raise SystemExit(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     # Where the embedded SQLite database and other local state live.
@@ -31,6 +37,22 @@ class Settings:
     database_url: str = ""
     # Optional Redis URL: shares rate-limit counters and revocation events between processes.
     redis_url: str = ""
+    # Connections each server process keeps to a client-server database (PostgreSQL), and how
+    # many more it may open under load; size them so workers x (pool + overflow) stays under
+    # the server's max_connections.
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+    # Seconds a request waits for a free pooled connection, or for the database to accept a
+    # new one, before it gets 503 temporarily_unavailable.
+    db_pool_timeout: int = 5
+    db_connect_timeout: int = 5
+    # Longest a statement or a lock wait may take (milliseconds) before it is cancelled (503).
+    db_statement_timeout_ms: int = 15000
+    # How long (milliseconds, 0-1000, 0 = off) a process may reuse an access-token check for
+    # the LeadExec API before asking the database again. Revocations and suspensions clear it
+    # at once in this process and, over Redis, in every other; without Redis this is the
+    # bound on how late another process sees them (SPEC: within 1 second).
+    token_cache_ms: int = 500
     # Public base URL of this provider (scheme://host[:port]); used in snippets, cookies'
     # Secure flag and the Origin check of forms.
     issuer: str = "http://127.0.0.1:8000"
@@ -87,6 +109,19 @@ class Settings:
             data_dir=Path(env.get("LEADEXEC_DATA_DIR") or d.data_dir),
             database_url=env.get("LEADEXEC_DATABASE_URL", ""),
             redis_url=env.get("LEADEXEC_REDIS_URL", ""),
+            db_pool_size=_int(env, "LEADEXEC_DB_POOL_SIZE", d.db_pool_size),
+            db_max_overflow=_int(env, "LEADEXEC_DB_MAX_OVERFLOW", d.db_max_overflow),
+            db_pool_timeout=_int(env, "LEADEXEC_DB_POOL_TIMEOUT", d.db_pool_timeout),
+            db_connect_timeout=_int(env, "LEADEXEC_DB_CONNECT_TIMEOUT", d.db_connect_timeout),
+            db_statement_timeout_ms=_int(
+                env, "LEADEXEC_DB_STATEMENT_TIMEOUT_MS", d.db_statement_timeout_ms
+            ),
+            token_cache_ms=_bounded(
+                _int(env, "LEADEXEC_TOKEN_CACHE_MS", d.token_cache_ms),
+                "LEADEXEC_TOKEN_CACHE_MS",
+                0,
+                1000,
+            ),
             issuer=(env.get("LEADEXEC_ISSUER") or d.issuer).rstrip("/"),
             access_token_ttl_seconds=_int(
                 env, "LEADEXEC_ACCESS_TOKEN_TTL", d.access_token_ttl_seconds

@@ -23,10 +23,13 @@ from starlette.templating import Jinja2Templates
 from leadexec_signin.core.accounts import Passwords
 from leadexec_signin.core.clock import Clock, SystemClock
 from leadexec_signin.core.errors import SigninError, TemporarilyUnavailable
+from leadexec_signin.core.ports import Storage
 from leadexec_signin.core.provider import Provider
 from leadexec_signin.settings import Settings
+from leadexec_signin.storage.events import RedisEvents
 from leadexec_signin.storage.ratelimit import LimitsRateLimiter
 from leadexec_signin.storage.sql.store import SqlStorage, make_engine
+from leadexec_signin.storage.tokencache import CachingStorage
 from leadexec_signin.web import errors
 from leadexec_signin.web.security import BodyTooLarge, SecurityMiddleware
 
@@ -53,10 +56,22 @@ async def call(fn: Callable[..., T], *args: object, **kwargs: object) -> T:
 
 
 def build_provider(settings: Settings, clock: Clock | None = None) -> Provider:
-    engine = make_engine(settings.effective_database_url)
+    engine = make_engine(
+        settings.effective_database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout,
+        connect_timeout=settings.db_connect_timeout,
+        statement_timeout_ms=settings.db_statement_timeout_ms,
+    )
+    storage: Storage = SqlStorage(engine)
+    if settings.token_cache_ms > 0 or settings.redis_url:
+        # Even with its own cache off, a process publishes what it revokes for the others.
+        events = RedisEvents(settings.redis_url) if settings.redis_url else None
+        storage = CachingStorage(storage, settings.token_cache_ms / 1000, events)
     return Provider(
         settings=settings,
-        storage=SqlStorage(engine),
+        storage=storage,
         limiter=LimitsRateLimiter(settings.redis_url or "memory://"),
         clock=clock or SystemClock(),
         passwords=Passwords(

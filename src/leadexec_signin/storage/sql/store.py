@@ -1,7 +1,15 @@
-"""SQL repositories implementing ``core/ports.py`` over SQLAlchemy Core.
+"""SQL repositories implementing ``core/ports.py`` over SQLAlchemy Core, on SQLite or PostgreSQL.
 
 One class for every port: each method is one or two statements, and the joined lookups that
 sit on hot paths (token checks) are a single query.
+
+Concurrency: SQLite serialises writers (``BEGIN IMMEDIATE``). PostgreSQL runs READ COMMITTED,
+so the grant row is the lock that keeps tokens and their grant consistent: whatever is about to
+issue under a grant reads it ``FOR UPDATE`` (``refresh_token_context``, ``active_grant``) or
+holds the code row it deleted (``take_code``), and ``revoke_grant`` marks the grant first and
+then deletes codes, refresh tokens and access tokens in that order, each statement seeing what
+a concurrent issuer committed meanwhile. Either the issuer wins and its tokens are deleted, or
+the revocation wins and the issuer sees a revoked grant; never a live token under a revoked one.
 """
 
 from __future__ import annotations
@@ -13,7 +21,8 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, delete, event, insert, select, update
 from sqlalchemy.engine import Connection, Row
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import StaticPool
 
 from leadexec_signin.core.accounts import User
@@ -27,7 +36,15 @@ from leadexec_signin.storage.sql import tables as t
 from leadexec_signin.storage.sql.outbox import OutboxRepository
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    max_overflow: int = 10,
+    pool_timeout: float = 5,
+    connect_timeout: int = 5,
+    statement_timeout_ms: int = 15000,
+) -> Engine:
     if url.startswith("sqlite"):
         memory = url in ("sqlite://", "sqlite:///:memory:")
         engine = create_engine(
@@ -56,14 +73,35 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
+    connect_args: dict[str, Any] = {}
+    if url.startswith("postgresql"):
+        connect_args = {
+            "connect_timeout": connect_timeout,
+            "application_name": "leadexec-signin",
+            # A runaway statement or a lock held by a stuck session ends in a 503, not in a
+            # request (and a pooled connection) hanging forever.
+            # 0 turns the three off (migrations, which may rebuild big indexes).
+            "options": f"-c statement_timeout={statement_timeout_ms}"
+            f" -c lock_timeout={statement_timeout_ms}"
+            f" -c idle_in_transaction_session_timeout={4 * statement_timeout_ms}",
+            # A database host that vanishes without closing the socket (power cut, network
+            # partition) is noticed within seconds instead of the kernel's two hours.
+            "keepalives": 1,
+            "keepalives_idle": 10,
+            "keepalives_interval": 5,
+            "keepalives_count": 3,
+            "tcp_user_timeout": 20000,
+        }
     return create_engine(
         url,
-        pool_size=10,
-        max_overflow=20,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        # A connection is tested before each checkout: after the database comes back, the
+        # dead ones are replaced on first use, so recovery needs no restart.
         pool_pre_ping=True,
         pool_recycle=1800,
-        pool_timeout=5,
-        connect_args={"connect_timeout": 5} if url.startswith("postgresql") else {},
+        pool_timeout=pool_timeout,
+        connect_args=connect_args,
     )
 
 
@@ -247,8 +285,12 @@ class SqlTransaction(OutboxRepository):
 
     def active_grant(self, user_id: str, app_id: str) -> Grant | None:
         g = t.grants
+        # FOR UPDATE (PostgreSQL; SQLite already serialises writers): the sign-in that goes
+        # on to issue tokens under this grant waits for, then sees, a concurrent revocation.
         row = self.c.execute(
-            select(g).where(g.c.user_id == user_id, g.c.app_id == app_id, g.c.revoked_at.is_(None))
+            select(g)
+            .where(g.c.user_id == user_id, g.c.app_id == app_id, g.c.revoked_at.is_(None))
+            .with_for_update()
         ).first()
         return _grant(row) if row else None
 
@@ -300,7 +342,9 @@ class SqlTransaction(OutboxRepository):
         changed = self.c.execute(
             update(g).where(g.c.id == grant_id, g.c.revoked_at.is_(None)).values(revoked_at=at)
         ).rowcount
-        for table in (t.access_tokens, t.refresh_tokens, t.auth_codes):
+        # Codes first: a code exchange holds its code row until it commits, so the later
+        # deletes see the tokens it issued (see the module docstring).
+        for table in (t.auth_codes, t.refresh_tokens, t.access_tokens):
             self.c.execute(delete(table).where(table.c.grant_id == grant_id))
         return bool(changed)
 
@@ -340,6 +384,8 @@ class SqlTransaction(OutboxRepository):
             .join(a, a.c.id == g.c.app_id)
             .join(u, u.c.id == g.c.user_id)
             .where(r.c.token_hash == token_hash)
+            # The exchange that follows issues under this grant: lock it against revocation.
+            .with_for_update(of=g)
         ).first()
         if row is None:
             return None
@@ -482,9 +528,14 @@ class SqlStorage:
                 yield SqlTransaction(conn)
         except IntegrityError as exc:
             raise Conflict("That conflicts with a concurrent change; try again.") from exc
+        except PoolTimeout as exc:
+            # Every pooled connection busy for pool_timeout seconds: overloaded, retry later.
+            raise TemporarilyUnavailable(debug="connection pool exhausted") from exc
         except DBAPIError as exc:
-            if isinstance(exc, OperationalError) or exc.connection_invalidated:
-                # The database went away or is locked out: a retryable 503, never a 500.
+            if isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated:
+                # The database went away, timed out or is locked out (OperationalError also
+                # covers PostgreSQL's deadlock and serialization failures): a retryable 503,
+                # never a 500. The pool's pre-ping replaces dead connections on next use.
                 raise TemporarilyUnavailable(debug=type(exc.orig).__name__) from exc
             raise
 

@@ -6,7 +6,8 @@ from leadexec_signin.storage.sql.store import make_engine
 from leadexec_signin.storage.sql.tables import metadata
 
 config = context.config
-engine = make_engine(config.get_main_option("sqlalchemy.url"))
+# No statement timeout: a migration may rebuild a large index.
+engine = make_engine(config.get_main_option("sqlalchemy.url"), statement_timeout_ms=0)
 with engine.connect() as connection:
     context.configure(
         connection=connection,
