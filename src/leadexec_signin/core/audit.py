@@ -20,6 +20,7 @@ CODE_EXCHANGED = "code.exchanged"
 GRANT_REVOKED = "grant.revoked"
 APP_CREATED = "app.created"
 APP_STATUS = "app.status"
+APP_SECRET_ROTATED = "app.secret_rotated"
 USER_CREATED = "user.created"
 
 

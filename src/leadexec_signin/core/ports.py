@@ -100,7 +100,16 @@ class Notices(Protocol):
     def notices_for_app(self, app_id: str) -> list[Notice]: ...
 
 
-class Transaction(Users, Apps, Grants, Tokens, Sessions, Audit, Keys, Notices, Protocol):
+class PartnerApps(Protocol):
+    def apps_for_owner(self, owner_id: str) -> list[Application]: ...
+    def buttons_for_app(self, app_id: str) -> list[Button]: ...
+    def set_app_secret_hash(self, app_id: str, secret_hash: str | None) -> None: ...
+    def set_app_origins(self, app_id: str, origins: tuple[str, ...]) -> None: ...
+
+
+class Transaction(
+    Users, Apps, Grants, Tokens, Sessions, Audit, Keys, Notices, PartnerApps, Protocol
+):
     pass
 
 

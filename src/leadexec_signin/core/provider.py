@@ -60,6 +60,9 @@ from leadexec_signin.settings import Settings
 
 log = logging.getLogger("leadexec_signin.core")
 
+# Fixed ids of the console's built-in "Try It" application.
+TRY_IT_APP = "app_leadexec-try-it-builtin"
+TRY_IT_BUTTON = "btn_leadexec-try-it-builtin"
 _APP_ID = re.compile(r"^app_[A-Za-z0-9_-]{22,64}$")
 # A session is touched at most this often, so browsing does not write on every request.
 _SESSION_TOUCH_EVERY = timedelta(minutes=1)
@@ -333,6 +336,73 @@ class Provider:
             button = tx.button_by_id(btn_id)
             app = tx.app_by_id(button.app_id) if button else None
         return (button, app) if button and app else None
+
+    # -- the partner console -------------------------------------------------------------
+
+    def apps_for_owner(self, owner: User) -> list[Application]:
+        with self.storage.transaction() as tx:
+            return tx.apps_for_owner(owner.id)
+
+    def _owned(self, tx: Transaction, app_id: str, owner: User) -> Application:
+        app = tx.app_by_id(app_id) if len(app_id) <= 80 else None
+        # Another partner's application is "not found", never "forbidden".
+        if app is None or (app.owner_id != owner.id and not owner.is_operator):
+            raise NotFound("No such application in your account.")
+        return app
+
+    def owned_app(self, app_id: str, owner: User) -> tuple[Application, list[Button]]:
+        with self.storage.transaction() as tx:
+            app = self._owned(tx, app_id, owner)
+            return app, tx.buttons_for_app(app.id)
+
+    def rotate_secret(self, app_id: str, owner: User) -> str:
+        """A new secret replaces the old one at once; it is shown once and stored hashed."""
+        secret = credentials.new_token(credentials.APP_SECRET)
+        with self.storage.transaction() as tx:
+            app = self._owned(tx, app_id, owner)
+            tx.set_app_secret_hash(app.id, credentials.token_hash(secret))
+            self._audit(tx, audit.APP_SECRET_ROTATED, user_id=owner.id, app_id=app.id)
+        return secret
+
+    def set_origins(self, app_id: str, owner: User, origins: list[str]) -> Application:
+        canonical = tuple(dict.fromkeys(normalize_origin(o) for o in origins if o.strip()))
+        if not canonical:
+            raise InvalidRequest("Register at least one JavaScript origin.")
+        if len(canonical) > 20:
+            raise InvalidRequest("At most 20 origins per application.")
+        with self.storage.transaction() as tx:
+            app = self._owned(tx, app_id, owner)
+            tx.set_app_origins(app.id, canonical)
+        return replace(app, origins=canonical)
+
+    def create_owned_button(self, app_id: str, owner: User, **options: str) -> Button:
+        with self.storage.transaction() as tx:
+            self._owned(tx, app_id, owner)
+        return self.create_button(app_id=app_id, **options)  # type: ignore[arg-type]
+
+    def try_it_button(self) -> Button:
+        """The built-in application behind the console's "Try It" page, on this origin."""
+        found = self.button(TRY_IT_BUTTON)
+        if found is not None:
+            return found[0]
+        now = self.clock.now()
+        app = Application(
+            id=TRY_IT_APP,
+            name="LeadExec Try It",
+            owner_id=None,
+            status=APPROVED,
+            scopes=frozenset({"profile"}),
+            origins=(self.settings.issuer_origin,),
+            created_at=now,
+        )
+        button = Button(id=TRY_IT_BUTTON, app_id=TRY_IT_APP, scopes=app.scopes, created_at=now)
+        try:
+            with self.storage.transaction() as tx:
+                tx.add_app(app)
+                tx.add_button(button)
+        except Conflict:
+            pass  # another process made it first
+        return button
 
     # -- authorization (popup and silent iframe) ------------------------------------------
 

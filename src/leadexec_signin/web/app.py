@@ -116,6 +116,8 @@ def create_app(
     provider: Provider | None = None,
 ) -> Starlette:
     from leadexec_signin.web.account import routes as account
+    from leadexec_signin.web.admin import routes as admin
+    from leadexec_signin.web.developers import routes as developers
     from leadexec_signin.web.leadexec_api import api_v1, revoke, token
     from leadexec_signin.web.signin import routes as signin
 
@@ -131,6 +133,8 @@ def create_app(
         *api_v1.routes,
         *signin.routes,
         *account.routes,
+        *developers.routes,
+        *admin.routes,
         Mount("/static", StaticFiles(directory=PACKAGE / "static"), name="static"),
     ]
     @contextlib.asynccontextmanager

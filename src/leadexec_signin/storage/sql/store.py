@@ -34,6 +34,7 @@ from leadexec_signin.core.sessions import Session
 from leadexec_signin.core.tokens import AccessToken, AuthorizationCode, RefreshToken, TokenContext
 from leadexec_signin.storage.sql import tables as t
 from leadexec_signin.storage.sql.outbox import OutboxRepository
+from leadexec_signin.storage.sql.partner import PartnerRepository
 
 
 def make_engine(
@@ -142,7 +143,7 @@ def _grant(row: Row[Any], prefix: str = "") -> Grant:
     )
 
 
-class SqlTransaction(OutboxRepository):
+class SqlTransaction(OutboxRepository, PartnerRepository):
     def __init__(self, conn: Connection) -> None:
         self.c = conn
 
