@@ -11,7 +11,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from leadexec_signin.core.errors import InvalidCredentials, InvalidRequest, RateLimited
 
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{1,63}$")
+# No control characters: PostgreSQL text cannot hold NUL, and none belongs in an address.
+_EMAIL = re.compile(
+    r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]{1,255}\.[^@\s\x00-\x1f\x7f]{1,63}\Z"
+)
 
 
 @dataclass(frozen=True)

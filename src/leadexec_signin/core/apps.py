@@ -99,8 +99,16 @@ def check_https_url(raw: str, what: str) -> str:
     text = (raw or "").strip()
     if not text:
         return ""
-    parts = urlsplit(text)
-    if parts.scheme not in ("https", "http") or not parts.netloc or len(text) > 2048:
+    try:
+        parts = urlsplit(text)
+    except ValueError:  # "https://[" and other broken IPv6 hosts
+        raise InvalidRequest(f"The {what} must be an http(s) URL.") from None
+    if (
+        parts.scheme not in ("https", "http")
+        or not parts.netloc
+        or len(text) > 2048
+        or not text.isprintable()  # control characters (NUL cannot even be stored)
+    ):
         raise InvalidRequest(f"The {what} must be an http(s) URL.")
     return text
 
@@ -109,4 +117,6 @@ def check_app_name(raw: str) -> str:
     name = " ".join((raw or "").split())
     if not 1 <= len(name) <= 80:
         raise InvalidRequest("The application name must have 1 to 80 characters.")
+    if not name.isprintable():
+        raise InvalidRequest("The application name cannot contain control characters.")
     return name

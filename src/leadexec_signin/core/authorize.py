@@ -85,6 +85,10 @@ def check_app_approved(tx: Transaction, req: AuthorizeRequest, found: dict[str, 
         )
 
 
+def is_btn_id(raw: str) -> bool:
+    return _BTN_ID.fullmatch(raw) is not None
+
+
 CHECKS: tuple[Check, ...] = (check_parameters, load_button, check_origin, check_app_approved)
 
 

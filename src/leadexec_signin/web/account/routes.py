@@ -10,7 +10,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from leadexec_signin.core.accounts import User
-from leadexec_signin.core.errors import InvalidCredentials, InvalidRequest, RateLimited
+from leadexec_signin.core.errors import InvalidCredentials, NotFound, RateLimited
 from leadexec_signin.core.scopes import SCOPES, ordered
 from leadexec_signin.web.app import call, services
 from leadexec_signin.web.security import (
@@ -26,6 +26,7 @@ from leadexec_signin.web.signin.routes import current_user
 
 DEFAULT_NEXT = "/account/apps"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\\]")
+_GRANT_ID = re.compile(r"grt_[A-Za-z0-9_-]{16,64}")
 
 
 def safe_next(raw: str | None) -> str:
@@ -171,8 +172,10 @@ async def apps_remove(request: Request) -> Response:
     if isinstance(user, Response):
         return user
     grant_id = request.path_params["grant_id"]
-    if len(grant_id) > 80:
-        raise InvalidRequest("That is not a connected application.")
+    if not _GRANT_ID.fullmatch(grant_id):
+        # Malformed ids never reach storage (a NUL byte would be a 500 on PostgreSQL) and are
+        # answered like an unknown grant.
+        raise NotFound("That application is not connected to your account.")
     await call(svc.provider.remove_access, user, grant_id, client_ip(request, svc.settings))
     return RedirectResponse("/account/apps?removed=1", status_code=303)
 

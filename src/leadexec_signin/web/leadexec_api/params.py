@@ -38,7 +38,8 @@ async def read_params(request: Request, wanted: frozenset[str]) -> dict[str, str
     if kind == "application/json":
         try:
             body = json.loads(await request.body() or b"{}")
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            # RecursionError: 64 KB of "[" nests deeper than the parser's stack allows.
             raise InvalidRequest("The JSON body could not be parsed.") from None
         if not isinstance(body, dict):
             raise InvalidRequest("The JSON body must be an object.")

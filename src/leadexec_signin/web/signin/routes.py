@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from leadexec_signin.core.accounts import User
-from leadexec_signin.core.authorize import AuthorizeContext, AuthorizeRequest
+from leadexec_signin.core.authorize import AuthorizeContext, AuthorizeRequest, is_btn_id
 from leadexec_signin.core.clock import iso_z
 from leadexec_signin.core.errors import (
     AccessDenied,
@@ -268,7 +268,8 @@ async def immediate(request: Request) -> Response:
 async def button_config(request: Request) -> Response:
     """Public appearance of a button, read by the SDK before it draws (CORS: anyone)."""
     btn_id = request.path_params["btn_id"]
-    found = await call(services(request).provider.button, btn_id) if len(btn_id) <= 80 else None
+    # Only a well-formed id reaches storage (a NUL byte would be a 500 on PostgreSQL).
+    found = await call(services(request).provider.button, btn_id) if is_btn_id(btn_id) else None
     cors = {"Access-Control-Allow-Origin": "*", "Cache-Control": "public, max-age=60"}
     if found is None:
         exc = InvalidButton()

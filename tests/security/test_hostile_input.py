@@ -1,0 +1,97 @@
+"""Hostile input that once reached the database or the parser raw: every case is a clear 4xx
+in the surface's shape, on SQLite and on PostgreSQL (which cannot store a NUL byte and turned
+each of these into a 500 before the fixes listed in docs/security.md)."""
+
+from __future__ import annotations
+
+import pytest
+from starlette.testclient import TestClient
+
+from conftest import PARTNER, csrf_of, sign_in
+from leadexec_signin.core.errors import InvalidRequest
+from security.conftest import refused_page, refused_seed
+
+
+@pytest.mark.parametrize(
+    "btn_id",
+    ["btn_%00abcdefghijklmnop", "%00", "btn_abcdefghijklmnop%0A", "btn_" + "a" * 70],
+    ids=["a NUL inside", "only a NUL", "a trailing newline", "an over-long id"],
+)
+def test_button_config_with_a_malformed_id_is_invalid_button(client: TestClient, btn_id) -> None:
+    r = client.get(f"/signin/buttons/{btn_id}")
+    assert r.status_code == 404
+    assert r.json() == {
+        "valid": False,
+        "error": "invalid_button",
+        "errorMessage": "This sign-in button is not registered.",
+    }
+
+
+@pytest.mark.parametrize(
+    "email",
+    ["ann\x00@example.com", "ann@exa\x00mple.com", "ann@example.com\x00", "ann@exam\nple.com"],
+    ids=["a NUL in the local part", "a NUL in the domain", "a trailing NUL", "a newline inside"],
+)
+def test_sign_in_with_control_characters_in_the_email_is_refused(
+    client: TestClient, world, email: str
+) -> None:
+    page = client.get("/account/login")
+    r = client.post(
+        "/account/login",
+        data={"csrf": csrf_of(page.text), "email": email, "password": "correct horse battery"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 400
+    assert "The email or password is not correct." in r.text
+    assert "le_session" not in client.cookies
+
+
+@pytest.mark.parametrize(
+    "grant_id",
+    ["grt_%00", "grt_abcdefghijklmnop%00", "%00", "grt_" + "a" * 80],
+    ids=["a NUL after the prefix", "a NUL at the end", "only a NUL", "an over-long id"],
+)
+def test_remove_access_with_a_malformed_grant_id_is_not_found(
+    client: TestClient, world, grant_id: str
+) -> None:
+    sign_in(client)
+    html = client.get("/account/apps").text
+    r = client.post(f"/account/apps/{grant_id}/remove", data={"csrf": csrf_of(html)})
+    refused_page(r, 404, "not_found")
+
+
+@pytest.mark.parametrize("path", ["/api/token", "/api/revoke"])
+@pytest.mark.parametrize(
+    "body",
+    [b"[" * 60_000, b'{"a":' * 10_000 + b"1" + b"}" * 10_000],
+    ids=["60,000 nested arrays", "10,000 nested objects"],
+)
+def test_deeply_nested_json_is_invalid_request(client: TestClient, path: str, body: bytes) -> None:
+    r = client.post(path, content=body, headers={"Content-Type": "application/json"})
+    refused_seed(r, 400, "invalid_request")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("name", "Acme\x00CRM"),
+        ("name", "Acme\x1b[31mCRM"),
+        ("logo_url", "https://cdn.example.com/\x00.png"),
+        ("homepage_url", "https://[::1"),
+        ("privacy_url", "https://example.com/\x7fprivacy"),
+    ],
+    ids=[
+        "a NUL in the name",
+        "a terminal escape in the name",
+        "a NUL in the logo URL",
+        "a broken IPv6 homepage",
+        "a DEL in the privacy URL",
+    ],
+)
+def test_registration_refuses_control_characters_and_broken_urls(
+    world, field: str, value: str
+) -> None:
+    fields: dict[str, object] = {"name": "Acme", "origins": [PARTNER], "scopes": "profile"}
+    with pytest.raises(InvalidRequest) as refused:
+        world.provider.create_app(**{**fields, field: value})
+    assert refused.value.status == 400 and refused.value.code == "invalid_request"
