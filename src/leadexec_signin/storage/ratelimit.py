@@ -1,4 +1,5 @@
-"""Rate limits over the ``limits`` library: moving windows, in memory or shared in Redis.
+"""Rate limits over the ``limits`` library: sliding-window counters (O(1) per hit, unlike a
+moving window that keeps every hit), in memory or shared in Redis.
 
 When Redis is configured but unreachable, counting falls back to this process's memory and the
 failure is logged once a minute: limits get looser across processes, the service keeps serving.
@@ -13,7 +14,7 @@ from functools import lru_cache
 
 from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage, storage_from_string
-from limits.strategies import MovingWindowRateLimiter
+from limits.strategies import SlidingWindowCounterRateLimiter
 
 log = logging.getLogger("leadexec_signin.ratelimit")
 
@@ -25,13 +26,15 @@ def _item(limit: str) -> RateLimitItem:
 
 class LimitsRateLimiter:
     def __init__(self, uri: str = "memory://") -> None:
-        self._memory = MovingWindowRateLimiter(MemoryStorage())
+        self._memory = SlidingWindowCounterRateLimiter(MemoryStorage())
         self._shared = (
-            MovingWindowRateLimiter(storage_from_string(uri)) if uri.startswith("redis") else None
+            SlidingWindowCounterRateLimiter(storage_from_string(uri))
+            if uri.startswith("redis")
+            else None
         )
         self._last_warning = 0.0
 
-    def _strategy(self) -> MovingWindowRateLimiter:
+    def _strategy(self) -> SlidingWindowCounterRateLimiter:
         return self._shared or self._memory
 
     def _run(self, op: str, limit: str, key: tuple[str, ...]) -> int | None:
