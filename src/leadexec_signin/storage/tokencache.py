@@ -61,6 +61,15 @@ _HARMLESS = frozenset(
         "touch_session",
         "delete_session",
         "record",
+        "signing_keys",
+        "add_signing_key",
+        "add_notice",
+        "due_notices",
+        "lease_notice",
+        "finish_notice",
+        "notices_for_app",
+        "apps_for_owner",
+        "buttons_for_app",
     }
 )
 
