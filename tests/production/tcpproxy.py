@@ -1,7 +1,8 @@
 """A TCP proxy the tests put between a client and PostgreSQL or Redis, to cut the line.
 
 ``cut()`` drops every open connection and answers new ones by closing them at once, as a
-database host that went away would; ``restore()`` forwards again. The real server is never
+host that went away would; ``hang()`` keeps every connection open but silently swallows what
+is sent, as a hung server would; ``restore()`` forwards again. The real server is never
 touched, and the listening port stays the same so the client's URL does not change.
 """
 
@@ -20,6 +21,8 @@ class TcpProxy:
         self._lock = threading.Lock()
         self._open: set[socket.socket] = set()
         self._cut = False
+        self._hung = False
+        self._held: list[socket.socket] = []
         self._closed = False
         self.accepted = 0
         threading.Thread(target=self._accept, daemon=True, name="tcpproxy-accept").start()
@@ -31,9 +34,17 @@ class TcpProxy:
         for s in sockets:
             _close(s)
 
+    def hang(self) -> None:
+        with self._lock:
+            self._hung = True
+
     def restore(self) -> None:
         with self._lock:
             self._cut = False
+            self._hung = False
+            held, self._held = self._held, []
+        for s in held:
+            _close(s)
 
     def close(self) -> None:
         self._closed = True
@@ -47,7 +58,10 @@ class TcpProxy:
             except OSError:
                 return
             with self._lock:
-                cut = self._cut
+                cut, hung = self._cut, self._hung
+                if hung and not cut:
+                    self._held.append(client)
+                    continue
             if cut:
                 _close(client)
                 continue
@@ -69,7 +83,8 @@ class TcpProxy:
                 data = src.recv(65536)
                 if not data:
                     break
-                dst.sendall(data)
+                if not self._hung:
+                    dst.sendall(data)
         except OSError:
             pass
         finally:

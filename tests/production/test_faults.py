@@ -157,6 +157,19 @@ def test_without_redis_the_service_keeps_working_on_the_database_and_logs_it(
         assert "rate-limit storage unreachable" in log
         assert "redis unreachable for invalidation events" in log
 
+        # A Redis that hangs instead of refusing: answers still come, a moment later at most.
+        proxy.restore()
+        proxy.hang()
+        with node.client() as slow:
+            slow.timeout = httpx.Timeout(5)
+            other = seeded.another_app()  # the first one used up its 4 exchanges a minute
+            refresh3, access3 = other.grant()
+            form3 = {"appId": other.app_id, "refreshToken": refresh3}
+            assert [slow.post("/api/token", data=form3).status_code for _ in range(3)] == [200] * 3
+            assert slow.get("/api/v1/me", headers=bearer(access3)).status_code == 200
+            assert slow.get("/api/revoke", params={"token": refresh3}).json()["valid"] is True
+            assert slow.get("/api/v1/me", headers=bearer(access3)).status_code == 401
+
         proxy.restore()
 
         # Back on Redis: a revocation made elsewhere reaches this node's cache by event.

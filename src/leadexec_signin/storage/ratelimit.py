@@ -27,15 +27,24 @@ def _item(limit: str) -> RateLimitItem:
 class LimitsRateLimiter:
     def __init__(self, uri: str = "memory://") -> None:
         self._memory = SlidingWindowCounterRateLimiter(MemoryStorage())
+        # Short socket timeouts: a hung Redis must cost a request a fraction of a second,
+        # not hang it (redis-py waits forever by default).
         self._shared = (
-            SlidingWindowCounterRateLimiter(storage_from_string(uri))
+            SlidingWindowCounterRateLimiter(
+                storage_from_string(uri, socket_timeout=0.3, socket_connect_timeout=0.3)
+            )
             if uri.startswith("redis")
             else None
         )
         self._last_warning = 0.0
+        # After a failure Redis is left alone for a moment, so requests do not each pay the
+        # timeout while it is down.
+        self._paused_until = 0.0
 
     def _strategy(self) -> SlidingWindowCounterRateLimiter:
-        return self._shared or self._memory
+        if self._shared is not None and time.monotonic() >= self._paused_until:
+            return self._shared
+        return self._memory
 
     def _run(self, op: str, limit: str, key: tuple[str, ...]) -> int | None:
         item = _item(limit)
@@ -53,6 +62,7 @@ class LimitsRateLimiter:
                 if strategy is self._memory:
                     raise
                 now = time.monotonic()
+                self._paused_until = now + 2.0
                 if now - self._last_warning > 60:
                     self._last_warning = now
                     log.warning(
