@@ -7,6 +7,8 @@ time, never by sleeping."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from starlette.testclient import TestClient
 
@@ -14,7 +16,9 @@ from conftest import PASSWORD, authorize, csrf_of, sign_in
 from security.conftest import refused_seed
 
 WRONG = "The email or password is not correct."
-LOCKED = "Too many failed sign-in attempts. Try again in about 15 minutes."
+LOCKED = re.compile(r"Too many failed sign-in attempts\. Try again in about \d+ minutes?\.")
+# However the window is counted (moving or sliding), a lock ends within two windows.
+LOGIN_WINDOW, TOKEN_WINDOW = 15 * 60, 60
 
 
 def attempt(c: TestClient, email: str, password: str, ip: str = "203.0.113.7") -> object:
@@ -50,8 +54,8 @@ def test_wrong_passwords_lock_the_account_with_a_clear_message(strict: TestClien
         assert r.status_code == 400 and alert(r) == WRONG
     blocked = attempt(strict, "bob@example.com", PASSWORD)  # even the right password waits
     assert blocked.status_code == 429
-    assert alert(blocked) == LOCKED
-    assert blocked.headers["retry-after"] == "900"
+    assert LOCKED.fullmatch(alert(blocked))
+    assert 0 < int(blocked.headers["retry-after"]) <= 2 * LOGIN_WINDOW
     assert "le_session" not in strict.cookies
 
 
@@ -59,7 +63,7 @@ def test_the_account_limit_follows_the_account_across_ips(strict: TestClient) ->
     for i in range(3):
         assert attempt(strict, "bob@example.com", "guess", ip=f"198.51.100.{i}").status_code == 400
     blocked = attempt(strict, "bob@example.com", "guess", ip="198.51.100.99")
-    assert blocked.status_code == 429 and alert(blocked) == LOCKED
+    assert blocked.status_code == 429 and LOCKED.fullmatch(alert(blocked))
 
 
 def test_a_locked_account_opens_again_when_the_window_ends(
@@ -67,10 +71,11 @@ def test_a_locked_account_opens_again_when_the_window_ends(
 ) -> None:
     for _ in range(3):
         attempt(strict, "bob@example.com", "guess")
-    assert attempt(strict, "bob@example.com", PASSWORD).status_code == 429
-    limiter_clock.advance(minutes=14)
-    assert attempt(strict, "bob@example.com", PASSWORD).status_code == 429
-    limiter_clock.advance(minutes=1, seconds=1)
+    blocked = attempt(strict, "bob@example.com", PASSWORD)
+    assert blocked.status_code == 429
+    wait = int(blocked.headers["retry-after"])
+    assert 0 < wait <= 2 * LOGIN_WINDOW
+    limiter_clock.advance(seconds=wait)  # the Retry-After the server gave is the truth
     assert attempt(strict, "bob@example.com", PASSWORD).status_code == 303
 
 
@@ -95,7 +100,7 @@ def test_one_ip_spraying_many_accounts_is_stopped(strict: TestClient) -> None:
     for i in range(6):
         assert attempt(strict, f"user{i}@example.com", "guess").status_code == 400
     blocked = attempt(strict, "bob@example.com", PASSWORD)
-    assert blocked.status_code == 429 and alert(blocked) == LOCKED
+    assert blocked.status_code == 429 and LOCKED.fullmatch(alert(blocked))
 
 
 def test_an_attackers_ip_block_does_not_lock_out_the_real_user(strict: TestClient) -> None:
@@ -135,7 +140,7 @@ def test_token_exchanges_are_limited_per_app_across_ips(token_client, world) -> 
         )
     r = exchange(c, world.app_id, tokens["refreshToken"], "198.51.100.50")
     refused_seed(r, 429, "rate_limited")
-    assert r.headers["retry-after"] == "60"
+    assert 0 < int(r.headers["retry-after"]) <= 2 * TOKEN_WINDOW
     assert r.headers["cache-control"] == "no-store"
 
 
@@ -149,15 +154,14 @@ def test_token_exchanges_are_limited_per_ip_across_apps(token_client, world) -> 
         refused_seed(r, 400, "invalid_grant")
     r = exchange(c, other_app, "ler_" + "x" * 43, "203.0.113.9")
     refused_seed(r, 429, "rate_limited")
-    assert r.headers["retry-after"] == "60"
+    assert 0 < int(r.headers["retry-after"]) <= 2 * TOKEN_WINDOW
 
 
 def test_the_token_limit_window_ends(token_client, world, limiter_clock) -> None:
     c, tokens = token_client
     for i in range(3):
         exchange(c, world.app_id, tokens["refreshToken"], f"198.51.100.{i}")
-    refused_seed(
-        exchange(c, world.app_id, tokens["refreshToken"], "192.0.2.1"), 429, "rate_limited"
-    )
-    limiter_clock.advance(seconds=61)
+    r = exchange(c, world.app_id, tokens["refreshToken"], "192.0.2.1")
+    refused_seed(r, 429, "rate_limited")
+    limiter_clock.advance(seconds=int(r.headers["retry-after"]))
     assert exchange(c, world.app_id, tokens["refreshToken"], "192.0.2.1").status_code == 200

@@ -95,3 +95,74 @@ def test_registration_refuses_control_characters_and_broken_urls(
     with pytest.raises(InvalidRequest) as refused:
         world.provider.create_app(**{**fields, field: value})
     assert refused.value.status == 400 and refused.value.code == "invalid_request"
+
+
+@pytest.fixture
+def operator(client: TestClient, world):
+    """Ann the partner is also an operator here, and owns an application of her own."""
+    world.provider.create_user(
+        email="op@example.com", name="Op", password="correct horse battery", operator=True
+    )
+    sign_in(client, "op@example.com")
+    html = client.get("/developers").text
+    return csrf_of(html)
+
+
+@pytest.mark.parametrize(
+    "app_id",
+    ["%00", "app_%00" + "a" * 22, "app_" + "a" * 22 + "%0A"],
+    ids=["only a NUL", "a NUL after the prefix", "a trailing newline"],
+)
+def test_console_and_operator_pages_with_a_malformed_app_id_are_not_found(
+    client: TestClient, operator: str, app_id: str
+) -> None:
+    refused_page(client.get(f"/developers/apps/{app_id}"), 404, "not_found")
+    r = client.post(f"/admin/apps/{app_id}/status", data={"csrf": operator, "action": "approve"})
+    refused_page(r, 404, "not_found")
+    r = client.post(f"/developers/apps/{app_id}/secret", data={"csrf": operator})
+    refused_page(r, 404, "not_found")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("name", "Acme\x00CRM", "cannot contain control characters"),
+        ("logo", "https://cdn.example.com/\x00.png", "must be an http(s) URL"),
+        ("origins", "http://127.0.0.1:9000\x00", "Not a valid origin"),
+    ],
+    ids=["a NUL in the name", "a NUL in the logo URL", "a NUL after the origin"],
+)
+def test_console_registration_with_a_nul_is_a_400_page(
+    client: TestClient, world, operator: str, field: str, value: str, message: str
+) -> None:
+    data = {"csrf": operator, "name": "Acme", "origins": PARTNER, "scopes": ["profile"]}
+    r = client.post("/developers/apps", data={**data, field: value})
+    assert r.status_code == 400 and message in r.text
+    assert [a.name for a in world.provider.list_apps()] == ["Acme CRM"]
+
+
+def test_console_button_text_with_a_nul_is_a_400_page(
+    client: TestClient, world, operator: str
+) -> None:
+    owner = world.provider.session_user(client.cookies["le_session"])
+    app, _ = world.provider.create_app(
+        name="Mine", origins=[PARTNER], scopes="profile", owner_id=owner.id
+    )
+    r = client.post(
+        f"/developers/apps/{app.id}/buttons",
+        data={"csrf": operator, "scopes": ["profile"], "text": "Sign\x00in"},
+    )
+    assert r.status_code == 400 and "cannot contain control characters" in r.text
+
+
+def test_storage_turns_a_value_it_cannot_hold_into_a_400(world, database_url: str) -> None:
+    """The last line of defence if a new field forgets its own check: PostgreSQL refuses NUL
+    in text (psycopg DataError), which storage reports as the client's mistake."""
+    try:
+        with world.provider.storage.transaction() as tx:
+            found = tx.user_by_email("ann\x00@example.com")
+    except InvalidRequest as refused:
+        assert database_url.startswith("postgresql")
+        assert refused.status == 400 and refused.code == "invalid_request"
+    else:
+        assert database_url.startswith("sqlite") and found is None

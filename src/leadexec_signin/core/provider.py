@@ -282,7 +282,7 @@ class Provider:
         if status not in STATUSES:
             raise InvalidRequest(f"Status must be one of {', '.join(STATUSES)}.")
         with self.storage.transaction() as tx:
-            app = tx.app_by_id(app_id)
+            app = tx.app_by_id(app_id) if _APP_ID.fullmatch(app_id) else None
             if app is None:
                 raise NotFound(f"No application {app_id[:80]!r}.")
             tx.set_app_status(app_id, status)
@@ -310,6 +310,8 @@ class Provider:
         text = " ".join(text.split())
         if not 1 <= len(text) <= 40:
             raise InvalidRequest("Button text must have 1 to 40 characters.")
+        if not text.isprintable():
+            raise InvalidRequest("Button text cannot contain control characters.")
         with self.storage.transaction() as tx:
             app = tx.app_by_id(app_id)
             if app is None:
@@ -344,7 +346,8 @@ class Provider:
             return tx.apps_for_owner(owner.id)
 
     def _owned(self, tx: Transaction, app_id: str, owner: User) -> Application:
-        app = tx.app_by_id(app_id) if len(app_id) <= 80 else None
+        # Only a well-formed id reaches storage (a NUL byte would be a 500 on PostgreSQL).
+        app = tx.app_by_id(app_id) if _APP_ID.fullmatch(app_id) else None
         # Another partner's application is "not found", never "forbidden".
         if app is None or (app.owner_id != owner.id and not owner.is_operator):
             raise NotFound("No such application in your account.")

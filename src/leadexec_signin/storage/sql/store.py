@@ -21,14 +21,20 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, delete, event, insert, select, update
 from sqlalchemy.engine import Connection, Row
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import (
+    DataError,
+    DBAPIError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+)
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import StaticPool
 
 from leadexec_signin.core.accounts import User
 from leadexec_signin.core.apps import Application, Button
 from leadexec_signin.core.audit import AuditEvent
-from leadexec_signin.core.errors import Conflict, TemporarilyUnavailable
+from leadexec_signin.core.errors import Conflict, InvalidRequest, TemporarilyUnavailable
 from leadexec_signin.core.grants import Grant, GrantListing
 from leadexec_signin.core.sessions import Session
 from leadexec_signin.core.tokens import AccessToken, AuthorizationCode, RefreshToken, TokenContext
@@ -529,6 +535,13 @@ class SqlStorage:
                 yield SqlTransaction(conn)
         except IntegrityError as exc:
             raise Conflict("That conflicts with a concurrent change; try again.") from exc
+        except DataError as exc:
+            # Input the database cannot hold (PostgreSQL text cannot contain NUL; a value too
+            # long for its column) is the client's mistake: a 400, never a 500.
+            raise InvalidRequest(
+                "The request contains a value that cannot be stored.",
+                debug=type(exc.orig).__name__,
+            ) from exc
         except PoolTimeout as exc:
             # Every pooled connection busy for pool_timeout seconds: overloaded, retry later.
             raise TemporarilyUnavailable(debug="connection pool exhausted") from exc
