@@ -1,9 +1,18 @@
-"""``leadexec-signin demo``: the identity provider, seeded with a demo user, app and button."""
+"""``leadexec-signin demo``: the identity provider and a sample partner site on a second origin,
+seeded with a demo user, application and button, served by one process."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import signal
+from collections.abc import Iterator
 
+import uvicorn
+from starlette.types import ASGIApp
+
+from leadexec_signin.core.errors import Conflict
 from leadexec_signin.settings import Settings
 
 DEMO_EMAIL = "demo@leadexec.test"
@@ -15,18 +24,22 @@ def seed(settings: Settings, partner_origin: str) -> dict[str, str]:
     from leadexec_signin.cli import provider_for
 
     record = settings.data_dir / "demo.json"
-    if record.exists():
-        return json.loads(record.read_text())  # type: ignore[no-any-return]
     provider = provider_for(settings)
-    provider.create_user(
-        email=DEMO_EMAIL,
-        name="Dana Demo",
-        password=DEMO_PASSWORD,
-        company="Demo Leads Inc.",
-        plan="Professional",
-        timezone="America/Chicago",
-        locale="en-US",
-    )
+    if record.exists():
+        data: dict[str, str] = json.loads(record.read_text())
+        # The record outlives a deleted database: reuse it only if its button still exists.
+        if provider.button(data.get("btnId", "")) is not None:
+            return data
+    with contextlib.suppress(Conflict):  # the user survived a lost record: keep it
+        provider.create_user(
+            email=DEMO_EMAIL,
+            name="Dana Demo",
+            password=DEMO_PASSWORD,
+            company="Demo Leads Inc.",
+            plan="Professional",
+            timezone="America/Chicago",
+            locale="en-US",
+        )
     origins = [partner_origin, partner_origin.replace("127.0.0.1", "localhost")]
     app, _ = provider.create_app(
         name="Acme CRM (demo)", origins=origins, scopes="profile,email,account,settings"
@@ -38,15 +51,53 @@ def seed(settings: Settings, partner_origin: str) -> dict[str, str]:
     return data
 
 
-def run_demo(settings: Settings, *, host: str, port: int, partner_port: int) -> int:
-    import uvicorn
+class _Server(uvicorn.Server):
+    # One process serves both sites: signals are handled once, in run_demo, for the pair.
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
+
+def _server(app: ASGIApp, host: str, port: int) -> _Server:
+    return _Server(
+        uvicorn.Config(
+            app, host=host, port=port, access_log=False, log_config=None, server_header=False
+        )
+    )
+
+
+def _servers(
+    settings: Settings, ids: dict[str, str], host: str, port: int, partner_port: int
+) -> tuple[_Server, _Server]:
+    from leadexec_signin.demo_partner import PartnerConfig, create_partner_app
     from leadexec_signin.web.app import create_app
 
+    partner = create_partner_app(
+        PartnerConfig(provider_url=settings.issuer, app_id=ids["appId"], btn_id=ids["btnId"])
+    )
+    return _server(create_app(settings), host, port), _server(partner, host, partner_port)
+
+
+def run_demo(settings: Settings, *, host: str, port: int, partner_port: int) -> int:
     settings = settings.with_changes(issuer=f"http://{host}:{port}")
-    ids = seed(settings, f"http://{host}:{partner_port}")
+    partner_url = f"http://{host}:{partner_port}"
+    ids = seed(settings, partner_url)
+    servers = _servers(settings, ids, host, port, partner_port)
     print(f"Identity provider: http://{host}:{port}")
+    print(f"Partner site:      {partner_url}   <- open this one")
     print(f"Demo credentials:  {DEMO_EMAIL} / {DEMO_PASSWORD}")
-    print(f"appId {ids['appId']}  btnId {ids['btnId']}")
-    uvicorn.run(create_app(settings), host=host, port=port, access_log=False, log_config=None)
+    print(f"appId {ids['appId']}  btnId {ids['btnId']}", flush=True)
+
+    async def serve() -> None:
+        loop = asyncio.get_running_loop()
+
+        def stop() -> None:
+            for server in servers:
+                server.should_exit = True
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop)
+        await asyncio.gather(*(server.serve() for server in servers))
+
+    asyncio.run(serve())
     return 0

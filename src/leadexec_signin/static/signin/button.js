@@ -1,1 +1,277 @@
-/* placeholder: issue 3 */
+/*! LeadExec Sign-In button SDK. Plain JavaScript, no dependencies. Docs: docs/sdk.md */
+(function (w, d) {
+  "use strict";
+  if (w.LeadExec && w.LeadExec.version) return; // the snippet was pasted twice
+
+  var perf = w.performance;
+  function mark(name) {
+    if (perf && perf.mark) perf.mark(name);
+  }
+  mark("leadexec:start");
+
+  // The identity provider is wherever this file was loaded from, so the same SDK works for
+  // every deployment and a partner page never names the provider's origin twice.
+  var me = d.currentScript;
+  var OWN = /\/signin\/button\.js([?#]|$)/;
+  if (!me || !OWN.test(me.src)) {
+    me = [].filter.call(d.getElementsByTagName("script"), function (s) {
+      return OWN.test(s.src);
+    })[0];
+  }
+  if (!me) return;
+  var IDP = new URL(me.src, location.href).origin;
+  var SOURCE = "leadexec-signin";
+  var SELECTOR = "#leAppButton,[data-btnid]";
+  var pending = new Map(); // state -> {win, done}: windows we are waiting on
+  var checked = {}; // one silent check per button ID and callback on a page
+  var configs = {}; // btnId -> Promise of the button's public settings
+  var boxes = new WeakMap(); // element -> per-button state
+  var rendered = false;
+
+  function nonce() {
+    var a = new Uint8Array(16);
+    w.crypto.getRandomValues(a);
+    return [].map.call(a, function (b) { return (b + 256).toString(16).slice(1); }).join("");
+  }
+
+  function query(btnId, state) {
+    return new URLSearchParams({ btnId: btnId, origin: location.origin, state: state }).toString();
+  }
+
+  // Every field of the authorization object, whatever the source, so a callback never has to
+  // test for a missing key.
+  function shape(r, btnId, immediate) {
+    r = r && typeof r === "object" ? r : {};
+    var ok = r.valid === true;
+    return {
+      valid: ok,
+      error: ok ? null : String(r.error || "server_error"),
+      errorMessage: ok ? null : r.errorMessage || null,
+      immediate: immediate,
+      appId: r.appId || null,
+      btnId: r.btnId || btnId,
+      scopes: Array.isArray(r.scopes) ? r.scopes : [],
+      refreshToken: (ok && r.refreshToken) || null,
+      authToken: (ok && r.authToken) || null,
+      expireDate: (ok && r.expireDate) || null,
+      code: (ok && r.code) || null,
+      user: (ok && r.user) || null
+    };
+  }
+
+  function fail(b, error, message, immediate) {
+    return shape({ error: error, errorMessage: message }, b.btnId, immediate);
+  }
+
+  function callbackOf(el) {
+    var path = (el.getAttribute("data-callback") || "AuthorizeResult").split(".");
+    var fn = w;
+    for (var i = 0; i < path.length && fn != null; i++) fn = fn[path[i]];
+    return typeof fn === "function" ? fn : null;
+  }
+
+  function deliver(b, result, late) {
+    var fn = callbackOf(b.el);
+    if (fn) return fn.call(b.el, result);
+    // An async SDK can answer before the page's own script defining the callback has run.
+    if (!late && d.readyState === "loading") {
+      return d.addEventListener("DOMContentLoaded", function () { deliver(b, result, true); });
+    }
+    console.error("LeadExec: no callback function named " +
+      (b.el.getAttribute("data-callback") || "AuthorizeResult"));
+  }
+
+  w.addEventListener("message", function (e) {
+    var m = e.data;
+    // Only the provider's own pages, only for a request this page made, only from the very
+    // window we opened or framed for it.
+    if (e.origin !== IDP || !m || m.source !== SOURCE || typeof m.state !== "string") return;
+    var p = pending.get(m.state);
+    if (!p || e.source !== p.win) return;
+    pending.delete(m.state);
+    p.done(m.result);
+  });
+
+  function config(btnId) {
+    if (!configs[btnId]) {
+      configs[btnId] = fetch(IDP + "/signin/buttons/" + encodeURIComponent(btnId), {
+        credentials: "omit"
+      }).then(function (r) { return r.ok ? r.json() : null; }, function () { return null; });
+    }
+    return configs[btnId];
+  }
+
+  function look(el, name, value) {
+    // data-theme / data-size on the markup win: they are known at first paint (no shift).
+    el.setAttribute("data-le-" + name, el.getAttribute("data-" + name) || value);
+  }
+
+  function apply(b, c) {
+    var el = b.el;
+    if (!c) {
+      el.setAttribute("data-le-state", "invalid");
+      return console.error("LeadExec: button " + b.btnId + " is not registered");
+    }
+    look(el, "theme", c.theme);
+    look(el, "size", c.size);
+    if (c.text && el.textContent.trim() !== c.text) el.textContent = c.text;
+    el.setAttribute("data-le-state", "ready");
+    if (!rendered) {
+      rendered = true;
+      mark("leadexec:rendered");
+    }
+  }
+
+  function silentCheck(b) {
+    var key = b.btnId + " " + (b.el.getAttribute("data-callback") || "");
+    if (checked[key]) return;
+    checked[key] = true;
+    var state = nonce();
+    var frame = d.createElement("iframe");
+    var timer;
+    function done(r) {
+      clearTimeout(timer);
+      pending.delete(state);
+      frame.remove();
+      deliver(b, shape(r, b.btnId, true));
+    }
+    function giveUp() {
+      done(fail(b, "immediate_failed", "The sign-in check did not answer.", true));
+    }
+    frame.hidden = true;
+    frame.style.display = "none";
+    frame.title = "LeadExec sign-in check";
+    frame.tabIndex = -1;
+    frame.setAttribute("aria-hidden", "true");
+    frame.addEventListener("load", function () {
+      // The result page posts while it loads; a page that loaded without posting never will.
+      clearTimeout(timer);
+      timer = setTimeout(giveUp, 2000);
+    });
+    frame.src = IDP + "/signin/immediate?" + query(b.btnId, state);
+    timer = setTimeout(giveUp, 10000);
+    (d.body || d.documentElement).appendChild(frame);
+    pending.set(state, { win: frame.contentWindow, done: done });
+  }
+
+  function open(b) {
+    if (b.popup && !b.popup.closed) return b.popup.focus();
+    var state = nonce();
+    var W = 500, H = 680;
+    var left = (w.screenX || 0) + Math.max(0, (w.outerWidth - W) / 2);
+    var top = (w.screenY || 0) + Math.max(0, (w.outerHeight - H) / 2);
+    // Opened synchronously in the click handler: browsers block popups opened after an await.
+    var p = w.open(IDP + "/signin/authorize?" + query(b.btnId, state), "",
+      "popup=yes,width=" + W + ",height=" + H + ",left=" + Math.round(left) + ",top=" + Math.round(top));
+    if (!p || p.closed) {
+      return deliver(b, fail(b, "popup_blocked",
+        "The browser blocked the sign-in window. Allow pop-ups for this site and try again.", false));
+    }
+    b.popup = p;
+    var poll = setInterval(function () {
+      if (!p.closed) return;
+      clearInterval(poll);
+      // A result posted just before the window closed is still on its way: let it land.
+      setTimeout(function () {
+        if (pending.get(state)) done(fail(b, "popup_closed", "The sign-in window was closed.", false));
+      }, 300);
+    }, 300);
+    function done(r) {
+      clearInterval(poll);
+      pending.delete(state);
+      if (b.popup === p) b.popup = null;
+      deliver(b, shape(r, b.btnId, false));
+    }
+    pending.set(state, { win: p, done: done });
+  }
+
+  function render(el) {
+    var btnId = el.getAttribute("data-btnid");
+    if (!btnId || boxes.has(el)) {
+      if (!btnId && el.id === "leAppButton") console.error("LeadExec: #leAppButton has no data-btnId");
+      return;
+    }
+    var b = { el: el, btnId: btnId, popup: null };
+    boxes.set(el, b);
+    el.classList.add("le-btn");
+    if (el.tagName === "BUTTON") {
+      if (!el.hasAttribute("type")) el.type = "button"; // never submits a surrounding form
+    } else {
+      if (!el.hasAttribute("role")) el.setAttribute("role", "button");
+      if (!el.hasAttribute("tabindex")) el.tabIndex = 0;
+      el.addEventListener("keydown", function (e) {
+        if (e.key === "Enter" || e.key === " ") {
+          e.preventDefault();
+          open(b);
+        }
+      });
+    }
+    el.addEventListener("click", function (e) {
+      e.preventDefault();
+      open(b);
+    });
+    if (el.getAttribute("data-theme")) look(el, "theme", "light");
+    if (el.getAttribute("data-size")) look(el, "size", "medium");
+    el.setAttribute("data-le-state", "loading");
+    config(btnId).then(function (c) { apply(b, c); });
+    silentCheck(b);
+  }
+
+  function scan(root) {
+    if (root.nodeType !== 1 && root !== d) return;
+    if (root.matches && root.matches(SELECTOR)) render(root);
+    [].forEach.call(root.querySelectorAll(SELECTOR), render);
+  }
+
+  function disconnect(refreshToken, callback) {
+    return new Promise(function (resolve) {
+      var name = "c" + nonce().slice(0, 16);
+      var script = d.createElement("script");
+      var over = false;
+      function finish(r) {
+        if (over) return;
+        over = true;
+        delete jsonp[name];
+        script.remove();
+        var result = {
+          valid: !!(r && r.valid === true),
+          errorMessage: (r && r.errorMessage) || null,
+          error: (r && r.error) || null
+        };
+        if (typeof callback === "function") callback(result);
+        resolve(result);
+      }
+      jsonp[name] = finish;
+      function unreachable() {
+        finish({ errorMessage: "LeadExec could not be reached.", error: "server_error" });
+      }
+      script.onerror = unreachable;
+      script.onload = unreachable; // runs after the answer, so only when it was not a call
+      script.src = IDP + "/api/revoke?token=" + encodeURIComponent(refreshToken || "") +
+        "&callback=LeadExec._jsonp." + name;
+      (d.head || d.documentElement).appendChild(script);
+    });
+  }
+
+  var jsonp = {};
+  w.LeadExec = {
+    version: "1",
+    origin: IDP,
+    disconnect: disconnect,
+    render: function (root) { scan(root || d); },
+    _jsonp: jsonp
+  };
+
+  scan(d);
+  new MutationObserver(function (changes) {
+    changes.forEach(function (c) {
+      if (c.type === "attributes") scan(c.target);
+      else c.addedNodes.forEach(scan);
+    });
+  }).observe(d.documentElement, {
+    childList: true,
+    subtree: true,
+    attributes: true,
+    attributeFilter: ["data-btnid", "id"]
+  });
+})(window, document);

@@ -1,0 +1,222 @@
+"""Live servers and one shared Chromium for the real-browser tests.
+
+The identity provider, the sample partner site (registered origin) and a second partner site on
+an unregistered origin each run under uvicorn in a background thread, on a socket the test bound
+to port 0 and put into listening state itself, so a browser can connect the moment the fixture
+returns (the kernel queues the connection until uvicorn accepts it: no polling, no sleeping).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import uvicorn
+import xstatic.pkg.jquery
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp
+
+from leadexec_signin.core.provider import Provider
+from leadexec_signin.demo_partner import PartnerConfig, create_partner_app
+from leadexec_signin.demo_partner.app import page_headers
+from leadexec_signin.settings import Settings
+from leadexec_signin.storage.sql.migrate import upgrade
+from leadexec_signin.web.app import build_provider, create_app
+
+from . import pages
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PASSWORD = "correct horse battery"
+
+
+class LiveServer:
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(128)
+        self.port: int = self.sock.getsockname()[1]
+        self.server: uvicorn.Server | None = None
+        self.thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, app: ASGIApp) -> None:
+        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
+        )
+        self.thread.start()
+
+    def stop(self) -> None:
+        if self.server is not None and self.thread is not None:
+            self.server.should_exit = True
+            self.thread.join(10)
+        self.sock.close()
+
+
+@dataclass
+class Site:
+    """Everything a test needs to know about the servers and the registered records."""
+
+    provider: Provider
+    idp: str
+    partner: str  # registered for apps A and B
+    partner_localhost: str  # the same server as another site (registered for app A)
+    evil: str  # a second partner origin, registered for nothing
+    app_a: str
+    app_b: str
+    btn_a: str
+    btn_b: str
+    buttons: dict[str, str] = field(default_factory=dict)
+    users: itertools.count[int] = field(default_factory=itertools.count)
+
+    @property
+    def idp_host(self) -> str:
+        return self.idp.removeprefix("http://")
+
+    def new_user(self, name: str = "Bea Browser") -> str:
+        """A fresh account per test: no grant or session leaks from one test to the next."""
+        email = f"user{next(self.users)}@example.com"
+        self.provider.create_user(
+            email=email, name=name, password=PASSWORD, company="Browser Leads", plan="Pro"
+        )
+        return email
+
+
+def suite_pages(site_holder: list[Site]) -> list[Route]:
+    """``/t/NAME``: pages of the test suite on a partner origin, under the partner's policy."""
+
+    async def page(request: Request) -> Response:
+        site = site_holder[0]
+        build = pages.PAGES.get(request.path_params["name"])
+        if build is None:
+            return Response("no such test page", status_code=404)
+        html = build(site)
+        return Response(html, media_type="text/html", headers=page_headers(site.idp, html))
+
+    return [
+        Route("/t/{name}", page),
+        Mount("/vendor", StaticFiles(directory=xstatic.pkg.jquery.BASE_DIR)),
+    ]
+
+
+@pytest.fixture(scope="package")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    data = tmp_path_factory.mktemp("browser-idp")
+    database = f"sqlite:///{data / 'idp.sqlite3'}"
+    upgrade(database)
+    # Ports first: the provider's issuer and the registered origins name them.
+    idp, partner, evil = LiveServer(), LiveServer(), LiveServer()
+    settings = Settings.from_env(
+        {
+            **{k: v for k, v in os.environ.items() if k.startswith("LEADEXEC_ARGON2")},
+            "LEADEXEC_DATA_DIR": str(data),
+            "LEADEXEC_DATABASE_URL": database,
+            "LEADEXEC_ISSUER": idp.url,
+        }
+    )
+    provider = build_provider(settings)
+    localhost = f"http://localhost:{partner.port}"
+    app_a, _ = provider.create_app(
+        name="Acme CRM", origins=[partner.url, localhost], scopes="profile,email,account"
+    )
+    app_b, _ = provider.create_app(name="Beta Books", origins=[partner.url], scopes="profile")
+    for app_id in (app_a.id, app_b.id):
+        provider.set_app_status(app_id, "approved")
+    btn_a = provider.create_button(app_id=app_a.id, scopes="profile,email")
+    btn_b = provider.create_button(app_id=app_b.id, scopes="profile", theme="dark")
+    looks = {
+        "dark": provider.create_button(app_id=app_a.id, scopes="profile,email", theme="dark"),
+        "small": provider.create_button(app_id=app_a.id, scopes="profile,email", size="small"),
+        "large": provider.create_button(
+            app_id=app_a.id, scopes="profile,email", theme="dark", size="large"
+        ),
+    }
+    site = Site(
+        provider=provider,
+        idp=idp.url,
+        partner=partner.url,
+        partner_localhost=localhost,
+        evil=evil.url,
+        app_a=app_a.id,
+        app_b=app_b.id,
+        btn_a=btn_a.id,
+        btn_b=btn_b.id,
+        buttons={k: b.id for k, b in looks.items()},
+    )
+    holder = [site]
+    idp.start(create_app(settings, provider=provider))
+    for server in (partner, evil):
+        config = PartnerConfig(provider_url=idp.url, app_id=app_a.id, btn_id=btn_a.id)
+        server.start(create_partner_app(config, extra_routes=suite_pages(holder)))
+    yield site
+    for server in (partner, evil, idp):
+        server.stop()
+    provider.storage.engine.dispose()  # type: ignore[attr-defined]
+
+
+# Package scope: one browser for the whole browser suite, stopped as soon as its last test is
+# done, because Playwright's sync API keeps an asyncio loop marked running on the main thread
+# while it lives, and later tests calling asyncio.run() would fail.
+@pytest.fixture(scope="package")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as pw:
+        yield pw
+
+
+@pytest.fixture(scope="package")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def context(browser: Browser) -> Iterator[BrowserContext]:
+    context = browser.new_context(viewport={"width": 1100, "height": 760})
+    context.set_default_timeout(10_000)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Page:
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.errors = errors  # type: ignore[attr-defined]
+    return page
+
+
+@pytest.fixture
+def shot() -> Callable[..., Path]:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def take(target: Page, name: str, **kwargs: object) -> Path:
+        path = SCREENSHOTS / f"{name}.png"
+        target.screenshot(path=str(path), **kwargs)  # type: ignore[arg-type]
+        return path
+
+    return take
