@@ -45,8 +45,9 @@ class RedisEvents:
     """Publishes events and, once :meth:`subscribe` is called, delivers every event to a handler
     on a background thread that reconnects by itself."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, channel: str = CHANNEL) -> None:
         self._url = url
+        self.channel = channel
         self._publisher = redis.Redis.from_url(
             url, socket_timeout=_SOCKET_TIMEOUT, socket_connect_timeout=_SOCKET_TIMEOUT
         )
@@ -62,7 +63,7 @@ class RedisEvents:
         if time.monotonic() < self._paused_until:
             return False
         try:
-            self._publisher.publish(CHANNEL, event)
+            self._publisher.publish(self.channel, event)
         except (RedisError, OSError) as exc:
             self._paused_until = time.monotonic() + _PUBLISH_PAUSE
             self._warn("publish", exc)
@@ -98,9 +99,9 @@ class RedisEvents:
             )
             pubsub = client.pubsub()
             try:
-                pubsub.subscribe(CHANNEL)
+                pubsub.subscribe(self.channel)
                 while not self._stop.is_set():
-                    message = pubsub.get_message(timeout=1.0)
+                    message = pubsub.get_message(timeout=0.25)
                     if message is None:
                         continue
                     if message["type"] == "subscribe":

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -92,8 +92,14 @@ class _Entry:
 
 
 class TokenCache:
-    def __init__(self, ttl_seconds: float, max_entries: int = 20000) -> None:
+    def __init__(
+        self,
+        ttl_seconds: float,
+        max_entries: int = 20000,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.ttl = ttl_seconds
+        self.monotonic = monotonic
         self.max_entries = max_entries
         self.generation = 0
         self._lock = threading.Lock()
@@ -106,7 +112,7 @@ class TokenCache:
             entry = self._entries.get(token_hash)
             if entry is None:
                 return None
-            if time.monotonic() >= entry.expires:
+            if self.monotonic() >= entry.expires:
                 self._drop(token_hash)
                 return None
             return entry.found
@@ -153,7 +159,7 @@ class TokenCache:
                     del index[key]
 
     def _prune(self) -> None:
-        now = time.monotonic()
+        now = self.monotonic()
         for token_hash in [h for h, e in self._entries.items() if now >= e.expires]:
             self._drop(token_hash)
         if len(self._entries) >= self.max_entries:
@@ -184,7 +190,7 @@ class _CachingTransaction:
         hit = cache.get(token_hash)
         if hit is not None:
             return hit
-        generation, started = cache.generation, time.monotonic()
+        generation, started = cache.generation, cache.monotonic()
         found = self._real().access_token_context(token_hash)
         if found is not None:
             cache.put(token_hash, found, generation, started)
@@ -206,9 +212,15 @@ class _CachingTransaction:
 
 
 class CachingStorage:
-    def __init__(self, inner: Inner, ttl_seconds: float, events: Events | None = None) -> None:
+    def __init__(
+        self,
+        inner: Inner,
+        ttl_seconds: float,
+        events: Events | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.inner = inner
-        self.cache = TokenCache(ttl_seconds)
+        self.cache = TokenCache(ttl_seconds, monotonic=monotonic)
         self.events = events
         self._listening = events is None
 

@@ -54,10 +54,21 @@ def make_engine(
 ) -> Engine:
     if url.startswith("sqlite"):
         memory = url in ("sqlite://", "sqlite:///:memory:")
+        # SQLite's only wait is for the write lock: it gets the same bound as a statement.
+        busy_ms = statement_timeout_ms or 60000
+        pooling: dict[str, Any] = (
+            {"poolclass": StaticPool}
+            if memory
+            else {
+                "pool_size": pool_size,
+                "max_overflow": max_overflow,
+                "pool_timeout": pool_timeout,
+            }
+        )
         engine = create_engine(
             url,
-            connect_args={"check_same_thread": False, "timeout": 15},
-            poolclass=StaticPool if memory else None,
+            connect_args={"check_same_thread": False, "timeout": busy_ms / 1000},
+            **pooling,
         )
 
         @event.listens_for(engine, "connect")
@@ -70,7 +81,7 @@ def make_engine(
                 cur.execute("PRAGMA journal_mode=WAL")
                 cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=15000")
+            cur.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
             cur.close()
 
         @event.listens_for(engine, "begin")

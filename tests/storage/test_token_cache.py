@@ -1,0 +1,251 @@
+"""The per-process access-token cache and the Redis events that clear it (``tokencache.py``,
+``events.py``): a hit spares the database, and nothing it remembers outlives a revocation,
+a suspension or any change it does not understand, in this process or, over Redis, in another.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+from collections.abc import Iterator
+
+import pytest
+import redis
+from sqlalchemy import event
+
+from conftest import World
+from leadexec_signin.core.clock import FrozenClock
+from leadexec_signin.core.errors import InvalidToken
+from leadexec_signin.core.provider import Provider
+from leadexec_signin.settings import Settings
+from leadexec_signin.storage.events import FLUSH, RedisEvents
+from leadexec_signin.storage.sql.store import SqlStorage, make_engine
+from leadexec_signin.storage.tokencache import CachingStorage
+from leadexec_signin.web.app import build_provider
+from production.nodes import free_port
+from production.tcpproxy import TcpProxy
+from storage.test_sql_storage import signed_in_grant
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+class Ticks:
+    """A monotonic clock the test moves."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def cached_provider(
+    settings: Settings, clock: FrozenClock, ticks: Ticks, events: RedisEvents | None = None
+) -> Provider:
+    p = build_provider(settings.with_changes(token_cache_ms=0), clock)
+    sql = SqlStorage(make_engine(settings.effective_database_url))
+    p.storage.engine.dispose()  # type: ignore[attr-defined]
+    p.storage = CachingStorage(sql, ttl_seconds=0.5, events=events, monotonic=ticks)
+    return p
+
+
+@pytest.fixture
+def ticks() -> Ticks:
+    return Ticks()
+
+
+@pytest.fixture
+def cached(
+    settings: Settings, clock: FrozenClock, ticks: Ticks, world: World
+) -> Iterator[Provider]:
+    p = cached_provider(settings, clock, ticks)
+    yield p
+    p.storage.engine.dispose()  # type: ignore[attr-defined]
+
+
+def checkouts(provider: Provider) -> list[int]:
+    """A counter of connections taken from the pool: a cache hit takes none."""
+    seen = [0]
+
+    @event.listens_for(provider.storage.engine, "checkout")  # type: ignore[attr-defined]
+    def _count(*_args: object) -> None:
+        seen[0] += 1
+
+    return seen
+
+
+def test_a_checked_token_is_answered_from_memory_until_its_lifetime_ends(
+    cached: Provider, world: World, ticks: Ticks
+) -> None:
+    _, _, auth = signed_in_grant(cached, world)
+    token = auth.tokens.access_token  # type: ignore[union-attr]
+    seen = checkouts(cached)
+    cached.check_access_token(token)
+    cached.check_access_token(token)
+    assert seen == [1]
+    ticks.now += 0.49
+    cached.check_access_token(token)
+    assert seen == [1]
+    ticks.now += 0.02  # past 0.5 s after the read: asked again
+    cached.check_access_token(token)
+    assert seen == [2]
+
+
+def test_an_unknown_token_is_never_remembered(cached: Provider, world: World) -> None:
+    seen = checkouts(cached)
+    for _ in range(2):
+        with pytest.raises(InvalidToken):
+            cached.check_access_token("lea_" + "x" * 43)
+    assert seen == [2]
+
+
+def test_a_revocation_in_this_process_is_seen_at_once(cached: Provider, world: World) -> None:
+    _, _, auth = signed_in_grant(cached, world)
+    tokens = auth.tokens
+    assert tokens is not None
+    cached.check_access_token(tokens.access_token)
+    cached.revoke_token(tokens.refresh_token, "10.0.0.1")
+    with pytest.raises(InvalidToken):
+        cached.check_access_token(tokens.access_token)
+
+
+def test_a_suspension_in_this_process_is_seen_at_once(cached: Provider, world: World) -> None:
+    app_id, _, auth = signed_in_grant(cached, world)
+    token = auth.tokens.access_token  # type: ignore[union-attr]
+    cached.check_access_token(token)
+    cached.set_app_status(app_id, "suspended")
+    with pytest.raises(InvalidToken):
+        cached.check_access_token(token)
+
+
+def test_a_change_the_cache_does_not_know_clears_it(cached: Provider, world: World) -> None:
+    _, _, auth = signed_in_grant(cached, world)
+    token = auth.tokens.access_token  # type: ignore[union-attr]
+    cached.check_access_token(token)
+    seen = checkouts(cached)
+    with cached.storage.transaction() as tx:
+        tx.set_password_hash(world.user_id, "$argon2id$other")  # not in the harmless list
+    cached.check_access_token(token)
+    assert seen == [2]  # the write, then a fresh read
+
+
+def test_a_failed_transaction_clears_nothing_and_publishes_nothing(
+    cached: Provider, world: World
+) -> None:
+    _, _, auth = signed_in_grant(cached, world)
+    token = auth.tokens.access_token  # type: ignore[union-attr]
+    cached.check_access_token(token)
+    generation = cached.storage.cache.generation  # type: ignore[attr-defined]
+    with pytest.raises(RuntimeError), cached.storage.transaction() as tx:
+        tx.set_app_status(auth.app_id, "suspended")
+        raise RuntimeError("rolled back")
+    assert cached.storage.cache.generation == generation  # type: ignore[attr-defined]
+    cached.check_access_token(token)
+
+
+def test_a_read_that_overlaps_an_invalidation_is_not_cached(cached: Provider, world: World) -> None:
+    _, _, auth = signed_in_grant(cached, world)
+    token = auth.tokens.access_token  # type: ignore[union-attr]
+    storage: CachingStorage = cached.storage  # type: ignore[assignment]
+    real = storage.inner.transaction
+
+    def transaction_with_event_mid_read():
+        storage.cache.invalidate(FLUSH)  # an event lands while the database answers
+        return real()
+
+    storage.inner.transaction = transaction_with_event_mid_read  # type: ignore[method-assign]
+    cached.check_access_token(token)
+    storage.inner.transaction = real  # type: ignore[method-assign]
+    assert len(storage.cache) == 0
+
+
+def test_the_setting_cannot_exceed_the_one_second_bound() -> None:
+    with pytest.raises(SystemExit):
+        Settings.from_env({"LEADEXEC_TOKEN_CACHE_MS": "1001"})
+    assert Settings.from_env({"LEADEXEC_TOKEN_CACHE_MS": "0"}).token_cache_ms == 0
+
+
+# -- between processes, over Redis -----------------------------------------------------------
+
+
+@pytest.fixture
+def channel() -> str:
+    return f"leadexec-test:{secrets.token_hex(6)}"  # runs sharing this Redis stay apart
+
+
+def test_a_revocation_in_one_process_clears_the_cache_of_another(
+    settings: Settings, clock: FrozenClock, world: World, ticks: Ticks, channel: str
+) -> None:
+    a_events, b_events = RedisEvents(REDIS_URL, channel), RedisEvents(REDIS_URL, channel)
+    a = cached_provider(settings, clock, ticks, a_events)
+    b = cached_provider(settings, clock, ticks, b_events)
+    b_cache = b.storage.cache  # type: ignore[attr-defined]
+    heard = threading.Event()
+    invalidate = b_cache.invalidate
+
+    def noticing(event_: str) -> None:
+        invalidate(event_)
+        if event_.startswith("grant:"):
+            heard.set()
+
+    b_cache.invalidate = noticing
+    try:
+        _, _, auth = signed_in_grant(a, world)
+        tokens = auth.tokens
+        assert tokens is not None
+        b.check_access_token(tokens.access_token)  # B remembers it (and starts listening)
+        assert b_events.subscribed.wait(10), "B never subscribed"
+        b.check_access_token(tokens.access_token)
+        assert len(b_cache) == 1
+        a.revoke_token(tokens.refresh_token, "10.0.0.1")
+        assert heard.wait(10), "B never heard of the revocation"
+        assert len(b_cache) == 0
+        with pytest.raises(InvalidToken):
+            b.check_access_token(tokens.access_token)
+    finally:
+        for p in (a, b):
+            p.storage.close()  # type: ignore[attr-defined]
+            p.storage.engine.dispose()  # type: ignore[attr-defined]
+
+
+def test_without_redis_a_publish_fails_fast_and_is_logged_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    events = RedisEvents(f"redis://127.0.0.1:{free_port()}/0")
+    with caplog.at_level(logging.WARNING, logger="leadexec_signin.events"):
+        assert events.publish("grant:grt_x") is False
+        assert events.publish("grant:grt_y") is False  # paused: not even tried
+    warnings = [r for r in caplog.records if "redis unreachable" in r.getMessage()]
+    assert len(warnings) == 1
+    events.close()
+
+
+def test_a_subscriber_forgets_everything_when_it_comes_back(channel: str) -> None:
+    proxy = TcpProxy("127.0.0.1", 6379)
+    events = RedisEvents(f"redis://127.0.0.1:{proxy.port}/0", channel)
+    heard: list[str] = []
+    flushed = threading.Semaphore(0)
+    app_event = threading.Event()
+
+    def handler(event_: str) -> None:
+        heard.append(event_)
+        if event_ == FLUSH:
+            flushed.release()
+        elif event_ == "app:app_x":
+            app_event.set()
+
+    try:
+        events.subscribe(handler)
+        assert flushed.acquire(timeout=10)  # first subscription
+        proxy.cut()
+        assert flushed.acquire(timeout=10)  # the line dropped: events may be missed
+        proxy.restore()
+        assert flushed.acquire(timeout=15)  # back: whatever was missed is forgotten
+        publisher = redis.Redis.from_url(REDIS_URL)
+        publisher.publish(channel, "app:app_x")
+        publisher.close()
+        assert app_event.wait(10), heard
+    finally:
+        events.close()
+        proxy.close()
