@@ -3,20 +3,29 @@ test clock, and assertions that name the exact refusal of each surface."""
 
 from __future__ import annotations
 
+import os
 import re
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from types import SimpleNamespace
 
+import httpx
 import limits.storage.memory
 import limits.strategies
 import pytest
 from starlette.testclient import TestClient
 
-from conftest import ISSUER, authorize, sign_in
+from conftest import ISSUER, PARTNER, PASSWORD, authorize, csrf_of, result_of, sign_in
 from leadexec_signin.core.clock import FrozenClock
 from leadexec_signin.core.provider import Provider
 from leadexec_signin.settings import Settings
 from leadexec_signin.storage import ratelimit
+from leadexec_signin.storage.sql.migrate import upgrade
 from leadexec_signin.web.app import build_provider, create_app
 
 SEED_TOKEN_KEYS = {"valid", "refreshToken", "authToken", "expireDate", "errorMessage", "error"}
@@ -96,3 +105,135 @@ def granted(client: TestClient, world: object) -> dict[str, object]:
     result = authorize(client, world.btn_id)  # type: ignore[attr-defined]
     assert result["valid"] is True and result["refreshToken"]
     return result
+
+
+# -- a live server, started the way operators start it -----------------------------------
+
+
+@dataclass
+class LiveIdp:
+    """``leadexec-signin serve`` in a subprocess on a free port, over a seeded SQLite file."""
+
+    url: str
+    log: Path
+    database_url: str
+    app_id: str
+    btn_id: str
+    app_secret: str
+    secret_app_id: str
+    refresh_token: str
+    access_token: str
+    settings_token: str
+
+
+def _free_port() -> int:
+    # The port is released just before the server binds it; a collision fails loudly at start.
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_until_serving(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    for _ in range(300):
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.05)
+    raise RuntimeError(f"server never answered:\n{log.read_text()[-3000:]}")
+
+
+def _tokens_over_http(url: str, btn_id: str, origin: str) -> dict[str, object]:
+    with httpx.Client(base_url=url, follow_redirects=False, timeout=10) as c:
+        page = c.get("/account/login")
+        signed = c.post(
+            "/account/login",
+            data={"csrf": csrf_of(page.text), "email": "live@example.com", "password": PASSWORD},
+        )
+        assert signed.status_code == 303, signed.text
+        r = c.get("/signin/authorize", params={"btnId": btn_id, "origin": origin, "state": "s"})
+        if 'value="allow"' in r.text:
+            scopes = re.search(r'name="scopes" value="([^"]*)"', r.text)
+            assert scopes
+            r = c.post(
+                "/signin/authorize",
+                data={
+                    "csrf": csrf_of(r.text),
+                    "btnId": btn_id,
+                    "origin": origin,
+                    "state": "s",
+                    "scopes": scopes.group(1),
+                    "decision": "allow",
+                },
+            )
+        return result_of(r.text)["result"]  # type: ignore[return-value]
+
+
+@pytest.fixture(scope="module")
+def live_idp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveIdp]:
+    data = tmp_path_factory.mktemp("live-idp")
+    database_url = f"sqlite:///{data / 'idp.sqlite3'}"
+    upgrade(database_url)
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("LEADEXEC_")},
+        **{k: v for k, v in os.environ.items() if k.startswith("LEADEXEC_ARGON2")},
+        "LEADEXEC_DATA_DIR": str(data),
+        "LEADEXEC_DATABASE_URL": database_url,
+        "LEADEXEC_ISSUER": url,
+        "LEADEXEC_LOG_LEVEL": "DEBUG",
+        # The fuzzer sends thousands of requests from one address in a minute.
+        "LEADEXEC_TOKEN_LIMIT_PER_IP": "100000/minute",
+        "LEADEXEC_TOKEN_LIMIT_PER_APP": "100000/minute",
+    }
+    provider = build_provider(Settings.from_env(env))
+    provider.create_user(
+        email="live@example.com", name="Live User", password=PASSWORD, company="Live Co"
+    )
+    app, _ = provider.create_app(
+        name="Live CRM", origins=[PARTNER], scopes="profile,email,settings"
+    )
+    provider.set_app_status(app.id, "approved")
+    button = provider.create_button(app_id=app.id, scopes="profile,email")
+    settings_button = provider.create_button(app_id=app.id, scopes="profile,email,settings")
+    secret_app, secret = provider.create_app(
+        name="Secret CRM", origins=[PARTNER], scopes="profile", with_secret=True
+    )
+    provider.set_app_status(secret_app.id, "approved")
+    provider.storage.engine.dispose()  # type: ignore[attr-defined]
+    assert secret is not None
+
+    log = data / "server.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "leadexec_signin.cli", "serve", "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_until_serving(url, process, log)
+        first = _tokens_over_http(url, button.id, PARTNER)
+        with_settings = _tokens_over_http(url, settings_button.id, PARTNER)
+        yield LiveIdp(
+            url=url,
+            log=log,
+            database_url=database_url,
+            app_id=app.id,
+            btn_id=button.id,
+            app_secret=secret,
+            secret_app_id=secret_app.id,
+            refresh_token=str(first["refreshToken"]),
+            access_token=str(first["authToken"]),
+            settings_token=str(with_settings["authToken"]),
+        )
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
