@@ -64,8 +64,11 @@
   }
 
   function callbackOf(el) {
-    var path = (el.getAttribute("data-callback") || "AuthorizeResult").split(".");
-    var fn = w;
+    var name = el.getAttribute("data-callback") || "AuthorizeResult";
+    // A dotted path of names on window, nothing else: markup cannot reach Function and co.
+    if (!/^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$/.test(name) ||
+        /(^|\.)(constructor|prototype|__proto__)(\.|$)/.test(name)) return null;
+    var fn = w, path = name.split(".");
     for (var i = 0; i < path.length && fn != null; i++) fn = fn[path[i]];
     return typeof fn === "function" ? fn : null;
   }
