@@ -29,6 +29,14 @@ SPEC_FIELDS = {
 ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 FAILED = {"valid": "false", "error": "immediate_failed", "immediate": "true"}
 
+# Counts the SDK's window.open calls, so "no popup" is read from the page, not from an event
+# that could still be on its way.
+COUNT_OPENS = """
+window.__opened = 0;
+const realOpen = window.open;
+window.open = function () { window.__opened += 1; return realOpen.apply(this, arguments); };
+"""
+
 # Layout shifts and the SDK's own performance marks, recorded from the first byte of the page.
 OBSERVE = """
 window.__shifts = [];
@@ -96,25 +104,25 @@ def test_reload_signs_in_silently_and_disconnect_ends_it(
     site: Site, context: BrowserContext, page: Page
 ) -> None:
     email = site.new_user()
+    page.add_init_script(COUNT_OPENS)
     page.goto(site.partner + "/")
     events(page, 1)
     sign_in_and_allow(page, email)
     events(page, 2)
-    popups: list[Page] = []
-    context.on("page", lambda p: popups.append(p))
 
     page.reload()
     assert events(page, 1) == [{"valid": "true", "error": "", "immediate": "true"}]
     assert last_result(page)["immediate"] is True
     page.locator("#profile").wait_for()
-    assert popups == []  # signed in again without any window
+    assert page.evaluate("window.__opened") == 0  # signed in again without any window
+    assert len(context.pages) == 1
 
     page.get_by_role("button", name="Disconnect").click()
     page.get_by_text("Disconnected").wait_for()
     assert page.locator("#leAppButton").is_visible()
     page.reload()
     assert events(page, 1) == [FAILED]
-    assert popups == []
+    assert page.evaluate("window.__opened") == 0
 
 
 def test_cancel_gives_access_denied(site: Site, page: Page) -> None:
@@ -135,11 +143,13 @@ def test_cancel_gives_access_denied(site: Site, page: Page) -> None:
 def test_closing_the_popup_gives_popup_closed(
     site: Site, context: BrowserContext, page: Page
 ) -> None:
+    page.add_init_script(COUNT_OPENS)
     page.goto(site.partner + "/")
     events(page, 1)
     popup = open_popup(page)
     # A second click brings the open window forward instead of opening another one.
     page.click("#leAppButton")
+    assert page.evaluate("window.__opened") == 1
     assert len(context.pages) == 2
     popup.close()
     assert events(page, 2)[1] == {"valid": "false", "error": "popup_closed", "immediate": "false"}
