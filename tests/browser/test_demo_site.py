@@ -71,6 +71,7 @@ def test_first_sign_in_calls_authorize_result_with_every_field(
     page.goto(site.partner + "/")
     assert events(page, 1) == [FAILED]
     page.wait_for_selector("#leAppButton[data-le-state=ready]")
+    assert page.locator("iframe").count() == 0  # the silent check's frame is gone once it answered
     # Rendering moved nothing: the stylesheet gives the button its final size and the page
     # keeps the button's slot (docs/sdk.md); the script only fills in what is laid out.
     assert page.evaluate("window.__shifts") == []
