@@ -7,6 +7,7 @@ its own ``frame-ancestors``); the middleware only fills in what is missing.
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import time
 import uuid
@@ -35,7 +36,19 @@ MAX_QUERY_BYTES = 8192
 # Query parameters whose values never reach a log line.
 SECRET_PARAMS = frozenset(
     {"refreshtoken", "authtoken", "appsecret", "token", "code", "password", "csrf", "state"}
+    # The OAuth spellings, which a client may send here by mistake.
+    | {"access_token", "refresh_token", "client_secret", "code_verifier", "id_token"}
 )
+# A value shaped like one of our bearer secrets is redacted whatever it is called and wherever
+# it appears (a token pasted into a path, ?access_token=...).
+_TOKEN_SHAPED = re.compile(r"\b(?:ler|lea|lec|les|lesk)_[A-Za-z0-9_-]{8,}")
+# Escaped so a request cannot start a forged line of its own in the log (CWE-117).
+_LOG_CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
+
+
+def loggable(text: str) -> str:
+    text = _TOKEN_SHAPED.sub("[redacted]", text)
+    return _LOG_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def page_csp(frame_ancestors: str = "'none'") -> str:
@@ -47,7 +60,7 @@ def redacted_query(raw: bytes) -> str:
         return ""
     pairs = parse_qsl(raw.decode("latin-1"), keep_blank_values=True)
     shown = [f"{k[:40]}={'[redacted]' if k.lower() in SECRET_PARAMS else v[:60]}" for k, v in pairs]
-    return "?" + "&".join(shown)
+    return loggable("?" + "&".join(shown))
 
 
 class SecurityMiddleware:
@@ -123,7 +136,7 @@ class SecurityMiddleware:
             access_log.info(
                 "%s %s%s %s %.1fms id=%s",
                 scope["method"],
-                path[:200],
+                loggable(path[:200]),
                 redacted_query(scope.get("query_string", b"")),
                 status_holder["status"],
                 (time.perf_counter() - started) * 1000,
