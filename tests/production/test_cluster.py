@@ -211,6 +211,10 @@ def test_serve_with_workers_shares_one_database(
                 # Whichever worker answers, and whatever it had cached: refused in time.
                 until_refused(c, "/api/v1/me", fresh)
                 until_refused(c, "/api/v1/me", access)
+        # Spawned workers log like a single process does (access log, audit lines).
+        log = node.log()
+        assert "leadexec_signin.access POST /api/token 200" in log, log[-2000:]
+        assert "audit grant.revoked" in log
     finally:
         node.stop()
         seeded.provider.storage.close()  # type: ignore[attr-defined]

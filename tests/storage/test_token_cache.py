@@ -6,13 +6,14 @@ a suspension or any change it does not understand, in this process or, over Redi
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import threading
 from collections.abc import Iterator
 
 import pytest
 import redis
-from sqlalchemy import event
+from sqlalchemy import event, make_url
 
 from conftest import World
 from leadexec_signin.core.clock import FrozenClock
@@ -27,7 +28,7 @@ from production.nodes import free_port
 from production.tcpproxy import TcpProxy
 from storage.test_sql_storage import signed_in_grant
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
+REDIS_URL = os.environ.get("LEADEXEC_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 class Ticks:
@@ -222,8 +223,9 @@ def test_without_redis_a_publish_fails_fast_and_is_logged_once(
 
 
 def test_a_subscriber_forgets_everything_when_it_comes_back(channel: str) -> None:
-    proxy = TcpProxy("127.0.0.1", 6379)
-    events = RedisEvents(f"redis://127.0.0.1:{proxy.port}/0", channel)
+    real = make_url(REDIS_URL)
+    proxy = TcpProxy(real.host or "127.0.0.1", real.port or 6379)
+    events = RedisEvents(f"redis://127.0.0.1:{proxy.port}/{real.database or 0}", channel)
     heard: list[str] = []
     flushed = threading.Semaphore(0)
     app_event = threading.Event()

@@ -168,4 +168,10 @@ def create_app(
 
 def app_from_env() -> Starlette:
     """Entry point for ``uvicorn --factory`` in each worker process."""
-    return create_app(Settings.from_env())
+    from leadexec_signin.cli import configure_logging
+
+    settings = Settings.from_env()
+    # ``serve --workers N`` spawns its workers: they inherit no logging set-up, and without
+    # this their access log, audit lines and Redis warnings would be lost.
+    configure_logging(settings)
+    return create_app(settings)
