@@ -137,6 +137,7 @@ def create_app(
         *admin.routes,
         Mount("/static", StaticFiles(directory=PACKAGE / "static"), name="static"),
     ]
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         from leadexec_signin.delivery import run_forever

@@ -222,9 +222,7 @@ notices = Table(
     "notices",
     metadata,
     Column("id", String(ID), primary_key=True),
-    Column(
-        "app_id", String(ID), ForeignKey("applications.id", ondelete="CASCADE"), nullable=False
-    ),
+    Column("app_id", String(ID), ForeignKey("applications.id", ondelete="CASCADE"), nullable=False),
     Column("url", Text, nullable=False),
     Column("body", Text, nullable=False),
     Column("attempts", Integer, nullable=False, server_default="0"),
