@@ -223,3 +223,11 @@ def test_brute_force_is_limited_per_ip(strict_client) -> None:
     for i in range(5):
         assert attempt(c, f"nobody{i}@example.com", "wrong guess").status_code == 400
     assert attempt(c, "another@example.com", "wrong guess").status_code == 429
+
+
+def test_sign_in_in_the_popup_names_the_application(client: TestClient, world) -> None:
+    first = open_popup(client, world.btn_id)
+    page = client.get(first.headers["location"])
+    assert 'to continue to <strong class="app-name">Acme CRM</strong>' in page.text
+    plain = client.get("/account/login")
+    assert "Use your LeadExec account." in plain.text

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from starlette.testclient import TestClient
 
 from conftest import ISSUER, authorize, csrf_of, sign_in
-from leadexec_signin.delivery import deliver_due
+from leadexec_signin.background import deliver_due
 from leadexec_signin.web.app import build_provider, create_app
 
 

@@ -671,6 +671,11 @@ class Provider:
             raise InvalidToken()
         return access, ctx
 
+    def delete_expired(self) -> int:
+        """Housekeeping: expired access tokens, codes and sessions can never be used again."""
+        with self.storage.transaction() as tx:
+            return tx.delete_expired(self.clock.now())
+
     # -- signing keys and disconnect notices ---------------------------------------------
 
     def signing_key(self) -> SigningKey:

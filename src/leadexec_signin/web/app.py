@@ -140,7 +140,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        from leadexec_signin.delivery import run_forever
+        from leadexec_signin.background import run_forever
 
         task = None
         if settings.notice_interval_seconds > 0:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -59,13 +59,33 @@ def page(
     return response
 
 
+async def asking_app(request: Request, next_url: str) -> str | None:
+    """The application a popup sign-in continues to, so the form can name it."""
+    parts = urlsplit(next_url)
+    if parts.path != "/signin/authorize":
+        return None
+    query = parse_qs(parts.query)
+    btn_id = (query.get("btnId") or query.get("btnid") or [""])[0]
+    if not btn_id or len(btn_id) > 80:
+        return None
+    found = await call(services(request).provider.button, btn_id)
+    return found[1].name if found else None
+
+
 async def login_get(request: Request) -> Response:
     next_url = safe_next(request.query_params.get("next"))
     user = await current_user(request)
     return page(
         request,
         "login.html",
-        {"next": next_url, "email": "", "error": None, "user": user, "title": "Sign in"},
+        {
+            "next": next_url,
+            "email": "",
+            "error": None,
+            "user": user,
+            "app_name": await asking_app(request, next_url),
+            "title": "Sign in",
+        },
     )
 
 
@@ -84,6 +104,7 @@ async def login_post(request: Request) -> Response:
                 "next": next_url,
                 "email": email if isinstance(email, str) else "",
                 "error": "Enter your email and password.",
+                "app_name": await asking_app(request, next_url),
                 "title": "Sign in",
             },
             status=400,
@@ -96,7 +117,13 @@ async def login_post(request: Request) -> Response:
         response = page(
             request,
             "login.html",
-            {"next": next_url, "email": email[:320], "error": exc.description, "title": "Sign in"},
+            {
+                "next": next_url,
+                "email": email[:320],
+                "error": exc.description,
+                "app_name": await asking_app(request, next_url),
+                "title": "Sign in",
+            },
             status=exc.status,
         )
         if exc.retry_after:

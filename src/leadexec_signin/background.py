@@ -1,4 +1,5 @@
-"""Delivers queued disconnect notices: a signed POST each, retried with backoff.
+"""Background work of each server process: deliver queued disconnect notices (a signed POST
+each, retried with backoff) and sweep expired rows.
 
 Runs as a background task in every server process; the outbox lease makes sure two processes
 never send the same attempt. Partners verify the ``LeadExec-Signature`` header with the public
@@ -17,7 +18,7 @@ from leadexec_signin.core.errors import SigninError
 from leadexec_signin.core.notices import SIGNATURE_HEADER, signature_header, signed_payload
 from leadexec_signin.core.provider import Provider
 
-log = logging.getLogger("leadexec_signin.delivery")
+log = logging.getLogger("leadexec_signin.background")
 
 
 async def deliver_due(provider: Provider, client: httpx.AsyncClient) -> int:
@@ -45,10 +46,23 @@ async def deliver_due(provider: Provider, client: httpx.AsyncClient) -> int:
     return delivered
 
 
+# Expired rows are swept this often (seconds); each process sweeps, which is harmless.
+SWEEP_EVERY = 600.0
+
+
 async def run_forever(provider: Provider, interval: float) -> None:
+    """The background work of a server process: notices every ``interval`` seconds, and a
+    sweep of expired tokens, codes and sessions every ``SWEEP_EVERY`` seconds."""
+    loop = asyncio.get_running_loop()
+    next_sweep = loop.time()
     async with httpx.AsyncClient(timeout=5, follow_redirects=False) as client:
         while True:
             try:
+                if loop.time() >= next_sweep:
+                    next_sweep = loop.time() + SWEEP_EVERY
+                    swept = await run_in_threadpool(provider.delete_expired)
+                    if swept:
+                        log.info("swept %d expired rows", swept)
                 await deliver_due(provider, client)
             except SigninError as exc:  # database away: try again next round
                 log.warning("notice delivery paused: %s", exc.code)
