@@ -12,7 +12,6 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -26,24 +25,14 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from leadexec_signin.web.signin.snippet import snippet
+
 HERE = Path(__file__).resolve().parent
 
 _INLINE_SCRIPT = re.compile(
     r"<script(?:\s+type=\"text/javascript\")?(?:\s+nonce=\"[^\"]*\")?>(.*?)</script>", re.S
 )
 _MAX_BODY = 4096
-
-
-@lru_cache(maxsize=1)
-def _snippet_template() -> str:
-    return (HERE / "templates" / "snippet.html").read_text().rstrip("\n")
-
-
-def snippet(provider_host: str) -> str:
-    """The seed's "LeadExec Application Button Code Block" for a provider reached at
-    ``host[:port]`` (the seed writes no scheme: the page's own protocol is used). The seed's copy
-    stops after the stylesheet's href; adding the stylesheet and the closing lines complete it."""
-    return _snippet_template().replace("PROVIDER_HOST", provider_host)
 
 
 def csp_for(provider_origin: str, html: str) -> str:

@@ -21,6 +21,7 @@ from leadexec_signin.core.scopes import SCOPES
 from leadexec_signin.web.account.routes import page, require_user
 from leadexec_signin.web.app import call, services
 from leadexec_signin.web.security import check_csrf
+from leadexec_signin.web.signin.snippet import snippet
 
 MAX_ORIGIN_LINES = 20
 
@@ -120,8 +121,6 @@ async def app_page(
     error: str | None = None,
     status: int = 200,
 ) -> Response:
-    from leadexec_signin.demo_partner.app import snippet
-
     app, buttons = await call(services(request).provider.owned_app, app_id, user)
     return page(
         request,
