@@ -521,9 +521,14 @@ class Provider:
     # -- token exchange (seed: "Obtaining an access token") --------------------------------
 
     def _authenticate_app(
-        self, tx: Transaction, app_id: str, app_secret: str | None
+        self,
+        tx: Transaction,
+        app_id: str,
+        app_secret: str | None,
+        loaded: Application | None = None,
     ) -> Application:
-        app = tx.app_by_id(app_id)
+        """``loaded`` is the application a token lookup already joined, saving two queries."""
+        app = loaded if loaded is not None and loaded.id == app_id else tx.app_by_id(app_id)
         if app is None:
             raise InvalidClient("Unknown application ID.")
         if app.secret_hash is not None:
@@ -555,8 +560,8 @@ class Provider:
             raise InvalidGrant()
         now = self.clock.now()
         with self.storage.transaction() as tx:
-            app = self._authenticate_app(tx, app_id, app_secret)
             found = tx.refresh_token_context(credentials.token_hash(refresh_token))
+            app = self._authenticate_app(tx, app_id, app_secret, found[1].app if found else None)
             if found is None:
                 raise InvalidGrant()
             token, ctx = found
