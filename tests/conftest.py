@@ -69,12 +69,20 @@ class PgDatabase:
 
     url: str
     keeper: Connection
+    emptying: str = ""
 
     def empty(self) -> None:
-        # DELETE beats TRUNCATE on tables of a few rows (~1 ms against ~9 ms for all of them).
-        for table in reversed(tables.metadata.sorted_tables):
-            self.keeper.execute(table.delete())
-        self.keeper.exec_driver_sql("ALTER SEQUENCE audit_events_id_seq RESTART")
+        # One round trip of DELETEs: on tables of a few rows DELETE beats TRUNCATE (~1 ms
+        # against ~9 ms for all of them), and one batch beats a statement per table.
+        if not self.emptying:
+            sequences = self.keeper.exec_driver_sql(
+                "SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'"
+            ).scalars()
+            self.emptying = "; ".join(
+                [f'DELETE FROM "{t.name}"' for t in reversed(tables.metadata.sorted_tables)]
+                + [f'ALTER SEQUENCE "{name}" RESTART' for name in sequences]
+            )
+        self.keeper.exec_driver_sql(self.emptying)
         self.keeper.commit()
 
 
