@@ -20,6 +20,8 @@ import limits.strategies
 import pytest
 from starlette.testclient import TestClient
 
+# The real-browser fixtures of the browser suite (live servers, one Chromium), reused as is.
+from browser.conftest import browser, context, page, playwright, site  # noqa: F401
 from conftest import ISSUER, PARTNER, PASSWORD, authorize, csrf_of, result_of, sign_in
 from leadexec_signin.core.clock import FrozenClock
 from leadexec_signin.core.provider import Provider
