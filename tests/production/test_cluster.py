@@ -138,20 +138,25 @@ def test_an_app_suspended_on_node_a_stops_working_on_node_b(
 
     warm = threading.Thread(target=keep_b_warm)
     warm.start()
+    # The operator suspends it with the command line, on node A's machine and settings; its
+    # JSON answer is printed after the commit, and the clock starts when it arrives.
+    cli = subprocess.Popen(
+        [sys.executable, "-m", "leadexec_signin.cli", "apps", "suspend", app_id, "--json"],
+        env=cluster.a.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
-        # The operator suspends it with the command line, on node A's machine and settings.
-        done = subprocess.run(
-            [sys.executable, "-m", "leadexec_signin.cli", "apps", "suspend", app_id, "--json"],
-            env=cluster.a.env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        assert cli.stdout is not None
+        answer = cli.stdout.readline()
     finally:
         stop.set()
         warm.join()
-    assert done.returncode == 0, done.stderr
+    assert '"status": "suspended"' in answer, cli.communicate(timeout=60)
     took = until_refused(cluster.cb, "/api/v1/me", access)
+    assert cli.wait(60) == 0
+    cli.communicate(timeout=60)
     r = cluster.cb.post("/api/token", data={"appId": app_id, "refreshToken": refresh})
     assert r.status_code == 401 and r.json()["error"] == "invalid_client", r.text
     report(capsys, f"suspension propagation A->B ({cluster.label})", [took])
