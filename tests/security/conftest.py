@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -29,6 +30,18 @@ from leadexec_signin.settings import Settings
 from leadexec_signin.storage import ratelimit
 from leadexec_signin.storage.sql.migrate import upgrade
 from leadexec_signin.web.app import build_provider, create_app
+
+
+@pytest.fixture
+def database_url(sqlite_template: Path, tmp_path: Path) -> str:
+    """The hostile HTTP cases test the web layer's refusals, which no backend changes: they
+    run on SQLite only. Modules whose cases do reach storage with hostile values or race it
+    (``test_hostile_input``, ``test_token_attacks``) import the root fixture back, and so run
+    on every backend."""
+    path = tmp_path / "db.sqlite3"
+    shutil.copy(sqlite_template, path)
+    return f"sqlite:///{path}"
+
 
 SEED_TOKEN_KEYS = {"valid", "refreshToken", "authToken", "expireDate", "errorMessage", "error"}
 _CODE = re.compile(r"Error code: <code>([a-z_]+)</code>")

@@ -8,6 +8,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from conftest import PARTNER, csrf_of, sign_in
+from conftest import database_url as database_url  # every backend: NUL bytes hit PostgreSQL
 from leadexec_signin.core.errors import InvalidRequest
 from security.conftest import refused_page, refused_seed
 
@@ -155,14 +156,14 @@ def test_console_button_text_with_a_nul_is_a_400_page(
     assert r.status_code == 400 and "cannot contain control characters" in r.text
 
 
-def test_storage_turns_a_value_it_cannot_hold_into_a_400(world, database_url: str) -> None:
+def test_storage_turns_a_value_it_cannot_hold_into_a_400(world, settings) -> None:
     """The last line of defence if a new field forgets its own check: PostgreSQL refuses NUL
     in text (psycopg DataError), which storage reports as the client's mistake."""
     try:
         with world.provider.storage.transaction() as tx:
             found = tx.user_by_email("ann\x00@example.com")
     except InvalidRequest as refused:
-        assert database_url.startswith("postgresql")
+        assert settings.database_url.startswith("postgresql")
         assert refused.status == 400 and refused.code == "invalid_request"
     else:
-        assert database_url.startswith("sqlite") and found is None
+        assert settings.database_url.startswith("sqlite") and found is None

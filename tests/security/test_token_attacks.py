@@ -10,6 +10,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from conftest import authorize, decide, open_popup, result_of, sign_in
+from conftest import database_url as database_url  # every backend: revocation is storage
 from leadexec_signin.core import credentials
 from security.conftest import refused_bearer, refused_seed
 
