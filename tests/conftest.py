@@ -197,9 +197,11 @@ class World:
         with_secret: bool = False,
         hardened: bool = False,
         name: str = "Second App",
+        notice_url: str = "",
     ) -> tuple[str, str | None]:
         app, secret = self.provider.create_app(
             name=name,
+            notice_url=notice_url,
             origins=list(origins),
             scopes=scopes,
             with_secret=with_secret,

@@ -101,8 +101,14 @@ def test_consent_post_when_signed_out_goes_to_sign_in(client, world) -> None:
 
 @pytest.mark.parametrize(
     "origin",
-    ["", "null", "http://127.0.0.1:9000 'unsafe-inline'", "HTTP://127.0.0.1:9000"],
-    ids=["no origin", "null", "a CSP injection", "uppercase"],
+    [
+        "",
+        "null",
+        "http://127.0.0.1:9000 'unsafe-inline'",
+        "HTTP://127.0.0.1:9000",
+        "http://127.0.0.1:9000\n",
+    ],
+    ids=["no origin", "null", "a CSP injection", "uppercase", "a trailing newline"],
 )
 def test_immediate_with_a_bad_origin_cannot_be_framed(client, world, origin) -> None:
     r = client.get("/signin/immediate", params={"btnId": world.btn_id, "origin": origin})

@@ -34,7 +34,7 @@ class User:
 
 def normalize_email(raw: str) -> str:
     email = (raw or "").strip().lower()
-    if len(email) > 320 or not _EMAIL.match(email):
+    if len(email) > 320 or not _EMAIL.fullmatch(email):
         raise InvalidRequest("Enter a valid email address.")
     return email
 

@@ -76,7 +76,7 @@ def normalize_origin(raw: str) -> str:
         or parts.query
         or parts.fragment
         or host.endswith(".")
-        or not (_HOST.match(host) or _IPV4.match(host))
+        or not (_HOST.fullmatch(host) or _IPV4.fullmatch(host))
     ):
         raise InvalidRequest(
             f"Not a valid origin: {text[:80]!r}. Use scheme://host[:port] with no path."
@@ -110,6 +110,22 @@ def check_https_url(raw: str, what: str) -> str:
         or not text.isprintable()  # control characters (NUL cannot even be stored)
     ):
         raise InvalidRequest(f"The {what} must be an http(s) URL.")
+    return text
+
+
+def check_notice_url(raw: str) -> str:
+    """The server itself POSTs to this URL, so it must be https to a named host; plain http
+    only to loopback for development. Private addresses stay reachable only through names an
+    operator approved along with the application (the admin page shows the URL)."""
+    text = check_https_url(raw, "disconnect-notice URL")
+    if not text:
+        return ""
+    parts = urlsplit(text)
+    host = (parts.hostname or "").lower()
+    if parts.scheme != "https" and host not in ("localhost", "127.0.0.1", "::1"):
+        raise InvalidRequest("The disconnect-notice URL must use https.")
+    if parts.username or parts.password:
+        raise InvalidRequest("The disconnect-notice URL cannot carry credentials.")
     return text
 
 

@@ -51,9 +51,9 @@ Check = Callable[[Transaction, AuthorizeRequest, dict[str, object]], None]
 def check_parameters(tx: Transaction, req: AuthorizeRequest, found: dict[str, object]) -> None:
     if not req.origin or len(req.origin) > MAX_ORIGIN:
         raise InvalidRequest("The origin parameter is missing or too long.")
-    if not _STATE.match(req.state):
+    if not _STATE.fullmatch(req.state):
         raise InvalidRequest("The state parameter must be at most 256 printable characters.")
-    if not _BTN_ID.match(req.btn_id):
+    if not _BTN_ID.fullmatch(req.btn_id):
         raise InvalidButton(debug=f"malformed btnId of length {len(req.btn_id)}")
 
 

@@ -29,6 +29,7 @@ from leadexec_signin.core.apps import (
     Button,
     check_app_name,
     check_https_url,
+    check_notice_url,
     normalize_origin,
 )
 from leadexec_signin.core.authorize import AuthorizeContext, AuthorizeRequest, check_request
@@ -163,7 +164,9 @@ class Provider:
             raise InvalidCredentials()
         refuse_if_limited(self.limiter.exceeded(s.login_limit_per_ip, "login-ip", ip))
         try:
-            refuse_if_limited(self.limiter.exceeded(s.login_limit_per_account, "login", email))
+            # Counted before the argon2 run, in one atomic hit: parallel guesses cannot all
+            # pass a check before any of them is counted. A success clears the counter.
+            refuse_if_limited(self.limiter.hit(s.login_limit_per_account, "login", email))
         except RateLimited:
             with self.storage.transaction() as tx:
                 self._audit(tx, audit.SIGNIN_LIMITED, ip=ip)
@@ -173,7 +176,6 @@ class Provider:
         # Verified outside the transaction: argon2 takes ~100 ms and holds no lock.
         if not self.passwords.verify(user.password_hash if user else None, password):
             self.limiter.hit(s.login_limit_per_ip, "login-ip", ip)
-            self.limiter.hit(s.login_limit_per_account, "login", email)
             with self.storage.transaction() as tx:
                 self._audit(tx, audit.SIGNIN_FAILED, user_id=user.id if user else None, ip=ip)
             raise InvalidCredentials()
@@ -270,7 +272,7 @@ class Provider:
             homepage_url=check_https_url(homepage_url, "homepage URL"),
             privacy_url=check_https_url(privacy_url, "privacy policy URL"),
             terms_url=check_https_url(terms_url, "terms URL"),
-            notice_url=check_https_url(notice_url, "disconnect-notice URL"),
+            notice_url=check_notice_url(notice_url),
             created_at=self.clock.now(),
         )
         with self.storage.transaction() as tx:
@@ -540,22 +542,22 @@ class Provider:
             raise InvalidClient(f"The application is {app.status}.")
         return app
 
-    def _check_exchange_limits(self, app_id: str, ip: str) -> None:
-        s = self.settings
-        for limit, key in (
-            (s.token_limit_per_ip, ("token-ip", ip)),
-            (s.token_limit_per_app, ("token-app", app_id)),
-        ):
-            wait = self.limiter.hit(limit, *key)
-            if wait is not None:
-                raise RateLimited(retry_after=wait)
+    def _limit(self, limit: str, *key: str) -> None:
+        wait = self.limiter.hit(limit, *key)
+        if wait is not None:
+            raise RateLimited(retry_after=wait)
+
+    def _limit_app(self, app_id: str) -> None:
+        """Counted only for exchanges that proved the token: the appId is public, so
+        counting failures would let anyone exhaust a partner's budget."""
+        self._limit(self.settings.token_limit_per_app, "token-app", app_id)
 
     def exchange_refresh_token(
         self, app_id: str, refresh_token: str, app_secret: str | None, ip: str
     ) -> IssuedTokens:
-        if not _APP_ID.match(app_id):
+        if not _APP_ID.fullmatch(app_id):
             raise InvalidClient("The appId is not a valid application ID.")
-        self._check_exchange_limits(app_id, ip)
+        self._limit(self.settings.token_limit_per_ip, "token-ip", ip)
         if not credentials.looks_like(refresh_token, credentials.REFRESH):
             raise InvalidGrant()
         now = self.clock.now()
@@ -568,6 +570,7 @@ class Provider:
             # Another application's refresh token is refused exactly like a made-up one.
             if not credentials.same(token.app_id, app.id) or not ctx.grant.active:
                 raise InvalidGrant()
+            self._limit_app(app.id)
             tx.touch_grant(ctx.grant.id, now)
             issued = self._issue(tx, ctx.grant, now, refresh=False)
             self._audit(tx, audit.TOKEN_REFRESHED, user_id=ctx.user.id, app_id=app.id, ip=ip)
@@ -576,9 +579,9 @@ class Provider:
     def exchange_code(
         self, app_id: str, code: str, app_secret: str | None, ip: str
     ) -> IssuedTokens:
-        if not _APP_ID.match(app_id):
+        if not _APP_ID.fullmatch(app_id):
             raise InvalidClient("The appId is not a valid application ID.")
-        self._check_exchange_limits(app_id, ip)
+        self._limit(self.settings.token_limit_per_ip, "token-ip", ip)
         if not credentials.looks_like(code, credentials.CODE):
             raise InvalidGrant("The code is not valid, was already used or has expired.")
         now = self.clock.now()
@@ -586,6 +589,7 @@ class Provider:
             app = self._authenticate_app(tx, app_id, app_secret)
             if not app.requires_secret:
                 raise InvalidClient("Codes are exchanged only by applications with a secret.")
+            self._limit_app(app.id)
             taken = tx.take_code(credentials.token_hash(code))
             grant = tx.grant_by_id(taken.grant_id) if taken else None
             if (

@@ -10,6 +10,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from leadexec_signin.core.accounts import User
+from leadexec_signin.core.apps import APPROVED
+from leadexec_signin.core.authorize import is_btn_id
 from leadexec_signin.core.errors import InvalidCredentials, NotFound, RateLimited
 from leadexec_signin.core.scopes import SCOPES, ordered
 from leadexec_signin.web.app import call, services
@@ -66,10 +68,11 @@ async def asking_app(request: Request, next_url: str) -> str | None:
         return None
     query = parse_qs(parts.query)
     btn_id = (query.get("btnId") or query.get("btnid") or [""])[0]
-    if not btn_id or len(btn_id) > 80:
+    if not is_btn_id(btn_id):
         return None
     found = await call(services(request).provider.button, btn_id)
-    return found[1].name if found else None
+    # Only an approved application is named: the popup refuses the others anyway.
+    return found[1].name if found and found[1].status == APPROVED else None
 
 
 async def login_get(request: Request) -> Response:

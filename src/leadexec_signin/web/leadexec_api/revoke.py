@@ -25,7 +25,7 @@ CALLBACK = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*(?:\.[A-Za-z_$][A-Za-z0-9_$]*)*
 
 
 def check_callback(name: str) -> str:
-    if len(name) > 64 or not name.isascii() or not CALLBACK.match(name):
+    if len(name) > 64 or not name.isascii() or not CALLBACK.fullmatch(name):
         raise InvalidRequest(
             "callback must be a JavaScript identifier path (letters, digits, _, $ and dots), "
             "at most 64 characters."

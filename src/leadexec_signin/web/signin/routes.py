@@ -46,7 +46,7 @@ MESSAGE_SOURCE = "leadexec-signin"
 
 
 def claimed_origin(raw: str) -> str | None:
-    return raw if _ORIGIN.match(raw) else None
+    return raw if _ORIGIN.fullmatch(raw) else None
 
 
 def read_request(values: dict[str, str], *, immediate: bool) -> AuthorizeRequest:
