@@ -6,6 +6,7 @@ carries one."""
 from __future__ import annotations
 
 import re
+import time
 
 import httpx
 import pytest
@@ -83,7 +84,13 @@ def test_a_request_cannot_forge_a_log_line(live_idp: LiveIdp) -> None:
     with httpx.Client(base_url=live_idp.url, timeout=10) as c:
         c.get("/api/token", params={"appId": "x\n" + forged})
         c.get("/nowhere%0A" + forged.replace(" ", "%20"))
-    lines = live_idp.log.read_text().splitlines()
+    # The access-log line is written just after the answer is sent: wait for both.
+    deadline = time.monotonic() + 10
+    while True:
+        lines = live_idp.log.read_text().splitlines()
+        if sum(forged in line for line in lines) >= 2 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert not any(line.startswith(forged) for line in lines)
     assert sum(forged in line for line in lines) == 2
 

@@ -103,7 +103,10 @@ class SecurityMiddleware:
                 # frame-ancestors (only the silent iframe does).
                 if csp is None or b"frame-ancestors 'none'" in csp:
                     defaults.append((b"x-frame-options", b"DENY"))
-                if not path.startswith(("/signin/button", "/static/", "/signin/result.js")):
+                if path.startswith("/static/"):
+                    # Page styles and scripts: cached briefly, revalidated by ETag.
+                    defaults.append((b"cache-control", b"public, max-age=300"))
+                elif not path.startswith(("/signin/button", "/signin/result.js")):
                     defaults.append((b"cache-control", b"no-store"))
                 if self.hsts:
                     defaults.append((b"strict-transport-security", b"max-age=63072000"))

@@ -35,8 +35,13 @@
   }
 
   function query(btnId, state) {
-    return new URLSearchParams({ btnId: btnId, origin: location.origin, state: state }).toString();
+    return new URLSearchParams({ btnId: btnId, origin: origin(), state: state }).toString();
   }
+
+  // self.origin is "null" in a sandboxed frame (location.origin is not): such a page can never
+  // receive a result, so it is told at once instead of after a popup it cannot hear from.
+  function origin() { return w.origin || location.origin; }
+  var NO_ORIGIN = "This page has no origin of its own (a sandboxed frame?), so it cannot sign in.";
 
   // Every field of the authorization object, whatever the source, so a callback never has to
   // test for a missing key.
@@ -129,6 +134,7 @@
     var key = b.btnId + " " + (b.el.getAttribute("data-callback") || "");
     if (checked[key]) return;
     checked[key] = true;
+    if (origin() === "null") return deliver(b, fail(b, "immediate_failed", NO_ORIGIN, true));
     var state = nonce();
     var frame = d.createElement("iframe");
     var timer;
@@ -159,6 +165,7 @@
 
   function open(b) {
     if (b.popup && !b.popup.closed) return b.popup.focus();
+    if (origin() === "null") return deliver(b, fail(b, "origin_not_allowed", NO_ORIGIN, false));
     var state = nonce();
     var W = 500, H = 680;
     var left = (w.screenX || 0) + Math.max(0, (w.outerWidth - W) / 2);

@@ -43,6 +43,18 @@ from leadexec_signin.web.security import (
 # a postMessage target, so no quoting, spaces or semicolons can reach either.
 _ORIGIN = re.compile(r"^https?://[a-z0-9.-]{1,253}(?::[0-9]{1,5})?$")
 MESSAGE_SOURCE = "leadexec-signin"
+CALLBACK_ERRORS = frozenset(
+    {
+        "access_denied",
+        "popup_closed",
+        "popup_blocked",
+        "invalid_button",
+        "origin_not_allowed",
+        "app_not_approved",
+        "immediate_failed",
+        "server_error",
+    }
+)
 
 
 def claimed_origin(raw: str) -> str | None:
@@ -92,10 +104,14 @@ def result_object(
             "user": authorization.user,
         }
     assert error is not None
+    # The callback's error is always one of SPEC's codes; any other refusal (a malformed
+    # parameter, the database away) is a server_error whose message names the real code.
+    code = error.code if error.code in CALLBACK_ERRORS else "server_error"
+    message = error.description if code == error.code else f"{error.description} ({error.code})"
     return {
         "valid": False,
-        "error": error.code,
-        "errorMessage": error.description,
+        "error": code,
+        "errorMessage": message,
         "immediate": req.immediate,
         "appId": None,
         "btnId": req.btn_id[:80] or None,
@@ -131,6 +147,7 @@ def result_page(
             "target": target,
             "mode": mode,
             "result": result,
+            "title": "Signed in" if result["valid"] else "Sign-in result",
         },
         status_code=status,
     )
