@@ -2,6 +2,9 @@
 
     .venv/bin/python bench/run.py [--database-url URL] [--seconds 8] [--connections 16]
 
+With a PostgreSQL URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test) the benchmark
+creates a scratch database beside the one named, and drops it afterwards.
+
 Starts ``leadexec-signin serve`` (one worker) on a seeded database, then drives each endpoint
 with ``wrk`` (Debian package ``wrk``). These machines are noisy: compare ratios within one
 run, not absolute numbers between runs.
@@ -22,6 +25,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
+from sqlalchemy import create_engine, make_url
 
 os.environ.setdefault("LEADEXEC_ARGON2_TIME_COST", "1")
 os.environ.setdefault("LEADEXEC_ARGON2_MEMORY_KIB", "1024")
@@ -39,6 +43,23 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def scratch_database(admin_url: str) -> tuple[str, str]:
+    name = f"lx_bench_{os.getpid()}"
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    engine.dispose()
+    return name, make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(admin_url: str, name: str) -> None:
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    engine.dispose()
 
 
 def seed(settings: Settings) -> dict[str, str]:
@@ -91,6 +112,10 @@ def main() -> int:
         "LEADEXEC_TOKEN_LIMIT_PER_IP": "1000000/minute",
         "LEADEXEC_TOKEN_LIMIT_PER_APP": "1000000/minute",
     }
+    scratch = None
+    if args.database_url.startswith("postgresql"):
+        # A database of its own, created here and dropped at the end: never a shared one.
+        scratch, env["LEADEXEC_DATABASE_URL"] = scratch_database(args.database_url)
     settings = Settings.from_env(env)
     ids = seed(settings)
     port = free_port()
@@ -125,6 +150,8 @@ def main() -> int:
         server.terminate()
         server.wait(10)
         shutil.rmtree(data, ignore_errors=True)
+        if scratch:
+            drop_database(args.database_url, scratch)
     return 0
 
 
