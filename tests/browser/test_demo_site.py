@@ -8,24 +8,13 @@ import re
 import pytest
 from playwright.sync_api import BrowserContext, Page
 
+from conftest import SPEC_FIELDS
+
 from .conftest import ROOT, Site
 from .popup import decide, events, last_result, log_in, open_popup, sign_in_and_allow
 
 pytestmark = pytest.mark.browser
 
-SPEC_FIELDS = {
-    "valid",
-    "error",
-    "errorMessage",
-    "immediate",
-    "appId",
-    "btnId",
-    "scopes",
-    "refreshToken",
-    "authToken",
-    "expireDate",
-    "user",
-}
 ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 FAILED = {"valid": "false", "error": "immediate_failed", "immediate": "true"}
 

@@ -12,6 +12,7 @@ from starlette.testclient import TestClient
 from conftest import (
     OTHER_PARTNER,
     PARTNER,
+    SPEC_FIELDS,
     authorize,
     decide,
     open_popup,
@@ -19,20 +20,6 @@ from conftest import (
     sign_in,
 )
 from leadexec_signin.settings import Settings
-
-SPEC_FIELDS = {
-    "valid",
-    "error",
-    "errorMessage",
-    "immediate",
-    "appId",
-    "btnId",
-    "scopes",
-    "refreshToken",
-    "authToken",
-    "expireDate",
-    "user",
-}
 
 
 def cli(settings: Settings, *args: str, stdin: str = "") -> dict[str, object]:
