@@ -7,6 +7,7 @@ Every partner sees only their own applications; an application registered here s
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 from starlette.datastructures import FormData
@@ -53,6 +54,22 @@ async def checked_form(request: Request) -> tuple[User, FormData] | Response:
     if isinstance(user, Response):
         return user
     return user, form
+
+
+AppAction = Callable[[Request, User, FormData, str], Awaitable[Response]]
+
+
+def app_action(handler: AppAction) -> Callable[[Request], Awaitable[Response]]:
+    """A console form about one application: CSRF checked, signed in, the id from the path."""
+
+    async def endpoint(request: Request) -> Response:
+        got = await checked_form(request)
+        if isinstance(got, Response):
+            return got
+        user, form = got
+        return await handler(request, user, form, request.path_params["app_id"])
+
+    return endpoint
 
 
 async def console(request: Request) -> Response:
@@ -152,12 +169,7 @@ async def show_app(request: Request) -> Response:
     return await app_page(request, request.path_params["app_id"], user, notice=notice)
 
 
-async def save_origins(request: Request) -> Response:
-    got = await checked_form(request)
-    if isinstance(got, Response):
-        return got
-    user, form = got
-    app_id = request.path_params["app_id"]
+async def save_origins(request: Request, user: User, form: FormData, app_id: str) -> Response:
     try:
         lines = origin_lines(text(form, "origins", 6000))
         await call(services(request).provider.set_origins, app_id, user, lines)
@@ -166,12 +178,7 @@ async def save_origins(request: Request) -> Response:
     return RedirectResponse(f"/developers/apps/{app_id}?done=origins", status_code=303)
 
 
-async def add_button(request: Request) -> Response:
-    got = await checked_form(request)
-    if isinstance(got, Response):
-        return got
-    user, form = got
-    app_id = request.path_params["app_id"]
+async def add_button(request: Request, user: User, form: FormData, app_id: str) -> Response:
     scopes = [s for s in form.getlist("scopes") if isinstance(s, str)]
     try:
         await call(
@@ -190,12 +197,7 @@ async def add_button(request: Request) -> Response:
     return RedirectResponse(f"/developers/apps/{app_id}?done=button", status_code=303)
 
 
-async def rotate_secret(request: Request) -> Response:
-    got = await checked_form(request)
-    if isinstance(got, Response):
-        return got
-    user, _form = got
-    app_id = request.path_params["app_id"]
+async def rotate_secret(request: Request, user: User, _form: FormData, app_id: str) -> Response:
     secret = await call(services(request).provider.rotate_secret, app_id, user)
     return await app_page(request, app_id, user, secret=secret, notice="New secret created.")
 
@@ -216,8 +218,8 @@ routes = [
     Route("/developers", console, methods=["GET"]),
     Route("/developers/apps", register, methods=["POST"]),
     Route("/developers/apps/{app_id}", show_app, methods=["GET"]),
-    Route("/developers/apps/{app_id}/origins", save_origins, methods=["POST"]),
-    Route("/developers/apps/{app_id}/buttons", add_button, methods=["POST"]),
-    Route("/developers/apps/{app_id}/secret", rotate_secret, methods=["POST"]),
+    Route("/developers/apps/{app_id}/origins", app_action(save_origins), methods=["POST"]),
+    Route("/developers/apps/{app_id}/buttons", app_action(add_button), methods=["POST"]),
+    Route("/developers/apps/{app_id}/secret", app_action(rotate_secret), methods=["POST"]),
     Route("/developers/try", try_it, methods=["GET"]),
 ]
