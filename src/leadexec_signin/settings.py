@@ -29,6 +29,16 @@ def _bounded(value: int, name: str, low: int, high: int) -> int:
     return value
 
 
+def _float(env: dict[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise SystemExit(f"{name} must be a number, got {raw!r}") from exc
+
+
 @dataclass(frozen=True)
 class Settings:
     # Where the embedded SQLite database and other local state live.
@@ -142,8 +152,8 @@ class Settings:
             token_limit_per_ip=env.get("LEADEXEC_TOKEN_LIMIT_PER_IP", d.token_limit_per_ip),
             max_body_bytes=_int(env, "LEADEXEC_MAX_BODY_BYTES", d.max_body_bytes),
             trust_proxy=env.get("LEADEXEC_TRUST_PROXY", "") in {"1", "true", "yes"},
-            notice_interval_seconds=float(
-                env.get("LEADEXEC_NOTICE_INTERVAL") or d.notice_interval_seconds
+            notice_interval_seconds=_float(
+                env, "LEADEXEC_NOTICE_INTERVAL", d.notice_interval_seconds
             ),
             log_level=env.get("LEADEXEC_LOG_LEVEL", d.log_level),
         )
