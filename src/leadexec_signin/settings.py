@@ -8,35 +8,39 @@ servers in one process.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit
 
+T = TypeVar("T", int, float)
 
-def _int(env: dict[str, str], name: str, default: int) -> int:
+
+def _number(env: dict[str, str], name: str, default: T, cast: Callable[[str], T]) -> T:
+    """A bad value stops start-up with the variable's name, never a traceback."""
     raw = env.get(name)
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
+        return cast(raw)
     except ValueError as exc:
-        raise SystemExit(f"{name} must be an integer, got {raw!r}") from exc
+        kind = "an integer" if cast is int else "a number"
+        raise SystemExit(f"{name} must be {kind}, got {raw!r}") from exc
+
+
+def _int(env: dict[str, str], name: str, default: int) -> int:
+    return _number(env, name, default, int)
+
+
+def _float(env: dict[str, str], name: str, default: float) -> float:
+    return _number(env, name, default, float)
 
 
 def _bounded(value: int, name: str, low: int, high: int) -> int:
     if not low <= value <= high:
         raise SystemExit(f"{name} must be between {low} and {high}, got {value}")
     return value
-
-
-def _float(env: dict[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise SystemExit(f"{name} must be a number, got {raw!r}") from exc
 
 
 @dataclass(frozen=True)

@@ -147,6 +147,18 @@ def _user(row: Row[Any]) -> User:
     )
 
 
+def _button(row: Row[Any]) -> Button:
+    return Button(
+        id=row.id,
+        app_id=row.app_id,
+        scopes=_scopes(row.scopes),
+        theme=row.theme,
+        size=row.size,
+        text=row.text,
+        created_at=row.created_at,
+    )
+
+
 def _grant(row: Row[Any], prefix: str = "") -> Grant:
     m = row._mapping
     return Grant(
@@ -262,10 +274,18 @@ class SqlTransaction(OutboxRepository, PartnerRepository):
             return None
         return self._app(row, self._origins([app_id]).get(app_id, ()))
 
-    def list_apps(self) -> list[Application]:
-        rows = self.c.execute(select(t.applications).order_by(t.applications.c.created_at)).all()
+    def _apps(self, *where: Any) -> list[Application]:
+        """Applications in creation order, with every origin fetched in one more query."""
+        a = t.applications
+        rows = self.c.execute(select(a).where(*where).order_by(a.c.created_at)).all()
         origins = self._origins([r.id for r in rows])
         return [self._app(r, origins.get(r.id, ())) for r in rows]
+
+    def list_apps(self) -> list[Application]:
+        return self._apps()
+
+    def apps_for_owner(self, owner_id: str) -> list[Application]:
+        return self._apps(t.applications.c.owner_id == owner_id)
 
     def set_app_status(self, app_id: str, status: str) -> None:
         self.c.execute(
@@ -287,17 +307,12 @@ class SqlTransaction(OutboxRepository, PartnerRepository):
 
     def button_by_id(self, btn_id: str) -> Button | None:
         row = self.c.execute(select(t.buttons).where(t.buttons.c.id == btn_id)).first()
-        if row is None:
-            return None
-        return Button(
-            id=row.id,
-            app_id=row.app_id,
-            scopes=_scopes(row.scopes),
-            theme=row.theme,
-            size=row.size,
-            text=row.text,
-            created_at=row.created_at,
-        )
+        return _button(row) if row else None
+
+    def buttons_for_app(self, app_id: str) -> list[Button]:
+        b = t.buttons
+        rows = self.c.execute(select(b).where(b.c.app_id == app_id).order_by(b.c.created_at))
+        return [_button(r) for r in rows]
 
     # -- grants ---------------------------------------------------------------------------
 
