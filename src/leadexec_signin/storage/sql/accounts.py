@@ -1,0 +1,99 @@
+"""SQL for users, their sessions and the audit trail (mixed into ``SqlTransaction``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.engine import Connection
+
+from leadexec_signin.core.accounts import User
+from leadexec_signin.core.audit import AuditEvent
+from leadexec_signin.core.sessions import Session
+from leadexec_signin.storage.sql import tables as t
+from leadexec_signin.storage.sql.rows import (
+    user_from_row,
+)
+
+
+class AccountRepository:
+    c: Connection
+
+    def add_user(self, user: User) -> None:
+        self.c.execute(
+            insert(t.users).values(
+                id=user.id,
+                email=user.email,
+                name=user.name,
+                password_hash=user.password_hash,
+                company=user.company,
+                plan=user.plan,
+                timezone=user.timezone,
+                locale=user.locale,
+                preferences=user.preferences,
+                is_operator=user.is_operator,
+                created_at=user.created_at,
+            )
+        )
+
+    def user_by_id(self, user_id: str) -> User | None:
+        row = self.c.execute(select(t.users).where(t.users.c.id == user_id)).first()
+        return user_from_row(row) if row else None
+
+    def user_by_email(self, email: str) -> User | None:
+        row = self.c.execute(select(t.users).where(t.users.c.email == email)).first()
+        return user_from_row(row) if row else None
+
+    def set_password_hash(self, user_id: str, password_hash: str) -> None:
+        self.c.execute(
+            update(t.users).where(t.users.c.id == user_id).values(password_hash=password_hash)
+        )
+
+    # -- sessions -------------------------------------------------------------------------
+
+    def add_session(self, session: Session) -> None:
+        self.c.execute(
+            insert(t.sessions).values(
+                id_hash=session.id_hash,
+                user_id=session.user_id,
+                created_at=session.created_at,
+                last_seen_at=session.last_seen_at,
+                expires_at=session.expires_at,
+            )
+        )
+
+    def session_by_hash(self, id_hash: str) -> Session | None:
+        row = self.c.execute(select(t.sessions).where(t.sessions.c.id_hash == id_hash)).first()
+        if row is None:
+            return None
+        return Session(
+            id_hash=row.id_hash,
+            user_id=row.user_id,
+            created_at=row.created_at,
+            last_seen_at=row.last_seen_at,
+            expires_at=row.expires_at,
+        )
+
+    def touch_session(self, id_hash: str, at: datetime, expires_at: datetime) -> None:
+        self.c.execute(
+            update(t.sessions)
+            .where(t.sessions.c.id_hash == id_hash)
+            .values(last_seen_at=at, expires_at=expires_at)
+        )
+
+    def delete_session(self, id_hash: str) -> None:
+        self.c.execute(delete(t.sessions).where(t.sessions.c.id_hash == id_hash))
+
+    # -- audit ----------------------------------------------------------------------------
+
+    def record(self, event: AuditEvent) -> None:
+        self.c.execute(
+            insert(t.audit_events).values(
+                at=event.at,
+                event=event.event,
+                user_id=event.user_id,
+                app_id=event.app_id,
+                ip=event.ip,
+                detail=event.detail,
+            )
+        )

@@ -1,0 +1,80 @@
+"""Row <-> dataclass conversions shared by the SQL repositories."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.engine import Row
+
+from leadexec_signin.core.accounts import User
+from leadexec_signin.core.apps import Application, Button
+from leadexec_signin.core.grants import Grant
+
+
+def scopes_of(raw: str) -> frozenset[str]:
+    return frozenset(raw.split())
+
+
+def joined(scopes: frozenset[str]) -> str:
+    return " ".join(sorted(scopes))
+
+
+def user_from_row(row: Row[Any]) -> User:
+    return User(
+        id=row.id,
+        email=row.email,
+        name=row.name,
+        password_hash=row.password_hash,
+        company=row.company,
+        plan=row.plan,
+        timezone=row.timezone,
+        locale=row.locale,
+        preferences=dict(row.preferences or {}),
+        is_operator=bool(row.is_operator),
+        created_at=row.created_at,
+    )
+
+
+def button_from_row(row: Row[Any]) -> Button:
+    return Button(
+        id=row.id,
+        app_id=row.app_id,
+        scopes=scopes_of(row.scopes),
+        theme=row.theme,
+        size=row.size,
+        text=row.text,
+        created_at=row.created_at,
+    )
+
+
+def grant_from_row(row: Row[Any], prefix: str = "") -> Grant:
+    m = row._mapping
+    return Grant(
+        id=m[prefix + "id"],
+        user_id=m[prefix + "user_id"],
+        app_id=m[prefix + "app_id"],
+        scopes=scopes_of(m[prefix + "scopes"]),
+        created_at=m[prefix + "created_at"],
+        last_used_at=m[prefix + "last_used_at"],
+        revoked_at=m[prefix + "revoked_at"],
+    )
+
+
+def app_from_row(row: Row[Any], origins: tuple[str, ...], prefix: str = "") -> Application:
+    m = row._mapping
+    return Application(
+        id=m[prefix + "id"],
+        name=m[prefix + "name"],
+        owner_id=m[prefix + "owner_id"],
+        status=m[prefix + "status"],
+        scopes=scopes_of(m[prefix + "scopes"]),
+        origins=origins,
+        secret_hash=m[prefix + "secret_hash"],
+        hardened=bool(m[prefix + "hardened"]),
+        logo_url=m[prefix + "logo_url"],
+        homepage_url=m[prefix + "homepage_url"],
+        privacy_url=m[prefix + "privacy_url"],
+        terms_url=m[prefix + "terms_url"],
+        notice_url=m[prefix + "notice_url"],
+        created_at=m[prefix + "created_at"],
+    )

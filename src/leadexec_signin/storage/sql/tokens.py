@@ -1,0 +1,142 @@
+"""SQL for refresh tokens, access tokens and codes; each token is found with its grant,
+application and user in one query (mixed into ``SqlTransaction``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.engine import Connection, Row
+
+from leadexec_signin.core.tokens import AccessToken, AuthorizationCode, RefreshToken, TokenContext
+from leadexec_signin.storage.sql import tables as t
+from leadexec_signin.storage.sql.apps import origins_of
+from leadexec_signin.storage.sql.rows import (
+    app_from_row,
+    grant_from_row,
+    joined,
+    scopes_of,
+    user_from_row,
+)
+
+
+class TokenRepository:
+    c: Connection
+
+    def add_refresh_token(self, token: RefreshToken) -> None:
+        self.c.execute(
+            insert(t.refresh_tokens).values(
+                token_hash=token.token_hash,
+                grant_id=token.grant_id,
+                app_id=token.app_id,
+                created_at=token.created_at,
+            )
+        )
+
+    def _context_columns(self) -> list[Any]:
+        g, a, u = t.grants, t.applications, t.users
+        return [
+            *(c.label("g_" + c.name) for c in g.c),
+            *(c.label("a_" + c.name) for c in a.c),
+            *u.c,
+        ]
+
+    def _context(self, row: Row[Any]) -> TokenContext:
+        app_id = row._mapping["a_id"]
+        return TokenContext(
+            grant=grant_from_row(row, "g_"),
+            app=app_from_row(row, origins_of(self.c, [app_id]).get(app_id, ()), "a_"),
+            user=user_from_row(row),
+        )
+
+    def refresh_token_context(self, token_hash: str) -> tuple[RefreshToken, TokenContext] | None:
+        r, g, a, u = t.refresh_tokens, t.grants, t.applications, t.users
+        row = self.c.execute(
+            select(r.c.token_hash, r.c.created_at.label("r_created_at"), *self._context_columns())
+            .join(g, g.c.id == r.c.grant_id)
+            .join(a, a.c.id == g.c.app_id)
+            .join(u, u.c.id == g.c.user_id)
+            .where(r.c.token_hash == token_hash)
+            # The exchange that follows issues under this grant: lock it against revocation.
+            .with_for_update(of=g)
+        ).first()
+        if row is None:
+            return None
+        ctx = self._context(row)
+        token = RefreshToken(
+            token_hash=row.token_hash,
+            grant_id=ctx.grant.id,
+            app_id=ctx.app.id,
+            created_at=row.r_created_at,
+        )
+        return token, ctx
+
+    def add_access_token(self, token: AccessToken) -> None:
+        self.c.execute(
+            insert(t.access_tokens).values(
+                token_hash=token.token_hash,
+                grant_id=token.grant_id,
+                app_id=token.app_id,
+                scopes=joined(token.scopes),
+                expires_at=token.expires_at,
+                created_at=token.created_at,
+            )
+        )
+
+    def access_token_context(self, token_hash: str) -> tuple[AccessToken, TokenContext] | None:
+        x, g, a, u = t.access_tokens, t.grants, t.applications, t.users
+        row = self.c.execute(
+            select(
+                x.c.token_hash,
+                x.c.scopes.label("x_scopes"),
+                x.c.expires_at.label("x_expires_at"),
+                x.c.created_at.label("x_created_at"),
+                *self._context_columns(),
+            )
+            .join(g, g.c.id == x.c.grant_id)
+            .join(a, a.c.id == g.c.app_id)
+            .join(u, u.c.id == g.c.user_id)
+            .where(x.c.token_hash == token_hash)
+        ).first()
+        if row is None:
+            return None
+        ctx = self._context(row)
+        token = AccessToken(
+            token_hash=row.token_hash,
+            grant_id=ctx.grant.id,
+            app_id=ctx.app.id,
+            scopes=scopes_of(row.x_scopes),
+            expires_at=row.x_expires_at,
+            created_at=row.x_created_at,
+        )
+        return token, ctx
+
+    def add_code(self, code: AuthorizationCode) -> None:
+        self.c.execute(
+            insert(t.auth_codes).values(
+                code_hash=code.code_hash,
+                grant_id=code.grant_id,
+                app_id=code.app_id,
+                expires_at=code.expires_at,
+            )
+        )
+
+    def take_code(self, code_hash: str) -> AuthorizationCode | None:
+        c = t.auth_codes
+        # DELETE ... RETURNING: of two concurrent redemptions exactly one gets the row.
+        row = self.c.execute(delete(c).where(c.c.code_hash == code_hash).returning(*c.c)).first()
+        if row is None:
+            return None
+        return AuthorizationCode(
+            code_hash=row.code_hash,
+            grant_id=row.grant_id,
+            app_id=row.app_id,
+            expires_at=row.expires_at,
+        )
+
+    def delete_expired(self, now: datetime) -> int:
+        n = self.c.execute(delete(t.access_tokens).where(t.access_tokens.c.expires_at <= now))
+        m = self.c.execute(delete(t.auth_codes).where(t.auth_codes.c.expires_at <= now))
+        s = self.c.execute(delete(t.sessions).where(t.sessions.c.expires_at <= now))
+        return n.rowcount + m.rowcount + s.rowcount
