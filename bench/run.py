@@ -31,10 +31,11 @@ os.environ.setdefault("LEADEXEC_ARGON2_TIME_COST", "1")
 os.environ.setdefault("LEADEXEC_ARGON2_MEMORY_KIB", "1024")
 os.environ.setdefault("LEADEXEC_ARGON2_PARALLELISM", "1")
 
+from leadexec_signin.compose import build
+from leadexec_signin.core.actions.signin import ConsentNeeded, Done, shown_scopes
 from leadexec_signin.core.authorize import AuthorizeRequest
 from leadexec_signin.settings import Settings
 from leadexec_signin.storage.sql.migrate import upgrade
-from leadexec_signin.web.app import build_provider
 
 ORIGIN = "http://127.0.0.1:9000"
 
@@ -64,14 +65,25 @@ def drop_database(admin_url: str, name: str) -> None:
 
 def seed(settings: Settings) -> dict[str, str]:
     upgrade(settings.effective_database_url)
-    p = build_provider(settings)
-    user = p.create_user(email="bench@example.com", name="Bench", password="bench-password")  # noqa: S106
-    app, _ = p.create_app(name="Bench", origins=[ORIGIN], scopes="profile,email")
-    p.set_app_status(app.id, "approved")
-    button = p.create_button(app_id=app.id, scopes="profile,email")
-    ctx = p.check_authorize(AuthorizeRequest(button.id, ORIGIN, "s", immediate=False))
-    auth = p.authorize(ctx, user, "127.0.0.1", consent=True)
-    assert auth is not None and auth.tokens is not None
+    p = build(settings)
+    user = p.accounts.create_user(
+        email="bench@example.com",
+        name="Bench",
+        password="bench-password",  # noqa: S106
+    )
+    app, _ = p.registry.register(name="Bench", origins=[ORIGIN], scopes="profile,email")
+    p.operator.set_app_status(app.id, "approved")
+    button = p.registry.create_button(app_id=app.id, scopes="profile,email")
+    req = AuthorizeRequest(button.id, ORIGIN, "s", immediate=False)
+    session = p.sessions.start(user)
+    asked = p.signin.popup(req, session, "127.0.0.1")
+    assert isinstance(asked, ConsentNeeded)
+    done = p.signin.popup(
+        req, session, "127.0.0.1", decision="allow", shown=shown_scopes(asked.ask)
+    )
+    assert isinstance(done, Done) and done.authorization.tokens is not None
+    auth = done.authorization
+    p.close()
     return {
         "app": app.id,
         "refresh": auth.tokens.refresh_token,

@@ -30,12 +30,21 @@ from sqlalchemy.exc import DBAPIError  # noqa: E402
 from sqlalchemy.pool import NullPool  # noqa: E402
 from starlette.testclient import TestClient  # noqa: E402
 
+from leadexec_signin.compose import Services, build  # noqa: E402
+from leadexec_signin.core.accounts import User  # noqa: E402
+from leadexec_signin.core.actions.signin import (  # noqa: E402
+    Authorization,
+    ConsentNeeded,
+    Done,
+    shown_scopes,
+)
+from leadexec_signin.core.authorize import AuthorizeRequest  # noqa: E402
 from leadexec_signin.core.clock import FrozenClock  # noqa: E402
-from leadexec_signin.core.provider import Provider  # noqa: E402
+from leadexec_signin.core.errors import ImmediateFailed  # noqa: E402
 from leadexec_signin.settings import Settings  # noqa: E402
 from leadexec_signin.storage.sql import tables  # noqa: E402
 from leadexec_signin.storage.sql.migrate import upgrade  # noqa: E402
-from leadexec_signin.web.app import build_provider, create_app  # noqa: E402
+from leadexec_signin.web.app import create_app  # noqa: E402
 
 ISSUER = "http://127.0.0.1:8000"
 PARTNER = "http://127.0.0.1:9000"
@@ -166,24 +175,47 @@ def clock() -> FrozenClock:
 
 
 @pytest.fixture
-def provider(settings: Settings, clock: FrozenClock) -> Iterator[Provider]:
-    p = build_provider(settings, clock)
+def services(settings: Settings, clock: FrozenClock) -> Iterator[Services]:
+    p = build(settings, clock)
     yield p
-    p.storage.engine.dispose()  # type: ignore[attr-defined]
+    p.close()
 
 
 @pytest.fixture
-def client(settings: Settings, provider: Provider) -> Iterator[TestClient]:
-    app = create_app(settings, provider=provider)
+def client(settings: Settings, services: Services) -> Iterator[TestClient]:
+    app = create_app(services)
     with TestClient(app, base_url=ISSUER, raise_server_exceptions=True) as c:
         yield c
+
+
+def allow(services: Services, req: AuthorizeRequest, user: User, ip: str) -> Authorization:
+    """A signed-in user opens the popup and, if asked, clicks Allow (the sign-in use case
+    through its real interface: a session, then the dialog's answer)."""
+    session = services.sessions.start(user)
+    outcome = services.signin.popup(req, session, ip)
+    if isinstance(outcome, ConsentNeeded):
+        outcome = services.signin.popup(
+            req, session, ip, decision="allow", shown=shown_scopes(outcome.ask)
+        )
+    assert isinstance(outcome, Done), outcome
+    return outcome.authorization
+
+
+def silently(
+    services: Services, req: AuthorizeRequest, user: User, ip: str
+) -> Authorization | None:
+    """The silent check for a signed-in user: the authorization, or None if a click is needed."""
+    try:
+        return services.signin.silent(req, services.sessions.start(user), ip)
+    except ImmediateFailed:
+        return None
 
 
 @dataclass
 class World:
     """A user, an approved application with a button, as most tests need them."""
 
-    provider: Provider
+    services: Services
     user_id: str
     email: str
     app_id: str
@@ -191,7 +223,7 @@ class World:
     app_secret: str | None = None
 
     def button(self, scopes: str, app_id: str | None = None) -> str:
-        return self.provider.create_button(app_id=app_id or self.app_id, scopes=scopes).id
+        return self.services.registry.create_button(app_id=app_id or self.app_id, scopes=scopes).id
 
     def app(
         self,
@@ -204,7 +236,7 @@ class World:
         name: str = "Second App",
         notice_url: str = "",
     ) -> tuple[str, str | None]:
-        app, secret = self.provider.create_app(
+        app, secret = self.services.registry.register(
             name=name,
             notice_url=notice_url,
             origins=list(origins),
@@ -213,13 +245,13 @@ class World:
             hardened=hardened,
         )
         if status != "pending":
-            self.provider.set_app_status(app.id, status)
+            self.services.operator.set_app_status(app.id, status)
         return app.id, secret
 
 
 @pytest.fixture
-def world(provider: Provider) -> World:
-    user = provider.create_user(
+def world(services: Services) -> World:
+    user = services.accounts.create_user(
         email="ann@example.com",
         name="Ann Example",
         password=PASSWORD,
@@ -228,12 +260,12 @@ def world(provider: Provider) -> World:
         timezone="Europe/Paris",
         locale="fr-FR",
     )
-    app, _ = provider.create_app(
+    app, _ = services.registry.register(
         name="Acme CRM", origins=[PARTNER], scopes="profile,email,account,settings"
     )
-    provider.set_app_status(app.id, "approved")
-    button = provider.create_button(app_id=app.id, scopes="profile,email")
-    return World(provider, user.id, user.email, app.id, button.id)
+    services.operator.set_app_status(app.id, "approved")
+    button = services.registry.create_button(app_id=app.id, scopes="profile,email")
+    return World(services, user.id, user.email, app.id, button.id)
 
 
 # -- driving the popup over HTTP ----------------------------------------------------------

@@ -10,26 +10,29 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
 import httpx
 from starlette.concurrency import run_in_threadpool
 
 from leadexec_signin.core.errors import SigninError
 from leadexec_signin.core.notices import SIGNATURE_HEADER, signature_header, signed_payload
-from leadexec_signin.core.provider import Provider
+
+if TYPE_CHECKING:
+    from leadexec_signin.compose import Services
 
 log = logging.getLogger("leadexec_signin.background")
 
 
-async def deliver_due(provider: Provider, client: httpx.AsyncClient) -> int:
+async def deliver_due(services: Services, client: httpx.AsyncClient) -> int:
     """One pass over the due notices; returns how many were delivered."""
-    due = await run_in_threadpool(provider.take_due_notices)
+    due = await run_in_threadpool(services.notices.take_due)
     if not due:
         return 0
-    key = await run_in_threadpool(provider.signing_key)
+    key = await run_in_threadpool(services.keys.current)
     delivered = 0
     for notice in due:
-        timestamp = int(provider.clock.now().timestamp())
+        timestamp = int(services.clock.now().timestamp())
         signature = key.sign(signed_payload(timestamp, notice.body))
         headers = {
             "Content-Type": "application/json",
@@ -41,7 +44,7 @@ async def deliver_due(provider: Provider, client: httpx.AsyncClient) -> int:
             ok, error = 200 <= response.status_code < 300, f"HTTP {response.status_code}"
         except httpx.HTTPError as exc:
             ok, error = False, type(exc).__name__
-        await run_in_threadpool(provider.finish_notice, notice, delivered=ok, error=error)
+        await run_in_threadpool(services.notices.finish, notice, delivered=ok, error=error)
         delivered += ok
     return delivered
 
@@ -50,9 +53,9 @@ async def deliver_due(provider: Provider, client: httpx.AsyncClient) -> int:
 SWEEP_EVERY = 600.0
 
 
-async def run_forever(provider: Provider, interval: float) -> None:
+async def run_forever(services: Services, interval: float) -> None:
     """The background work of a server process: notices every ``interval`` seconds, and a
-    sweep of expired tokens, codes and sessions every ``SWEEP_EVERY`` seconds."""
+    sweep of expired tokens, codes, sessions and idle refresh tokens every ``SWEEP_EVERY``."""
     loop = asyncio.get_running_loop()
     next_sweep = loop.time()
     async with httpx.AsyncClient(timeout=5, follow_redirects=False) as client:
@@ -60,10 +63,10 @@ async def run_forever(provider: Provider, interval: float) -> None:
             try:
                 if loop.time() >= next_sweep:
                     next_sweep = loop.time() + SWEEP_EVERY
-                    swept = await run_in_threadpool(provider.delete_expired)
+                    swept = await run_in_threadpool(services.housekeeping.delete_expired)
                     if swept:
                         log.info("swept %d expired rows", swept)
-                await deliver_due(provider, client)
+                await deliver_due(services, client)
             except SigninError as exc:  # database away: try again next round
                 log.warning("notice delivery paused: %s", exc.code)
             except Exception:

@@ -8,40 +8,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import sys
 from collections.abc import Sequence
 
+from leadexec_signin.compose import Services, build_migrated, ensure_schema
 from leadexec_signin.core.apps import Application
 from leadexec_signin.core.errors import SigninError
-from leadexec_signin.core.provider import Provider
+from leadexec_signin.logs import configure_logging
 from leadexec_signin.settings import Settings
 
 
-def configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-
-
-def ensure_schema(settings: Settings, *, always: bool = False) -> None:
-    """The embedded SQLite default migrates itself; a configured database only on request."""
-    from leadexec_signin.storage.sql.migrate import upgrade
-
-    if always or not settings.database_url:
-        if not settings.database_url:
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
-        upgrade(settings.effective_database_url)
-
-
-def provider_for(settings: Settings) -> Provider:
-    from leadexec_signin.web.app import build_provider
-
-    ensure_schema(settings)
-    return build_provider(settings)
+def services_for(settings: Settings) -> Services:
+    return build_migrated(settings)
 
 
 def app_json(app: Application) -> dict[str, object]:
@@ -95,7 +74,7 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_users_create(args: argparse.Namespace, settings: Settings) -> int:
     password = read_secret("Password: ")
-    user = provider_for(settings).create_user(
+    user = services_for(settings).accounts.create_user(
         email=args.email,
         name=args.name,
         password=password,
@@ -111,7 +90,7 @@ def cmd_users_create(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_apps_create(args: argparse.Namespace, settings: Settings) -> int:
-    app, secret = provider_for(settings).create_app(
+    app, secret = services_for(settings).registry.register(
         name=args.name,
         origins=args.origin,
         scopes=args.scopes,
@@ -132,21 +111,20 @@ def cmd_apps_create(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_apps_status(args: argparse.Namespace, settings: Settings) -> int:
-    status = {"approve": "approved", "suspend": "suspended", "reinstate": "approved"}[args.action]
-    app = provider_for(settings).set_app_status(args.app_id, status)
+    app = services_for(settings).operator.act(args.app_id, args.action, actor="cli")
     emit(args, app_json(app), f"{app.id} is now {app.status}.")
     return 0
 
 
 def cmd_apps_list(args: argparse.Namespace, settings: Settings) -> int:
-    apps = provider_for(settings).list_apps()
+    apps = services_for(settings).registry.list_apps()
     lines = [f"{a.id}  {a.status:<9}  {a.name}  {' '.join(a.origins)}" for a in apps]
     emit(args, [app_json(a) for a in apps], "\n".join(lines) or "No applications.")
     return 0
 
 
 def cmd_buttons_create(args: argparse.Namespace, settings: Settings) -> int:
-    button = provider_for(settings).create_button(
+    button = services_for(settings).registry.create_button(
         app_id=args.app, scopes=args.scopes, theme=args.theme, size=args.size, text=args.text
     )
     data = {
@@ -161,7 +139,7 @@ def cmd_buttons_create(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_grants_revoke(args: argparse.Namespace, settings: Settings) -> int:
-    provider_for(settings).revoke_by_operator(args.app, args.user)
+    services_for(settings).revocation.by_operator(args.app, args.user, actor="cli")
     emit(args, {"revoked": True}, f"Access of {args.user} to {args.app} removed.")
     return 0
 

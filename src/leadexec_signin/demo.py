@@ -8,10 +8,12 @@ import contextlib
 import json
 import signal
 from collections.abc import Iterator
+from pathlib import Path
 
 import uvicorn
 from starlette.types import ASGIApp
 
+from leadexec_signin.compose import Services, build, build_migrated
 from leadexec_signin.core.errors import Conflict
 from leadexec_signin.settings import Settings
 
@@ -21,17 +23,21 @@ DEMO_PASSWORD = "demo-password-1"
 
 def seed(settings: Settings, partner_origin: str) -> dict[str, str]:
     """Create the demo records once; later runs reuse them (kept in the data directory)."""
-    from leadexec_signin.cli import provider_for
+    services = build_migrated(settings)
+    try:
+        return _seed(services, settings.data_dir / "demo.json", partner_origin)
+    finally:
+        services.close()
 
-    record = settings.data_dir / "demo.json"
-    provider = provider_for(settings)
+
+def _seed(services: Services, record: Path, partner_origin: str) -> dict[str, str]:
     if record.exists():
         data: dict[str, str] = json.loads(record.read_text())
         # The record outlives a deleted database: reuse it only if its button still exists.
-        if provider.button(data.get("btnId", "")) is not None:
+        if services.registry.button(data.get("btnId", "")) is not None:
             return data
     with contextlib.suppress(Conflict):  # the user survived a lost record: keep it
-        provider.create_user(
+        services.accounts.create_user(
             email=DEMO_EMAIL,
             name="Dana Demo",
             password=DEMO_PASSWORD,
@@ -41,11 +47,11 @@ def seed(settings: Settings, partner_origin: str) -> dict[str, str]:
             locale="en-US",
         )
     origins = [partner_origin, partner_origin.replace("127.0.0.1", "localhost")]
-    app, _ = provider.create_app(
+    app, _ = services.registry.register(
         name="Acme CRM (demo)", origins=origins, scopes="profile,email,account,settings"
     )
-    provider.set_app_status(app.id, "approved")
-    button = provider.create_button(app_id=app.id, scopes="profile,email")
+    services.operator.set_app_status(app.id, "approved", actor="demo")
+    button = services.registry.create_button(app_id=app.id, scopes="profile,email")
     data = {"appId": app.id, "btnId": button.id}
     record.write_text(json.dumps(data))
     return data
@@ -75,7 +81,7 @@ def _servers(
     partner = create_partner_app(
         PartnerConfig(provider_url=settings.issuer, app_id=ids["appId"], btn_id=ids["btnId"])
     )
-    return _server(create_app(settings), host, port), _server(partner, host, partner_port)
+    return _server(create_app(build(settings)), host, port), _server(partner, host, partner_port)
 
 
 def run_demo(settings: Settings, *, host: str, port: int, partner_port: int) -> int:

@@ -88,6 +88,14 @@ class Settings:
     # Rate limits of the token endpoint, per application and per client IP.
     token_limit_per_app: str = "600/minute"
     token_limit_per_ip: str = "300/minute"
+    # Rate limit of /api/revoke per client IP (a revocation is a write, and each one may queue
+    # a signed notice to the partner).
+    revoke_limit_per_ip: str = "300/minute"
+    # Refresh tokens neither created nor used for this many days are retired by the sweep.
+    refresh_token_idle_days: int = 180
+    # Live refresh tokens kept per grant (every sign-in adds one); beyond it the least
+    # recently used is deleted. Partners keep the newest token they receive.
+    refresh_tokens_per_grant: int = 20
     # Largest request body accepted anywhere (bytes); larger ones get 413.
     max_body_bytes: int = 64 * 1024
     # Trust X-Forwarded-For from a reverse proxy when computing the client IP.
@@ -154,6 +162,19 @@ class Settings:
             login_limit_per_ip=env.get("LEADEXEC_LOGIN_LIMIT_PER_IP", d.login_limit_per_ip),
             token_limit_per_app=env.get("LEADEXEC_TOKEN_LIMIT_PER_APP", d.token_limit_per_app),
             token_limit_per_ip=env.get("LEADEXEC_TOKEN_LIMIT_PER_IP", d.token_limit_per_ip),
+            revoke_limit_per_ip=env.get("LEADEXEC_REVOKE_LIMIT_PER_IP", d.revoke_limit_per_ip),
+            refresh_token_idle_days=_bounded(
+                _int(env, "LEADEXEC_REFRESH_TOKEN_IDLE_DAYS", d.refresh_token_idle_days),
+                "LEADEXEC_REFRESH_TOKEN_IDLE_DAYS",
+                1,
+                3650,
+            ),
+            refresh_tokens_per_grant=_bounded(
+                _int(env, "LEADEXEC_REFRESH_TOKENS_PER_GRANT", d.refresh_tokens_per_grant),
+                "LEADEXEC_REFRESH_TOKENS_PER_GRANT",
+                1,
+                1000,
+            ),
             max_body_bytes=_int(env, "LEADEXEC_MAX_BODY_BYTES", d.max_body_bytes),
             trust_proxy=env.get("LEADEXEC_TRUST_PROXY", "") in {"1", "true", "yes"},
             notice_interval_seconds=_float(

@@ -26,12 +26,12 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
-from leadexec_signin.core.provider import Provider
+from leadexec_signin.compose import Services, build
 from leadexec_signin.demo_partner import PartnerConfig, create_partner_app
 from leadexec_signin.demo_partner.app import page_headers
 from leadexec_signin.settings import Settings
 from leadexec_signin.storage.sql.migrate import upgrade
-from leadexec_signin.web.app import build_provider, create_app
+from leadexec_signin.web.app import create_app
 
 from . import pages
 
@@ -80,7 +80,7 @@ class LiveServer:
 class Site:
     """Everything a test needs to know about the servers and the registered records."""
 
-    provider: Provider
+    services: Services
     idp: str
     partner: str  # registered for apps A and B
     partner_localhost: str  # the same server as another site (registered for app A)
@@ -99,7 +99,7 @@ class Site:
     def new_user(self, name: str = "Bea Browser") -> str:
         """A fresh account per test: no grant or session leaks from one test to the next."""
         email = f"user{next(self.users)}@example.com"
-        self.provider.create_user(
+        self.services.accounts.create_user(
             email=email, name=name, password=PASSWORD, company="Browser Leads", plan="Pro"
         )
         return email
@@ -137,25 +137,31 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             "LEADEXEC_ISSUER": idp.url,
         }
     )
-    provider = build_provider(settings)
+    services = build(settings)
     localhost = f"http://localhost:{partner.port}"
-    app_a, _ = provider.create_app(
+    app_a, _ = services.registry.register(
         name="Acme CRM", origins=[partner.url, localhost], scopes="profile,email,account"
     )
-    app_b, _ = provider.create_app(name="Beta Books", origins=[partner.url], scopes="profile")
+    app_b, _ = services.registry.register(
+        name="Beta Books", origins=[partner.url], scopes="profile"
+    )
     for app_id in (app_a.id, app_b.id):
-        provider.set_app_status(app_id, "approved")
-    btn_a = provider.create_button(app_id=app_a.id, scopes="profile,email")
-    btn_b = provider.create_button(app_id=app_b.id, scopes="profile", theme="dark")
+        services.operator.set_app_status(app_id, "approved")
+    btn_a = services.registry.create_button(app_id=app_a.id, scopes="profile,email")
+    btn_b = services.registry.create_button(app_id=app_b.id, scopes="profile", theme="dark")
     looks = {
-        "dark": provider.create_button(app_id=app_a.id, scopes="profile,email", theme="dark"),
-        "small": provider.create_button(app_id=app_a.id, scopes="profile,email", size="small"),
-        "large": provider.create_button(
+        "dark": services.registry.create_button(
+            app_id=app_a.id, scopes="profile,email", theme="dark"
+        ),
+        "small": services.registry.create_button(
+            app_id=app_a.id, scopes="profile,email", size="small"
+        ),
+        "large": services.registry.create_button(
             app_id=app_a.id, scopes="profile,email", theme="dark", size="large"
         ),
     }
     site = Site(
-        provider=provider,
+        services=services,
         idp=idp.url,
         partner=partner.url,
         partner_localhost=localhost,
@@ -167,14 +173,14 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         buttons={k: b.id for k, b in looks.items()},
     )
     holder = [site]
-    idp.start(create_app(settings, provider=provider))
+    idp.start(create_app(services))
     for server in (partner, evil):
         config = PartnerConfig(provider_url=idp.url, app_id=app_a.id, btn_id=btn_a.id)
         server.start(create_partner_app(config, extra_routes=suite_pages(holder)))
     yield site
     for server in (partner, evil, idp):
         server.stop()
-    provider.storage.engine.dispose()  # type: ignore[attr-defined]
+    services.close()
 
 
 # Package scope: one browser for the whole browser suite, stopped as soon as its last test is

@@ -12,7 +12,7 @@ def test_sweep_removes_only_what_has_expired(client: TestClient, world, clock) -
     old = authorize(client, world.btn_id)
     clock.advance(minutes=61)
     fresh = authorize(client, world.btn_id)
-    swept = world.provider.delete_expired()
+    swept = world.services.housekeeping.delete_expired()
     assert swept >= 1
     gone = client.get("/api/v1/me", headers={"Authorization": f"Bearer {old['authToken']}"})
     assert gone.status_code == 401
@@ -23,4 +23,4 @@ def test_sweep_removes_only_what_has_expired(client: TestClient, world, clock) -
         "/api/token", params={"appId": world.app_id, "refreshToken": old["refreshToken"]}
     )
     assert r.status_code == 200
-    assert world.provider.delete_expired() == 0
+    assert world.services.housekeeping.delete_expired() == 0

@@ -29,6 +29,8 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from conftest import allow, silently
+from leadexec_signin.compose import Services, build
 from leadexec_signin.core.authorize import AuthorizeRequest
 from leadexec_signin.core.clock import FrozenClock
 from leadexec_signin.core.errors import (
@@ -38,9 +40,7 @@ from leadexec_signin.core.errors import (
     InvalidToken,
     NotFound,
 )
-from leadexec_signin.core.provider import Provider
 from leadexec_signin.settings import Settings
-from leadexec_signin.web.app import build_provider
 
 ORIGIN = "http://127.0.0.1:9000"
 IP = "192.0.2.1"
@@ -58,7 +58,7 @@ class Issued:
 
 
 class GrantMachine(RuleBasedStateMachine):
-    provider: Provider
+    services: Services
     clock: FrozenClock
 
     def __init__(self) -> None:
@@ -77,18 +77,20 @@ class GrantMachine(RuleBasedStateMachine):
         n = next(_serial)
         for u in range(2):
             self.users.append(
-                self.provider.create_user(
+                self.services.accounts.create_user(
                     email=f"p{n}u{u}@example.com", name=f"User {u}", password="long enough pw"
                 )
             )
         for a in range(2):
-            app, _ = self.provider.create_app(
+            app, _ = self.services.registry.register(
                 name=f"App {n}/{a}", origins=[ORIGIN], scopes="profile,email"
             )
-            self.provider.set_app_status(app.id, "approved")
+            self.services.operator.set_app_status(app.id, "approved")
             self.apps.append(app.id)
             self.approved.append(True)
-            self.buttons.append(self.provider.create_button(app_id=app.id, scopes="profile").id)
+            self.buttons.append(
+                self.services.registry.create_button(app_id=app.id, scopes="profile").id
+            )
 
     # -- what the model expects ---------------------------------------------------------
 
@@ -110,10 +112,9 @@ class GrantMachine(RuleBasedStateMachine):
     def consent(self, user: int, app: int) -> None:
         if not self.approved[app]:
             with pytest.raises(AppNotApproved):
-                self.provider.check_authorize(self.request(app, immediate=False))
+                allow(self.services, self.request(app, immediate=False), self.users[user], IP)  # type: ignore[arg-type]
             return
-        ctx = self.provider.check_authorize(self.request(app, immediate=False))
-        done = self.provider.authorize(ctx, self.users[user], IP, consent=True)  # type: ignore[arg-type]
+        done = allow(self.services, self.request(app, immediate=False), self.users[user], IP)  # type: ignore[arg-type]
         assert done is not None and done.tokens is not None
         assert done.app_id == self.apps[app]
         if (user, app) not in self.live:
@@ -128,8 +129,7 @@ class GrantMachine(RuleBasedStateMachine):
         """The silent iframe: tokens only for a live grant, never after a revocation."""
         if not self.approved[app]:
             return
-        ctx = self.provider.check_authorize(self.request(app, immediate=True))
-        done = self.provider.authorize(ctx, self.users[user], IP, consent=False)  # type: ignore[arg-type]
+        done = silently(self.services, self.request(app, immediate=True), self.users[user], IP)  # type: ignore[arg-type]
         if (user, app) in self.live:
             assert done is not None and done.tokens is not None
             t = done.tokens
@@ -148,7 +148,9 @@ class GrantMachine(RuleBasedStateMachine):
             and self.approved[with_app]
         )
         if works:
-            got = self.provider.exchange_refresh_token(self.apps[with_app], token.value, None, IP)
+            got = self.services.tokens.exchange_refresh_token(
+                self.apps[with_app], token.value, None, IP
+            )
             assert got.refresh_token == token.value
             self.record(token.user, token.app, "", got.access_token, got.expires_at)
             return
@@ -158,7 +160,7 @@ class GrantMachine(RuleBasedStateMachine):
             else InvalidGrant
         )
         with pytest.raises(expected):
-            self.provider.exchange_refresh_token(self.apps[with_app], token.value, None, IP)
+            self.services.tokens.exchange_refresh_token(self.apps[with_app], token.value, None, IP)
 
     @precondition(lambda self: self.issued)
     @rule(data=st.data())
@@ -172,34 +174,36 @@ class GrantMachine(RuleBasedStateMachine):
             and self.clock.now() < token.expires_at
         )
         if works:
-            access, ctx = self.provider.check_access_token(token.value)
+            access, ctx = self.services.api.check_access_token(token.value)
             # Valid only for its own app and user.
             assert ctx.app.id == self.apps[token.app] and access.app_id == ctx.app.id
             assert ctx.user.id == self.users[token.user].id  # type: ignore[attr-defined]
         else:
             with pytest.raises(InvalidToken):
-                self.provider.check_access_token(token.value)
+                self.services.api.check_access_token(token.value)
 
     @precondition(lambda self: self.issued)
     @rule(data=st.data())
     def revoke(self, data: st.DataObject) -> None:
         token = data.draw(st.sampled_from(self.issued))
-        if self.alive(token):
-            self.provider.revoke_token(token.value, IP)
+        # An expired access token proves nothing any more, not even the right to revoke.
+        expired = token.expires_at is not None and self.clock.now() >= token.expires_at
+        if self.alive(token) and not expired:
+            self.services.revocation.revoke_token(token.value, IP)
             del self.live[(token.user, token.app)]
         else:
             with pytest.raises(InvalidGrant):
-                self.provider.revoke_token(token.value, IP)
+                self.services.revocation.revoke_token(token.value, IP)
 
     @rule(user=st.integers(0, 1), app=st.integers(0, 1))
     def remove_access(self, user: int, app: int) -> None:
         listing = {
             g.grant.app_id: g.grant.id
-            for g in self.provider.connected_apps(self.users[user].id)  # type: ignore[attr-defined]
+            for g in self.services.accounts.connected_apps(self.users[user].id)  # type: ignore[attr-defined]
             if g.grant.active
         }
         if (user, app) in self.live:
-            self.provider.remove_access(self.users[user], listing[self.apps[app]], IP)  # type: ignore[arg-type]
+            self.services.revocation.remove_access(self.users[user], listing[self.apps[app]], IP)  # type: ignore[arg-type]
             del self.live[(user, app)]
         else:
             assert self.apps[app] not in listing
@@ -207,13 +211,13 @@ class GrantMachine(RuleBasedStateMachine):
             other = listing.get(self.apps[1 - app])
             if other is not None and (1 - user, 1 - app) in self.live:
                 with pytest.raises(NotFound):
-                    self.provider.remove_access(self.users[1 - user], other, IP)  # type: ignore[arg-type]
+                    self.services.revocation.remove_access(self.users[1 - user], other, IP)  # type: ignore[arg-type]
 
     @rule(app=st.integers(0, 1))
     def toggle_suspension(self, app: int) -> None:
         self.approved[app] = not self.approved[app]
         status = "approved" if self.approved[app] else "suspended"
-        self.provider.set_app_status(self.apps[app], status)
+        self.services.operator.set_app_status(self.apps[app], status)
 
     @rule(seconds=st.sampled_from([1, 600, 3599, 3600, 7200]))
     def time_passes(self, seconds: int) -> None:
@@ -228,17 +232,17 @@ class GrantMachine(RuleBasedStateMachine):
                 continue
             if token.kind == "access":
                 with pytest.raises(InvalidToken):
-                    self.provider.check_access_token(token.value)
+                    self.services.api.check_access_token(token.value)
             elif self.approved[token.app]:
                 with pytest.raises(InvalidGrant):
-                    self.provider.exchange_refresh_token(
+                    self.services.tokens.exchange_refresh_token(
                         self.apps[token.app], token.value, None, IP
                     )
 
     @invariant()
     def one_live_grant_per_user_and_app(self) -> None:
         for u, user in enumerate(self.users):
-            active = [g for g in self.provider.connected_apps(user.id) if g.grant.active]  # type: ignore[attr-defined]
+            active = [g for g in self.services.accounts.connected_apps(user.id) if g.grant.active]  # type: ignore[attr-defined]
             assert sorted(g.grant.app_id for g in active) == sorted(
                 self.apps[a] for (uu, a) in self.live if uu == u
             )
@@ -251,10 +255,12 @@ def test_any_interleaving_keeps_the_grant_invariants(
     relaxed = settings.with_changes(
         token_limit_per_app="1000000/minute",
         token_limit_per_ip="1000000/minute",
+        revoke_limit_per_ip="1000000/minute",
+        refresh_tokens_per_grant=1000,
         token_cache_ms=cache_ms,
     )
-    provider = build_provider(relaxed, clock)
-    GrantMachine.provider = provider
+    services = build(relaxed, clock)
+    GrantMachine.services = services
     GrantMachine.clock = clock
     try:
         run_state_machine_as_test(
@@ -262,7 +268,7 @@ def test_any_interleaving_keeps_the_grant_invariants(
             settings=settings_for_ci(),
         )
     finally:
-        provider.storage.engine.dispose()  # type: ignore[attr-defined]
+        services.close()
 
 
 def settings_for_ci() -> settings:

@@ -75,5 +75,4 @@ def make_seed(tmp_path: Path) -> Iterator[Callable[..., Seeded]]:
 
     yield make
     for seeded in made:
-        seeded.provider.storage.close()  # type: ignore[attr-defined]
-        seeded.provider.storage.engine.dispose()  # type: ignore[attr-defined]
+        seeded.services.close()

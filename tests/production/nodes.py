@@ -15,11 +15,11 @@ from pathlib import Path
 
 import httpx
 
+from conftest import allow
+from leadexec_signin.compose import Services, build
 from leadexec_signin.core.authorize import AuthorizeRequest
 from leadexec_signin.core.clock import SystemClock
-from leadexec_signin.core.provider import Provider
 from leadexec_signin.settings import Settings
-from leadexec_signin.web.app import build_provider
 
 PARTNER = "http://127.0.0.1:9000"
 
@@ -131,13 +131,14 @@ def node_env(
     return env
 
 
-def issue_tokens(provider: Provider, user_id: str, btn_id: str) -> tuple[str, str]:
+def issue_tokens(services: Services, user_id: str, btn_id: str) -> tuple[str, str]:
     """A fresh grant's refresh and access token, issued as a completed sign-in would."""
-    with provider.storage.transaction() as tx:
+    with services.storage.transaction() as tx:
         user = tx.user_by_id(user_id)
     assert user is not None
-    ctx = provider.check_authorize(AuthorizeRequest(btn_id, PARTNER, "st", immediate=False))
-    auth = provider.authorize(ctx, user, "127.0.0.1", consent=True)
+    auth = allow(
+        services, AuthorizeRequest(btn_id, PARTNER, "st", immediate=False), user, "127.0.0.1"
+    )
     assert auth is not None and auth.tokens is not None
     return auth.tokens.refresh_token, auth.tokens.access_token
 
@@ -146,24 +147,24 @@ def issue_tokens(provider: Provider, user_id: str, btn_id: str) -> tuple[str, st
 class Seeded:
     """An approved application with a button, and a way to mint grants for fresh users."""
 
-    provider: Provider
+    services: Services
     app_id: str
     btn_id: str
 
     def another_app(self) -> Seeded:
         """The same database, a new approved application: its own rate-limit counters."""
-        app, _ = self.provider.create_app(
+        app, _ = self.services.registry.register(
             name="Node App", origins=[PARTNER], scopes="profile,email,account,settings"
         )
-        self.provider.set_app_status(app.id, "approved")
-        button = self.provider.create_button(app_id=app.id, scopes="profile,email")
-        return Seeded(self.provider, app.id, button.id)
+        self.services.operator.set_app_status(app.id, "approved")
+        button = self.services.registry.create_button(app_id=app.id, scopes="profile,email")
+        return Seeded(self.services, app.id, button.id)
 
     def grant(self) -> tuple[str, str]:
-        user = self.provider.create_user(
+        user = self.services.accounts.create_user(
             email=f"u{secrets.token_hex(6)}@example.com", name="Node User", password="x" * 16
         )
-        return issue_tokens(self.provider, user.id, self.btn_id)
+        return issue_tokens(self.services, user.id, self.btn_id)
 
 
 def seed(database_url: str, tmp: Path, redis_url: str = "", **changes: object) -> Seeded:
@@ -176,10 +177,10 @@ def seed(database_url: str, tmp: Path, redis_url: str = "", **changes: object) -
         notice_interval_seconds=0,
         **changes,
     )
-    provider = build_provider(settings, SystemClock())
-    app, _ = provider.create_app(
+    services = build(settings, SystemClock())
+    app, _ = services.registry.register(
         name="Node App", origins=[PARTNER], scopes="profile,email,account,settings"
     )
-    provider.set_app_status(app.id, "approved")
-    button = provider.create_button(app_id=app.id, scopes="profile,email")
-    return Seeded(provider, app.id, button.id)
+    services.operator.set_app_status(app.id, "approved")
+    button = services.registry.create_button(app_id=app.id, scopes="profile,email")
+    return Seeded(services, app.id, button.id)

@@ -36,8 +36,7 @@ class Cluster:
         self.cb.close()
         for node in (self.a, self.b):
             node.stop()
-        self.seeded.provider.storage.close()  # type: ignore[attr-defined]
-        self.seeded.provider.storage.engine.dispose()  # type: ignore[attr-defined]
+        self.seeded.services.close()
 
 
 def _cluster(label: str, pg_url: str, redis_url: str, tmp: Path, **extra: str) -> Iterator[Cluster]:
@@ -160,14 +159,14 @@ def test_an_app_suspended_on_node_a_stops_working_on_node_b(
     r = cluster.cb.post("/api/token", data={"appId": app_id, "refreshToken": refresh})
     assert r.status_code == 401 and r.json()["error"] == "invalid_client", r.text
     report(capsys, f"suspension propagation A->B ({cluster.label})", [took])
-    cluster.seeded.provider.set_app_status(app_id, "approved")
+    cluster.seeded.services.operator.set_app_status(app_id, "approved")
     r = cluster.cb.post("/api/token", data={"appId": app_id, "refreshToken": refresh})
     assert r.status_code == 200, r.text
 
 
 def test_a_session_and_form_from_node_a_work_on_node_b(with_redis: Cluster) -> None:
     seeded = with_redis.seeded
-    seeded.provider.create_user(email="nodes@example.com", name="Nodes", password="p" * 16)
+    seeded.services.accounts.create_user(email="nodes@example.com", name="Nodes", password="p" * 16)
     with with_redis.a.client() as a, with_redis.b.client() as b:
         page = a.get("/account/login")
         csrf = page.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
@@ -222,5 +221,4 @@ def test_serve_with_workers_shares_one_database(
         assert "audit grant.revoked" in log
     finally:
         node.stop()
-        seeded.provider.storage.close()  # type: ignore[attr-defined]
-        seeded.provider.storage.engine.dispose()  # type: ignore[attr-defined]
+        seeded.services.close()

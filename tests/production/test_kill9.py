@@ -118,7 +118,7 @@ def test_kill_9_in_a_stream_of_exchanges_and_revocations_loses_no_acknowledged_g
     seeded = make_seed(database_url)
     emails = [f"k9-{i}@example.com" for i in range(WORKERS)]
     for email in emails:
-        seeded.provider.create_user(email=email, name="Kill Nine", password=PASSWORD)
+        seeded.services.accounts.create_user(email=email, name="Kill Nine", password=PASSWORD)
     env = node_env(database_url, tmp_path / "data")
     node = start_node("k9-first", env)
     jars = []

@@ -24,12 +24,12 @@ from starlette.testclient import TestClient
 # The real-browser fixtures of the browser suite (live servers, one Chromium), reused as is.
 from browser.conftest import browser, context, page, playwright, site  # noqa: F401
 from conftest import ISSUER, PARTNER, PASSWORD, authorize, csrf_of, result_of, sign_in
+from leadexec_signin.compose import Services, build
 from leadexec_signin.core.clock import FrozenClock
-from leadexec_signin.core.provider import Provider
 from leadexec_signin.settings import Settings
 from leadexec_signin.storage import ratelimit
 from leadexec_signin.storage.sql.migrate import upgrade
-from leadexec_signin.web.app import build_provider, create_app
+from leadexec_signin.web.app import create_app
 
 
 @pytest.fixture
@@ -93,22 +93,22 @@ def limiter_clock(monkeypatch: pytest.MonkeyPatch, clock: FrozenClock) -> Frozen
 @pytest.fixture
 def make_client(
     settings: Settings, clock: FrozenClock
-) -> Iterator[Callable[..., tuple[TestClient, Provider]]]:
+) -> Iterator[Callable[..., tuple[TestClient, Services]]]:
     """A client over its own provider built from changed settings (lowered limits, https)."""
-    opened: list[tuple[TestClient, Provider]] = []
+    opened: list[tuple[TestClient, Services]] = []
 
-    def make(*, base_url: str = ISSUER, **changes: object) -> tuple[TestClient, Provider]:
+    def make(*, base_url: str = ISSUER, **changes: object) -> tuple[TestClient, Services]:
         changed = settings.with_changes(**changes)
-        provider = build_provider(changed, clock)
-        client = TestClient(create_app(changed, provider=provider), base_url=base_url)
+        services = build(changed, clock)
+        client = TestClient(create_app(services), base_url=base_url)
         client.__enter__()
-        opened.append((client, provider))
-        return client, provider
+        opened.append((client, services))
+        return client, services
 
     yield make
-    for client, provider in opened:
+    for client, services in opened:
         client.__exit__(None, None, None)
-        provider.storage.engine.dispose()  # type: ignore[attr-defined]
+        services.close()
 
 
 @pytest.fixture
@@ -204,21 +204,23 @@ def live_idp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveIdp]:
         "LEADEXEC_TOKEN_LIMIT_PER_IP": "100000/minute",
         "LEADEXEC_TOKEN_LIMIT_PER_APP": "100000/minute",
     }
-    provider = build_provider(Settings.from_env(env))
-    provider.create_user(
+    services = build(Settings.from_env(env))
+    services.accounts.create_user(
         email="live@example.com", name="Live User", password=PASSWORD, company="Live Co"
     )
-    app, _ = provider.create_app(
+    app, _ = services.registry.register(
         name="Live CRM", origins=[PARTNER], scopes="profile,email,settings"
     )
-    provider.set_app_status(app.id, "approved")
-    button = provider.create_button(app_id=app.id, scopes="profile,email")
-    settings_button = provider.create_button(app_id=app.id, scopes="profile,email,settings")
-    secret_app, secret = provider.create_app(
+    services.operator.set_app_status(app.id, "approved")
+    button = services.registry.create_button(app_id=app.id, scopes="profile,email")
+    settings_button = services.registry.create_button(
+        app_id=app.id, scopes="profile,email,settings"
+    )
+    secret_app, secret = services.registry.register(
         name="Secret CRM", origins=[PARTNER], scopes="profile", with_secret=True
     )
-    provider.set_app_status(secret_app.id, "approved")
-    provider.storage.engine.dispose()  # type: ignore[attr-defined]
+    services.operator.set_app_status(secret_app.id, "approved")
+    services.close()
     assert secret is not None
 
     log = data / "server.log"

@@ -261,13 +261,13 @@ def test_a_sandboxed_iframe_lying_about_its_origin_hears_nothing(
 def test_partner_markup_stays_text_in_the_sdks_button(
     site: Site, page: Page, partner_page: Callable[[str, str], None]
 ) -> None:
-    provider = site.provider
-    app, _ = provider.create_app(
+    services = site.services
+    app, _ = services.registry.register(
         name="<img src=x onerror=window.__pwned=1>", origins=[site.partner], scopes="profile"
     )
-    provider.set_app_status(app.id, "approved")
+    services.operator.set_app_status(app.id, "approved")
     marked = "<img src=x onerror=window.__pwned=2>"
-    button = provider.create_button(app_id=app.id, scopes="profile", text=marked)
+    button = services.registry.create_button(app_id=app.id, scopes="profile", text=marked)
     partner_page("sec-markup", button_page(site, button.id))
     page.goto(site.partner + "/t/sec-markup")
     results(page, 1)

@@ -39,12 +39,12 @@ def alert(r: object) -> str:
 
 @pytest.fixture
 def strict(make_client, world, limiter_clock):
-    c, provider = make_client(
+    c, services = make_client(
         login_limit_per_account="3/15 minutes",
         login_limit_per_ip="6/15 minutes",
         trust_proxy=True,
     )
-    provider.create_user(email="bob@example.com", name="Bob", password=PASSWORD)
+    services.accounts.create_user(email="bob@example.com", name="Bob", password=PASSWORD)
     return c
 
 
@@ -116,10 +116,10 @@ def test_an_attackers_ip_block_does_not_lock_out_the_real_user(strict: TestClien
 
 @pytest.fixture
 def token_client(make_client, world, limiter_clock):
-    c, provider = make_client(
+    c, services = make_client(
         token_limit_per_app="3/minute", token_limit_per_ip="5/minute", trust_proxy=True
     )
-    world.provider = provider
+    world.services = services
     sign_in(c)
     return c, authorize(c, world.btn_id)
 

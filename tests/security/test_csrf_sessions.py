@@ -60,7 +60,7 @@ def _remove_form(client: TestClient, world) -> tuple[str, dict[str, str]]:
 
 
 def _still_connected(client: TestClient, world) -> None:
-    assert len(world.provider.connected_apps(world.user_id)) == 1
+    assert len(world.services.accounts.connected_apps(world.user_id)) == 1
 
 
 def _decision_form(decision: str) -> Callable[[TestClient, object], tuple[str, dict[str, str]]]:
@@ -82,7 +82,7 @@ def _decision_form(decision: str) -> Callable[[TestClient, object], tuple[str, d
 
 
 def _no_grant(client: TestClient, world) -> None:
-    assert world.provider.connected_apps(world.user_id) == []
+    assert world.services.accounts.connected_apps(world.user_id) == []
 
 
 FORMS = {
@@ -149,7 +149,7 @@ def test_a_state_change_is_never_a_get(client: TestClient, world) -> None:
         params={"btnId": world.btn_id, "origin": PARTNER, "state": "s", "decision": "allow"},
     )
     assert r.status_code == 200 and 'value="allow"' in r.text
-    assert world.provider.connected_apps(world.user_id) == []
+    assert world.services.accounts.connected_apps(world.user_id) == []
     removal = client.get("/account/apps/grt_whatever/remove")
     refused_page(removal, 405, "method_not_allowed")
     logout = client.get("/account/logout")
@@ -161,7 +161,9 @@ def test_login_csrf_cannot_sign_the_victim_into_the_attackers_account(
     client: TestClient, world
 ) -> None:
     """The attacker knows their own password and their own CSRF token, never the victim's."""
-    world.provider.create_user(email="mallory@example.com", name="Mallory", password=PASSWORD)
+    world.services.accounts.create_user(
+        email="mallory@example.com", name="Mallory", password=PASSWORD
+    )
     with TestClient(client.app, base_url=str(client.base_url)) as attacker:
         attacker_token = csrf_of(attacker.get("/account/login").text)
     client.get("/account/login")  # the victim has their own CSRF cookie
@@ -190,7 +192,7 @@ def test_signing_in_never_promotes_a_planted_session_id(
     client: TestClient, world, planted: str
 ) -> None:
     if planted == "attacker":
-        world.provider.create_user(email="eve@example.com", name="Eve", password=PASSWORD)
+        world.services.accounts.create_user(email="eve@example.com", name="Eve", password=PASSWORD)
         sign_in(client, "eve@example.com")
         fixed = client.cookies["le_session"]
     else:

@@ -13,6 +13,7 @@ import pytest
 from starlette.routing import Mount, Route
 
 from conftest import PARTNER, PASSWORD, authorize, sign_in
+from leadexec_signin.web.surfaces import Surface
 
 HTTPS_ISSUER = "https://idp.example.com"
 # Answers that are the same for everybody may be cached; everything else is no-store.
@@ -30,16 +31,22 @@ class Visit:
     path: str
 
 
-def walk(app, ids: dict[str, str]) -> Iterator[Visit]:
-    for route in app.routes:
+def walk(app, ids: dict[str, str], routes=None, prefix: str = "") -> Iterator[Visit]:
+    """Every route, surfaces included (a surface is a mount of routes with its renderer)."""
+    for route in app.routes if routes is None else routes:
+        if isinstance(route, Mount) and isinstance(route.app, Surface):
+            yield from walk(app, ids, route.app.routes, prefix + route.path)
+            continue
         if isinstance(route, Mount):
-            yield Visit("GET", route.path + "/{path}", route.path + "/app.css")
-            yield Visit("GET", route.path + "/{path}", route.path + "/missing.css")
+            where = prefix + route.path
+            yield Visit("GET", where + "/{path}", where + "/app.css")
+            yield Visit("GET", where + "/{path}", where + "/missing.css")
             continue
         assert isinstance(route, Route), f"unknown kind of route {route!r}"
-        path = _PARAM.sub(lambda m: ids.get(m.group(1), "x"), route.path)
+        pattern = prefix + route.path
+        path = _PARAM.sub(lambda m: ids.get(m.group(1), "x"), pattern)
         for method in sorted(route.methods or {"GET"}):
-            yield Visit(method, route.path, path)
+            yield Visit(method, pattern, path)
 
 
 def check_headers(visit: Visit, r, *, https: bool) -> None:
@@ -101,12 +108,14 @@ def scheme(request) -> str:
 def walker(scheme: str, make_client, world):
     """A client of the right scheme, with an operator signed in and real ids to fill paths."""
     if scheme == "https":
-        c, provider = make_client(issuer=HTTPS_ISSUER, base_url=HTTPS_ISSUER)
+        c, services = make_client(issuer=HTTPS_ISSUER, base_url=HTTPS_ISSUER)
     else:
-        c, provider = make_client()
-    provider.create_user(email="op@example.com", name="Op", password=PASSWORD, operator=True)
-    app, _ = provider.create_app(name="Op App", origins=[PARTNER], scopes="profile")
-    return c, provider, app.id
+        c, services = make_client()
+    services.accounts.create_user(
+        email="op@example.com", name="Op", password=PASSWORD, operator=True
+    )
+    app, _ = services.registry.register(name="Op App", origins=[PARTNER], scopes="profile")
+    return c, services, app.id
 
 
 def cookie_name(scheme: str, base: str) -> str:

@@ -94,14 +94,14 @@ def test_registration_refuses_control_characters_and_broken_urls(
 ) -> None:
     fields: dict[str, object] = {"name": "Acme", "origins": [PARTNER], "scopes": "profile"}
     with pytest.raises(InvalidRequest) as refused:
-        world.provider.create_app(**{**fields, field: value})
+        world.services.registry.register(**{**fields, field: value})
     assert refused.value.status == 400 and refused.value.code == "invalid_request"
 
 
 @pytest.fixture
 def operator(client: TestClient, world):
     """Ann the partner is also an operator here, and owns an application of her own."""
-    world.provider.create_user(
+    world.services.accounts.create_user(
         email="op@example.com", name="Op", password="correct horse battery", operator=True
     )
     sign_in(client, "op@example.com")
@@ -139,14 +139,14 @@ def test_console_registration_with_a_nul_is_a_400_page(
     data = {"csrf": operator, "name": "Acme", "origins": PARTNER, "scopes": ["profile"]}
     r = client.post("/developers/apps", data={**data, field: value})
     assert r.status_code == 400 and message in r.text
-    assert [a.name for a in world.provider.list_apps()] == ["Acme CRM"]
+    assert [a.name for a in world.services.registry.list_apps()] == ["Acme CRM"]
 
 
 def test_console_button_text_with_a_nul_is_a_400_page(
     client: TestClient, world, operator: str
 ) -> None:
-    owner = world.provider.session_user(client.cookies["le_session"])
-    app, _ = world.provider.create_app(
+    owner = world.services.sessions.user(client.cookies["le_session"])
+    app, _ = world.services.registry.register(
         name="Mine", origins=[PARTNER], scopes="profile", owner_id=owner.id
     )
     r = client.post(
@@ -160,7 +160,7 @@ def test_storage_turns_a_value_it_cannot_hold_into_a_400(world, settings) -> Non
     """The last line of defence if a new field forgets its own check: PostgreSQL refuses NUL
     in text (psycopg DataError), which storage reports as the client's mistake."""
     try:
-        with world.provider.storage.transaction() as tx:
+        with world.services.storage.transaction() as tx:
             found = tx.user_by_email("ann\x00@example.com")
     except InvalidRequest as refused:
         assert settings.database_url.startswith("postgresql")

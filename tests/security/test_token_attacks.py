@@ -109,9 +109,9 @@ def test_a_revoked_refresh_token_and_its_access_tokens_die_at_once(client, world
 
 
 def test_tokens_die_when_the_user_removes_access(client, world, tokens) -> None:
-    grant = world.provider.connected_apps(world.user_id)[0].grant
-    world.provider.remove_access(
-        world.provider.session_user(client.cookies["le_session"]), grant.id, "t"
+    grant = world.services.accounts.connected_apps(world.user_id)[0].grant
+    world.services.revocation.remove_access(
+        world.services.sessions.user(client.cookies["le_session"]), grant.id, "t"
     )
     refused_seed(exchange(client, world.app_id, tokens["refreshToken"]), 400, "invalid_grant")
     refused_bearer(me(client, tokens["authToken"]), 401, "invalid_token")
@@ -129,10 +129,10 @@ def test_old_tokens_stay_dead_after_the_user_consents_again(client, world, token
 
 
 def test_a_suspended_apps_tokens_stop_working(client, world, tokens) -> None:
-    world.provider.set_app_status(world.app_id, "suspended")
+    world.services.operator.set_app_status(world.app_id, "suspended")
     refused_seed(exchange(client, world.app_id, tokens["refreshToken"]), 401, "invalid_client")
     refused_bearer(me(client, tokens["authToken"]), 401, "invalid_token")
-    world.provider.set_app_status(world.app_id, "approved")
+    world.services.operator.set_app_status(world.app_id, "approved")
     assert me(client, tokens["authToken"]).status_code == 200  # suspension, not revocation
 
 
@@ -196,8 +196,17 @@ def test_a_hardened_code_is_single_use_short_lived_and_bound_to_its_app(
 
     decide(client, open_popup(client, btn).text, "allow", btn)  # consent once
     first = code()
-    assert trade(first).status_code == 200
+    issued = trade(first)
+    assert issued.status_code == 200  # type: ignore[attr-defined]
     refused_seed(trade(first), 400, "invalid_grant")  # replayed
+    # The replay revoked what the first exchange issued (RFC 6749 section 4.1.2).
+    refresh = issued.json()["refreshToken"]  # type: ignore[attr-defined]
+    again = {"appId": app_id, "refreshToken": refresh, "appSecret": secret}
+    refused_seed(client.post("/api/token", data=again), 400, "invalid_grant")
+    access = issued.json()["authToken"]  # type: ignore[attr-defined]
+    me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {access}"})
+    assert (me.status_code, me.json()["error"]) == (401, "invalid_token")
+    decide(client, open_popup(client, btn).text, "allow", btn)  # the grant is gone: ask again
     stolen = code()
     refused_seed(trade(stolen, other_id, other_secret), 400, "invalid_grant")  # another app
     late = code()

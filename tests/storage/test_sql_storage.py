@@ -13,9 +13,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, make_url, select
 
-from conftest import PARTNER, PgDatabase, World
+from conftest import PARTNER, PgDatabase, World, allow
+from leadexec_signin.compose import Services
 from leadexec_signin.core import audit
 from leadexec_signin.core.accounts import User
+from leadexec_signin.core.actions.signin import Authorization
 from leadexec_signin.core.apps import Application, Button
 from leadexec_signin.core.audit import AuditEvent
 from leadexec_signin.core.authorize import AuthorizeRequest
@@ -27,7 +29,6 @@ from leadexec_signin.core.errors import (
     TemporarilyUnavailable,
 )
 from leadexec_signin.core.grants import Grant
-from leadexec_signin.core.provider import Authorization, Provider
 from leadexec_signin.core.sessions import Session
 from leadexec_signin.core.tokens import AccessToken, AuthorizationCode, RefreshToken
 from leadexec_signin.storage.sql.store import SqlStorage, make_engine
@@ -124,8 +125,10 @@ def test_every_port_gives_back_what_it_stored(storage: SqlStorage) -> None:
         assert (refresh.grant_id, ctx.grant, ctx.app, ctx.user) == (g.id, g, app(), user(1))
         token, ctx = tx.access_token_context("x".ljust(64, "a"))  # type: ignore[misc]
         assert token == access(g.id, "x") and ctx.user == user(1)
-        assert tx.take_code("c" * 64) is not None
-        assert tx.take_code("c" * 64) is None
+        first, replayed = tx.consume_code("c" * 64, NOW), tx.consume_code("c" * 64, NOW)
+        assert first is not None and first[1] is True
+        assert replayed is not None and replayed[1] is False
+        assert tx.consume_code("d" * 64, NOW) is None
         assert tx.session_by_hash("s" * 64).user_id == g.user_id  # type: ignore[union-attr]
         [listing] = tx.grants_for_user(g.user_id)
         assert (listing.grant, listing.app_name) == (g, "App 1")
@@ -206,31 +209,31 @@ def test_a_code_is_taken_once_however_many_race_for_it(storage: SqlStorage) -> N
 
     def take() -> object:
         with storage.transaction() as tx:
-            return tx.take_code("c" * 64)
+            return tx.consume_code("c" * 64, NOW)
 
     results = race(*[take] * 6)
-    assert sum(isinstance(r, AuthorizationCode) for r in results) == 1
-    assert all(r is None or isinstance(r, AuthorizationCode) for r in results), results
+    # Exactly one redemption is the first; every other one sees a replay.
+    assert sum(isinstance(r, tuple) and r[1] is True for r in results) == 1, results
+    assert sum(isinstance(r, tuple) and r[1] is False for r in results) == 5, results
 
 
 def signed_in_grant(
-    provider: Provider, world: World, hardened: bool = False
+    services: Services, world: World, hardened: bool = False
 ) -> tuple[str, str | None, Authorization]:
     """A new application the world's user has just signed in to: its id, secret, and what
     the sign-in delivered (tokens, or a code when hardened)."""
     app_id, secret = world.app(with_secret=hardened, hardened=hardened)
     btn = world.button("profile,email", app_id=app_id)
-    with provider.storage.transaction() as tx:
+    with services.storage.transaction() as tx:
         u = tx.user_by_id(world.user_id)
     assert u is not None
-    ctx = provider.check_authorize(AuthorizeRequest(btn, PARTNER, "st", immediate=False))
-    auth = provider.authorize(ctx, u, "10.0.0.1", consent=True)
+    auth = allow(services, AuthorizeRequest(btn, PARTNER, "st", immediate=False), u, "10.0.0.1")
     assert auth is not None
     return app_id, secret, auth
 
 
-def assert_nothing_lives_under_revoked_grants(provider: Provider) -> None:
-    with provider.storage.transaction() as tx:
+def assert_nothing_lives_under_revoked_grants(services: Services) -> None:
+    with services.storage.transaction() as tx:
         for table in ("refresh_tokens", "access_tokens", "auth_codes"):
             orphans = tx.c.exec_driver_sql(  # type: ignore[attr-defined]
                 f"SELECT count(*) FROM {table} x JOIN grants g ON g.id = x.grant_id "
@@ -241,17 +244,17 @@ def assert_nothing_lives_under_revoked_grants(provider: Provider) -> None:
 
 @pytest.mark.parametrize("round_", range(5))
 def test_two_revocations_and_two_exchanges_of_one_grant_end_consistent(
-    provider: Provider, world: World, round_: int
+    services: Services, world: World, round_: int
 ) -> None:
-    app_id, _, auth = signed_in_grant(provider, world)
+    app_id, _, auth = signed_in_grant(services, world)
     assert auth.tokens is not None
     refresh = auth.tokens.refresh_token
 
     def exchange() -> object:
-        return provider.exchange_refresh_token(app_id, refresh, None, "10.0.0.2")
+        return services.tokens.exchange_refresh_token(app_id, refresh, None, "10.0.0.2")
 
     def revoke() -> object:
-        return provider.revoke_token(refresh, "10.0.0.3")
+        return services.revocation.revoke_token(refresh, "10.0.0.3")
 
     results = race(exchange, revoke, exchange, revoke)
     revocations = [r for r in results[1::2] if not isinstance(r, SigninError)]
@@ -263,13 +266,13 @@ def test_two_revocations_and_two_exchanges_of_one_grant_end_consistent(
             continue
         # An exchange that won the race issued a token; the revocation then killed it.
         with pytest.raises(InvalidToken):
-            provider.check_access_token(r.access_token)  # type: ignore[attr-defined]
+            services.api.check_access_token(r.access_token)  # type: ignore[attr-defined]
     with pytest.raises(InvalidToken):
-        provider.check_access_token(auth.tokens.access_token)
+        services.api.check_access_token(auth.tokens.access_token)
     with pytest.raises(InvalidGrant):
         exchange()
-    assert_nothing_lives_under_revoked_grants(provider)
-    with provider.storage.transaction() as tx:
+    assert_nothing_lives_under_revoked_grants(services)
+    with services.storage.transaction() as tx:
         revoked = tx.c.execute(  # type: ignore[attr-defined]
             select(func.count()).where(audit_events.c.event == audit.GRANT_REVOKED)
         ).scalar_one()
@@ -278,24 +281,24 @@ def test_two_revocations_and_two_exchanges_of_one_grant_end_consistent(
 
 @pytest.mark.parametrize("round_", range(5))
 def test_a_code_exchange_racing_a_removal_of_access_ends_consistent(
-    provider: Provider, world: World, round_: int
+    services: Services, world: World, round_: int
 ) -> None:
-    app_id, secret, auth = signed_in_grant(provider, world, hardened=True)
-    with provider.storage.transaction() as tx:
+    app_id, secret, auth = signed_in_grant(services, world, hardened=True)
+    with services.storage.transaction() as tx:
         u = tx.user_by_id(world.user_id)
         g = tx.active_grant(world.user_id, app_id)
     assert u is not None and g is not None
     issued, removed = race(
-        lambda: provider.exchange_code(app_id, auth.code, secret, "10.0.0.2"),
-        lambda: provider.remove_access(u, g.id, "10.0.0.3"),
+        lambda: services.tokens.exchange_code(app_id, auth.code, secret, "10.0.0.2"),
+        lambda: services.revocation.remove_access(u, g.id, "10.0.0.3"),
     )
     assert removed is None, removed
     if isinstance(issued, SigninError):
         assert isinstance(issued, InvalidGrant), issued
     else:
         with pytest.raises(InvalidToken):
-            provider.check_access_token(issued.access_token)  # type: ignore[attr-defined]
-    assert_nothing_lives_under_revoked_grants(provider)
+            services.api.check_access_token(issued.access_token)  # type: ignore[attr-defined]
+    assert_nothing_lives_under_revoked_grants(services)
 
 
 def test_an_unreachable_database_is_temporarily_unavailable(

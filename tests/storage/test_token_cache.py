@@ -16,14 +16,13 @@ import redis
 from sqlalchemy import event, make_url
 
 from conftest import World
+from leadexec_signin.compose import Services, build
+from leadexec_signin.core.actions.api import ApiAccess
 from leadexec_signin.core.clock import FrozenClock
 from leadexec_signin.core.errors import InvalidToken
-from leadexec_signin.core.provider import Provider
 from leadexec_signin.settings import Settings
 from leadexec_signin.storage.events import FLUSH, RedisEvents
-from leadexec_signin.storage.sql.store import SqlStorage, make_engine
-from leadexec_signin.storage.tokencache import CachingStorage
-from leadexec_signin.web.app import build_provider
+from leadexec_signin.storage.tokencache import TokenChecks
 from production.nodes import free_port
 from production.tcpproxy import TcpProxy
 from storage.test_sql_storage import signed_in_grant
@@ -43,11 +42,13 @@ class Ticks:
 
 def cached_provider(
     settings: Settings, clock: FrozenClock, ticks: Ticks, events: RedisEvents | None = None
-) -> Provider:
-    p = build_provider(settings.with_changes(token_cache_ms=0), clock)
-    sql = SqlStorage(make_engine(settings.effective_database_url))
-    p.storage.engine.dispose()  # type: ignore[attr-defined]
-    p.storage = CachingStorage(sql, ttl_seconds=0.5, events=events, monotonic=ticks)
+) -> Services:
+    """The composed services with a cache whose clock the test moves."""
+    p = build(settings.with_changes(token_cache_ms=0), clock)
+    checks = TokenChecks(p.storage, ttl_seconds=0.5, events=events, monotonic=ticks)
+    p.storage.after_commit = checks.after_commit
+    p.token_checks = checks
+    p.api = ApiAccess(checks, clock)
     return p
 
 
@@ -59,17 +60,17 @@ def ticks() -> Ticks:
 @pytest.fixture
 def cached(
     settings: Settings, clock: FrozenClock, ticks: Ticks, world: World
-) -> Iterator[Provider]:
+) -> Iterator[Services]:
     p = cached_provider(settings, clock, ticks)
     yield p
-    p.storage.engine.dispose()  # type: ignore[attr-defined]
+    p.close()
 
 
-def checkouts(provider: Provider) -> list[int]:
+def checkouts(services: Services) -> list[int]:
     """A counter of connections taken from the pool: a cache hit takes none."""
     seen = [0]
 
-    @event.listens_for(provider.storage.engine, "checkout")  # type: ignore[attr-defined]
+    @event.listens_for(services.storage.engine, "checkout")  # type: ignore[attr-defined]
     def _count(*_args: object) -> None:
         seen[0] += 1
 
@@ -77,88 +78,95 @@ def checkouts(provider: Provider) -> list[int]:
 
 
 def test_a_checked_token_is_answered_from_memory_until_its_lifetime_ends(
-    cached: Provider, world: World, ticks: Ticks
+    cached: Services, world: World, ticks: Ticks
 ) -> None:
     _, _, auth = signed_in_grant(cached, world)
     token = auth.tokens.access_token  # type: ignore[union-attr]
     seen = checkouts(cached)
-    cached.check_access_token(token)
-    cached.check_access_token(token)
+    cached.api.check_access_token(token)
+    cached.api.check_access_token(token)
     assert seen == [1]
     ticks.now += 0.49
-    cached.check_access_token(token)
+    cached.api.check_access_token(token)
     assert seen == [1]
     ticks.now += 0.02  # past 0.5 s after the read: asked again
-    cached.check_access_token(token)
+    cached.api.check_access_token(token)
     assert seen == [2]
 
 
-def test_an_unknown_token_is_never_remembered(cached: Provider, world: World) -> None:
+def test_an_unknown_token_is_never_remembered(cached: Services, world: World) -> None:
     seen = checkouts(cached)
     for _ in range(2):
         with pytest.raises(InvalidToken):
-            cached.check_access_token("lea_" + "x" * 43)
+            cached.api.check_access_token("lea_" + "x" * 43)
     assert seen == [2]
 
 
-def test_a_revocation_in_this_process_is_seen_at_once(cached: Provider, world: World) -> None:
+def test_a_revocation_in_this_process_is_seen_at_once(cached: Services, world: World) -> None:
     _, _, auth = signed_in_grant(cached, world)
     tokens = auth.tokens
     assert tokens is not None
-    cached.check_access_token(tokens.access_token)
-    cached.revoke_token(tokens.refresh_token, "10.0.0.1")
+    cached.api.check_access_token(tokens.access_token)
+    cached.revocation.revoke_token(tokens.refresh_token, "10.0.0.1")
     with pytest.raises(InvalidToken):
-        cached.check_access_token(tokens.access_token)
+        cached.api.check_access_token(tokens.access_token)
 
 
-def test_a_suspension_in_this_process_is_seen_at_once(cached: Provider, world: World) -> None:
+def test_a_suspension_in_this_process_is_seen_at_once(cached: Services, world: World) -> None:
     app_id, _, auth = signed_in_grant(cached, world)
     token = auth.tokens.access_token  # type: ignore[union-attr]
-    cached.check_access_token(token)
-    cached.set_app_status(app_id, "suspended")
+    cached.api.check_access_token(token)
+    cached.operator.set_app_status(app_id, "suspended")
     with pytest.raises(InvalidToken):
-        cached.check_access_token(token)
+        cached.api.check_access_token(token)
 
 
-def test_a_change_the_cache_does_not_know_clears_it(cached: Provider, world: World) -> None:
+def test_a_write_that_changes_no_token_check_keeps_the_cache(
+    cached: Services, world: World
+) -> None:
+    """A password rehash or wider scopes used to empty every process's cache; only the writes
+    that change a token check's answer (revocation, status) clear it now."""
     _, _, auth = signed_in_grant(cached, world)
     token = auth.tokens.access_token  # type: ignore[union-attr]
-    cached.check_access_token(token)
+    cached.api.check_access_token(token)
     seen = checkouts(cached)
     with cached.storage.transaction() as tx:
-        tx.set_password_hash(world.user_id, "$argon2id$other")  # not in the harmless list
-    cached.check_access_token(token)
-    assert seen == [2]  # the write, then a fresh read
+        tx.set_password_hash(world.user_id, "$argon2id$other")
+        grant = tx.active_grant(world.user_id, auth.app_id)
+        assert grant is not None
+        tx.set_grant_scopes(grant.id, frozenset({"profile", "email", "account"}))
+    cached.api.check_access_token(token)
+    assert seen == [1]  # the write only: the check was answered from memory
 
 
 def test_a_failed_transaction_clears_nothing_and_publishes_nothing(
-    cached: Provider, world: World
+    cached: Services, world: World
 ) -> None:
     _, _, auth = signed_in_grant(cached, world)
     token = auth.tokens.access_token  # type: ignore[union-attr]
-    cached.check_access_token(token)
-    generation = cached.storage.cache.generation  # type: ignore[attr-defined]
+    cached.api.check_access_token(token)
+    generation = cached.token_checks.cache.generation
     with pytest.raises(RuntimeError), cached.storage.transaction() as tx:
         tx.set_app_status(auth.app_id, "suspended")
         raise RuntimeError("rolled back")
-    assert cached.storage.cache.generation == generation  # type: ignore[attr-defined]
-    cached.check_access_token(token)
+    assert cached.token_checks.cache.generation == generation
+    cached.api.check_access_token(token)
 
 
-def test_a_read_that_overlaps_an_invalidation_is_not_cached(cached: Provider, world: World) -> None:
+def test_a_read_that_overlaps_an_invalidation_is_not_cached(cached: Services, world: World) -> None:
     _, _, auth = signed_in_grant(cached, world)
     token = auth.tokens.access_token  # type: ignore[union-attr]
-    storage: CachingStorage = cached.storage  # type: ignore[assignment]
-    real = storage.inner.transaction
+    checks = cached.token_checks
+    real = cached.storage.transaction
 
     def transaction_with_event_mid_read():
-        storage.cache.invalidate(FLUSH)  # an event lands while the database answers
+        checks.cache.invalidate(FLUSH)  # an event lands while the database answers
         return real()
 
-    storage.inner.transaction = transaction_with_event_mid_read  # type: ignore[method-assign]
-    cached.check_access_token(token)
-    storage.inner.transaction = real  # type: ignore[method-assign]
-    assert len(storage.cache) == 0
+    cached.storage.transaction = transaction_with_event_mid_read  # type: ignore[method-assign]
+    cached.api.check_access_token(token)
+    cached.storage.transaction = real  # type: ignore[method-assign]
+    assert len(checks.cache) == 0
 
 
 def test_the_setting_cannot_exceed_the_one_second_bound() -> None:
@@ -181,7 +189,7 @@ def test_a_revocation_in_one_process_clears_the_cache_of_another(
     a_events, b_events = RedisEvents(REDIS_URL, channel), RedisEvents(REDIS_URL, channel)
     a = cached_provider(settings, clock, ticks, a_events)
     b = cached_provider(settings, clock, ticks, b_events)
-    b_cache = b.storage.cache  # type: ignore[attr-defined]
+    b_cache = b.token_checks.cache
     heard = threading.Event()
     invalidate = b_cache.invalidate
 
@@ -195,19 +203,18 @@ def test_a_revocation_in_one_process_clears_the_cache_of_another(
         _, _, auth = signed_in_grant(a, world)
         tokens = auth.tokens
         assert tokens is not None
-        b.check_access_token(tokens.access_token)  # B remembers it (and starts listening)
+        b.api.check_access_token(tokens.access_token)  # B remembers it (and starts listening)
         assert b_events.subscribed.wait(10), "B never subscribed"
-        b.check_access_token(tokens.access_token)
+        b.api.check_access_token(tokens.access_token)
         assert len(b_cache) == 1
-        a.revoke_token(tokens.refresh_token, "10.0.0.1")
+        a.revocation.revoke_token(tokens.refresh_token, "10.0.0.1")
         assert heard.wait(10), "B never heard of the revocation"
         assert len(b_cache) == 0
         with pytest.raises(InvalidToken):
-            b.check_access_token(tokens.access_token)
+            b.api.check_access_token(tokens.access_token)
     finally:
         for p in (a, b):
-            p.storage.close()  # type: ignore[attr-defined]
-            p.storage.engine.dispose()  # type: ignore[attr-defined]
+            p.close()
 
 
 def test_without_redis_a_publish_fails_fast_and_is_logged_once(

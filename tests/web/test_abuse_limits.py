@@ -8,23 +8,24 @@ import pytest
 from starlette.testclient import TestClient
 
 from conftest import ISSUER, PASSWORD, authorize, csrf_of, sign_in
+from leadexec_signin.compose import build
 from leadexec_signin.core.errors import InvalidCredentials, RateLimited
-from leadexec_signin.web.app import build_provider, create_app
+from leadexec_signin.web.app import create_app
 
 
 @pytest.fixture
 def make(settings, clock):
     made = []
 
-    def build(**changes):
+    def build_client(**changes):
         custom = settings.with_changes(**changes)
-        provider = build_provider(custom, clock)
-        made.append(provider)
-        return TestClient(create_app(custom, provider=provider), base_url=ISSUER), provider
+        services = build(custom, clock)
+        made.append(services)
+        return TestClient(create_app(services), base_url=ISSUER), services
 
-    yield build
-    for provider in made:
-        provider.storage.engine.dispose()
+    yield build_client
+    for services in made:
+        services.close()
 
 
 def test_failed_exchanges_from_strangers_do_not_use_up_a_partners_budget(make, world) -> None:
@@ -51,19 +52,19 @@ def test_parallel_guesses_cannot_slip_past_the_account_limit(settings, clock) ->
     slow = settings.with_changes(
         argon2_time_cost=2, argon2_memory_kib=16384, login_limit_per_account="3/15 minutes"
     )
-    provider = build_provider(slow, clock)
-    provider.create_user(email="race@example.com", name="Race", password=PASSWORD)
+    services = build(slow, clock)
+    services.accounts.create_user(email="race@example.com", name="Race", password=PASSWORD)
 
     def guess(i: int) -> str:
         try:
-            provider.sign_in("race@example.com", f"wrong {i}", f"203.0.113.{i}")
+            services.accounts.sign_in("race@example.com", f"wrong {i}", f"203.0.113.{i}")
         except (InvalidCredentials, RateLimited) as exc:
             return exc.code
         return "signed in"
 
     with ThreadPoolExecutor(max_workers=12) as pool:
         outcomes = list(pool.map(guess, range(12)))
-    provider.storage.engine.dispose()  # type: ignore[attr-defined]
+    services.close()
     assert outcomes.count("invalid_credentials") == 3
     assert outcomes.count("rate_limited") == 9
 

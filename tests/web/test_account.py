@@ -6,7 +6,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from conftest import ISSUER, PASSWORD, authorize, csrf_of, open_popup, sign_in
-from leadexec_signin.web.app import build_provider, create_app
+from leadexec_signin.compose import build
+from leadexec_signin.web.app import create_app
 
 
 def test_login_page_has_the_spec_labels_and_protections(client: TestClient) -> None:
@@ -127,7 +128,7 @@ def test_connected_apps_lists_and_removes(client: TestClient, world) -> None:
     assert page.status_code == 200
     assert "Acme CRM" in page.text and "Remove access" in page.text
     assert "see your email address" in page.text
-    grant_id = world.provider.connected_apps(world.user_id)[0].grant.id
+    grant_id = world.services.accounts.connected_apps(world.user_id)[0].grant.id
     r = client.post(
         f"/account/apps/{grant_id}/remove",
         data={"csrf": csrf_of(page.text)},
@@ -146,23 +147,23 @@ def test_connected_apps_lists_and_removes(client: TestClient, world) -> None:
 def test_remove_access_needs_csrf(client: TestClient, world) -> None:
     sign_in(client)
     authorize(client, world.btn_id)
-    grant_id = world.provider.connected_apps(world.user_id)[0].grant.id
+    grant_id = world.services.accounts.connected_apps(world.user_id)[0].grant.id
     r = client.post(f"/account/apps/{grant_id}/remove", data={"csrf": "forged-token-value-123456"})
     assert r.status_code == 403
-    assert len(world.provider.connected_apps(world.user_id)) == 1
+    assert len(world.services.accounts.connected_apps(world.user_id)) == 1
 
 
 def test_cannot_remove_someone_elses_grant(client: TestClient, world) -> None:
     sign_in(client)
     authorize(client, world.btn_id)
-    grant_id = world.provider.connected_apps(world.user_id)[0].grant.id
-    world.provider.create_user(email="eve@example.com", name="Eve", password=PASSWORD)
+    grant_id = world.services.accounts.connected_apps(world.user_id)[0].grant.id
+    world.services.accounts.create_user(email="eve@example.com", name="Eve", password=PASSWORD)
     eve = TestClient(client.app, base_url=ISSUER)
     sign_in(eve, "eve@example.com")
     page = eve.get("/account/apps")
     r = eve.post(f"/account/apps/{grant_id}/remove", data={"csrf": csrf_of(page.text)})
     assert r.status_code == 404
-    assert len(world.provider.connected_apps(world.user_id)) == 1
+    assert len(world.services.accounts.connected_apps(world.user_id)) == 1
 
 
 def test_apps_page_needs_sign_in(client: TestClient) -> None:
@@ -178,7 +179,7 @@ def test_consent_allow_without_csrf_is_refused(client: TestClient, world) -> Non
               "scopes": "profile email", "decision": "allow"},
     )  # fmt: skip
     assert r.status_code == 403
-    assert world.provider.connected_apps(world.user_id) == []
+    assert world.services.accounts.connected_apps(world.user_id) == []
 
 
 def test_unknown_page_is_a_readable_404(client: TestClient) -> None:
@@ -192,10 +193,10 @@ def strict_client(settings, clock):
     strict = settings.with_changes(
         login_limit_per_account="3/15 minutes", login_limit_per_ip="5/15 minutes"
     )
-    provider = build_provider(strict, clock)
-    with TestClient(create_app(strict, provider=provider), base_url=ISSUER) as c:
-        yield c, provider
-    provider.storage.engine.dispose()
+    services = build(strict, clock)
+    with TestClient(create_app(services), base_url=ISSUER) as c:
+        yield c, services
+    services.close()
 
 
 def attempt(c: TestClient, email: str, password: str) -> object:
@@ -208,8 +209,8 @@ def attempt(c: TestClient, email: str, password: str) -> object:
 
 
 def test_brute_force_is_limited_per_account(strict_client) -> None:
-    c, provider = strict_client
-    provider.create_user(email="bf@example.com", name="Bf", password=PASSWORD)
+    c, services = strict_client
+    services.accounts.create_user(email="bf@example.com", name="Bf", password=PASSWORD)
     for _ in range(3):
         assert attempt(c, "bf@example.com", "wrong guess").status_code == 400
     blocked = attempt(c, "bf@example.com", PASSWORD)  # even the right password waits

@@ -36,7 +36,7 @@ def test_a_partner_registers_an_app_and_gets_a_working_button(client: TestClient
     app_id = re.search(r"<code>(app_[^<]+)</code>", r.text).group(1)
     snippet = html.unescape(r.text)
     assert f"'{ISSUER.removeprefix('http://')}/signin/button.js'" in snippet
-    mine = [a for a in world.provider.list_apps() if a.id == app_id]
+    mine = [a for a in world.services.registry.list_apps() if a.id == app_id]
     assert mine and mine[0].owner_id == world.user_id and mine[0].status == "pending"
     # The secret is shown once: the page never shows it again.
     assert secret not in client.get(f"/developers/apps/{app_id}").text
@@ -52,8 +52,8 @@ def test_a_partner_registers_an_app_and_gets_a_working_button(client: TestClient
     page = client.get(r.headers["location"])
     assert "Button created." in page.text
     btn_id = re.search(r'data-btnId="(btn_[^"]+)"', page.text.replace("&#34;", '"')).group(1)
-    assert open_popup(client, btn_id).status_code == 200
-    world.provider.set_app_status(app_id, "approved")
+    assert open_popup(client, btn_id).status_code == 403  # app_not_approved until approved
+    world.services.operator.set_app_status(app_id, "approved")
     tokens = authorize(client, btn_id)
     r = client.post(
         "/api/token",
@@ -64,7 +64,7 @@ def test_a_partner_registers_an_app_and_gets_a_working_button(client: TestClient
 
 def test_registration_errors_are_shown_and_nothing_is_created(client: TestClient, world) -> None:
     sign_in(client)
-    before = len(world.provider.list_apps())
+    before = len(world.services.registry.list_apps())
     for fields, message in [
         ({"origins": "https://crm.example.com/login"}, "Not a valid origin"),
         ({"origins": ""}, "Register at least one JavaScript origin."),
@@ -75,7 +75,7 @@ def test_registration_errors_are_shown_and_nothing_is_created(client: TestClient
         r = register(client, **fields)
         assert r.status_code == 400, fields
         assert message in r.text, (fields, message)
-    assert len(world.provider.list_apps()) == before
+    assert len(world.services.registry.list_apps()) == before
 
 
 def test_partners_cannot_see_each_others_apps(client: TestClient, world) -> None:
@@ -106,7 +106,9 @@ def test_origins_can_be_edited(client: TestClient, world) -> None:
         follow_redirects=False,
     )
     assert r.status_code == 303
-    app, _ = world.provider.owned_app(app_id, world.provider.sign_in(world.email, PASSWORD, "t"))
+    app, _ = world.services.console.owned_app(
+        app_id, world.services.accounts.sign_in(world.email, PASSWORD, "t")
+    )
     assert app.origins == ("https://a.example.com", "http://localhost:3000")
 
 
@@ -118,7 +120,7 @@ def test_secret_rotation_replaces_the_old_secret(client: TestClient, world) -> N
     r = client.post(f"/developers/apps/{app_id}/secret", data={"csrf": csrf_of(first.text)})
     new = re.search(r'id="app-secret">(lesk_[^<]+)<', r.text).group(1)
     assert new != old
-    world.provider.set_app_status(app_id, "approved")
+    world.services.operator.set_app_status(app_id, "approved")
     btn = world.button("profile", app_id)
     tokens = authorize(client, btn)
     base = {"appId": app_id, "refreshToken": tokens["refreshToken"]}
@@ -139,7 +141,9 @@ def test_try_it_page_shows_the_seed_messages(client: TestClient) -> None:
 def test_admin_pages_are_for_operators_only(client: TestClient, world) -> None:
     sign_in(client)
     assert client.get("/admin").status_code == 404
-    world.provider.create_user(email="op@example.com", name="Op", password=PASSWORD, operator=True)
+    world.services.accounts.create_user(
+        email="op@example.com", name="Op", password=PASSWORD, operator=True
+    )
     op = TestClient(client.app, base_url=ISSUER)
     sign_in(op, "op@example.com")
     app_id, _ = world.app(status="pending", name="Waiting App")
@@ -151,7 +155,9 @@ def test_admin_pages_are_for_operators_only(client: TestClient, world) -> None:
         follow_redirects=False,
     )
     assert r.status_code == 303
-    assert next(a for a in world.provider.list_apps() if a.id == app_id).status == "approved"
+    assert (
+        next(a for a in world.services.registry.list_apps() if a.id == app_id).status == "approved"
+    )
     bad = op.post(f"/admin/apps/{app_id}/status", data={"csrf": csrf_of(page.text), "action": "x"})
     assert bad.status_code == 400
     forged = op.post(f"/admin/apps/{app_id}/status", data={"action": "suspend"})

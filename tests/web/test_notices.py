@@ -13,11 +13,27 @@ import httpx
 import pytest
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from conftest import ISSUER, authorize, csrf_of, sign_in
 from leadexec_signin.background import deliver_due
-from leadexec_signin.web.app import build_provider, create_app
+from leadexec_signin.compose import Services, build
+from leadexec_signin.core.notices import Notice
+from leadexec_signin.storage.sql import tables
+from leadexec_signin.web.app import create_app
+
+
+def notices_for_app(services: Services, app_id: str) -> list[Notice]:
+    """The outbox as the database holds it (nothing in the product lists it)."""
+    n = tables.notices
+    with services.storage.engine.connect() as c:
+        rows = c.execute(select(n).where(n.c.app_id == app_id).order_by(n.c.created_at)).all()
+    return [
+        Notice(r.id, r.app_id, r.url, r.body, r.attempts, r.next_attempt_at, r.delivered_at,
+               r.last_error)
+        for r in rows
+    ]  # fmt: skip
 
 
 class Receiver:
@@ -62,21 +78,21 @@ def verify(jwks: dict[str, list[dict[str, str]]], headers: dict[str, str], body:
 
 
 def notice_app(world, receiver: Receiver) -> tuple[str, str]:
-    app, _ = world.provider.create_app(
+    app, _ = world.services.registry.register(
         name="Notified",
         origins=["http://127.0.0.1:9000"],
         scopes="profile,email",
         notice_url=receiver.url,
     )
-    world.provider.set_app_status(app.id, "approved")
+    world.services.operator.set_app_status(app.id, "approved")
     return app.id, world.button("profile", app.id)
 
 
 def test_the_background_sender_delivers_a_signed_notice(settings, clock, world, receiver) -> None:
     live = settings.with_changes(notice_interval_seconds=0.05)
-    provider = build_provider(live, clock)
+    services = build(live, clock)
     app_id, btn = notice_app(world, receiver)
-    with TestClient(create_app(live, provider=provider), base_url=ISSUER) as client:
+    with TestClient(create_app(services), base_url=ISSUER) as client:
         sign_in(client)
         tokens = authorize(client, btn)
         assert (
@@ -84,7 +100,7 @@ def test_the_background_sender_delivers_a_signed_notice(settings, clock, world, 
         )
         assert receiver.arrived.wait(10), "no notice arrived"
         jwks = client.get("/signin/keys").json()
-    provider.storage.engine.dispose()  # type: ignore[attr-defined]
+    services.close()
     headers, body = receiver.received[0]
     notice = json.loads(body)
     assert notice["event"] == "grant.revoked" and notice["appId"] == app_id
@@ -101,7 +117,9 @@ def test_failed_deliveries_are_retried_with_backoff(client, world, receiver, clo
     sign_in(client)
     authorize(client, btn)
     grant_id = next(
-        g.grant.id for g in world.provider.connected_apps(world.user_id) if g.grant.app_id == app_id
+        g.grant.id
+        for g in world.services.accounts.connected_apps(world.user_id)
+        if g.grant.app_id == app_id
     )
     page = client.get("/account/apps")
     client.post(f"/account/apps/{grant_id}/remove", data={"csrf": csrf_of(page.text)})
@@ -109,10 +127,10 @@ def test_failed_deliveries_are_retried_with_backoff(client, world, receiver, clo
 
     async def one_pass() -> int:
         async with httpx.AsyncClient(timeout=5) as http:
-            return await deliver_due(world.provider, http)
+            return await deliver_due(world.services, http)
 
     assert asyncio.run(one_pass()) == 0  # HTTP 500
-    (queued,) = world.provider.notices_for_app(app_id)
+    (queued,) = notices_for_app(world.services, app_id)
     assert queued.attempts == 1 and queued.last_error == "HTTP 500"
     assert asyncio.run(one_pass()) == 0 and len(receiver.received) == 1  # not due yet
     clock.advance(seconds=31)
@@ -121,7 +139,7 @@ def test_failed_deliveries_are_retried_with_backoff(client, world, receiver, clo
     assert asyncio.run(one_pass()) == 0 and len(receiver.received) == 2
     clock.advance(seconds=31)
     assert asyncio.run(one_pass()) == 1
-    (done,) = world.provider.notices_for_app(app_id)
+    (done,) = notices_for_app(world.services, app_id)
     assert done.delivered_at is not None and done.attempts == 3
     assert json.loads(receiver.received[-1][1])["via"] == "user"
     assert receiver.received[0][1] == receiver.received[-1][1]  # the same notice, re-signed
@@ -129,13 +147,11 @@ def test_failed_deliveries_are_retried_with_backoff(client, world, receiver, clo
 
 def test_operator_revocation_queues_a_notice(world, receiver) -> None:
     app_id, _btn = notice_app(world, receiver)
-    client = TestClient(
-        create_app(world.provider.settings, provider=world.provider), base_url=ISSUER
-    )
+    client = TestClient(create_app(world.services), base_url=ISSUER)
     sign_in(client)
     authorize(client, _btn)
-    world.provider.revoke_by_operator(app_id, "ANN@example.com")
-    (queued,) = world.provider.notices_for_app(app_id)
+    world.services.revocation.by_operator(app_id, "ANN@example.com")
+    (queued,) = notices_for_app(world.services, app_id)
     assert json.loads(queued.body)["via"] == "operator"
 
 
@@ -143,4 +159,4 @@ def test_apps_without_a_notice_url_queue_nothing(client, world) -> None:
     sign_in(client)
     tokens = authorize(client, world.btn_id)
     client.get("/api/revoke", params={"token": tokens["refreshToken"]})
-    assert world.provider.notices_for_app(world.app_id) == []
+    assert notices_for_app(world.services, world.app_id) == []

@@ -22,7 +22,7 @@ def test_revoke_as_json(client, world, tokens, method) -> None:
         r = client.post("/api/revoke", data={"token": tokens["refreshToken"]})
     assert r.status_code == 200
     assert r.json() == {"valid": True, "errorMessage": None, "error": None}
-    assert world.provider.connected_apps(world.user_id) == []
+    assert world.services.accounts.connected_apps(world.user_id) == []
 
 
 def test_revoking_twice_says_the_token_is_gone(client, tokens) -> None:

@@ -9,7 +9,7 @@ from datetime import datetime
 import argon2
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from leadexec_signin.core.errors import InvalidCredentials, InvalidRequest, RateLimited
+from leadexec_signin.core.errors import InvalidRequest, RateLimited
 
 # No control characters: PostgreSQL text cannot hold NUL, and none belongs in an address.
 _EMAIL = re.compile(
@@ -82,7 +82,3 @@ def refuse_if_limited(retry_after: int | None) -> None:
             f"{'s' if minutes != 1 else ''}.",
             retry_after=retry_after,
         )
-
-
-def refuse_credentials() -> None:
-    raise InvalidCredentials()

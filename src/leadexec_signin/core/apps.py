@@ -7,6 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
+from leadexec_signin.core.clients import (
+    CLIENT_SECRET_BASIC,
+    CONFIDENTIAL,
+    NONE,
+    PUBLIC,
+)
 from leadexec_signin.core.errors import InvalidRequest
 
 PENDING, APPROVED, SUSPENDED = "pending", "approved", "suspended"
@@ -36,6 +42,24 @@ class Application:
     terms_url: str = ""
     notice_url: str = ""
     created_at: datetime | None = None
+    # OAuth 2.1 / OpenID Connect client registration (core/clients.py has the rules).
+    redirect_uris: tuple[str, ...] = ()
+    # "" means "as the secret implies" and is filled in below: confidential with
+    # client_secret_basic when there is a secret, else public with none, which is also what
+    # the migration gave applications registered before these fields existed.
+    client_type: str = ""
+    auth_method: str = ""
+    jwks_uri: str = ""
+    jwks: str | None = None  # the registered JWKS as JSON text, parsed where it is used
+    rotate_refresh_tokens: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.client_type:
+            kind = CONFIDENTIAL if self.secret_hash is not None else PUBLIC
+            object.__setattr__(self, "client_type", kind)
+        if not self.auth_method:
+            method = CLIENT_SECRET_BASIC if self.client_type == CONFIDENTIAL else NONE
+            object.__setattr__(self, "auth_method", method)
 
     @property
     def requires_secret(self) -> bool:

@@ -8,7 +8,6 @@ an unregistered origin cannot even learn whether an application is approved.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from leadexec_signin.core.apps import APPROVED, Application, Button
@@ -18,7 +17,7 @@ from leadexec_signin.core.errors import (
     InvalidRequest,
     OriginNotAllowed,
 )
-from leadexec_signin.core.ports import Transaction
+from leadexec_signin.core.ports import Apps
 
 _BTN_ID = re.compile(r"^btn_[A-Za-z0-9_-]{16,64}$")
 _STATE = re.compile(r"^[\x21-\x7e]{0,256}$")
@@ -45,10 +44,7 @@ class AuthorizeContext:
         return self.button.scopes & self.app.scopes
 
 
-Check = Callable[[Transaction, AuthorizeRequest, dict[str, object]], None]
-
-
-def check_parameters(tx: Transaction, req: AuthorizeRequest, found: dict[str, object]) -> None:
+def check_parameters(req: AuthorizeRequest) -> None:
     if not req.origin or len(req.origin) > MAX_ORIGIN:
         raise InvalidRequest("The origin parameter is missing or too long.")
     if not _STATE.fullmatch(req.state):
@@ -57,26 +53,22 @@ def check_parameters(tx: Transaction, req: AuthorizeRequest, found: dict[str, ob
         raise InvalidButton(debug=f"malformed btnId of length {len(req.btn_id)}")
 
 
-def load_button(tx: Transaction, req: AuthorizeRequest, found: dict[str, object]) -> None:
+def load_button(tx: Apps, req: AuthorizeRequest) -> tuple[Button, Application]:
     button = tx.button_by_id(req.btn_id)
     app = tx.app_by_id(button.app_id) if button else None
     if button is None or app is None:
         raise InvalidButton()
-    found["button"], found["app"] = button, app
+    return button, app
 
 
-def check_origin(tx: Transaction, req: AuthorizeRequest, found: dict[str, object]) -> None:
-    app = found["app"]
-    assert isinstance(app, Application)
+def check_origin(req: AuthorizeRequest, app: Application) -> None:
     # Exact string match against the canonical registered form: no normalisation here, so
     # look-alikes (uppercase, trailing slash or dot, default port spelled out) never match.
     if req.origin not in app.origins:
         raise OriginNotAllowed()
 
 
-def check_app_approved(tx: Transaction, req: AuthorizeRequest, found: dict[str, object]) -> None:
-    app = found["app"]
-    assert isinstance(app, Application)
+def check_app_approved(app: Application) -> None:
     if app.status != APPROVED:
         raise AppNotApproved(
             "This application is suspended."
@@ -89,13 +81,10 @@ def is_btn_id(raw: str) -> bool:
     return _BTN_ID.fullmatch(raw) is not None
 
 
-CHECKS: tuple[Check, ...] = (check_parameters, load_button, check_origin, check_app_approved)
-
-
-def check_request(tx: Transaction, req: AuthorizeRequest) -> AuthorizeContext:
-    found: dict[str, object] = {}
-    for check in CHECKS:
-        check(tx, req, found)
-    button, app = found["button"], found["app"]
-    assert isinstance(button, Button) and isinstance(app, Application)
+def check_request(tx: Apps, req: AuthorizeRequest) -> AuthorizeContext:
+    """The checks, in order; each one's result is the next one's typed input."""
+    check_parameters(req)
+    button, app = load_button(tx, req)
+    check_origin(req, app)
+    check_app_approved(app)
     return AuthorizeContext(request=req, button=button, app=app)

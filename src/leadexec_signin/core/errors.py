@@ -74,6 +74,12 @@ class InsufficientScope(SigninError):
     status = 403
     description = "The access token does not carry the scope this call needs."
 
+    def __init__(self, scope: str, description: str | None = None) -> None:
+        # The missing scope is public (RFC 6750 section 3 puts it in WWW-Authenticate);
+        # ``debug`` never leaves the server.
+        super().__init__(description)
+        self.scope = scope
+
 
 class AccessDenied(SigninError):
     code = "access_denied"
@@ -85,6 +91,12 @@ class InvalidButton(SigninError):
     code = "invalid_button"
     status = 400
     description = "This sign-in button is not registered."
+
+
+class UnknownButton(InvalidButton):
+    """The button configuration the SDK fetches: an address that names nothing is a 404."""
+
+    status = 404
 
 
 class OriginNotAllowed(SigninError):
@@ -101,7 +113,9 @@ class AppNotApproved(SigninError):
 
 class ImmediateFailed(SigninError):
     code = "immediate_failed"
-    status = 200
+    # Still a result page that posts to the partner; the status tells proxies and logs it
+    # was a refusal, not a sign-in.
+    status = 403
     description = "The user must sign in or consent first."
 
 
@@ -121,3 +135,22 @@ class Conflict(SigninError):
     code = "conflict"
     status = 409
     description = "That already exists."
+
+
+class MethodNotAllowed(SigninError):
+    code = "method_not_allowed"
+    status = 405
+    description = "This address does not accept that method."
+
+
+class LoginRequired(SigninError):
+    """A page that needs a signed-in person: pages render it as a redirect to the sign-in
+    form that comes back to ``next_url``, never as an error text."""
+
+    code = "login_required"
+    status = 401
+    description = "Sign in to continue."
+
+    def __init__(self, next_url: str) -> None:
+        super().__init__()
+        self.next_url = next_url

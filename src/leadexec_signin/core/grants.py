@@ -24,9 +24,6 @@ class Grant:
     def active(self) -> bool:
         return self.revoked_at is None
 
-    def covers(self, scopes: frozenset[str]) -> bool:
-        return self.active and scopes <= self.scopes
-
 
 @dataclass(frozen=True)
 class GrantListing:

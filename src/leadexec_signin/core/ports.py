@@ -1,14 +1,16 @@
 """The storage interfaces the core needs, and nothing more (fosite ``handler/oauth2/storage.go``).
 
-One :class:`Transaction` is one atomic unit of work: every use case in ``provider.py`` opens one,
-so a write either completes or leaves nothing behind.
+Each port is a small protocol; each use case in ``core/actions/`` combines the ones it uses into
+its own transaction type and takes a ``Store`` of that type, so a use case cannot reach a table
+it did not declare. A transaction is one atomic unit of work: a write either completes or
+leaves nothing behind.
 """
 
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from leadexec_signin.core.accounts import User
 from leadexec_signin.core.apps import Application, Button
@@ -60,9 +62,19 @@ class Tokens(Protocol):
     ) -> tuple[RefreshToken, TokenContext] | None: ...
     def add_access_token(self, token: AccessToken) -> None: ...
     def access_token_context(self, token_hash: str) -> tuple[AccessToken, TokenContext] | None: ...
+    def touch_refresh_token(self, token_hash: str, at: datetime) -> None: ...
+    def trim_refresh_tokens(self, grant_id: str, keep: int) -> int:
+        """Delete the grant's least recently used refresh tokens beyond ``keep``."""
+        ...
+
+    def retire_refresh_tokens(self, unused_since: datetime) -> int:
+        """Delete refresh tokens neither created nor used since ``unused_since``."""
+        ...
+
     def add_code(self, code: AuthorizationCode) -> None: ...
-    def take_code(self, code_hash: str) -> AuthorizationCode | None:
-        """Delete and return the code: a second call with the same hash gets None."""
+    def consume_code(self, code_hash: str, at: datetime) -> tuple[AuthorizationCode, bool] | None:
+        """The code and whether this is its first use (marked used at ``at`` in the same
+        statement: of two concurrent redemptions exactly one is first); None if unknown."""
         ...
 
     def delete_expired(self, now: datetime) -> int: ...
@@ -82,6 +94,10 @@ class Audit(Protocol):
 class Keys(Protocol):
     def signing_keys(self) -> list[SigningKey]: ...
     def add_signing_key(self, key: SigningKey) -> None: ...
+    def retire_signing_key(self, kid: str, at: datetime, expires_at: datetime | None) -> bool:
+        """Stop signing with the key (still published until ``expires_at``); False if the
+        kid is unknown or already retired."""
+        ...
 
 
 class Notices(Protocol):
@@ -97,7 +113,6 @@ class Notices(Protocol):
         next_attempt_at: datetime | None,
         error: str,
     ) -> None: ...
-    def notices_for_app(self, app_id: str) -> list[Notice]: ...
 
 
 class PartnerApps(Protocol):
@@ -105,19 +120,47 @@ class PartnerApps(Protocol):
     def buttons_for_app(self, app_id: str) -> list[Button]: ...
     def set_app_secret_hash(self, app_id: str, secret_hash: str | None) -> None: ...
     def set_app_origins(self, app_id: str, origins: tuple[str, ...]) -> None: ...
+    def set_app_redirect_uris(self, app_id: str, uris: tuple[str, ...]) -> None: ...
+    def set_app_client(
+        self,
+        app_id: str,
+        *,
+        client_type: str,
+        auth_method: str,
+        jwks_uri: str,
+        jwks: str | None,
+        rotate_refresh_tokens: bool,
+    ) -> None: ...
 
 
 class Transaction(
     Users, Apps, Grants, Tokens, Sessions, Audit, Keys, Notices, PartnerApps, Protocol
 ):
-    pass
+    """Every port at once: what a storage backend implements, never what a use case asks."""
 
 
-class Storage(Protocol):
-    def transaction(self) -> AbstractContextManager[Transaction]: ...
+TxT = TypeVar("TxT", covariant=True)
+
+
+class Store(Protocol[TxT]):
+    """A source of transactions of one port type (the backend hands out its full type)."""
+
+    def transaction(self) -> AbstractContextManager[TxT]: ...
+
+
+class Storage(Store[Transaction], Protocol):
     def ping(self) -> None:
         """Raise if the database cannot answer (``/readyz``)."""
         ...
+
+
+Found = tuple[AccessToken, TokenContext]
+
+
+class AccessTokenLookup(Protocol):
+    """The one read on every LeadExec API call; a per-process cache may answer it."""
+
+    def access_token_context(self, token_hash: str) -> Found | None: ...
 
 
 class RateLimiter(Protocol):

@@ -16,6 +16,14 @@ class RefreshToken:
     grant_id: str
     app_id: str
     created_at: datetime
+    # None: every scope of the grant, now and after the grant widens (what tokens issued
+    # before this field existed mean). A set narrows the token below its grant.
+    scopes: frozenset[str] | None = None
+    last_used_at: datetime | None = None
+    # Rotation with reuse detection (RFC 9700 section 4.14.2): the token that replaced this
+    # one and when; presenting a rotated token again betrays a copy and revokes the grant.
+    replaced_by: str | None = None  # hash of the successor
+    rotated_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -30,12 +38,24 @@ class AccessToken:
 
 @dataclass(frozen=True)
 class AuthorizationCode:
-    """Hardened delivery's single-use code: stands in for the tokens in the browser."""
+    """A single-use code that stands in for the tokens in the browser: hardened delivery's,
+    and the authorization code grant's (RFC 6749 section 4.1), which binds it to what the
+    authorization request said."""
 
     code_hash: str
     grant_id: str
     app_id: str
     expires_at: datetime
+    # "" where the request had none (hardened delivery never has any of the four).
+    redirect_uri: str = ""  # must be repeated at the token endpoint (RFC 6749 4.1.3)
+    code_challenge: str = ""  # RFC 7636 section 4.3
+    code_challenge_method: str = ""
+    nonce: str = ""  # echoed in the ID token (OpenID Connect Core section 3.1.2.1)
+    scopes: frozenset[str] | None = None  # None: the grant's scopes, as for RefreshToken
+    created_at: datetime | None = None  # None only for codes issued before it was recorded
+    # Set instead of deleting the code, so a second redemption is recognised as a replay
+    # (RFC 6749 section 4.1.2) rather than as an unknown code.
+    consumed_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -1,17 +1,18 @@
-"""A per-process cache of access-token checks, in front of any :class:`Storage`.
+"""A per-process cache of access-token checks, in front of the storage's token lookup.
 
 Every LeadExec API call checks its access token; with this in front, a token checked in the
-last ``token_cache_ms`` is answered from memory without touching the database (the
-transaction opens its connection only when something is not cached). Only tokens that were
-found are remembered: a token issued by another process a moment ago is never "unknown" here.
+last ``token_cache_ms`` is answered from memory without touching the database. Only tokens
+that were found are remembered: a token issued by another process a moment ago is never
+"unknown" here.
 
 Staleness is bounded three ways:
-- every entry expires ``ttl`` after the database read that produced it started (at most 1 s,
-  the SPEC's bound), whatever happens to Redis;
-- a commit in this process that revokes a grant, changes an application's status or makes any
-  change this module does not know to be harmless clears the affected entries before the
-  transaction returns, so this process never sees its own writes late;
-- the same commit publishes an event (``events.py``) that clears them in every other process.
+- every entry expires ``ttl`` after the database read that produced it started (at most 1 s),
+  whatever happens to Redis;
+- the storage announces, after commit, each change that alters what a token check answers
+  (a grant revoked, an application's status changed: ``SqlTransaction.changes``); this
+  process forgets the affected entries before the transaction returns, so it never sees its
+  own writes late, and unrelated writes (a password rehash, wider scopes) keep the cache;
+- the same announcement is published (``events.py``) and clears them in every other process.
 A database read that overlaps an invalidation is not cached (the generation check), so a read
 that started before a revocation cannot put the revoked token back.
 """
@@ -20,69 +21,17 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, ExitStack, contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from leadexec_signin.core.ports import Transaction
-from leadexec_signin.core.tokens import AccessToken, TokenContext
-from leadexec_signin.storage.events import FLUSH, app_event, grant_event
-
-Found = tuple[AccessToken, TokenContext]
-
-# Transaction methods known to leave every cached token check true: reads, and writes of new
-# rows or of fields a token check does not use. Any other method (including ones added later)
-# counts as a change that may matter and flushes the cache, so a new port is safe by default.
-_HARMLESS = frozenset(
-    {
-        "user_by_id",
-        "user_by_email",
-        "app_by_id",
-        "list_apps",
-        "button_by_id",
-        "active_grant",
-        "grant_by_id",
-        "grants_for_user",
-        "refresh_token_context",
-        "access_token_context",
-        "session_by_hash",
-        "add_user",
-        "add_app",
-        "add_button",
-        "add_grant",
-        "touch_grant",
-        "add_refresh_token",
-        "add_access_token",
-        "add_code",
-        "take_code",
-        "delete_expired",
-        "add_session",
-        "touch_session",
-        "delete_session",
-        "record",
-        "signing_keys",
-        "add_signing_key",
-        "add_notice",
-        "due_notices",
-        "lease_notice",
-        "finish_notice",
-        "notices_for_app",
-        "apps_for_owner",
-        "buttons_for_app",
-    }
-)
+from leadexec_signin.core.ports import Found, Store, Tokens
 
 
 class Events(Protocol):
     def publish(self, event: str) -> bool: ...
     def subscribe(self, handler: Any) -> None: ...
     def close(self) -> None: ...
-
-
-class Inner(Protocol):
-    def transaction(self) -> AbstractContextManager[Transaction]: ...
-    def ping(self) -> None: ...
 
 
 @dataclass
@@ -168,61 +117,40 @@ class TokenCache:
             self._by_app.clear()
 
 
-class _CachingTransaction:
-    """Opens the inner transaction on first need; records what it changed for after commit."""
+class TokenChecks:
+    """The LeadExec API's token lookup (``core.ports.AccessTokenLookup``) with the cache in
+    front, and the other end of the storage's commit hook: what a commit changed is forgotten
+    here, then published to the other processes."""
 
-    def __init__(self, storage: CachingStorage, stack: ExitStack) -> None:
-        self._storage = storage
-        self._stack = stack
-        self._tx: Transaction | None = None
-        self.events: list[str] = []
-
-    def _real(self) -> Transaction:
-        if self._tx is None:
-            self._tx = self._stack.enter_context(self._storage.inner.transaction())
-        return self._tx
-
-    def access_token_context(self, token_hash: str) -> Found | None:
-        cache = self._storage.cache
-        if cache.ttl <= 0:
-            return self._real().access_token_context(token_hash)
-        self._storage.listen()
-        hit = cache.get(token_hash)
-        if hit is not None:
-            return hit
-        generation, started = cache.generation, cache.monotonic()
-        found = self._real().access_token_context(token_hash)
-        if found is not None:
-            cache.put(token_hash, found, generation, started)
-        return found
-
-    def revoke_grant(self, grant_id: str, at: Any) -> bool:
-        self.events.append(grant_event(grant_id))
-        return self._real().revoke_grant(grant_id, at)
-
-    def set_app_status(self, app_id: str, status: str) -> None:
-        self.events.append(app_event(app_id))
-        self._real().set_app_status(app_id, status)
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self._real(), name)
-        if name not in _HARMLESS and FLUSH not in self.events:
-            self.events.append(FLUSH)
-        return attr
-
-
-class CachingStorage:
     def __init__(
         self,
-        inner: Inner,
+        store: Store[Tokens],
         ttl_seconds: float,
         events: Events | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.inner = inner
+        self.store = store
         self.cache = TokenCache(ttl_seconds, monotonic=monotonic)
         self.events = events
         self._listening = events is None
+
+    def _read(self, token_hash: str) -> Found | None:
+        with self.store.transaction() as tx:
+            return tx.access_token_context(token_hash)
+
+    def access_token_context(self, token_hash: str) -> Found | None:
+        cache = self.cache
+        if cache.ttl <= 0:
+            return self._read(token_hash)
+        self.listen()
+        hit = cache.get(token_hash)
+        if hit is not None:
+            return hit
+        generation, started = cache.generation, cache.monotonic()
+        found = self._read(token_hash)
+        if found is not None:
+            cache.put(token_hash, found, generation, started)
+        return found
 
     def listen(self) -> None:
         """Subscribe on first use of the cache: a command-line run only ever publishes."""
@@ -231,24 +159,14 @@ class CachingStorage:
             assert self.events is not None
             self.events.subscribe(self.cache.invalidate)
 
-    @property
-    def engine(self) -> Any:
-        return self.inner.engine  # type: ignore[attr-defined]
-
-    @contextmanager
-    def transaction(self) -> Iterator[Transaction]:
-        with ExitStack() as stack:
-            tx = _CachingTransaction(self, stack)
-            yield tx  # type: ignore[misc]
-        # Committed (an exception would have left above): forget here, then tell the others.
-        for event in tx.events:
-            self.cache.invalidate(event)
+    def after_commit(self, changes: list[str]) -> None:
+        """Called by the storage once a transaction that changed a token check committed:
+        forget here first (this process never sees its own writes late), then tell the others."""
+        for change in changes:
+            self.cache.invalidate(change)
         if self.events is not None:
-            for event in tx.events:
-                self.events.publish(event)
-
-    def ping(self) -> None:
-        self.inner.ping()
+            for change in changes:
+                self.events.publish(change)
 
     def close(self) -> None:
         if self.events is not None:

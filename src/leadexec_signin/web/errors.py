@@ -1,132 +1,85 @@
-"""Every refusal is rendered here, in the shape of the surface that was called.
+"""The renderers of refusals, one per kind of surface (``surfaces.py`` attaches them):
 
-- the seed's API (``/api/token``, ``/api/revoke``): ``{valid: false, errorMessage, error}``
-- the LeadExec API (``/api/v1/*``): ``{error, error_description}`` plus ``WWW-Authenticate``
-- pages: a readable HTML page
+- the seed's API (``/api/token``, ``/api/revoke``, the button configuration):
+  ``{valid: false, errorMessage, error}``, plus any null fields the endpoint declares
+- the LeadExec API (``/api/v1/*``): ``{error, error_description}`` and ``WWW-Authenticate``
+- pages: a readable HTML page; "sign-in required" is a redirect to the sign-in form
+- the popup and silent check: a result page (``web/signin/results.py``)
 
-Anything unexpected becomes a generic ``server_error`` logged with the request id and never
-shown (node-oidc-provider ``lib/helpers/err_out.js``).
+Only ``description`` reaches a client; ``debug`` stays in the log (node-oidc-provider
+``lib/helpers/err_out.js``).
 """
 
 from __future__ import annotations
 
-import logging
+from urllib.parse import quote
 
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from leadexec_signin.core.errors import (
     InsufficientScope,
-    InvalidRequest,
     InvalidToken,
-    ServerError,
+    LoginRequired,
     SigninError,
-    TemporarilyUnavailable,
 )
-from leadexec_signin.web.security import BodyTooLarge
+from leadexec_signin.web.surfaces import Renderer
 
-log = logging.getLogger("leadexec_signin.web")
+# An endpoint may list fields its error body carries as null (``/api/token``'s tokens), so a
+# partner's code reads the same keys whatever the outcome.
+ERROR_FIELDS = "error_fields"
 
 
 def seed_body(exc: SigninError, **extra: object) -> dict[str, object]:
     return {"valid": False, **extra, "errorMessage": exc.description, "error": exc.code}
 
 
-def surface(path: str) -> str:
-    if path.startswith("/api/v1/"):
-        return "bearer"
-    if path.startswith("/api/") or path == "/openapi.json":
-        return "seed"
-    if path.startswith("/signin/buttons/"):
-        return "seed"
-    return "page"
+def seed_renderer(*, cors: bool = False) -> Renderer:
+    """``cors``: for the public button configuration, which the SDK reads from any page."""
 
-
-def render_error(request: Request, exc: SigninError) -> Response:
-    if exc.status >= 500 and not isinstance(exc, TemporarilyUnavailable):
-        log.error("server_error id=%s %s", _rid(request), exc.debug or exc.description)
-    elif exc.debug:
-        log.info("%s id=%s %s", exc.code, _rid(request), exc.debug)
-    kind = surface(request.url.path)
-    headers: dict[str, str] = {}
-    if exc.retry_after is not None:
-        headers["Retry-After"] = str(exc.retry_after)
-    if kind == "bearer":
-        if isinstance(exc, InvalidToken | InsufficientScope):
-            value = f'Bearer realm="LeadExec", error="{exc.code}"'
-            if isinstance(exc, InsufficientScope) and exc.debug:
-                value += f', scope="{exc.debug}"'
-            headers["WWW-Authenticate"] = value
-        return JSONResponse(
-            {"error": exc.code, "error_description": exc.description},
-            status_code=exc.status,
-            headers=headers,
-        )
-    if kind == "seed":
-        extra: dict[str, object] = {}
-        if request.url.path == "/api/token":
-            extra = {"refreshToken": None, "authToken": None, "expireDate": None}
+    def render(request: Request, exc: SigninError) -> Response:
+        extra = getattr(request.scope.get("endpoint"), ERROR_FIELDS, {})
+        headers = {"Access-Control-Allow-Origin": "*"} if cors else {}
         return JSONResponse(seed_body(exc, **extra), status_code=exc.status, headers=headers)
-    templates = request.app.state.templates
-    return templates.TemplateResponse(
-        request,
-        "error.html",
-        {"error": exc, "title": _page_title(exc.status)},
+
+    return render
+
+
+def render_bearer(request: Request, exc: SigninError) -> Response:
+    """RFC 6750 section 3: the challenge names the error, and the scope that was missing."""
+    headers: dict[str, str] = {}
+    if isinstance(exc, InvalidToken | InsufficientScope):
+        value = f'Bearer realm="LeadExec", error="{exc.code}"'
+        if isinstance(exc, InsufficientScope):
+            value += f', scope="{exc.scope}"'
+        headers["WWW-Authenticate"] = value
+    return JSONResponse(
+        {"error": exc.code, "error_description": exc.description},
         status_code=exc.status,
         headers=headers,
     )
 
 
-def _page_title(status: int) -> str:
-    return {
-        400: "Something is wrong with this request",
-        403: "This request was refused",
-        404: "Page not found",
-        405: "Method not allowed",
-        413: "Request too large",
-        414: "Address too long",
-        429: "Too many attempts",
-        503: "LeadExec is temporarily unavailable",
-    }.get(status, "Something went wrong")
+PAGE_TITLES = {
+    400: "Something is wrong with this request",
+    403: "This request was refused",
+    404: "Page not found",
+    405: "Method not allowed",
+    413: "Request too large",
+    414: "Address too long",
+    429: "Too many attempts",
+    503: "LeadExec is temporarily unavailable",
+}
 
 
-def _rid(request: Request) -> str:
-    return str(request.scope.get("state", {}).get("request_id", "-"))
-
-
-async def on_signin_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, SigninError)
-    return render_error(request, exc)
-
-
-async def on_http_exception(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    messages = {
-        404: "There is nothing at this address.",
-        405: "This address does not accept that method.",
-    }
-    err = InvalidRequest(
-        messages.get(exc.status_code, "The request could not be understood."),
-        status=exc.status_code,
+def render_page(request: Request, exc: SigninError) -> Response:
+    if isinstance(exc, LoginRequired):
+        return RedirectResponse(
+            "/account/login?next=" + quote(exc.next_url, safe="/"), status_code=303
+        )
+    return request.app.state.templates.TemplateResponse(  # type: ignore[no-any-return]
+        request,
+        "error.html",
+        {"error": exc, "title": PAGE_TITLES.get(exc.status, "Something went wrong")},
+        status_code=exc.status,
     )
-    if exc.status_code == 404:
-        err.code = "not_found"
-    elif exc.status_code == 405:
-        err.code = "method_not_allowed"
-    response = render_error(request, err)
-    if exc.headers:
-        for k, v in exc.headers.items():
-            response.headers[k] = v
-    return response
-
-
-async def on_body_too_large(request: Request, exc: Exception) -> Response:
-    return render_error(request, InvalidRequest("The request body is too large.", status=413))
-
-
-async def on_unexpected(request: Request, exc: Exception) -> Response:
-    if isinstance(exc, BodyTooLarge):
-        return await on_body_too_large(request, exc)
-    log.exception("unexpected error id=%s", _rid(request))
-    return render_error(request, ServerError())

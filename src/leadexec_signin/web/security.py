@@ -14,7 +14,7 @@ import uuid
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from leadexec_signin.core.credentials import same
@@ -30,8 +30,6 @@ PAGE_CSP = (
 )
 # JSON and JSONP answers: nothing to render, nothing to frame.
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
-
-MAX_QUERY_BYTES = 8192
 
 # Query parameters whose values never reach a log line.
 SECRET_PARAMS = frozenset(
@@ -116,25 +114,16 @@ class SecurityMiddleware:
                 message["headers"] = headers
             await send(message)
 
-        if len(scope.get("query_string", b"")) > MAX_QUERY_BYTES:
-            from leadexec_signin.web.errors import render_error
-
-            response = render_error(
-                Request(scope), InvalidRequest("The address is too long.", status=414)
-            )
-            await response(scope, receive, send_with_headers)
-            return
         try:
             await self.app(
                 scope, _limit_body(receive, self.settings.max_body_bytes), send_with_headers
             )
-        except Exception as exc:
+        except Exception:
+            # Every surface renders its own errors; reaching here is a bug in that machinery.
+            access_log.exception("unrendered error id=%s", request_id)
             if status_holder["status"]:
                 raise  # the answer already started: nothing sane left to send
-            from leadexec_signin.web.errors import on_unexpected
-
-            response = await on_unexpected(Request(scope), exc)
-            await response(scope, receive, send_with_headers)
+            await LAST_RESORT(scope, receive, send_with_headers)
         finally:
             access_log.info(
                 "%s %s%s %s %.1fms id=%s",
@@ -147,8 +136,14 @@ class SecurityMiddleware:
             )
 
 
-class BodyTooLarge(Exception):
-    pass
+class BodyTooLarge(InvalidRequest):
+    """Raised while a route reads its body; its surface renders it like any refusal."""
+
+    status = 413
+    description = "The request body is too large."
+
+
+LAST_RESORT = PlainTextResponse("The server could not complete the request.", status_code=500)
 
 
 def _limit_body(receive: Receive, limit: int) -> Receive:

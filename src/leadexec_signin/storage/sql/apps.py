@@ -1,11 +1,12 @@
-"""SQL for applications, their origins and buttons (mixed into ``SqlTransaction``)."""
+"""SQL for applications, their origins, redirect URIs and buttons (mixed into
+``SqlTransaction``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy import delete, insert, literal_column, select, union_all, update
+from sqlalchemy.engine import Connection, Row
 
 from leadexec_signin.core.apps import Application, Button
 from leadexec_signin.storage.sql import tables as t
@@ -15,18 +16,29 @@ from leadexec_signin.storage.sql.rows import (
     joined,
 )
 
+Uris = tuple[tuple[str, ...], tuple[str, ...]]  # (origins, redirect URIs)
 
-def origins_of(c: Connection, app_ids: list[str]) -> dict[str, tuple[str, ...]]:
-    """Each application's origins in registration order, for any number of apps in one query."""
-    rows = c.execute(
-        select(t.app_origins.c.app_id, t.app_origins.c.origin)
-        .where(t.app_origins.c.app_id.in_(app_ids))
-        .order_by(t.app_origins.c.app_id, t.app_origins.c.position)
-    )
-    found: dict[str, list[str]] = {}
-    for app_id, origin in rows:
-        found.setdefault(app_id, []).append(origin)
-    return {k: tuple(v) for k, v in found.items()}
+
+def uris_of(c: Connection, app_ids: list[str]) -> dict[str, Uris]:
+    """Each application's origins and redirect URIs in registration order, for any number of
+    apps in one query (a token check loads its app, so this is on the hot path)."""
+    o, r = t.app_origins, t.app_redirect_uris
+    both = union_all(
+        select(literal_column("'o'").label("kind"), o.c.app_id, o.c.origin.label("uri"),
+               o.c.position).where(o.c.app_id.in_(app_ids)),
+        select(literal_column("'r'"), r.c.app_id, r.c.uri, r.c.position)
+        .where(r.c.app_id.in_(app_ids)),
+    )  # fmt: skip
+    found: dict[str, tuple[list[str], list[str]]] = {}
+    for kind, app_id, uri, _ in c.execute(both.order_by(both.selected_columns.position)):
+        origins, redirects = found.setdefault(app_id, ([], []))
+        (origins if kind == "o" else redirects).append(uri)
+    return {k: (tuple(v[0]), tuple(v[1])) for k, v in found.items()}
+
+
+def app_with_uris(row: Row[Any], uris: dict[str, Uris], prefix: str = "") -> Application:
+    origins, redirect_uris = uris.get(row._mapping[prefix + "id"], ((), ()))
+    return app_from_row(row, origins, prefix, redirect_uris)
 
 
 class AppRepository:
@@ -48,6 +60,11 @@ class AppRepository:
                 terms_url=app.terms_url,
                 notice_url=app.notice_url,
                 created_at=app.created_at,
+                client_type=app.client_type,
+                token_endpoint_auth_method=app.auth_method,
+                jwks_uri=app.jwks_uri,
+                jwks=app.jwks,
+                rotate_refresh_tokens=app.rotate_refresh_tokens,
             )
         )
         if app.origins:
@@ -58,19 +75,56 @@ class AppRepository:
                     for i, origin in enumerate(app.origins)
                 ],
             )
+        self._insert_redirect_uris(app.id, app.redirect_uris)
+
+    def _insert_redirect_uris(self, app_id: str, uris: tuple[str, ...]) -> None:
+        if uris:
+            self.c.execute(
+                insert(t.app_redirect_uris),
+                [{"app_id": app_id, "uri": uri, "position": i} for i, uri in enumerate(uris)],
+            )
+
+    def set_app_redirect_uris(self, app_id: str, uris: tuple[str, ...]) -> None:
+        """Replace the whole list: its order is the registration order shown to developers."""
+        r = t.app_redirect_uris
+        self.c.execute(delete(r).where(r.c.app_id == app_id))
+        self._insert_redirect_uris(app_id, uris)
+
+    def set_app_client(
+        self,
+        app_id: str,
+        *,
+        client_type: str,
+        auth_method: str,
+        jwks_uri: str,
+        jwks: str | None,
+        rotate_refresh_tokens: bool,
+    ) -> None:
+        self.c.execute(
+            update(t.applications)
+            .where(t.applications.c.id == app_id)
+            .values(
+                client_type=client_type,
+                token_endpoint_auth_method=auth_method,
+                jwks_uri=jwks_uri,
+                jwks=jwks,
+                rotate_refresh_tokens=rotate_refresh_tokens,
+            )
+        )
 
     def app_by_id(self, app_id: str) -> Application | None:
         row = self.c.execute(select(t.applications).where(t.applications.c.id == app_id)).first()
         if row is None:
             return None
-        return app_from_row(row, origins_of(self.c, [app_id]).get(app_id, ()))
+        return app_with_uris(row, uris_of(self.c, [app_id]))
 
     def _apps(self, *where: Any) -> list[Application]:
-        """Applications in creation order, with every origin fetched in one more query."""
+        """Applications in creation order, with every origin and redirect URI fetched in one
+        more query."""
         a = t.applications
         rows = self.c.execute(select(a).where(*where).order_by(a.c.created_at)).all()
-        origins = origins_of(self.c, [r.id for r in rows])
-        return [app_from_row(r, origins.get(r.id, ())) for r in rows]
+        uris = uris_of(self.c, [r.id for r in rows])
+        return [app_with_uris(r, uris) for r in rows]
 
     def list_apps(self) -> list[Application]:
         return self._apps()

@@ -1,4 +1,4 @@
-"""SQL for signing keys and the disconnect-notice outbox (mixed into ``SqlTransaction``)."""
+"""SQL for the disconnect-notice outbox (mixed into ``SqlTransaction``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection, Row
 
-from leadexec_signin.core.keys import SigningKey
 from leadexec_signin.core.notices import Notice
 from leadexec_signin.storage.sql import tables as t
 
@@ -28,17 +27,6 @@ def _notice(row: Row[Any]) -> Notice:
 
 class OutboxRepository:
     c: Connection
-
-    def signing_keys(self) -> list[SigningKey]:
-        rows = self.c.execute(select(t.signing_keys).order_by(t.signing_keys.c.created_at))
-        return [SigningKey(r.kid, r.private_pem, r.created_at) for r in rows]
-
-    def add_signing_key(self, key: SigningKey) -> None:
-        self.c.execute(
-            insert(t.signing_keys).values(
-                kid=key.kid, private_pem=key.private_pem, created_at=key.created_at
-            )
-        )
 
     def add_notice(self, notice: Notice, created_at: datetime) -> None:
         self.c.execute(
@@ -92,9 +80,3 @@ class OutboxRepository:
                 last_error=error[:200],
             )
         )
-
-    def notices_for_app(self, app_id: str) -> list[Notice]:
-        rows = self.c.execute(
-            select(t.notices).where(t.notices.c.app_id == app_id).order_by(t.notices.c.created_at)
-        )
-        return [_notice(r) for r in rows]

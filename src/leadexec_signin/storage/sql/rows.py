@@ -9,6 +9,7 @@ from sqlalchemy.engine import Row
 from leadexec_signin.core.accounts import User
 from leadexec_signin.core.apps import Application, Button
 from leadexec_signin.core.grants import Grant
+from leadexec_signin.core.tokens import AuthorizationCode
 
 
 def scopes_of(raw: str) -> frozenset[str]:
@@ -17,6 +18,15 @@ def scopes_of(raw: str) -> frozenset[str]:
 
 def joined(scopes: frozenset[str]) -> str:
     return " ".join(sorted(scopes))
+
+
+def scopes_or_none(raw: str | None) -> frozenset[str] | None:
+    """A nullable scope column: NULL stands for "all of the grant's scopes"."""
+    return None if raw is None else scopes_of(raw)
+
+
+def joined_or_none(scopes: frozenset[str] | None) -> str | None:
+    return None if scopes is None else joined(scopes)
 
 
 def user_from_row(row: Row[Any]) -> User:
@@ -60,7 +70,12 @@ def grant_from_row(row: Row[Any], prefix: str = "") -> Grant:
     )
 
 
-def app_from_row(row: Row[Any], origins: tuple[str, ...], prefix: str = "") -> Application:
+def app_from_row(
+    row: Row[Any],
+    origins: tuple[str, ...],
+    prefix: str = "",
+    redirect_uris: tuple[str, ...] = (),
+) -> Application:
     m = row._mapping
     return Application(
         id=m[prefix + "id"],
@@ -77,4 +92,27 @@ def app_from_row(row: Row[Any], origins: tuple[str, ...], prefix: str = "") -> A
         terms_url=m[prefix + "terms_url"],
         notice_url=m[prefix + "notice_url"],
         created_at=m[prefix + "created_at"],
+        redirect_uris=redirect_uris,
+        client_type=m[prefix + "client_type"],
+        auth_method=m[prefix + "token_endpoint_auth_method"],
+        jwks_uri=m[prefix + "jwks_uri"],
+        jwks=m[prefix + "jwks"],
+        rotate_refresh_tokens=bool(m[prefix + "rotate_refresh_tokens"]),
+    )
+
+
+def code_from_row(row: Row[Any]) -> AuthorizationCode:
+    """A whole ``auth_codes`` row (select or RETURNING every column)."""
+    return AuthorizationCode(
+        code_hash=row.code_hash,
+        grant_id=row.grant_id,
+        app_id=row.app_id,
+        expires_at=row.expires_at,
+        redirect_uri=row.redirect_uri,
+        code_challenge=row.code_challenge,
+        code_challenge_method=row.code_challenge_method,
+        nonce=row.nonce,
+        scopes=scopes_or_none(row.scopes),
+        created_at=row.created_at,
+        consumed_at=row.consumed_at,
     )

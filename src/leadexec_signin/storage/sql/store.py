@@ -6,7 +6,7 @@ sit on hot paths (token checks) are a single query.
 Concurrency: SQLite serialises writers (``BEGIN IMMEDIATE``). PostgreSQL runs READ COMMITTED,
 so the grant row is the lock that keeps tokens and their grant consistent: whatever is about to
 issue under a grant reads it ``FOR UPDATE`` (``refresh_token_context``, ``active_grant``) or
-holds the code row it deleted (``take_code``), and ``revoke_grant`` marks the grant first and
+holds the code row it marked used (``consume_code``), and ``revoke_grant`` marks the grant first and
 then deletes codes, refresh tokens and access tokens in that order, each statement seeing what
 a concurrent issuer committed meanwhile. Either the issuer wins and its tokens are deleted, or
 the revocation wins and the issuer sees a revoked grant; never a live token under a revoked one.
@@ -14,8 +14,9 @@ the revocation wins and the issuer sees a revoked grant; never a live token unde
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -31,9 +32,12 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import StaticPool
 
 from leadexec_signin.core.errors import Conflict, InvalidRequest, TemporarilyUnavailable
+from leadexec_signin.storage.events import app_event, grant_event
 from leadexec_signin.storage.sql.accounts import AccountRepository
 from leadexec_signin.storage.sql.apps import AppRepository
 from leadexec_signin.storage.sql.grants import GrantRepository
+from leadexec_signin.storage.sql.keys import KeyRepository
+from leadexec_signin.storage.sql.lifetimes import LifetimeRepository
 from leadexec_signin.storage.sql.outbox import OutboxRepository
 from leadexec_signin.storage.sql.partner import PartnerRepository
 from leadexec_signin.storage.sql.tokens import TokenRepository
@@ -124,24 +128,44 @@ class SqlTransaction(
     AppRepository,
     GrantRepository,
     TokenRepository,
+    LifetimeRepository,
+    KeyRepository,
     OutboxRepository,
     PartnerRepository,
 ):
-    """Every repository over one connection: one instance is one database transaction."""
+    """Every repository over one connection: one instance is one database transaction.
+
+    ``changes`` lists what this transaction did that alters the answer of a token check; the
+    storage hands it to ``after_commit`` (the token cache, Redis) once the commit succeeded.
+    A new write that changes a token check's answer must announce itself here.
+    """
 
     def __init__(self, conn: Connection) -> None:
         self.c = conn
+        self.changes: list[str] = []
+
+    def revoke_grant(self, grant_id: str, at: datetime) -> bool:
+        self.changes.append(grant_event(grant_id))
+        return super().revoke_grant(grant_id, at)
+
+    def set_app_status(self, app_id: str, status: str) -> None:
+        self.changes.append(app_event(app_id))
+        super().set_app_status(app_id, status)
 
 
 class SqlStorage:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(
+        self, engine: Engine, after_commit: Callable[[list[str]], None] | None = None
+    ) -> None:
         self.engine = engine
+        self.after_commit = after_commit
 
     @contextmanager
     def transaction(self) -> Iterator[SqlTransaction]:
         try:
             with self.engine.begin() as conn:
-                yield SqlTransaction(conn)
+                tx = SqlTransaction(conn)
+                yield tx
         except IntegrityError as exc:
             raise Conflict("That conflicts with a concurrent change; try again.") from exc
         except DataError as exc:
@@ -161,6 +185,8 @@ class SqlStorage:
                 # never a 500. The pool's pre-ping replaces dead connections on next use.
                 raise TemporarilyUnavailable(debug=type(exc.orig).__name__) from exc
             raise
+        if tx.changes and self.after_commit is not None:
+            self.after_commit(tx.changes)
 
     def ping(self) -> None:
         with self.transaction() as tx:

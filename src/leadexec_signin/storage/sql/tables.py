@@ -85,6 +85,18 @@ applications = Table(
     Column("terms_url", Text, nullable=False, server_default=""),
     Column("notice_url", Text, nullable=False, server_default=""),
     Column("created_at", UTCDateTime, nullable=False),
+    # The defaults fail closed (a confidential client that must authenticate) for a row
+    # written without them; add_app always writes both.
+    Column("client_type", String(16), nullable=False, server_default="confidential"),
+    Column(
+        "token_endpoint_auth_method",
+        String(32),
+        nullable=False,
+        server_default="client_secret_basic",
+    ),
+    Column("jwks_uri", Text, nullable=False, server_default=""),
+    Column("jwks", Text, nullable=True),
+    Column("rotate_refresh_tokens", Boolean, nullable=False, server_default=text("false")),
 )
 
 app_origins = Table(
@@ -97,6 +109,19 @@ app_origins = Table(
         primary_key=True,
     ),
     Column("origin", String(255), primary_key=True),
+    Column("position", Integer, nullable=False, server_default="0"),
+)
+
+app_redirect_uris = Table(
+    "app_redirect_uris",
+    metadata,
+    Column(
+        "app_id",
+        String(ID),
+        ForeignKey("applications.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("uri", String(2048), primary_key=True),
     Column("position", Integer, nullable=False, server_default="0"),
 )
 
@@ -153,6 +178,10 @@ refresh_tokens = Table(
     ),
     Column("app_id", String(ID), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("scopes", String(200), nullable=True),  # NULL: all of the grant's scopes
+    Column("last_used_at", UTCDateTime, nullable=True),
+    Column("replaced_by", String(HASH), nullable=True),
+    Column("rotated_at", UTCDateTime, nullable=True),
 )
 
 access_tokens = Table(
@@ -179,6 +208,13 @@ auth_codes = Table(
     Column("grant_id", String(ID), ForeignKey("grants.id", ondelete="CASCADE"), nullable=False),
     Column("app_id", String(ID), nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
+    Column("redirect_uri", Text, nullable=False, server_default=""),
+    Column("code_challenge", String(128), nullable=False, server_default=""),
+    Column("code_challenge_method", String(16), nullable=False, server_default=""),
+    Column("nonce", Text, nullable=False, server_default=""),
+    Column("scopes", String(200), nullable=True),  # NULL: all of the grant's scopes
+    Column("created_at", UTCDateTime, nullable=True),
+    Column("consumed_at", UTCDateTime, nullable=True),
 )
 
 sessions = Table(
@@ -215,6 +251,10 @@ signing_keys = Table(
     Column("kid", String(64), primary_key=True),
     Column("private_pem", Text, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("alg", String(16), nullable=False),
+    Column("activates_at", UTCDateTime, nullable=False),
+    Column("retired_at", UTCDateTime, nullable=True),
+    Column("expires_at", UTCDateTime, nullable=True),
 )
 
 # Transactional outbox of disconnect notices (core/notices.py).

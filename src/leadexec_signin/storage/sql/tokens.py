@@ -11,12 +11,13 @@ from sqlalchemy.engine import Connection, Row
 
 from leadexec_signin.core.tokens import AccessToken, AuthorizationCode, RefreshToken, TokenContext
 from leadexec_signin.storage.sql import tables as t
-from leadexec_signin.storage.sql.apps import origins_of
+from leadexec_signin.storage.sql.apps import app_with_uris, uris_of
 from leadexec_signin.storage.sql.rows import (
-    app_from_row,
     grant_from_row,
     joined,
+    joined_or_none,
     scopes_of,
+    scopes_or_none,
     user_from_row,
 )
 
@@ -31,6 +32,10 @@ class TokenRepository:
                 grant_id=token.grant_id,
                 app_id=token.app_id,
                 created_at=token.created_at,
+                scopes=joined_or_none(token.scopes),
+                last_used_at=token.last_used_at,
+                replaced_by=token.replaced_by,
+                rotated_at=token.rotated_at,
             )
         )
 
@@ -46,14 +51,22 @@ class TokenRepository:
         app_id = row._mapping["a_id"]
         return TokenContext(
             grant=grant_from_row(row, "g_"),
-            app=app_from_row(row, origins_of(self.c, [app_id]).get(app_id, ()), "a_"),
+            app=app_with_uris(row, uris_of(self.c, [app_id]), "a_"),
             user=user_from_row(row),
         )
 
     def refresh_token_context(self, token_hash: str) -> tuple[RefreshToken, TokenContext] | None:
         r, g, a, u = t.refresh_tokens, t.grants, t.applications, t.users
         row = self.c.execute(
-            select(r.c.token_hash, r.c.created_at.label("r_created_at"), *self._context_columns())
+            select(
+                r.c.token_hash,
+                r.c.created_at.label("r_created_at"),
+                r.c.scopes.label("r_scopes"),
+                r.c.last_used_at.label("r_last_used_at"),
+                r.c.replaced_by.label("r_replaced_by"),
+                r.c.rotated_at.label("r_rotated_at"),
+                *self._context_columns(),
+            )
             .join(g, g.c.id == r.c.grant_id)
             .join(a, a.c.id == g.c.app_id)
             .join(u, u.c.id == g.c.user_id)
@@ -69,6 +82,10 @@ class TokenRepository:
             grant_id=ctx.grant.id,
             app_id=ctx.app.id,
             created_at=row.r_created_at,
+            scopes=scopes_or_none(row.r_scopes),
+            last_used_at=row.r_last_used_at,
+            replaced_by=row.r_replaced_by,
+            rotated_at=row.r_rotated_at,
         )
         return token, ctx
 
@@ -119,20 +136,14 @@ class TokenRepository:
                 grant_id=code.grant_id,
                 app_id=code.app_id,
                 expires_at=code.expires_at,
+                redirect_uri=code.redirect_uri,
+                code_challenge=code.code_challenge,
+                code_challenge_method=code.code_challenge_method,
+                nonce=code.nonce,
+                scopes=joined_or_none(code.scopes),
+                created_at=code.created_at,
+                consumed_at=code.consumed_at,
             )
-        )
-
-    def take_code(self, code_hash: str) -> AuthorizationCode | None:
-        c = t.auth_codes
-        # DELETE ... RETURNING: of two concurrent redemptions exactly one gets the row.
-        row = self.c.execute(delete(c).where(c.c.code_hash == code_hash).returning(*c.c)).first()
-        if row is None:
-            return None
-        return AuthorizationCode(
-            code_hash=row.code_hash,
-            grant_id=row.grant_id,
-            app_id=row.app_id,
-            expires_at=row.expires_at,
         )
 
     def delete_expired(self, now: datetime) -> int:

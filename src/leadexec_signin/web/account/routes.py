@@ -12,9 +12,9 @@ from starlette.routing import Route
 from leadexec_signin.core.accounts import User
 from leadexec_signin.core.apps import APPROVED
 from leadexec_signin.core.authorize import is_btn_id
-from leadexec_signin.core.errors import InvalidCredentials, NotFound, RateLimited
+from leadexec_signin.core.errors import InvalidCredentials, LoginRequired, NotFound, RateLimited
 from leadexec_signin.core.scopes import SCOPES, ordered
-from leadexec_signin.web.app import call, services
+from leadexec_signin.web.context import call, services
 from leadexec_signin.web.security import (
     attach_csrf_cookie,
     check_csrf,
@@ -24,7 +24,6 @@ from leadexec_signin.web.security import (
     session_cookie,
     set_session_cookie,
 )
-from leadexec_signin.web.signin.routes import current_user
 
 DEFAULT_NEXT = "/account/apps"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\\]")
@@ -42,6 +41,20 @@ def safe_next(raw: str | None) -> str:
     if parts.scheme or parts.netloc:
         return DEFAULT_NEXT
     return raw
+
+
+async def current_user(request: Request) -> User | None:
+    svc = services(request)
+    raw = session_cookie(request, svc.settings)
+    return await call(svc.sessions.user, raw) if raw else None
+
+
+async def require_user(request: Request) -> User:
+    """The signed-in user; otherwise the page's renderer sends them to sign in first."""
+    user = await current_user(request)
+    if user is None:
+        raise LoginRequired(request.url.path)
+    return user
 
 
 def page(
@@ -70,7 +83,7 @@ async def asking_app(request: Request, next_url: str) -> str | None:
     btn_id = (query.get("btnId") or query.get("btnid") or [""])[0]
     if not is_btn_id(btn_id):
         return None
-    found = await call(services(request).provider.button, btn_id)
+    found = await call(services(request).registry.button, btn_id)
     # Only an approved application is named: the popup refuses the others anyway.
     return found[1].name if found and found[1].status == APPROVED else None
 
@@ -114,7 +127,7 @@ async def login_post(request: Request) -> Response:
         )
     try:
         user = await call(
-            svc.provider.sign_in, email[:320], password, client_ip(request, svc.settings)
+            svc.accounts.sign_in, email[:320], password, client_ip(request, svc.settings)
         )
     except (InvalidCredentials, RateLimited) as exc:
         response = page(
@@ -133,8 +146,8 @@ async def login_post(request: Request) -> Response:
             response.headers["Retry-After"] = str(exc.retry_after)
         return response
     # A fresh session id at every sign-in: a planted id is never promoted (session fixation).
-    await call(svc.provider.end_session, session_cookie(request, svc.settings), "")
-    raw = await call(svc.provider.start_session, user)
+    await call(svc.sessions.end, session_cookie(request, svc.settings), "")
+    raw = await call(svc.sessions.start, user)
     response = RedirectResponse(next_url, status_code=303)
     set_session_cookie(response, svc.settings, raw)
     return response
@@ -153,7 +166,7 @@ async def logout_post(request: Request) -> Response:
     raw_next = form.get("next")
     next_url = safe_next(raw_next if isinstance(raw_next, str) else "/account/login")
     await call(
-        svc.provider.end_session,
+        svc.sessions.end,
         session_cookie(request, svc.settings),
         client_ip(request, svc.settings),
     )
@@ -162,18 +175,9 @@ async def logout_post(request: Request) -> Response:
     return response
 
 
-async def require_user(request: Request) -> User | Response:
-    user = await current_user(request)
-    if user is None:
-        return RedirectResponse("/account/login?next=" + request.url.path, status_code=303)
-    return user
-
-
 async def apps_get(request: Request) -> Response:
     user = await require_user(request)
-    if isinstance(user, Response):
-        return user
-    listings = await call(services(request).provider.connected_apps, user.id)
+    listings = await call(services(request).accounts.connected_apps, user.id)
     rows = [
         {
             "grant_id": item.grant.id,
@@ -199,14 +203,12 @@ async def apps_remove(request: Request) -> Response:
     form = await request.form(max_files=0, max_fields=16)
     check_csrf(request, svc.settings, form.get("csrf"))
     user = await require_user(request)
-    if isinstance(user, Response):
-        return user
     grant_id = request.path_params["grant_id"]
     if not _GRANT_ID.fullmatch(grant_id):
         # Malformed ids never reach storage (a NUL byte would be a 500 on PostgreSQL) and are
         # answered like an unknown grant.
         raise NotFound("That application is not connected to your account.")
-    await call(svc.provider.remove_access, user, grant_id, client_ip(request, svc.settings))
+    await call(svc.revocation.remove_access, user, grant_id, client_ip(request, svc.settings))
     return RedirectResponse("/account/apps?removed=1", status_code=303)
 
 

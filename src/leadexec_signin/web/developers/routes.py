@@ -17,10 +17,10 @@ from starlette.routing import Route
 
 from leadexec_signin.core.accounts import User
 from leadexec_signin.core.apps import SIZES, THEMES
-from leadexec_signin.core.errors import InvalidRequest, SigninError
+from leadexec_signin.core.errors import InvalidRequest
 from leadexec_signin.core.scopes import SCOPES
 from leadexec_signin.web.account.routes import page, require_user
-from leadexec_signin.web.app import call, services
+from leadexec_signin.web.context import call, services
 from leadexec_signin.web.security import check_csrf
 from leadexec_signin.web.signin.snippet import snippet
 
@@ -47,13 +47,10 @@ def provider_host(request: Request) -> str:
     return urlsplit(services(request).settings.issuer).netloc
 
 
-async def checked_form(request: Request) -> tuple[User, FormData] | Response:
+async def checked_form(request: Request) -> tuple[User, FormData]:
     form = await request.form(max_files=0, max_fields=40)
     check_csrf(request, services(request).settings, form.get("csrf"))
-    user = await require_user(request)
-    if isinstance(user, Response):
-        return user
-    return user, form
+    return await require_user(request), form
 
 
 AppAction = Callable[[Request, User, FormData, str], Awaitable[Response]]
@@ -63,10 +60,7 @@ def app_action(handler: AppAction) -> Callable[[Request], Awaitable[Response]]:
     """A console form about one application: CSRF checked, signed in, the id from the path."""
 
     async def endpoint(request: Request) -> Response:
-        got = await checked_form(request)
-        if isinstance(got, Response):
-            return got
-        user, form = got
+        user, form = await checked_form(request)
         return await handler(request, user, form, request.path_params["app_id"])
 
     return endpoint
@@ -74,9 +68,7 @@ def app_action(handler: AppAction) -> Callable[[Request], Awaitable[Response]]:
 
 async def console(request: Request) -> Response:
     user = await require_user(request)
-    if isinstance(user, Response):
-        return user
-    apps = await call(services(request).provider.apps_for_owner, user)
+    apps = await call(services(request).console.apps_for_owner, user)
     return page(
         request,
         "developers.html",
@@ -85,11 +77,8 @@ async def console(request: Request) -> Response:
 
 
 async def register(request: Request) -> Response:
-    got = await checked_form(request)
-    if isinstance(got, Response):
-        return got
-    user, form = got
-    provider = services(request).provider
+    user, form = await checked_form(request)
+    console = services(request).console
     fields = {
         "name": text(form, "name", 200),
         "origins": text(form, "origins", 6000),
@@ -103,7 +92,7 @@ async def register(request: Request) -> Response:
     hardened = form.get("hardened") == "on"
     try:
         app, secret = await call(
-            provider.create_app,
+            services(request).registry.register,
             name=fields["name"],
             origins=origin_lines(fields["origins"]),
             scopes=scopes,
@@ -117,7 +106,7 @@ async def register(request: Request) -> Response:
             notice_url=fields["notice"],
         )
     except InvalidRequest as exc:
-        apps = await call(provider.apps_for_owner, user)
+        apps = await call(console.apps_for_owner, user)
         return page(
             request,
             "developers.html",
@@ -138,7 +127,7 @@ async def app_page(
     error: str | None = None,
     status: int = 200,
 ) -> Response:
-    app, buttons = await call(services(request).provider.owned_app, app_id, user)
+    app, buttons = await call(services(request).console.owned_app, app_id, user)
     return page(
         request,
         "developer_app.html",
@@ -161,8 +150,6 @@ async def app_page(
 
 async def show_app(request: Request) -> Response:
     user = await require_user(request)
-    if isinstance(user, Response):
-        return user
     notice = {"button": "Button created.", "origins": "Origins saved."}.get(
         request.query_params.get("done", "")
     )
@@ -172,7 +159,7 @@ async def show_app(request: Request) -> Response:
 async def save_origins(request: Request, user: User, form: FormData, app_id: str) -> Response:
     try:
         lines = origin_lines(text(form, "origins", 6000))
-        await call(services(request).provider.set_origins, app_id, user, lines)
+        await call(services(request).console.set_origins, app_id, user, lines)
     except InvalidRequest as exc:
         return await app_page(request, app_id, user, error=exc.description, status=400)
     return RedirectResponse(f"/developers/apps/{app_id}?done=origins", status_code=303)
@@ -182,7 +169,7 @@ async def add_button(request: Request, user: User, form: FormData, app_id: str) 
     scopes = [s for s in form.getlist("scopes") if isinstance(s, str)]
     try:
         await call(
-            services(request).provider.create_owned_button,
+            services(request).console.create_button,
             app_id,
             user,
             scopes=scopes,
@@ -190,20 +177,18 @@ async def add_button(request: Request, user: User, form: FormData, app_id: str) 
             size=text(form, "size", 20) or "medium",
             text=text(form, "text", 100) or "Sign in with LeadExec",
         )
-    except SigninError as exc:
-        if exc.status == 404:
-            raise
+    except InvalidRequest as exc:
         return await app_page(request, app_id, user, error=exc.description, status=400)
     return RedirectResponse(f"/developers/apps/{app_id}?done=button", status_code=303)
 
 
 async def rotate_secret(request: Request, user: User, _form: FormData, app_id: str) -> Response:
-    secret = await call(services(request).provider.rotate_secret, app_id, user)
+    secret = await call(services(request).console.rotate_secret, app_id, user)
     return await app_page(request, app_id, user, secret=secret, notice="New secret created.")
 
 
 async def try_it(request: Request) -> Response:
-    button = await call(services(request).provider.try_it_button)
+    button = await call(services(request).console.try_it_button)
     response = page(request, "try_it.html", {"btn_id": button.id, "title": "Try It"})
     # The SDK on this page frames the silent check on this same origin.
     response.headers["Content-Security-Policy"] = (

@@ -10,7 +10,7 @@ from starlette.routing import Route
 from leadexec_signin.core.errors import InsufficientScope, InvalidToken
 from leadexec_signin.core.scopes import user_claims, user_settings
 from leadexec_signin.core.tokens import AccessToken, TokenContext
-from leadexec_signin.web.app import call, services
+from leadexec_signin.web.context import call, services
 
 
 def bearer(request: Request) -> str:
@@ -22,25 +22,25 @@ def bearer(request: Request) -> str:
 
 
 async def authenticate(request: Request) -> tuple[AccessToken, TokenContext]:
-    return await call(services(request).provider.check_access_token, bearer(request))
+    return await call(services(request).api.check_access_token, bearer(request))
 
 
 async def me(request: Request) -> Response:
     access, ctx = await authenticate(request)
     claims = user_claims(ctx.user, access.scopes)
     if not claims:
-        raise InsufficientScope(debug="profile")
+        raise InsufficientScope("profile")
     return JSONResponse(claims, headers={"Cache-Control": "no-store"})
 
 
 async def settings(request: Request) -> Response:
     access, ctx = await authenticate(request)
     if "settings" not in access.scopes:
-        raise InsufficientScope(debug="settings")
+        raise InsufficientScope("settings")
     return JSONResponse(user_settings(ctx.user), headers={"Cache-Control": "no-store"})
 
 
 routes = [
-    Route("/api/v1/me", me, methods=["GET"]),
-    Route("/api/v1/settings", settings, methods=["GET"]),
+    Route("/me", me, methods=["GET"]),
+    Route("/settings", settings, methods=["GET"]),
 ]

@@ -10,7 +10,7 @@ import json
 
 from starlette.requests import Request
 
-from leadexec_signin.core.errors import InvalidRequest
+from leadexec_signin.core.errors import InvalidRequest, SigninError
 
 MAX_VALUE = 512
 MAX_FIELDS = 32
@@ -48,9 +48,9 @@ async def read_params(request: Request, wanted: frozenset[str]) -> dict[str, str
     elif kind in ("application/x-www-form-urlencoded", "multipart/form-data"):
         try:
             form = await request.form(max_files=0, max_fields=MAX_FIELDS)
-        except Exception as exc:  # multipart's own errors: malformed or too many parts
-            if type(exc).__name__ == "BodyTooLarge":
-                raise
+        except SigninError:
+            raise  # the body limit (BodyTooLarge), rendered as itself
+        except Exception:  # multipart's own errors: malformed or too many parts
             raise InvalidRequest("The form body could not be parsed.") from None
         for name, value in form.multi_items():
             _put(found, name, value, wanted)

@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from leadexec_signin.core.errors import InvalidRequest, SigninError
-from leadexec_signin.web.app import call, services
+from leadexec_signin.web.context import call, services
 from leadexec_signin.web.errors import seed_body
 from leadexec_signin.web.leadexec_api.params import read_params, required
 from leadexec_signin.web.security import client_ip
@@ -49,7 +49,7 @@ async def revoke_endpoint(request: Request) -> Response:
     callback = check_callback(params["callback"]) if "callback" in params else None
     try:
         token = required(params, "token")
-        await call(svc.provider.revoke_token, token, client_ip(request, svc.settings))
+        await call(svc.revocation.revoke_token, token, client_ip(request, svc.settings))
     except SigninError as exc:
         if callback is None:
             raise
@@ -59,4 +59,4 @@ async def revoke_endpoint(request: Request) -> Response:
     return jsonp(callback, body) if callback else JSONResponse(body)
 
 
-routes = [Route("/api/revoke", revoke_endpoint, methods=["GET", "POST"])]
+routes = [Route("/revoke", revoke_endpoint, methods=["GET", "POST"])]

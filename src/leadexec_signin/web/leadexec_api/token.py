@@ -12,7 +12,7 @@ from starlette.routing import Route
 from leadexec_signin.core.clock import iso_z
 from leadexec_signin.core.errors import InvalidRequest
 from leadexec_signin.core.scopes import ordered
-from leadexec_signin.web.app import call, services
+from leadexec_signin.web.context import call, services
 from leadexec_signin.web.leadexec_api.params import read_params, required
 from leadexec_signin.web.security import client_ip
 
@@ -28,10 +28,10 @@ async def token_endpoint(request: Request) -> Response:
     if params.get("code") and params.get("refreshToken"):
         raise InvalidRequest("Send either refreshToken or code, not both.")
     if params.get("code"):
-        issued = await call(svc.provider.exchange_code, app_id, params["code"], secret, ip)
+        grant_type, credential = "code", params["code"]
     else:
-        refresh = required(params, "refreshToken")
-        issued = await call(svc.provider.exchange_refresh_token, app_id, refresh, secret, ip)
+        grant_type, credential = "refresh_token", required(params, "refreshToken")
+    issued = await call(svc.tokens.exchange, grant_type, app_id, credential, secret, ip)
     return JSONResponse(
         {
             "valid": True,
@@ -46,4 +46,11 @@ async def token_endpoint(request: Request) -> Response:
     )
 
 
-routes = [Route("/api/token", token_endpoint, methods=["GET", "POST"])]
+# A refusal still carries the token fields, as null (see web/errors.py).
+token_endpoint.error_fields = {  # type: ignore[attr-defined]
+    "refreshToken": None,
+    "authToken": None,
+    "expireDate": None,
+}
+
+routes = [Route("/token", token_endpoint, methods=["GET", "POST"])]

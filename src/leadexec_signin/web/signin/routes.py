@@ -1,14 +1,13 @@
 """The sign-in popup (``/signin/authorize``), the silent iframe (``/signin/immediate``), the
-button configuration the SDK reads, and the SDK's own files (SPEC section 1).
+button configuration the SDK reads, and the SDK's own files.
 
-Tokens leave this module only inside a result page that posts them with ``postMessage`` to the
-exact registered origin that asked; error results carry no secret and go to the claimed origin.
+Each route parses the request, makes one call to the sign-in use case and renders its outcome;
+refusals are rendered by the ``/signin`` surface as result pages (``results.py``).
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import quote, urlencode
@@ -17,48 +16,25 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from leadexec_signin.core.accounts import User
-from leadexec_signin.core.authorize import AuthorizeContext, AuthorizeRequest, is_btn_id
-from leadexec_signin.core.clock import iso_z
-from leadexec_signin.core.errors import (
-    AccessDenied,
-    ImmediateFailed,
-    InvalidButton,
-    InvalidRequest,
-    SigninError,
+from leadexec_signin.core.actions.signin import (
+    ConsentNeeded,
+    Done,
+    LoginNeeded,
+    as_immediate_failure,
+    shown_scopes,
 )
-from leadexec_signin.core.provider import Authorization
+from leadexec_signin.core.authorize import AuthorizeRequest, is_btn_id
+from leadexec_signin.core.errors import InvalidRequest, SigninError, UnknownButton
 from leadexec_signin.core.scopes import SCOPES, ordered
-from leadexec_signin.web.app import PACKAGE, call, services
+from leadexec_signin.web.context import PACKAGE, call, services
 from leadexec_signin.web.security import (
     attach_csrf_cookie,
     check_csrf,
     client_ip,
     csrf_token,
-    page_csp,
     session_cookie,
 )
-
-# A serialized origin as browsers write it: the only thing ever put into a CSP source list or
-# a postMessage target, so no quoting, spaces or semicolons can reach either.
-_ORIGIN = re.compile(r"^https?://[a-z0-9.-]{1,253}(?::[0-9]{1,5})?$")
-MESSAGE_SOURCE = "leadexec-signin"
-CALLBACK_ERRORS = frozenset(
-    {
-        "access_denied",
-        "popup_closed",
-        "popup_blocked",
-        "invalid_button",
-        "origin_not_allowed",
-        "app_not_approved",
-        "immediate_failed",
-        "server_error",
-    }
-)
-
-
-def claimed_origin(raw: str) -> str | None:
-    return raw if _ORIGIN.fullmatch(raw) else None
+from leadexec_signin.web.signin.results import claimed_origin, remember, result_page
 
 
 def read_request(values: dict[str, str], *, immediate: bool) -> AuthorizeRequest:
@@ -80,90 +56,6 @@ def query_values(request: Request) -> dict[str, str]:
     return values
 
 
-def result_object(
-    req: AuthorizeRequest,
-    *,
-    authorization: Authorization | None = None,
-    error: SigninError | None = None,
-) -> dict[str, object]:
-    """The authorization object of SPEC section 1, exactly as the callback receives it."""
-    if authorization is not None:
-        tokens = authorization.tokens
-        return {
-            "valid": True,
-            "error": None,
-            "errorMessage": None,
-            "immediate": req.immediate,
-            "appId": authorization.app_id,
-            "btnId": authorization.btn_id,
-            "scopes": ordered(authorization.scopes),
-            "refreshToken": tokens.refresh_token if tokens else None,
-            "authToken": tokens.access_token if tokens else None,
-            "expireDate": iso_z(tokens.expires_at) if tokens else None,
-            "code": authorization.code,
-            "user": authorization.user,
-        }
-    assert error is not None
-    # The callback's error is always one of SPEC's codes; any other refusal (a malformed
-    # parameter, the database away) is a server_error whose message names the real code.
-    code = error.code if error.code in CALLBACK_ERRORS else "server_error"
-    message = error.description if code == error.code else f"{error.description} ({error.code})"
-    return {
-        "valid": False,
-        "error": code,
-        "errorMessage": message,
-        "immediate": req.immediate,
-        "appId": None,
-        "btnId": req.btn_id[:80] or None,
-        "scopes": [],
-        "refreshToken": None,
-        "authToken": None,
-        "expireDate": None,
-        "code": None,
-        "user": None,
-    }
-
-
-def result_page(
-    request: Request,
-    req: AuthorizeRequest,
-    *,
-    mode: str,
-    authorization: Authorization | None = None,
-    error: SigninError | None = None,
-) -> Response:
-    target = claimed_origin(req.origin)
-    result = result_object(req, authorization=authorization, error=error)
-    templates = request.app.state.templates
-    status = 200
-    if target is None:
-        # No origin we could safely post to: show the reason, deliver nothing.
-        status = 400
-    response = templates.TemplateResponse(
-        request,
-        "signin_result.html",
-        {
-            "message": {"source": MESSAGE_SOURCE, "state": req.state, "result": result},
-            "target": target,
-            "mode": mode,
-            "result": result,
-            "title": "Signed in" if result["valid"] else "Sign-in result",
-        },
-        status_code=status,
-    )
-    frame_ancestors = target if (mode == "iframe" and target) else "'none'"
-    response.headers["Content-Security-Policy"] = page_csp(frame_ancestors)
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Pragma"] = "no-cache"
-    return response
-
-
-async def current_user(request: Request, *, third_party: bool = False) -> User | None:
-    svc = services(request)
-    raw = session_cookie(request, svc.settings, third_party=third_party)
-    return await call(svc.provider.session_user, raw) if raw else None
-
-
 def authorize_url(req: AuthorizeRequest) -> str:
     return "/signin/authorize?" + urlencode(
         {"btnId": req.btn_id, "origin": req.origin, "state": req.state}
@@ -182,103 +74,91 @@ class ScopeLine:
     words: str
 
 
-def consent_page(
-    request: Request, ctx: AuthorizeContext, user: User, ask: frozenset[str], had: frozenset[str]
-) -> Response:
-    svc = services(request)
-    templates = request.app.state.templates
-    response = templates.TemplateResponse(
+def consent_page(request: Request, asked: ConsentNeeded) -> Response:
+    settings = services(request).settings
+    ctx = asked.ctx
+    response = request.app.state.templates.TemplateResponse(
         request,
         "consent.html",
         {
             "app": ctx.app,
             "origin": ctx.request.origin,
-            "user": user,
-            "ask": [ScopeLine(s, SCOPES[s]) for s in ordered(ask)],
-            "had": [ScopeLine(s, SCOPES[s]) for s in ordered(had)],
+            "user": asked.user,
+            "ask": [ScopeLine(s, SCOPES[s]) for s in ordered(asked.ask)],
+            "had": [ScopeLine(s, SCOPES[s]) for s in ordered(asked.had)],
             "req": ctx.request,
-            "scopes_field": " ".join(ordered(ask)),
-            "csrf": csrf_token(request, svc.settings),
+            "scopes_field": shown_scopes(asked.ask),
+            "csrf": csrf_token(request, settings),
             "switch_next": authorize_url(ctx.request),
             "title": f"Allow {ctx.app.name} to access your account?",
         },
         headers={"Referrer-Policy": "same-origin"},
     )
-    attach_csrf_cookie(request, response, svc.settings)
+    attach_csrf_cookie(request, response, settings)
     return response
 
 
 async def authorize_get(request: Request) -> Response:
-    req = read_request(query_values(request), immediate=False)
-    return await _authorize(request, req, decision=None, shown=None)
+    values = query_values(request)
+    req = remember(request, read_request(values, immediate=False), "popup")
+    return await _popup(request, req, decision=None, shown=None)
 
 
 async def authorize_post(request: Request) -> Response:
-    svc = services(request)
+    settings = services(request).settings
     form = await request.form(max_files=0, max_fields=16)
-    check_csrf(request, svc.settings, form.get("csrf"))
+    check_csrf(request, settings, form.get("csrf"))
     values = {k: v for k, v in form.items() if isinstance(v, str)}
-    req = read_request(values, immediate=False)
+    req = remember(request, read_request(values, immediate=False), "popup")
     decision = values.get("decision")
     if decision not in ("allow", "cancel"):
         raise InvalidRequest("Choose Allow or Cancel.")
-    return await _authorize(request, req, decision=decision, shown=values.get("scopes", ""))
+    return await _popup(request, req, decision=decision, shown=values.get("scopes", ""))
 
 
-async def _authorize(
+async def _popup(
     request: Request, req: AuthorizeRequest, *, decision: str | None, shown: str | None
 ) -> Response:
     svc = services(request)
-    provider = svc.provider
     if claimed_origin(req.origin) is None:
         raise InvalidRequest(
             "This sign-in link is missing the page's origin, so the result could not be "
             "returned safely. Close this window and try the button again."
         )
-    try:
-        ctx = await call(provider.check_authorize, req)
-    except SigninError as exc:
-        return result_page(request, req, mode="popup", error=exc)
-    user = await current_user(request)
-    if user is None:
+    outcome = await call(
+        svc.signin.popup,
+        req,
+        session_cookie(request, svc.settings),
+        client_ip(request, svc.settings),
+        decision=decision,
+        shown=shown,
+    )
+    if isinstance(outcome, LoginNeeded):
         return login_redirect(req)
-    ip = client_ip(request, svc.settings)
-    if decision == "cancel":
-        await call(provider.deny, ctx, user, ip)
-        return result_page(request, req, mode="popup", error=AccessDenied())
-    had = await call(provider.granted_scopes, ctx, user)
-    ask = ctx.scopes - had
-    if ask and (decision is None or shown != " ".join(ordered(ask))):
-        # Ask, or ask again if what the user saw is no longer what the button wants.
-        return consent_page(request, ctx, user, ask, had & ctx.scopes)
-    authorization = await call(provider.authorize, ctx, user, ip, consent=bool(ask))
-    if authorization is None:
-        return consent_page(request, ctx, user, ctx.scopes, frozenset())
-    return result_page(request, req, mode="popup", authorization=authorization)
+    if isinstance(outcome, ConsentNeeded):
+        return consent_page(request, outcome)
+    assert isinstance(outcome, Done)
+    return result_page(request, req, mode="popup", authorization=outcome.authorization)
 
 
 async def immediate(request: Request) -> Response:
     """The silent check: never shows UI, answers immediate_failed when a prompt is needed."""
     svc = services(request)
-    req = AuthorizeRequest("", "", "", immediate=True)
+    remember(request, AuthorizeRequest("", "", "", immediate=True), "iframe")
     try:
-        req = read_request(query_values(request), immediate=True)
-        ctx = await call(svc.provider.check_authorize, req)
-        user = await current_user(request, third_party=True)
-        authorization = (
-            await call(
-                svc.provider.authorize, ctx, user, client_ip(request, svc.settings), consent=False
-            )
-            if user
-            else None
-        )
+        values = query_values(request)
     except SigninError as exc:
-        if exc.status >= 500:
+        failure = as_immediate_failure(exc)
+        if failure is exc:
             raise
-        failed = ImmediateFailed(f"{exc.description} ({exc.code})")
-        return result_page(request, req, mode="iframe", error=failed)
-    if authorization is None:
-        return result_page(request, req, mode="iframe", error=ImmediateFailed())
+        raise failure from exc
+    req = remember(request, read_request(values, immediate=True), "iframe")
+    authorization = await call(
+        svc.signin.silent,
+        req,
+        session_cookie(request, svc.settings, third_party=True),
+        client_ip(request, svc.settings),
+    )
     return result_page(request, req, mode="iframe", authorization=authorization)
 
 
@@ -286,15 +166,9 @@ async def button_config(request: Request) -> Response:
     """Public appearance of a button, read by the SDK before it draws (CORS: anyone)."""
     btn_id = request.path_params["btn_id"]
     # Only a well-formed id reaches storage (a NUL byte would be a 500 on PostgreSQL).
-    found = await call(services(request).provider.button, btn_id) if is_btn_id(btn_id) else None
-    cors = {"Access-Control-Allow-Origin": "*", "Cache-Control": "public, max-age=60"}
+    found = await call(services(request).registry.button, btn_id) if is_btn_id(btn_id) else None
     if found is None:
-        exc = InvalidButton()
-        return JSONResponse(
-            {"valid": False, "error": exc.code, "errorMessage": exc.description},
-            status_code=404,
-            headers=cors,
-        )
+        raise UnknownButton()
     button, app = found
     return JSONResponse(
         {
@@ -306,7 +180,7 @@ async def button_config(request: Request) -> Response:
             "size": button.size,
             "text": button.text,
         },
-        headers=cors,
+        headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "public, max-age=60"},
     )
 
 
@@ -334,15 +208,16 @@ def asset(name: str) -> Route:
             return Response(status_code=304, headers=headers)
         return Response(body, media_type=_TYPES[name[name.rindex(".") :]], headers=headers)
 
-    return Route(f"/signin/{name}", endpoint, methods=["GET", "HEAD"])
+    return Route(f"/{name}", endpoint, methods=["GET", "HEAD"])
 
 
-routes = [
-    Route("/signin/authorize", authorize_get, methods=["GET"]),
-    Route("/signin/authorize", authorize_post, methods=["POST"]),
-    Route("/signin/immediate", immediate, methods=["GET"]),
-    Route("/signin/buttons/{btn_id}", button_config, methods=["GET"]),
+# Mounted under /signin, each list with its own renderer (web/app.py).
+popup = [
+    Route("/authorize", authorize_get, methods=["GET"]),
+    Route("/authorize", authorize_post, methods=["POST"]),
+    Route("/immediate", immediate, methods=["GET"]),
     asset("button.js"),
     asset("button.css"),
     asset("result.js"),
 ]
+buttons = [Route("/{btn_id}", button_config, methods=["GET"])]

@@ -1,0 +1,121 @@
+"""The composition root: settings -> storage -> limiter -> use cases (fosite ``compose/``).
+
+The server, the command line, the demo, the benchmark and the tests all build through here and
+nothing imports upward to reach it. It loads no web code: creating a user from the command line
+never imports Starlette (``web/app.py`` turns :class:`Services` into the ASGI app).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from leadexec_signin.core.accounts import Passwords
+from leadexec_signin.core.actions.accounts import Accounts
+from leadexec_signin.core.actions.api import ApiAccess
+from leadexec_signin.core.actions.apps import Registry
+from leadexec_signin.core.actions.console import Console
+from leadexec_signin.core.actions.housekeeping import Housekeeping
+from leadexec_signin.core.actions.keys import SigningKeys
+from leadexec_signin.core.actions.notices import NoticeOutbox
+from leadexec_signin.core.actions.operator import Operator
+from leadexec_signin.core.actions.revocation import Revocation
+from leadexec_signin.core.actions.sessions import BrowserSessions
+from leadexec_signin.core.actions.signin import SignIn
+from leadexec_signin.core.actions.token import TokenExchange
+from leadexec_signin.core.clock import Clock, SystemClock
+from leadexec_signin.core.ports import RateLimiter
+from leadexec_signin.settings import Settings
+from leadexec_signin.storage.events import RedisEvents
+from leadexec_signin.storage.ratelimit import LimitsRateLimiter
+from leadexec_signin.storage.sql.store import SqlStorage, make_engine
+from leadexec_signin.storage.tokencache import TokenChecks
+
+
+@dataclass
+class Services:
+    """Everything built once per process; surfaces take the use cases they call from here."""
+
+    settings: Settings
+    clock: Clock
+    storage: SqlStorage
+    limiter: RateLimiter
+    token_checks: TokenChecks
+    accounts: Accounts
+    sessions: BrowserSessions
+    registry: Registry
+    console: Console
+    operator: Operator
+    signin: SignIn
+    tokens: TokenExchange
+    revocation: Revocation
+    api: ApiAccess
+    keys: SigningKeys
+    notices: NoticeOutbox
+    housekeeping: Housekeeping
+
+    def prepare(self) -> None:
+        """Start-up writes, done once before serving so no GET ever writes: the first
+        signing key and the console's built-in "Try It" application."""
+        self.keys.ensure()
+        self.registry.ensure_try_it(self.settings.issuer_origin)
+
+    def close(self) -> None:
+        self.token_checks.close()
+        self.storage.engine.dispose()
+
+
+def build(settings: Settings, clock: Clock | None = None) -> Services:
+    clock = clock or SystemClock()
+    engine = make_engine(
+        settings.effective_database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout,
+        connect_timeout=settings.db_connect_timeout,
+        statement_timeout_ms=settings.db_statement_timeout_ms,
+    )
+    storage = SqlStorage(engine)
+    # Even with its own cache off, a process publishes what it revokes for the others.
+    events = RedisEvents(settings.redis_url) if settings.redis_url else None
+    checks = TokenChecks(storage, settings.token_cache_ms / 1000, events)
+    storage.after_commit = checks.after_commit
+    limiter = LimitsRateLimiter(settings.redis_url or "memory://")
+    passwords = Passwords(
+        settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism
+    )
+    registry = Registry(storage, clock)
+    return Services(
+        settings=settings,
+        clock=clock,
+        storage=storage,
+        limiter=limiter,
+        token_checks=checks,
+        accounts=Accounts(storage, limiter, clock, passwords, settings),
+        sessions=BrowserSessions(storage, clock, settings),
+        registry=registry,
+        console=Console(storage, clock, registry),
+        operator=Operator(storage, clock),
+        signin=SignIn(storage, clock, settings),
+        tokens=TokenExchange(storage, limiter, clock, settings),
+        revocation=Revocation(storage, limiter, clock, settings),
+        api=ApiAccess(checks, clock),
+        keys=SigningKeys(storage, clock),
+        notices=NoticeOutbox(storage, clock),
+        housekeeping=Housekeeping(storage, clock, settings),
+    )
+
+
+def ensure_schema(settings: Settings, *, always: bool = False) -> None:
+    """The embedded SQLite default migrates itself; a configured database only on request."""
+    from leadexec_signin.storage.sql.migrate import upgrade
+
+    if always or not settings.database_url:
+        if not settings.database_url:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        upgrade(settings.effective_database_url)
+
+
+def build_migrated(settings: Settings, clock: Clock | None = None) -> Services:
+    """For the command line and the demo: the embedded database is brought up to date first."""
+    ensure_schema(settings)
+    return build(settings, clock)

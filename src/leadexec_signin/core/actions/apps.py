@@ -1,0 +1,176 @@
+"""Registering applications and their buttons (console and command line), and the built-in
+"Try It" application that the console's test page signs in with."""
+
+from __future__ import annotations
+
+import re
+from typing import Protocol
+
+from leadexec_signin.core import audit, credentials
+from leadexec_signin.core.apps import (
+    APPROVED,
+    SIZES,
+    THEMES,
+    Application,
+    Button,
+    check_app_name,
+    check_https_url,
+    check_notice_url,
+    normalize_origin,
+)
+from leadexec_signin.core.clock import Clock
+from leadexec_signin.core.errors import Conflict, InvalidRequest, NotFound
+from leadexec_signin.core.ports import Apps, Audit, PartnerApps, Store
+from leadexec_signin.core.scopes import parse_scopes
+
+# Fixed ids of the console's built-in "Try It" application.
+TRY_IT_APP = "app_leadexec-try-it-builtin"
+TRY_IT_BUTTON = "btn_leadexec-try-it-builtin"
+APP_ID = re.compile(r"^app_[A-Za-z0-9_-]{22,64}$")
+MAX_ORIGINS = 20
+
+
+class AppsTx(Apps, PartnerApps, Audit, Protocol):
+    pass
+
+
+def check_origins(origins: list[str]) -> tuple[str, ...]:
+    canonical = tuple(dict.fromkeys(normalize_origin(o) for o in origins if o.strip()))
+    if not canonical:
+        raise InvalidRequest("Register at least one JavaScript origin.")
+    if len(canonical) > MAX_ORIGINS:
+        raise InvalidRequest(f"At most {MAX_ORIGINS} origins per application.")
+    return canonical
+
+
+def check_button_text(text: str) -> str:
+    text = " ".join(text.split())
+    if not 1 <= len(text) <= 40:
+        raise InvalidRequest("Button text must have 1 to 40 characters.")
+    if not text.isprintable():
+        raise InvalidRequest("Button text cannot contain control characters.")
+    return text
+
+
+class Registry:
+    def __init__(self, store: Store[AppsTx], clock: Clock) -> None:
+        self.store = store
+        self.clock = clock
+
+    def register(
+        self,
+        *,
+        name: str,
+        origins: list[str],
+        scopes: str | list[str],
+        with_secret: bool = False,
+        hardened: bool = False,
+        owner_id: str | None = None,
+        logo_url: str = "",
+        homepage_url: str = "",
+        privacy_url: str = "",
+        terms_url: str = "",
+        notice_url: str = "",
+    ) -> tuple[Application, str | None]:
+        """A new application starts pending; the secret is returned once and stored hashed."""
+        if not origins:
+            raise InvalidRequest("Register at least one JavaScript origin.")
+        if len(origins) > MAX_ORIGINS:
+            raise InvalidRequest(f"At most {MAX_ORIGINS} origins per application.")
+        if hardened and not with_secret:
+            raise InvalidRequest("Hardened delivery needs an application secret.")
+        secret = credentials.new_token(credentials.APP_SECRET) if with_secret else None
+        now = self.clock.now()
+        app = Application(
+            id=credentials.new_id("app_"),
+            name=check_app_name(name),
+            owner_id=owner_id,
+            status="pending",
+            scopes=parse_scopes(scopes),
+            origins=tuple(dict.fromkeys(normalize_origin(o) for o in origins)),
+            secret_hash=credentials.token_hash(secret) if secret else None,
+            hardened=hardened,
+            logo_url=check_https_url(logo_url, "logo URL"),
+            homepage_url=check_https_url(homepage_url, "homepage URL"),
+            privacy_url=check_https_url(privacy_url, "privacy policy URL"),
+            terms_url=check_https_url(terms_url, "terms URL"),
+            notice_url=check_notice_url(notice_url),
+            created_at=now,
+        )
+        with self.store.transaction() as tx:
+            tx.add_app(app)
+            audit.record(tx, now, audit.APP_CREATED, app_id=app.id, user_id=owner_id)
+        return app, secret
+
+    def create_button(
+        self,
+        *,
+        app_id: str,
+        scopes: str | list[str],
+        theme: str = "light",
+        size: str = "medium",
+        text: str = "Sign in with LeadExec",
+    ) -> Button:
+        wanted = parse_scopes(scopes)
+        if theme not in THEMES:
+            raise InvalidRequest(f"Theme must be one of {', '.join(THEMES)}.")
+        if size not in SIZES:
+            raise InvalidRequest(f"Size must be one of {', '.join(SIZES)}.")
+        text = check_button_text(text)
+        with self.store.transaction() as tx:
+            app = tx.app_by_id(app_id) if APP_ID.fullmatch(app_id) else None
+            if app is None:
+                raise NotFound(f"No application {app_id[:80]!r}.")
+            extra = wanted - app.scopes
+            if extra:
+                raise InvalidRequest(
+                    f"The application is not allowed the scopes: {', '.join(sorted(extra))}."
+                )
+            button = Button(
+                id=credentials.new_id("btn_"),
+                app_id=app_id,
+                scopes=wanted,
+                theme=theme,
+                size=size,
+                text=text,
+                created_at=self.clock.now(),
+            )
+            tx.add_button(button)
+        return button
+
+    def button(self, btn_id: str) -> tuple[Button, Application] | None:
+        with self.store.transaction() as tx:
+            button = tx.button_by_id(btn_id)
+            app = tx.app_by_id(button.app_id) if button else None
+        return (button, app) if button and app else None
+
+    def list_apps(self) -> list[Application]:
+        """Every partner application; the built-in Try It application is not one (suspending
+        it would only break the console's test page)."""
+        with self.store.transaction() as tx:
+            return [app for app in tx.list_apps() if app.id != TRY_IT_APP]
+
+    def ensure_try_it(self, origin: str) -> None:
+        """Made at start-up, never on a GET: the built-in application answers on ``origin``
+        (this server's own), which is updated when the server's address changed."""
+        now = self.clock.now()
+        app = Application(
+            id=TRY_IT_APP,
+            name="LeadExec Try It",
+            owner_id=None,
+            status=APPROVED,
+            scopes=frozenset({"profile"}),
+            origins=(origin,),
+            created_at=now,
+        )
+        button = Button(id=TRY_IT_BUTTON, app_id=TRY_IT_APP, scopes=app.scopes, created_at=now)
+        try:
+            with self.store.transaction() as tx:
+                existing = tx.app_by_id(TRY_IT_APP)
+                if existing is None:
+                    tx.add_app(app)
+                    tx.add_button(button)
+                elif existing.origins != (origin,):
+                    tx.set_app_origins(TRY_IT_APP, (origin,))
+        except Conflict:
+            pass  # another process made it at the same moment

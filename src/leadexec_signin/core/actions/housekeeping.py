@@ -1,0 +1,29 @@
+"""Sweeping what can never be used again, and retiring refresh tokens nobody uses."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Protocol
+
+from leadexec_signin.core.clock import Clock
+from leadexec_signin.core.ports import Store, Tokens
+from leadexec_signin.settings import Settings
+
+
+class HousekeepingTx(Tokens, Protocol):
+    pass
+
+
+class Housekeeping:
+    def __init__(self, store: Store[HousekeepingTx], clock: Clock, settings: Settings) -> None:
+        self.store = store
+        self.clock = clock
+        self.settings = settings
+
+    def delete_expired(self) -> int:
+        """Expired access tokens, codes and sessions, and refresh tokens unused for
+        ``refresh_token_idle_days``; returns how many rows went."""
+        now = self.clock.now()
+        idle = timedelta(days=self.settings.refresh_token_idle_days)
+        with self.store.transaction() as tx:
+            return tx.delete_expired(now) + tx.retire_refresh_tokens(now - idle)

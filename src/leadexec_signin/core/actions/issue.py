@@ -1,0 +1,92 @@
+"""Writing a grant and issuing tokens under it, shared by sign-in and the token endpoint.
+
+Every sign-in adds a refresh token to its grant (only hashes are stored, so an old one cannot
+be handed out again). To keep them from piling up, a grant keeps at most
+``refresh_tokens_per_grant`` live refresh tokens: the least recently used go first, and
+``Housekeeping`` retires tokens unused for ``refresh_token_idle_days``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from leadexec_signin.core import credentials
+from leadexec_signin.core.grants import Grant
+from leadexec_signin.core.ports import Grants, Tokens
+from leadexec_signin.core.tokens import AccessToken, AuthorizationCode, IssuedTokens, RefreshToken
+from leadexec_signin.settings import Settings
+
+
+class IssueTx(Grants, Tokens, Protocol):
+    pass
+
+
+def widen_grant(
+    tx: IssueTx,
+    grant: Grant | None,
+    user_id: str,
+    app_id: str,
+    scopes: frozenset[str],
+    now: datetime,
+) -> Grant:
+    """Consent adds scopes to the one grant per user and application, or creates it."""
+    if grant is None:
+        grant = Grant(
+            id=credentials.new_id("grt_"),
+            user_id=user_id,
+            app_id=app_id,
+            scopes=scopes,
+            created_at=now,
+            last_used_at=now,
+        )
+        tx.add_grant(grant)
+        return grant
+    wider = grant.scopes | scopes
+    if wider != grant.scopes:
+        tx.set_grant_scopes(grant.id, wider)
+    return replace(grant, scopes=wider)
+
+
+def issue_tokens(
+    tx: IssueTx, grant: Grant, now: datetime, settings: Settings, *, refresh: bool
+) -> IssuedTokens:
+    refresh_token = credentials.new_token(credentials.REFRESH) if refresh else ""
+    if refresh:
+        tx.add_refresh_token(
+            RefreshToken(
+                token_hash=credentials.token_hash(refresh_token),
+                grant_id=grant.id,
+                app_id=grant.app_id,
+                created_at=now,
+            )
+        )
+        tx.trim_refresh_tokens(grant.id, settings.refresh_tokens_per_grant)
+    access_token = credentials.new_token(credentials.ACCESS)
+    expires = now + timedelta(seconds=settings.access_token_ttl_seconds)
+    tx.add_access_token(
+        AccessToken(
+            token_hash=credentials.token_hash(access_token),
+            grant_id=grant.id,
+            app_id=grant.app_id,
+            scopes=grant.scopes,
+            expires_at=expires,
+            created_at=now,
+        )
+    )
+    return IssuedTokens(refresh_token, access_token, expires, grant.scopes)
+
+
+def issue_code(tx: IssueTx, grant: Grant, now: datetime, settings: Settings) -> str:
+    """Hardened delivery: a single-use code stands in for the tokens in the browser."""
+    code = credentials.new_token(credentials.CODE)
+    tx.add_code(
+        AuthorizationCode(
+            code_hash=credentials.token_hash(code),
+            grant_id=grant.id,
+            app_id=grant.app_id,
+            expires_at=now + timedelta(seconds=settings.code_ttl_seconds),
+        )
+    )
+    return code

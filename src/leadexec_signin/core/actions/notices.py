@@ -1,0 +1,48 @@
+"""The disconnect-notice outbox: lease what is due, then record each delivery's outcome."""
+
+from __future__ import annotations
+
+import logging
+from typing import Protocol
+
+from leadexec_signin.core import notices
+from leadexec_signin.core.clock import Clock
+from leadexec_signin.core.notices import Notice
+from leadexec_signin.core.ports import Notices, Store
+
+log = logging.getLogger("leadexec_signin.core")
+
+
+class NoticesTx(Notices, Protocol):
+    pass
+
+
+class NoticeOutbox:
+    def __init__(self, store: Store[NoticesTx], clock: Clock) -> None:
+        self.store = store
+        self.clock = clock
+
+    def take_due(self, limit: int = 20) -> list[Notice]:
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            due = tx.due_notices(now, limit)
+            return [n for n in due if tx.lease_notice(n, now + notices.LEASE)]
+
+    def finish(self, notice: Notice, *, delivered: bool, error: str = "") -> None:
+        now = self.clock.now()
+        attempts = notice.attempts + 1
+        if delivered:
+            next_at, done_at = None, now
+        elif attempts >= notices.MAX_ATTEMPTS:
+            next_at, done_at = None, None  # given up; kept for the operator to see
+            log.warning("notice %s to app %s abandoned: %s", notice.id, notice.app_id, error)
+        else:
+            next_at, done_at = now + notices.backoff(attempts), None
+        with self.store.transaction() as tx:
+            tx.finish_notice(
+                notice.id,
+                attempts=attempts,
+                delivered_at=done_at,
+                next_attempt_at=next_at,
+                error=error,
+            )

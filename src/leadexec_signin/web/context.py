@@ -1,0 +1,28 @@
+"""What every route needs from the running app: the services and a way to call them.
+
+Route modules import this, never ``web/app.py`` (which imports them): no import loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+
+if TYPE_CHECKING:
+    from leadexec_signin.compose import Services
+
+PACKAGE = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
+
+
+def services(request: Request) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+async def call(fn: Callable[..., T], *args: object, **kwargs: object) -> T:
+    """Use cases are synchronous (SQLAlchemy, argon2): run them off the event loop."""
+    return await run_in_threadpool(fn, *args, **kwargs)
