@@ -1,10 +1,24 @@
-"""Expired access tokens, codes and sessions are swept; live ones stay."""
+"""Expired access tokens, codes and sessions are swept; live ones stay. Refresh tokens nobody
+uses retire, and a grant keeps a bounded number of them."""
 
 from __future__ import annotations
 
+from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
-from conftest import authorize, sign_in
+from conftest import ISSUER, authorize, sign_in
+from leadexec_signin.compose import build
+from leadexec_signin.core import credentials
+from leadexec_signin.storage.sql import tables
+from leadexec_signin.web.app import create_app
+
+
+def rows(services, table, **where) -> int:
+    query = select(func.count()).select_from(table)
+    for column, value in where.items():
+        query = query.where(table.c[column] == value)
+    with services.storage.engine.connect() as c:
+        return int(c.execute(query).scalar_one())
 
 
 def test_sweep_removes_only_what_has_expired(client: TestClient, world, clock) -> None:
@@ -12,8 +26,11 @@ def test_sweep_removes_only_what_has_expired(client: TestClient, world, clock) -
     old = authorize(client, world.btn_id)
     clock.advance(minutes=61)
     fresh = authorize(client, world.btn_id)
+    old_hash = credentials.token_hash(str(old["authToken"]))
+    assert rows(world.services, tables.access_tokens, token_hash=old_hash) == 1
     swept = world.services.housekeeping.delete_expired()
-    assert swept >= 1
+    assert swept == 1  # the old access token; nothing live
+    assert rows(world.services, tables.access_tokens, token_hash=old_hash) == 0
     gone = client.get("/api/v1/me", headers={"Authorization": f"Bearer {old['authToken']}"})
     assert gone.status_code == 401
     live = client.get("/api/v1/me", headers={"Authorization": f"Bearer {fresh['authToken']}"})
@@ -24,3 +41,43 @@ def test_sweep_removes_only_what_has_expired(client: TestClient, world, clock) -
     )
     assert r.status_code == 200
     assert world.services.housekeeping.delete_expired() == 0
+
+
+def exchange(client: TestClient, app_id: str, refresh: object) -> int:
+    r = client.get("/api/token", params={"appId": app_id, "refreshToken": refresh})
+    return r.status_code
+
+
+def test_refresh_tokens_unused_for_the_idle_period_retire(client: TestClient, world, clock) -> None:
+    sign_in(client)
+    used = authorize(client, world.btn_id)["refreshToken"]
+    idle = authorize(client, world.btn_id)["refreshToken"]
+    clock.advance(days=100)
+    assert exchange(client, world.app_id, used) == 200  # "last used" is now day 100
+    clock.advance(days=81)  # day 181: idle was never used, used was used 81 days ago
+    assert world.services.housekeeping.delete_expired() >= 1
+    assert exchange(client, world.app_id, idle) == 400
+    assert exchange(client, world.app_id, used) == 200
+
+
+def test_a_grant_keeps_only_its_most_recently_used_refresh_tokens(settings, clock, world) -> None:
+    services = build(settings.with_changes(refresh_tokens_per_grant=3), clock)
+    try:
+        with TestClient(create_app(services), base_url=ISSUER) as client:
+            sign_in(client)
+            first = authorize(client, world.btn_id)["refreshToken"]
+            clock.advance(seconds=1)
+            second = authorize(client, world.btn_id)["refreshToken"]
+            clock.advance(days=2)
+            assert exchange(client, world.app_id, first) == 200  # first is now the freshest
+            newer = []
+            for _ in range(2):
+                clock.advance(seconds=1)
+                newer.append(authorize(client, world.btn_id)["refreshToken"])
+            grants = services.accounts.connected_apps(world.user_id)
+            assert rows(services, tables.refresh_tokens, grant_id=grants[0].grant.id) == 3
+            assert exchange(client, world.app_id, second) == 400  # least recently used: gone
+            for kept in (first, *newer):
+                assert exchange(client, world.app_id, kept) == 200
+    finally:
+        services.close()

@@ -5,6 +5,7 @@ carries one."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
@@ -155,8 +156,22 @@ def test_error_messages_never_echo_a_secret(client: TestClient, world, tokens) -
         client.get("/api/revoke", params={"token": refresh, "callback": "a;b"}),
         client.post("/api/token", data={"appId": world.app_id, "code": refresh}),
     ]
+    expected = [
+        (400, "invalid_grant"),  # an access token where the refresh token goes
+        (401, "invalid_client"),  # someone else's appId
+        (400, "invalid_grant"),  # one character short
+        (401, "invalid_token"),  # a refresh token as a bearer
+        (401, "invalid_token"),
+        (200, "invalid_grant"),  # JSONP: a script cannot read a status
+        (400, "invalid_request"),  # a callback that is not a name
+        (400, "invalid_grant"),  # a refresh token as a code
+    ]
+    got = []
     for r in answers:
-        assert r.status_code in (400, 401, 200), r.text
+        body = r.text.partition("(")[2].rpartition(")")[0] if r.text.startswith("/**/") else r.text
+        got.append((r.status_code, json.loads(body)["error"]))
+    assert got == expected
+    for r in answers:
         assert refresh[4:] not in r.text and access[4:] not in r.text
         assert refresh[4:-1] not in r.text and access[4:-1] not in r.text
 

@@ -92,3 +92,15 @@ def test_notice_urls_must_be_https_off_loopback(world) -> None:
             world.app(name="Hooked", notice_url=url)
     app_id, _ = world.app(name="Hooked", notice_url="https://hooks.example.com/leadexec")
     assert app_id.startswith("app_")
+
+
+def test_revocation_is_rate_limited_per_address(make, world) -> None:
+    """Every revocation is a write that may queue a signed notice: bounded like the exchange."""
+    client, _ = make(revoke_limit_per_ip="3/minute")
+    statuses = []
+    for _ in range(4):
+        r = client.get("/api/revoke", params={"token": "ler_" + "x" * 43})
+        statuses.append((r.status_code, r.json()["error"]))
+    assert statuses == [(400, "invalid_grant")] * 3 + [(429, "rate_limited")]
+    assert int(r.headers["retry-after"]) > 0
+    assert r.json()["valid"] is False  # the seed's shape, even when limited

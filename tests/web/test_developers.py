@@ -5,9 +5,11 @@ from __future__ import annotations
 import html
 import re
 
+from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from conftest import ISSUER, PARTNER, PASSWORD, authorize, csrf_of, open_popup, sign_in
+from leadexec_signin.storage.sql import tables
 
 
 def register(client: TestClient, **fields: object):
@@ -141,7 +143,7 @@ def test_try_it_page_shows_the_seed_messages(client: TestClient) -> None:
 def test_admin_pages_are_for_operators_only(client: TestClient, world) -> None:
     sign_in(client)
     assert client.get("/admin").status_code == 404
-    world.services.accounts.create_user(
+    operator = world.services.accounts.create_user(
         email="op@example.com", name="Op", password=PASSWORD, operator=True
     )
     op = TestClient(client.app, base_url=ISSUER)
@@ -158,6 +160,13 @@ def test_admin_pages_are_for_operators_only(client: TestClient, world) -> None:
     assert (
         next(a for a in world.services.registry.list_apps() if a.id == app_id).status == "approved"
     )
+    # The audit trail says who approved it, and from what.
+    a = tables.audit_events
+    with world.services.storage.engine.connect() as c:
+        details = c.execute(
+            select(a.c.detail).where(a.c.event == "app.status", a.c.app_id == app_id)
+        ).scalars()
+        assert list(details) == [{"status": "approved", "was": "pending", "actor": operator.id}]
     bad = op.post(f"/admin/apps/{app_id}/status", data={"csrf": csrf_of(page.text), "action": "x"})
     assert bad.status_code == 400
     forged = op.post(f"/admin/apps/{app_id}/status", data={"action": "suspend"})

@@ -117,3 +117,15 @@ def test_revoke_needs_a_token(client) -> None:
 def test_revoke_refuses_a_repeated_token(client, tokens) -> None:
     r = client.get(f"/api/revoke?token={tokens['refreshToken']}&token=ler_other")
     assert (r.status_code, r.json()["error"]) == (400, "invalid_request")
+
+
+def test_an_expired_access_token_cannot_revoke_its_grant(client, world, tokens, clock) -> None:
+    """An expired access token proves nothing any more, even before the sweep deletes it."""
+    clock.advance(minutes=61)
+    r = client.get("/api/revoke", params={"token": tokens["authToken"]})
+    assert (r.status_code, r.json()["error"]) == (400, "invalid_grant")
+    assert [g.grant.app_id for g in world.services.accounts.connected_apps(world.user_id)] == [
+        world.app_id
+    ]
+    live = client.get("/api/revoke", params={"token": tokens["refreshToken"]})
+    assert live.json() == {"valid": True, "errorMessage": None, "error": None}

@@ -1,0 +1,181 @@
+"""The shape of ``src/``: no import loops, and the layers only look down.
+
+Every ``import`` counts, including those inside functions and under ``TYPE_CHECKING``: a loop
+hidden in a function body is still a loop. The rules:
+- ``core/`` imports nothing from ``web/``, ``storage/``, ``compose``, the command line or the demo;
+- ``storage/`` imports nothing from ``web/``;
+- ``web/`` never imports the command line or the demo;
+- the command line's account and application commands never load Starlette.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[2] / "src" / "leadexec_signin"
+ROOT = "leadexec_signin"
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def modules() -> dict[str, Path]:
+    return {
+        module_name(p): p
+        for p in PACKAGE.rglob("*.py")
+        if "migrations" not in p.parts  # Alembic loads these by path, not by import
+    }
+
+
+def imports_of(path: Path, name: str, known: set[str]) -> set[str]:
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            # "from pkg import mod" names the module pkg.mod when there is one.
+            targets = [
+                f"{base}.{a.name}" if f"{base}.{a.name}" in known else base for a in node.names
+            ]
+        else:
+            continue
+        found |= {t for t in targets if t.split(".")[0] == ROOT}
+    return found
+
+
+def import_graph() -> dict[str, set[str]]:
+    found = modules()
+    known = set(found)
+    graph: dict[str, set[str]] = {}
+    for name, path in found.items():
+        edges = set()
+        for target in imports_of(path, name, known):
+            # An import of a name inside a module is an edge to that module.
+            while target not in known and "." in target:
+                target = target.rpartition(".")[0]
+            if target in known and target != name:
+                edges.add(target)
+        graph[name] = edges
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Tarjan's strongly connected components of more than one module."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    counter = [0]
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_the_graph_is_read_from_the_code() -> None:
+    graph = import_graph()
+    # Control: the walk sees real edges, so an empty answer below means something.
+    assert "leadexec_signin.compose" in graph["leadexec_signin.web.app"]
+    assert "leadexec_signin.core.actions.signin" in graph["leadexec_signin.compose"]
+    assert len(graph) > 60
+
+
+def test_there_is_no_import_loop() -> None:
+    assert cycles(import_graph()) == []
+
+
+def test_a_loop_would_be_found() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert cycles(graph) == [["a", "b", "c"]]
+
+
+FORBIDDEN = [
+    ("leadexec_signin.core", ("leadexec_signin.web", "leadexec_signin.storage",
+                              "leadexec_signin.compose", "leadexec_signin.cli",
+                              "leadexec_signin.demo")),
+    ("leadexec_signin.storage", ("leadexec_signin.web", "leadexec_signin.cli")),
+    ("leadexec_signin.web", ("leadexec_signin.cli", "leadexec_signin.demo")),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("layer", "never"), FORBIDDEN, ids=["core looks at nothing above it",
+                                       "storage never reaches the web",
+                                       "the web never reaches the command line"]
+)  # fmt: skip
+def test_each_layer_only_imports_downwards(layer: str, never: tuple[str, ...]) -> None:
+    graph = import_graph()
+    wrong = sorted(
+        f"{source} -> {target}"
+        for source, targets in graph.items()
+        if source == layer or source.startswith(layer + ".")
+        for target in targets
+        if any(target == n or target.startswith(n + ".") for n in never)
+    )
+    assert wrong == []
+
+
+def test_creating_a_user_from_the_command_line_never_loads_starlette(tmp_path: Path) -> None:
+    script = (
+        "import sys\n"
+        "from leadexec_signin.cli import main\n"
+        "code = main(['users', 'create', '--email', 'cli@example.com', '--name', 'Cli',"
+        " '--json'])\n"
+        "code |= main(['apps', 'list', '--json'])\n"
+        "print('STARLETTE' if 'starlette' in sys.modules else 'NO-STARLETTE', code)\n"
+    )
+    env = {
+        **os.environ,
+        "LEADEXEC_DATA_DIR": str(tmp_path / "data"),
+        "LEADEXEC_DATABASE_URL": "",
+        "LEADEXEC_LOG_LEVEL": "WARNING",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        input="a long enough password\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "NO-STARLETTE 0", done.stdout
