@@ -72,3 +72,15 @@ async def run_forever(services: Services, interval: float) -> None:
             except Exception:
                 log.exception("notice delivery failed")
             await asyncio.sleep(interval)
+
+
+async def flush_usage_forever(services: Services, every: float) -> None:
+    """Write the batched "last used" times every ``every`` seconds (``core/actions/usage``)."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await run_in_threadpool(services.usage.flush)
+        except SigninError as exc:  # database away: kept in memory for the next round
+            log.warning("usage not written: %s", exc.code)
+        except Exception:
+            log.exception("usage not written")

@@ -7,9 +7,11 @@ never imports Starlette (``web/app.py`` turns :class:`Services` into the ASGI ap
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from leadexec_signin.core.accounts import Passwords
+from leadexec_signin.core.actions.access import AccessTokens
 from leadexec_signin.core.actions.accounts import Accounts
 from leadexec_signin.core.actions.api import ApiAccess
 from leadexec_signin.core.actions.apps import Registry
@@ -22,6 +24,7 @@ from leadexec_signin.core.actions.revocation import Revocation
 from leadexec_signin.core.actions.sessions import BrowserSessions
 from leadexec_signin.core.actions.signin import SignIn
 from leadexec_signin.core.actions.token import TokenExchange
+from leadexec_signin.core.actions.usage import UsageLog
 from leadexec_signin.core.clock import Clock, SystemClock
 from leadexec_signin.core.ports import RateLimiter
 from leadexec_signin.settings import Settings
@@ -40,6 +43,8 @@ class Services:
     storage: SqlStorage
     limiter: RateLimiter
     token_checks: TokenChecks
+    access_tokens: AccessTokens
+    usage: UsageLog
     accounts: Accounts
     sessions: BrowserSessions
     registry: Registry
@@ -55,11 +60,17 @@ class Services:
 
     def prepare(self) -> None:
         """Start-up writes, done once before serving so no GET ever writes: the first
-        signing key and the console's built-in "Try It" application."""
+        signing key, the access tokens' key and the console's built-in "Try It" application."""
         self.keys.ensure()
+        self.access_tokens.ensure_key()
         self.registry.ensure_try_it(self.settings.issuer_origin)
 
     def close(self) -> None:
+        """Write what is still only in memory, then let go of connections."""
+        try:
+            self.usage.flush()
+        except Exception:  # the database is away: "last used" times are all that is lost
+            logging.getLogger("leadexec_signin.core").warning("usage not written at close")
         self.token_checks.close()
         self.storage.engine.dispose()
 
@@ -84,24 +95,28 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
         settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism
     )
     registry = Registry(storage, clock)
+    minter = AccessTokens(storage, clock)
+    usage = UsageLog(storage, clock)
     return Services(
         settings=settings,
         clock=clock,
         storage=storage,
         limiter=limiter,
         token_checks=checks,
-        accounts=Accounts(storage, limiter, clock, passwords, settings),
+        access_tokens=minter,
+        usage=usage,
+        accounts=Accounts(storage, limiter, clock, passwords, settings, usage),
         sessions=BrowserSessions(storage, clock, settings),
         registry=registry,
         console=Console(storage, clock, registry),
         operator=Operator(storage, clock),
-        signin=SignIn(storage, clock, settings),
-        tokens=TokenExchange(storage, limiter, clock, settings),
-        revocation=Revocation(storage, limiter, clock, settings),
-        api=ApiAccess(checks, clock),
+        signin=SignIn(storage, clock, settings, minter, usage),
+        tokens=TokenExchange(storage, limiter, clock, settings, minter, usage),
+        revocation=Revocation(storage, limiter, clock, settings, minter),
+        api=ApiAccess(checks, minter, clock, settings),
         keys=SigningKeys(storage, clock),
         notices=NoticeOutbox(storage, clock),
-        housekeeping=Housekeeping(storage, clock, settings),
+        housekeeping=Housekeeping(storage, clock, settings, usage),
     )
 
 

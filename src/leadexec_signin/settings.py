@@ -96,6 +96,9 @@ class Settings:
     # Live refresh tokens kept per grant (every sign-in adds one); beyond it the least
     # recently used is deleted. Partners keep the newest token they receive.
     refresh_tokens_per_grant: int = 20
+    # Seconds between writes of batched "last used" times (grants, refresh tokens); 0 writes
+    # them only at shutdown and before each sweep.
+    usage_flush_seconds: float = 30.0
     # Largest request body accepted anywhere (bytes); larger ones get 413.
     max_body_bytes: int = 64 * 1024
     # Trust X-Forwarded-For from a reverse proxy when computing the client IP.
@@ -169,6 +172,7 @@ class Settings:
                 1,
                 3650,
             ),
+            usage_flush_seconds=_float(env, "LEADEXEC_USAGE_FLUSH", d.usage_flush_seconds),
             refresh_tokens_per_grant=_bounded(
                 _int(env, "LEADEXEC_REFRESH_TOKENS_PER_GRANT", d.refresh_tokens_per_grant),
                 "LEADEXEC_REFRESH_TOKENS_PER_GRANT",

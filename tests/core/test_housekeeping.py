@@ -22,15 +22,19 @@ def rows(services, table, **where) -> int:
 
 
 def test_sweep_removes_only_what_has_expired(client: TestClient, world, clock) -> None:
+    """Access tokens prove themselves and are not stored; what expires in storage is codes,
+    sessions and access tokens from before that format."""
+    hardened_app, _ = world.app(with_secret=True, hardened=True, name="Hardened")
     sign_in(client)
     old = authorize(client, world.btn_id)
+    code = authorize(client, world.button("profile", hardened_app))["code"]
+    code_hash = credentials.token_hash(str(code))
     clock.advance(minutes=61)
     fresh = authorize(client, world.btn_id)
-    old_hash = credentials.token_hash(str(old["authToken"]))
-    assert rows(world.services, tables.access_tokens, token_hash=old_hash) == 1
+    assert rows(world.services, tables.auth_codes, code_hash=code_hash) == 1
     swept = world.services.housekeeping.delete_expired()
-    assert swept == 1  # the old access token; nothing live
-    assert rows(world.services, tables.access_tokens, token_hash=old_hash) == 0
+    assert swept == 1  # the expired code; nothing live
+    assert rows(world.services, tables.auth_codes, code_hash=code_hash) == 0
     gone = client.get("/api/v1/me", headers={"Authorization": f"Bearer {old['authToken']}"})
     assert gone.status_code == 401
     live = client.get("/api/v1/me", headers={"Authorization": f"Bearer {fresh['authToken']}"})
@@ -60,24 +64,28 @@ def test_refresh_tokens_unused_for_the_idle_period_retire(client: TestClient, wo
     assert exchange(client, world.app_id, used) == 200
 
 
-def test_a_grant_keeps_only_its_most_recently_used_refresh_tokens(settings, clock, world) -> None:
+def test_a_grant_keeps_a_bounded_number_of_never_used_refresh_tokens(
+    settings, clock, world
+) -> None:
+    """Each sign-in adds a refresh token; beyond the cap the oldest never-used one goes. A token
+    a backend has exchanged is never dropped, however many sign-ins follow."""
     services = build(settings.with_changes(refresh_tokens_per_grant=3), clock)
     try:
         with TestClient(create_app(services), base_url=ISSUER) as client:
             sign_in(client)
-            first = authorize(client, world.btn_id)["refreshToken"]
+            used = authorize(client, world.btn_id)["refreshToken"]
             clock.advance(seconds=1)
-            second = authorize(client, world.btn_id)["refreshToken"]
-            clock.advance(days=2)
-            assert exchange(client, world.app_id, first) == 200  # first is now the freshest
+            unused = authorize(client, world.btn_id)["refreshToken"]
+            clock.advance(hours=2)
+            assert exchange(client, world.app_id, used) == 200
             newer = []
-            for _ in range(2):
-                clock.advance(seconds=1)
+            for _ in range(3):  # as a partner page's silent check on every render would
+                clock.advance(minutes=5)
                 newer.append(authorize(client, world.btn_id)["refreshToken"])
-            grants = services.accounts.connected_apps(world.user_id)
-            assert rows(services, tables.refresh_tokens, grant_id=grants[0].grant.id) == 3
-            assert exchange(client, world.app_id, second) == 400  # least recently used: gone
-            for kept in (first, *newer):
+            grant_id = services.accounts.connected_apps(world.user_id)[0].grant.id
+            assert rows(services, tables.refresh_tokens, grant_id=grant_id) == 4
+            assert exchange(client, world.app_id, unused) == 400  # oldest never used: gone
+            for kept in (used, *newer):
                 assert exchange(client, world.app_id, kept) == 200
     finally:
         services.close()

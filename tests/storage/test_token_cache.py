@@ -48,7 +48,7 @@ def cached_provider(
     checks = TokenChecks(p.storage, ttl_seconds=0.5, events=events, monotonic=ticks)
     p.storage.after_commit = checks.after_commit
     p.token_checks = checks
-    p.api = ApiAccess(checks, clock)
+    p.api = ApiAccess(checks, p.access_tokens, clock, p.settings)
     return p
 
 
@@ -157,15 +157,15 @@ def test_a_read_that_overlaps_an_invalidation_is_not_cached(cached: Services, wo
     _, _, auth = signed_in_grant(cached, world)
     token = auth.tokens.access_token  # type: ignore[union-attr]
     checks = cached.token_checks
-    real = cached.storage.transaction
+    real = cached.storage.reading
 
-    def transaction_with_event_mid_read():
+    def read_with_event_mid_read():
         checks.cache.invalidate(FLUSH)  # an event lands while the database answers
         return real()
 
-    cached.storage.transaction = transaction_with_event_mid_read  # type: ignore[method-assign]
+    cached.storage.reading = read_with_event_mid_read  # type: ignore[method-assign]
     cached.api.check_access_token(token)
-    cached.storage.transaction = real  # type: ignore[method-assign]
+    cached.storage.reading = real  # type: ignore[method-assign]
     assert len(checks.cache) == 0
 
 

@@ -12,6 +12,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol, TypeVar
 
+from leadexec_signin.core.access_tokens import MacKey
 from leadexec_signin.core.accounts import User
 from leadexec_signin.core.apps import Application, Button
 from leadexec_signin.core.audit import AuditEvent
@@ -22,6 +23,8 @@ from leadexec_signin.core.sessions import Session
 from leadexec_signin.core.tokens import (
     AccessToken,
     AuthorizationCode,
+    GrantContext,
+    RefreshGrant,
     RefreshToken,
     TokenContext,
 )
@@ -50,6 +53,10 @@ class Grants(Protocol):
     def set_grant_scopes(self, grant_id: str, scopes: frozenset[str]) -> None: ...
     def touch_grant(self, grant_id: str, at: datetime) -> None: ...
     def grants_for_user(self, user_id: str) -> list[GrantListing]: ...
+    def grant_context(self, grant_id: str) -> GrantContext | None:
+        """The grant with its application's credentials and its user, in one read."""
+        ...
+
     def revoke_grant(self, grant_id: str, at: datetime) -> bool:
         """Mark the grant revoked and delete every token under it; False if already revoked."""
         ...
@@ -62,9 +69,10 @@ class Tokens(Protocol):
     ) -> tuple[RefreshToken, TokenContext] | None: ...
     def add_access_token(self, token: AccessToken) -> None: ...
     def access_token_context(self, token_hash: str) -> tuple[AccessToken, TokenContext] | None: ...
+    def refresh_grant(self, token_hash: str) -> RefreshGrant | None: ...
     def touch_refresh_token(self, token_hash: str, at: datetime) -> None: ...
     def trim_refresh_tokens(self, grant_id: str, keep: int) -> int:
-        """Delete the grant's least recently used refresh tokens beyond ``keep``."""
+        """Delete the grant's oldest never-used refresh tokens beyond ``keep`` of them."""
         ...
 
     def retire_refresh_tokens(self, unused_since: datetime) -> int:
@@ -92,6 +100,8 @@ class Audit(Protocol):
 
 
 class Keys(Protocol):
+    def token_keys(self) -> list[MacKey]: ...
+    def add_token_key(self, key: MacKey) -> None: ...
     def signing_keys(self) -> list[SigningKey]: ...
     def add_signing_key(self, key: SigningKey) -> None: ...
     def retire_signing_key(self, kid: str, at: datetime, expires_at: datetime | None) -> bool:
@@ -115,6 +125,13 @@ class Notices(Protocol):
     ) -> None: ...
 
 
+class Usage(Protocol):
+    """ "Last used" times recorded in batches, not on every exchange."""
+
+    def touch_grants(self, last_used: dict[str, datetime]) -> None: ...
+    def touch_refresh_tokens(self, last_used: dict[str, datetime]) -> None: ...
+
+
 class PartnerApps(Protocol):
     def apps_for_owner(self, owner_id: str) -> list[Application]: ...
     def buttons_for_app(self, app_id: str) -> list[Button]: ...
@@ -134,7 +151,7 @@ class PartnerApps(Protocol):
 
 
 class Transaction(
-    Users, Apps, Grants, Tokens, Sessions, Audit, Keys, Notices, PartnerApps, Protocol
+    Users, Apps, Grants, Tokens, Sessions, Audit, Keys, Notices, PartnerApps, Usage, Protocol
 ):
     """Every port at once: what a storage backend implements, never what a use case asks."""
 
@@ -149,6 +166,10 @@ class Store(Protocol[TxT]):
 
 
 class Storage(Store[Transaction], Protocol):
+    def reading(self) -> AbstractContextManager[Transaction]:
+        """A transaction that only reads: on SQLite it does not take the write lock."""
+        ...
+
     def ping(self) -> None:
         """Raise if the database cannot answer (``/readyz``)."""
         ...
@@ -157,10 +178,20 @@ class Storage(Store[Transaction], Protocol):
 Found = tuple[AccessToken, TokenContext]
 
 
-class AccessTokenLookup(Protocol):
+class Reader(Protocol[TxT]):
+    """A source of read-only transactions (the exchange's one read)."""
+
+    def reading(self) -> AbstractContextManager[TxT]: ...
+
+
+class GrantLookup(Protocol):
     """The one read on every LeadExec API call; a per-process cache may answer it."""
 
-    def access_token_context(self, token_hash: str) -> Found | None: ...
+    def grant_context(self, grant_id: str) -> GrantContext | None: ...
+
+    def access_token_context(self, token_hash: str) -> Found | None:
+        """Tokens from before self-proving access tokens, still looked up by hash."""
+        ...
 
 
 class RateLimiter(Protocol):

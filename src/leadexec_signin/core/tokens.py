@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from leadexec_signin.core.accounts import User
-from leadexec_signin.core.apps import Application
+from leadexec_signin.core.apps import AppCredentials, Application
 from leadexec_signin.core.grants import Grant
 
 
@@ -73,3 +73,25 @@ class IssuedTokens:
     access_token: str
     expires_at: datetime
     scopes: frozenset[str]
+
+
+@dataclass(frozen=True)
+class GrantContext:
+    """What an access-token check needs about the token's grant, read in one query."""
+
+    grant: Grant
+    app: AppCredentials
+    user: User
+
+
+@dataclass(frozen=True)
+class RefreshGrant:
+    """What a refresh exchange needs, read in one query: no lock (the exchange writes
+    nothing), no origins, no user row."""
+
+    token_hash: str
+    app_id: str  # the application the token was issued to
+    last_used_at: datetime | None
+    created_at: datetime
+    grant: Grant
+    app: AppCredentials

@@ -25,7 +25,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from leadexec_signin.core.ports import Found, Store, Tokens
+from leadexec_signin.core.ports import Found, Grants, Reader, Tokens
+from leadexec_signin.core.tokens import GrantContext
+
+
+class Checks(Grants, Tokens, Protocol):
+    pass
 
 
 class Events(Protocol):
@@ -36,11 +41,14 @@ class Events(Protocol):
 
 @dataclass
 class _Entry:
-    found: Found
+    ctx: GrantContext
     expires: float
 
 
 class TokenCache:
+    """Grant contexts by grant id (every access token of a grant shares one entry), indexed by
+    application too, so a suspension forgets all of an application's grants at once."""
+
     def __init__(
         self,
         ttl_seconds: float,
@@ -53,78 +61,70 @@ class TokenCache:
         self.generation = 0
         self._lock = threading.Lock()
         self._entries: dict[str, _Entry] = {}
-        self._by_grant: dict[str, set[str]] = {}
         self._by_app: dict[str, set[str]] = {}
 
-    def get(self, token_hash: str) -> Found | None:
+    def get(self, grant_id: str) -> GrantContext | None:
         with self._lock:
-            entry = self._entries.get(token_hash)
+            entry = self._entries.get(grant_id)
             if entry is None:
                 return None
             if self.monotonic() >= entry.expires:
-                self._drop(token_hash)
+                self._drop(grant_id)
                 return None
-            return entry.found
+            return entry.ctx
 
-    def put(self, token_hash: str, found: Found, generation: int, read_started: float) -> None:
+    def put(self, ctx: GrantContext, generation: int, read_started: float) -> None:
         with self._lock:
             if generation != self.generation:
                 return  # an invalidation overlapped the read: it may be stale already
             if len(self._entries) >= self.max_entries:
                 self._prune()
-            access, ctx = found
-            self._entries[token_hash] = _Entry(found, read_started + self.ttl)
-            self._by_grant.setdefault(access.grant_id, set()).add(token_hash)
-            self._by_app.setdefault(ctx.app.id, set()).add(token_hash)
+            self._entries[ctx.grant.id] = _Entry(ctx, read_started + self.ttl)
+            self._by_app.setdefault(ctx.app.id, set()).add(ctx.grant.id)
 
     def invalidate(self, event: str) -> None:
         kind, _, key = event.partition(":")
         with self._lock:
             self.generation += 1
             if kind == "grant":
-                for token_hash in self._by_grant.get(key, set()).copy():
-                    self._drop(token_hash)
+                self._drop(key)
             elif kind == "app":
-                for token_hash in self._by_app.get(key, set()).copy():
-                    self._drop(token_hash)
+                for grant_id in self._by_app.get(key, set()).copy():
+                    self._drop(grant_id)
             else:
                 self._entries.clear()
-                self._by_grant.clear()
                 self._by_app.clear()
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def _drop(self, token_hash: str) -> None:
-        entry = self._entries.pop(token_hash, None)
+    def _drop(self, grant_id: str) -> None:
+        entry = self._entries.pop(grant_id, None)
         if entry is None:
             return
-        access, ctx = entry.found
-        for index, key in ((self._by_grant, access.grant_id), (self._by_app, ctx.app.id)):
-            hashes = index.get(key)
-            if hashes is not None:
-                hashes.discard(token_hash)
-                if not hashes:
-                    del index[key]
+        grants = self._by_app.get(entry.ctx.app.id)
+        if grants is not None:
+            grants.discard(grant_id)
+            if not grants:
+                del self._by_app[entry.ctx.app.id]
 
     def _prune(self) -> None:
         now = self.monotonic()
-        for token_hash in [h for h, e in self._entries.items() if now >= e.expires]:
-            self._drop(token_hash)
+        for grant_id in [g for g, e in self._entries.items() if now >= e.expires]:
+            self._drop(grant_id)
         if len(self._entries) >= self.max_entries:
             self._entries.clear()
-            self._by_grant.clear()
             self._by_app.clear()
 
 
 class TokenChecks:
-    """The LeadExec API's token lookup (``core.ports.AccessTokenLookup``) with the cache in
-    front, and the other end of the storage's commit hook: what a commit changed is forgotten
-    here, then published to the other processes."""
+    """The LeadExec API's grant lookup (``core.ports.GrantLookup``) with the cache in front,
+    and the other end of the storage's commit hook: what a commit changed is forgotten here,
+    then published to the other processes."""
 
     def __init__(
         self,
-        store: Store[Tokens],
+        store: Reader[Checks],
         ttl_seconds: float,
         events: Events | None = None,
         monotonic: Callable[[], float] = time.monotonic,
@@ -134,23 +134,29 @@ class TokenChecks:
         self.events = events
         self._listening = events is None
 
-    def _read(self, token_hash: str) -> Found | None:
-        with self.store.transaction() as tx:
-            return tx.access_token_context(token_hash)
+    def _read(self, grant_id: str) -> GrantContext | None:
+        with self.store.reading() as tx:
+            return tx.grant_context(grant_id)
 
-    def access_token_context(self, token_hash: str) -> Found | None:
+    def grant_context(self, grant_id: str) -> GrantContext | None:
         cache = self.cache
         if cache.ttl <= 0:
-            return self._read(token_hash)
+            return self._read(grant_id)
         self.listen()
-        hit = cache.get(token_hash)
+        hit = cache.get(grant_id)
         if hit is not None:
             return hit
         generation, started = cache.generation, cache.monotonic()
-        found = self._read(token_hash)
+        found = self._read(grant_id)
         if found is not None:
-            cache.put(token_hash, found, generation, started)
+            cache.put(found, generation, started)
         return found
+
+    def access_token_context(self, token_hash: str) -> Found | None:
+        """Tokens from before self-proving ones: read every time (they are gone within the
+        hour after an upgrade)."""
+        with self.store.reading() as tx:
+            return tx.access_token_context(token_hash)
 
     def listen(self) -> None:
         """Subscribe on first use of the cache: a command-line run only ever publishes."""

@@ -93,17 +93,24 @@ def create_app(services_: Services) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        from leadexec_signin.background import run_forever
+        from leadexec_signin.background import flush_usage_forever, run_forever
 
         await call(services_.prepare)
-        task = None
+        tasks = []
         if settings.notice_interval_seconds > 0:
-            task = asyncio.create_task(run_forever(services_, settings.notice_interval_seconds))
+            tasks.append(run_forever(services_, settings.notice_interval_seconds))
+        if settings.usage_flush_seconds > 0:
+            tasks.append(flush_usage_forever(services_, settings.usage_flush_seconds))
+        running = [asyncio.create_task(t) for t in tasks]
         yield
-        if task is not None:
+        for task in running:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        try:
+            await call(services_.usage.flush)  # what is only in memory, before the exit
+        except Exception:
+            log.warning("usage not written at shutdown")
 
     app = Starlette(routes=[surfaces()], lifespan=lifespan)
     app.add_middleware(SecurityMiddleware, settings=settings)

@@ -12,6 +12,7 @@ from leadexec_signin.core.accounts import (
     normalize_email,
     refuse_if_limited,
 )
+from leadexec_signin.core.actions.usage import UsageLog
 from leadexec_signin.core.clock import Clock
 from leadexec_signin.core.errors import (
     Conflict,
@@ -36,7 +37,9 @@ class Accounts:
         clock: Clock,
         passwords: Passwords,
         settings: Settings,
+        usage: UsageLog,
     ) -> None:
+        self.usage = usage
         self.store = store
         self.limiter = limiter
         self.clock = clock
@@ -120,5 +123,6 @@ class Accounts:
         return user
 
     def connected_apps(self, user_id: str) -> list[GrantListing]:
+        self.usage.flush()  # "last used" as fresh as this process knows it
         with self.store.transaction() as tx:
             return tx.grants_for_user(user_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Protocol
 
+from leadexec_signin.core.actions.usage import UsageLog
 from leadexec_signin.core.clock import Clock
 from leadexec_signin.core.ports import Store, Tokens
 from leadexec_signin.settings import Settings
@@ -15,14 +16,18 @@ class HousekeepingTx(Tokens, Protocol):
 
 
 class Housekeeping:
-    def __init__(self, store: Store[HousekeepingTx], clock: Clock, settings: Settings) -> None:
+    def __init__(
+        self, store: Store[HousekeepingTx], clock: Clock, settings: Settings, usage: UsageLog
+    ) -> None:
         self.store = store
         self.clock = clock
         self.settings = settings
+        self.usage = usage
 
     def delete_expired(self) -> int:
         """Expired access tokens, codes and sessions, and refresh tokens unused for
         ``refresh_token_idle_days``; returns how many rows went."""
+        self.usage.flush()  # what this process saw used is not idle
         now = self.clock.now()
         idle = timedelta(days=self.settings.refresh_token_idle_days)
         with self.store.transaction() as tx:

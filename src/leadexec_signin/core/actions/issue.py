@@ -2,8 +2,9 @@
 
 Every sign-in adds a refresh token to its grant (only hashes are stored, so an old one cannot
 be handed out again). To keep them from piling up, a grant keeps at most
-``refresh_tokens_per_grant`` live refresh tokens: the least recently used go first, and
-``Housekeeping`` retires tokens unused for ``refresh_token_idle_days``.
+``refresh_tokens_per_grant`` never-used refresh tokens, the oldest going first; a token that
+was ever exchanged is never dropped by the cap (a partner's backend may hold just that one),
+and ``Housekeeping`` retires any token unused for ``refresh_token_idle_days``.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from leadexec_signin.core import credentials
+from leadexec_signin.core.actions.access import AccessTokens
 from leadexec_signin.core.grants import Grant
 from leadexec_signin.core.ports import Grants, Tokens
-from leadexec_signin.core.tokens import AccessToken, AuthorizationCode, IssuedTokens, RefreshToken
+from leadexec_signin.core.tokens import AuthorizationCode, IssuedTokens, RefreshToken
 from leadexec_signin.settings import Settings
 
 
@@ -50,8 +52,15 @@ def widen_grant(
 
 
 def issue_tokens(
-    tx: IssueTx, grant: Grant, now: datetime, settings: Settings, *, refresh: bool
+    tx: IssueTx,
+    grant: Grant,
+    now: datetime,
+    settings: Settings,
+    minter: AccessTokens,
+    *,
+    refresh: bool,
 ) -> IssuedTokens:
+    """A refresh token is stored (as a hash); the access token proves itself and is not."""
     refresh_token = credentials.new_token(credentials.REFRESH) if refresh else ""
     if refresh:
         tx.add_refresh_token(
@@ -63,18 +72,8 @@ def issue_tokens(
             )
         )
         tx.trim_refresh_tokens(grant.id, settings.refresh_tokens_per_grant)
-    access_token = credentials.new_token(credentials.ACCESS)
     expires = now + timedelta(seconds=settings.access_token_ttl_seconds)
-    tx.add_access_token(
-        AccessToken(
-            token_hash=credentials.token_hash(access_token),
-            grant_id=grant.id,
-            app_id=grant.app_id,
-            scopes=grant.scopes,
-            expires_at=expires,
-            created_at=now,
-        )
-    )
+    access_token = minter.mint(grant.id, grant.scopes, expires)
     return IssuedTokens(refresh_token, access_token, expires, grant.scopes)
 
 

@@ -9,7 +9,9 @@ from datetime import datetime
 from typing import Protocol
 
 from leadexec_signin.core import audit, credentials, notices
+from leadexec_signin.core.access_tokens import LEGACY_LENGTH
 from leadexec_signin.core.accounts import User, normalize_email
+from leadexec_signin.core.actions.access import AccessTokens
 from leadexec_signin.core.apps import Application
 from leadexec_signin.core.clock import Clock, iso_z
 from leadexec_signin.core.errors import InvalidGrant, NotFound, RateLimited
@@ -86,11 +88,13 @@ class Revocation:
         limiter: RateLimiter,
         clock: Clock,
         settings: Settings,
+        minter: AccessTokens,
     ) -> None:
         self.store = store
         self.limiter = limiter
         self.clock = clock
         self.settings = settings
+        self.minter = minter
 
     def revoke_token(self, token: str, ip: str) -> None:
         """The seed's disconnect: the token's whole grant goes, at once. A refresh token or a
@@ -102,17 +106,21 @@ class Revocation:
         if not is_refresh and not credentials.looks_like(token, credentials.ACCESS):
             raise InvalidGrant(REFUSED)
         now = self.clock.now()
+        claims = None if is_refresh else self.minter.read(token)
         with self.store.transaction() as tx:
             digest = credentials.token_hash(token)
+            grant: Grant | None = None
             if is_refresh:
                 found = tx.refresh_token_context(digest)
-                ctx = found[1] if found else None
-            else:
+                grant = found[1].grant if found else None
+            elif len(token) == LEGACY_LENGTH:
                 access = tx.access_token_context(digest)
-                ctx = access[1] if access and now < access[0].expires_at else None
-            if ctx is None or not ctx.grant.active:
+                grant = access[1].grant if access and now < access[0].expires_at else None
+            elif claims is not None and now < claims.expires_at:
+                grant = tx.grant_by_id(claims.grant_id)
+            if grant is None or not grant.active:
                 raise InvalidGrant(REFUSED)
-            revoke(tx, ctx.grant, now, ip, via="token")
+            revoke(tx, grant, now, ip, via="token")
 
     def remove_access(self, user: User, grant_id: str, ip: str) -> None:
         with self.store.transaction() as tx:

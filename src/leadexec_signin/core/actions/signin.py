@@ -13,8 +13,10 @@ from typing import Protocol
 
 from leadexec_signin.core import audit
 from leadexec_signin.core.accounts import User
+from leadexec_signin.core.actions.access import AccessTokens
 from leadexec_signin.core.actions.issue import IssueTx, issue_code, issue_tokens, widen_grant
 from leadexec_signin.core.actions.sessions import SessionsTx, session_user
+from leadexec_signin.core.actions.usage import UsageLog
 from leadexec_signin.core.authorize import AuthorizeContext, AuthorizeRequest, check_request
 from leadexec_signin.core.clock import Clock
 from leadexec_signin.core.errors import AccessDenied, ImmediateFailed, SigninError
@@ -75,10 +77,25 @@ def as_immediate_failure(exc: SigninError) -> SigninError:
 
 
 class SignIn:
-    def __init__(self, store: Store[SignInTx], clock: Clock, settings: Settings) -> None:
+    def __init__(
+        self,
+        store: Store[SignInTx],
+        clock: Clock,
+        settings: Settings,
+        minter: AccessTokens,
+        usage: UsageLog,
+    ) -> None:
         self.store = store
         self.clock = clock
         self.settings = settings
+        self.minter = minter
+        self.usage = usage
+
+    def _before(self) -> None:
+        """Outside the transaction: the access-token key exists, and the tokens this process
+        saw used are marked so before the per-grant cap counts unused ones."""
+        self.minter.ready()
+        self.usage.flush()
 
     def popup(
         self,
@@ -92,6 +109,7 @@ class SignIn:
         """``decision`` is None when the popup opens, "allow" or "cancel" from the dialog;
         ``shown`` is the scopes the dialog showed."""
         now = self.clock.now()
+        self._before()
         with self.store.transaction() as tx:
             ctx = check_request(tx, req)
             user = session_user(tx, session, now, self.settings)
@@ -132,6 +150,7 @@ class SignIn:
         becomes immediate_failed (naming the real reason), so a partner page learns nothing
         more than "a click is needed"."""
         now = self.clock.now()
+        self._before()
         try:
             with self.store.transaction() as tx:
                 ctx = check_request(tx, req)
@@ -155,6 +174,6 @@ class SignIn:
         if ctx.app.hardened:
             code = issue_code(tx, grant, now, self.settings)
             return Authorization(ctx.app.id, ctx.button.id, grant.scopes, claims, None, code)
-        tokens = issue_tokens(tx, grant, now, self.settings, refresh=True)
+        tokens = issue_tokens(tx, grant, now, self.settings, self.minter, refresh=True)
         audit.record(tx, now, audit.TOKEN_ISSUED, user_id=user.id, app_id=ctx.app.id, ip=ip)
         return Authorization(ctx.app.id, ctx.button.id, grant.scopes, claims, tokens, None)

@@ -4,31 +4,49 @@ type adds a module to ``grant_types/`` and a line to ``GRANT_TYPES``, not a bran
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Protocol
+
 from leadexec_signin.core import audit, credentials
+from leadexec_signin.core.actions.access import AccessTokens
 from leadexec_signin.core.actions.apps import APP_ID
 from leadexec_signin.core.actions.grant_types import (
     Exchange,
     ExchangeTx,
-    GrantType,
+    Handler,
     Issued,
     Refused,
     code,
     refresh_token,
 )
-from leadexec_signin.core.apps import APPROVED, Application
+from leadexec_signin.core.actions.usage import UsageLog
+from leadexec_signin.core.apps import APPROVED, AppCredentials
 from leadexec_signin.core.clock import Clock
 from leadexec_signin.core.errors import InvalidClient, InvalidRequest, RateLimited
-from leadexec_signin.core.ports import RateLimiter, Store
+from leadexec_signin.core.ports import RateLimiter, Reader, Store
 from leadexec_signin.core.tokens import IssuedTokens
 from leadexec_signin.settings import Settings
 
+
+@dataclass(frozen=True)
+class GrantType:
+    exchange: Handler
+    # An exchange that only reads runs in a read transaction: no write lock on SQLite.
+    read_only: bool
+
+
 GRANT_TYPES: dict[str, GrantType] = {
-    "refresh_token": refresh_token.exchange,
-    "code": code.exchange,
+    "refresh_token": GrantType(refresh_token.exchange, read_only=True),
+    "code": GrantType(code.exchange, read_only=False),
 }
 
 
-def check_secret(app: Application | None, app_secret: str | None) -> Application:
+class ExchangeStore(Store[ExchangeTx], Reader[ExchangeTx], Protocol):
+    pass
+
+
+def check_secret(app: AppCredentials | None, app_secret: str | None) -> AppCredentials:
     if app is None:
         raise InvalidClient("Unknown application ID.")
     if app.secret_hash is not None:
@@ -43,12 +61,20 @@ def check_secret(app: Application | None, app_secret: str | None) -> Application
 
 class TokenExchange:
     def __init__(
-        self, store: Store[ExchangeTx], limiter: RateLimiter, clock: Clock, settings: Settings
+        self,
+        store: ExchangeStore,
+        limiter: RateLimiter,
+        clock: Clock,
+        settings: Settings,
+        minter: AccessTokens,
+        usage: UsageLog,
     ) -> None:
         self.store = store
         self.limiter = limiter
         self.clock = clock
         self.settings = settings
+        self.minter = minter
+        self.usage = usage
 
     def _limit(self, limit: str, *key: str) -> None:
         wait = self.limiter.hit(limit, *key)
@@ -58,29 +84,43 @@ class TokenExchange:
     def exchange(
         self, grant_type: str, app_id: str, credential: str, app_secret: str | None, ip: str
     ) -> IssuedTokens:
-        handler = GRANT_TYPES.get(grant_type)
-        if handler is None:
+        kind = GRANT_TYPES.get(grant_type)
+        if kind is None:
             raise InvalidRequest(f"Unsupported grant type {grant_type[:40]!r}.")
         if not APP_ID.fullmatch(app_id):
             raise InvalidClient("The appId is not a valid application ID.")
         self._limit(self.settings.token_limit_per_ip, "token-ip", ip)
-        with self.store.transaction() as tx:
+        self.minter.ready()
+        opened: AbstractContextManager[ExchangeTx] = (
+            self.store.reading() if kind.read_only else self.store.transaction()
+        )
+        with opened as tx:
 
-            def authenticate(joined: Application | None) -> Application:
-                # ``joined`` is the application a token lookup already read (two queries fewer).
-                app = joined if joined is not None and joined.id == app_id else None
-                return check_secret(app or tx.app_by_id(app_id), app_secret)
+            def authenticate(joined: AppCredentials | None) -> AppCredentials:
+                # ``joined`` is the application a token lookup already read (a query fewer).
+                if joined is not None and joined.id == app_id:
+                    return check_secret(joined, app_secret)
+                app = tx.app_by_id(app_id)
+                return check_secret(app.credentials if app else None, app_secret)
 
-            def count_for_app(app: Application) -> None:
+            def count_for_app(app: AppCredentials) -> None:
                 # Counted only once the credential is proven: the appId is public, and counting
                 # failures would let anyone exhaust a partner's budget.
                 self._limit(self.settings.token_limit_per_app, "token-app", app.id)
 
             step = Exchange(
-                tx, app_id, credential, self.clock.now(), self.settings, authenticate, count_for_app
+                tx,
+                app_id,
+                credential,
+                self.clock.now(),
+                self.settings,
+                self.minter,
+                self.usage,
+                authenticate,
+                count_for_app,
             )
-            result = handler(step)
-            if isinstance(result, Issued):
+            result = kind.exchange(step)
+            if isinstance(result, Issued) and result.event:
                 audit.record(
                     tx, step.now, result.event, user_id=result.user_id, app_id=app_id, ip=ip
                 )

@@ -22,11 +22,12 @@ class LifetimeRepository:
 
     def trim_refresh_tokens(self, grant_id: str, keep: int) -> int:
         r = t.refresh_tokens
-        used = func.coalesce(r.c.last_used_at, r.c.created_at)
+        # Only tokens never exchanged: one a backend uses is never dropped here, however many
+        # sign-ins follow (it retires only after the idle period).
         beyond = (
             select(r.c.token_hash)
-            .where(r.c.grant_id == grant_id)
-            .order_by(used.desc(), r.c.created_at.desc())
+            .where(r.c.grant_id == grant_id, r.c.last_used_at.is_(None))
+            .order_by(r.c.created_at.desc(), r.c.token_hash)
             .offset(keep)
         )
         return self.c.execute(

@@ -35,6 +35,7 @@ from leadexec_signin.core.errors import Conflict, InvalidRequest, TemporarilyUna
 from leadexec_signin.storage.events import app_event, grant_event
 from leadexec_signin.storage.sql.accounts import AccountRepository
 from leadexec_signin.storage.sql.apps import AppRepository
+from leadexec_signin.storage.sql.checks import CheckRepository
 from leadexec_signin.storage.sql.grants import GrantRepository
 from leadexec_signin.storage.sql.keys import KeyRepository
 from leadexec_signin.storage.sql.lifetimes import LifetimeRepository
@@ -88,7 +89,10 @@ def make_engine(
         def _begin(conn: Connection) -> None:
             # Take the write lock up front: a deferred transaction that later upgrades can
             # fail with SQLITE_BUSY at once instead of waiting on busy_timeout.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            if conn.get_execution_options().get("leadexec_read_only"):
+                conn.exec_driver_sql("BEGIN")
+            else:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     connect_args: dict[str, Any] = {}
@@ -124,6 +128,7 @@ def make_engine(
 
 
 class SqlTransaction(
+    CheckRepository,
     AccountRepository,
     AppRepository,
     GrantRepository,
@@ -153,6 +158,33 @@ class SqlTransaction(
         super().set_app_status(app_id, status)
 
 
+@contextmanager
+def translated_errors() -> Iterator[None]:
+    """Database failures as the errors a client may see (never a 500 for the database's
+    own weather)."""
+    try:
+        yield
+    except IntegrityError as exc:
+        raise Conflict("That conflicts with a concurrent change; try again.") from exc
+    except DataError as exc:
+        # Input the database cannot hold (PostgreSQL text cannot contain NUL; a value too
+        # long for its column) is the client's mistake: a 400, never a 500.
+        raise InvalidRequest(
+            "The request contains a value that cannot be stored.",
+            debug=type(exc.orig).__name__,
+        ) from exc
+    except PoolTimeout as exc:
+        # Every pooled connection busy for pool_timeout seconds: overloaded, retry later.
+        raise TemporarilyUnavailable(debug="connection pool exhausted") from exc
+    except DBAPIError as exc:
+        if isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated:
+            # The database went away, timed out or is locked out (OperationalError also
+            # covers PostgreSQL's deadlock and serialization failures): a retryable 503,
+            # never a 500. The pool's pre-ping replaces dead connections on next use.
+            raise TemporarilyUnavailable(debug=type(exc.orig).__name__) from exc
+        raise
+
+
 class SqlStorage:
     def __init__(
         self, engine: Engine, after_commit: Callable[[list[str]], None] | None = None
@@ -162,31 +194,22 @@ class SqlStorage:
 
     @contextmanager
     def transaction(self) -> Iterator[SqlTransaction]:
-        try:
+        with translated_errors():
             with self.engine.begin() as conn:
                 tx = SqlTransaction(conn)
                 yield tx
-        except IntegrityError as exc:
-            raise Conflict("That conflicts with a concurrent change; try again.") from exc
-        except DataError as exc:
-            # Input the database cannot hold (PostgreSQL text cannot contain NUL; a value too
-            # long for its column) is the client's mistake: a 400, never a 500.
-            raise InvalidRequest(
-                "The request contains a value that cannot be stored.",
-                debug=type(exc.orig).__name__,
-            ) from exc
-        except PoolTimeout as exc:
-            # Every pooled connection busy for pool_timeout seconds: overloaded, retry later.
-            raise TemporarilyUnavailable(debug="connection pool exhausted") from exc
-        except DBAPIError as exc:
-            if isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated:
-                # The database went away, timed out or is locked out (OperationalError also
-                # covers PostgreSQL's deadlock and serialization failures): a retryable 503,
-                # never a 500. The pool's pre-ping replaces dead connections on next use.
-                raise TemporarilyUnavailable(debug=type(exc.orig).__name__) from exc
-            raise
         if tx.changes and self.after_commit is not None:
             self.after_commit(tx.changes)
+
+    @contextmanager
+    def reading(self) -> Iterator[SqlTransaction]:
+        """A read-only transaction: on SQLite a deferred BEGIN, which takes no write lock, so
+        readers never queue behind writers (WAL lets them read the last commit)."""
+        with translated_errors():
+            with self.engine.connect() as conn:
+                conn.execution_options(leadexec_read_only=True)
+                with conn.begin():
+                    yield SqlTransaction(conn)
 
     def ping(self) -> None:
         with self.transaction() as tx:

@@ -272,3 +272,12 @@ notices = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_notices_next_attempt_at", "next_attempt_at"),
 )
+
+# Keys of the access tokens' MAC (core/access_tokens.py): a token names its key by ``kid``.
+token_keys = Table(
+    "token_keys",
+    metadata,
+    Column("kid", String(16), primary_key=True),
+    Column("secret", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from leadexec_signin.core.actions.access import AccessTokens
 from leadexec_signin.core.actions.issue import IssueTx
-from leadexec_signin.core.apps import Application
+from leadexec_signin.core.actions.usage import UsageLog
+from leadexec_signin.core.apps import AppCredentials
 from leadexec_signin.core.errors import SigninError
 from leadexec_signin.core.ports import Apps, Audit, Notices
 from leadexec_signin.core.tokens import IssuedTokens
@@ -32,14 +34,16 @@ class Exchange:
     credential: str  # the refresh token or the code
     now: datetime
     settings: Settings
-    authenticate: Callable[[Application | None], Application]
-    count_for_app: Callable[[Application], None]
+    minter: AccessTokens
+    usage: UsageLog
+    authenticate: Callable[[AppCredentials | None], AppCredentials]
+    count_for_app: Callable[[AppCredentials], None]
 
 
 @dataclass(frozen=True)
 class Issued:
     tokens: IssuedTokens
-    event: str  # the audit event
+    event: str  # the audit event, or "" when the exchange is not one
     user_id: str
 
 
@@ -51,4 +55,4 @@ class Refused:
     error: SigninError
 
 
-GrantType = Callable[[Exchange], Issued | Refused]
+Handler = Callable[[Exchange], Issued | Refused]

@@ -38,5 +38,5 @@ def exchange(step: Exchange) -> Issued | Refused:
         return Refused(InvalidGrant(REFUSED))
     if not grant.active or step.now >= code.expires_at:
         raise InvalidGrant(REFUSED)
-    issued = issue_tokens(tx, grant, step.now, step.settings, refresh=True)
+    issued = issue_tokens(tx, grant, step.now, step.settings, step.minter, refresh=True)
     return Issued(issued, audit.CODE_EXCHANGED, grant.user_id)

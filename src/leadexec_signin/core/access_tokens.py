@@ -1,0 +1,117 @@
+"""Access tokens that prove themselves: ``lea_`` + base64url(claims + HMAC-SHA256).
+
+An exchange then writes nothing: the token carries its grant, scopes and expiry under a MAC,
+and every use checks the MAC (constant time) and then reads its grant, so revoking the grant
+still ends it at once. The claims are not secret (a grant id and a time), the MAC key is:
+it lives in the database with the other keys (an attacker who can read the database already
+holds every grant) and is chosen by the ``kid`` in the token, so keys can be added.
+
+Layout of the decoded bytes: version (1) | kid (8) | expires, Unix seconds (4) | scope bits
+(1) | nonce (8) | grant id (ASCII, the rest) | MAC (32). The nonce makes two tokens minted in the
+same second differ. Tokens from before this format (``lea_`` + 43 random characters) are
+looked up in storage as they always were.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import secrets
+import struct
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from leadexec_signin.core.scopes import SCOPES
+
+PREFIX = "lea_"
+VERSION = 1
+_HEAD = struct.Struct(">B8sIB8s")  # version, kid, expires, scope bits, nonce
+_MAC_LENGTH = 32
+_SCOPE_BITS = {name: 1 << i for i, name in enumerate(SCOPES)}
+# An opaque token of the first format: 256 random bits, found by hash in storage.
+LEGACY_LENGTH = len(PREFIX) + 43
+
+
+@dataclass(frozen=True)
+class MacKey:
+    kid: str  # 8 ASCII characters
+    secret: bytes  # 32 random bytes
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Claims:
+    kid: str
+    grant_id: str
+    scopes: frozenset[str]
+    expires_at: datetime
+
+
+def new_mac_key(now: datetime) -> MacKey:
+    return MacKey(secrets.token_hex(4), secrets.token_bytes(32), now)
+
+
+def _scope_bits(scopes: frozenset[str]) -> int:
+    return sum(_SCOPE_BITS[s] for s in scopes)
+
+
+def mint(key: MacKey, grant_id: str, scopes: frozenset[str], expires_at: datetime) -> str:
+    head = _HEAD.pack(
+        VERSION,
+        key.kid.encode("ascii"),
+        int(expires_at.timestamp()),
+        _scope_bits(scopes),
+        secrets.token_bytes(8),
+    )
+    body = head + grant_id.encode("ascii")
+    mac = hmac.new(key.secret, body, hashlib.sha256).digest()
+    return PREFIX + base64.urlsafe_b64encode(body + mac).rstrip(b"=").decode("ascii")
+
+
+def kid_of(token: str) -> str | None:
+    """The key a token names, before anything is trusted (to pick the key)."""
+    raw = _decode(token)
+    if raw is None:
+        return None
+    try:
+        return raw[1:9].decode("ascii")
+    except UnicodeDecodeError:
+        return None
+
+
+def verify(token: str, key: MacKey) -> Claims | None:
+    """The claims if the MAC is right for ``key``; None otherwise (never says why)."""
+    raw = _decode(token)
+    if raw is None:
+        return None
+    body, mac = raw[:-_MAC_LENGTH], raw[-_MAC_LENGTH:]
+    expected = hmac.new(key.secret, body, hashlib.sha256).digest()
+    if not hmac.compare_digest(mac, expected):
+        return None
+    version, kid, expires, bits, _nonce = _HEAD.unpack_from(body)
+    if version != VERSION or kid.decode("ascii") != key.kid:
+        return None
+    return Claims(
+        kid=key.kid,
+        grant_id=body[_HEAD.size :].decode("ascii"),
+        scopes=frozenset(name for name, bit in _SCOPE_BITS.items() if bits & bit),
+        expires_at=datetime.fromtimestamp(expires, UTC),
+    )
+
+
+def _decode(token: str) -> bytes | None:
+    if not token.startswith(PREFIX) or len(token) <= LEGACY_LENGTH or len(token) > 256:
+        return None
+    text = token[len(PREFIX) :]
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError):
+        return None
+    if len(raw) < _HEAD.size + 1 + _MAC_LENGTH:
+        return None
+    # One spelling per token: padding, other alphabets or stray bits are a different string.
+    if base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii") != text:
+        return None
+    return raw

@@ -1,0 +1,80 @@
+"""Minting and reading self-proving access tokens (``core/access_tokens.py``) with the MAC
+keys held in memory: loaded once, reloaded when a token names a key this process has not seen
+(another process made it), at most once a second so made-up kids cannot hammer storage."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime
+from typing import Protocol
+
+from leadexec_signin.core import access_tokens
+from leadexec_signin.core.access_tokens import Claims, MacKey
+from leadexec_signin.core.clock import Clock
+from leadexec_signin.core.errors import ServerError
+from leadexec_signin.core.ports import Keys, Reader, Store
+
+RELOAD_EVERY = 1.0
+
+
+class KeysTx(Keys, Protocol):
+    pass
+
+
+class KeysStore(Store[KeysTx], Reader[KeysTx], Protocol):
+    pass
+
+
+class AccessTokens:
+    def __init__(self, store: KeysStore, clock: Clock) -> None:
+        self.store = store
+        self.clock = clock
+        self._keys: dict[str, MacKey] = {}
+        self._newest: MacKey | None = None
+        self._loaded_at = float("-inf")
+        self._lock = threading.Lock()
+
+    def ensure_key(self) -> None:
+        """The first key, if there is none: at start-up (``Services.prepare``), and before
+        the transaction of anything that mints (``ready``) when a process did not start up
+        as a server (a script, a test)."""
+        with self.store.transaction() as tx:
+            if not tx.token_keys():
+                tx.add_token_key(access_tokens.new_mac_key(self.clock.now()))
+        self._load(force=True)
+
+    def ready(self) -> None:
+        """Called before opening the transaction that will mint: minting itself never writes."""
+        if self._newest is None:
+            self.ensure_key()
+
+    def _load(self, *, force: bool = False) -> None:
+        with self._lock:
+            if not force and time.monotonic() - self._loaded_at < RELOAD_EVERY:
+                return
+            self._loaded_at = time.monotonic()
+            # A read transaction: minting happens inside the caller's writing transaction,
+            # and on SQLite a second writer in the same thread would wait for itself.
+            with self.store.reading() as tx:
+                keys = tx.token_keys()
+            self._keys = {k.kid: k for k in keys}
+            self._newest = keys[-1] if keys else None
+
+    def mint(self, grant_id: str, scopes: frozenset[str], expires_at: datetime) -> str:
+        if self._newest is None:
+            self._load(force=True)
+        if self._newest is None:
+            raise ServerError(debug="no access-token key: the server did not start up")
+        return access_tokens.mint(self._newest, grant_id, scopes, expires_at)
+
+    def read(self, token: str) -> Claims | None:
+        """The claims of a well-formed token with a valid MAC, expired or not."""
+        kid = access_tokens.kid_of(token)
+        if kid is None:
+            return None
+        key = self._keys.get(kid)
+        if key is None:
+            self._load()
+            key = self._keys.get(kid)
+        return access_tokens.verify(token, key) if key is not None else None

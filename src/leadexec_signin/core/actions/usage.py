@@ -1,0 +1,66 @@
+""" "Last used" of grants and refresh tokens, recorded in memory and written in batches.
+
+An exchange would otherwise write a row each time, and on SQLite every write queues behind the
+one write lock. The connected-applications page shows "last used" to the minute and refresh
+tokens retire after months unused, so a batch every ``usage_flush_seconds`` loses nothing a
+person or a rule would notice; a crash loses at most that much of it.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from leadexec_signin.core.clock import Clock
+from leadexec_signin.core.ports import Store, Usage
+
+# Times closer together than this are not worth a write.
+GRANT_PRECISION = timedelta(minutes=1)
+REFRESH_PRECISION = timedelta(days=1)
+
+
+class UsageTx(Usage, Protocol):
+    pass
+
+
+class UsageLog:
+    def __init__(self, store: Store[UsageTx], clock: Clock) -> None:
+        self.store = store
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._grants: dict[str, datetime] = {}
+        self._refresh: dict[str, datetime] = {}
+
+    def used(
+        self,
+        grant_id: str,
+        grant_last_used: datetime,
+        token_hash: str,
+        token_last_used: datetime | None,
+        at: datetime,
+    ) -> None:
+        """Note one exchange; the stored times say whether it is worth writing. A token's
+        first use is always written: it is what keeps the token out of the per-grant cap."""
+        with self._lock:
+            if at - grant_last_used >= GRANT_PRECISION:
+                self._grants[grant_id] = at
+            if token_last_used is None or at - token_last_used >= REFRESH_PRECISION:
+                self._refresh[token_hash] = at
+
+    def flush(self) -> int:
+        with self._lock:
+            grants, refresh = self._grants, self._refresh
+            self._grants, self._refresh = {}, {}
+        if not grants and not refresh:
+            return 0
+        try:
+            with self.store.transaction() as tx:
+                tx.touch_grants(grants)
+                tx.touch_refresh_tokens(refresh)
+        except Exception:
+            with self._lock:  # keep them for the next try; newer times win
+                self._grants = {**grants, **self._grants}
+                self._refresh = {**refresh, **self._refresh}
+            raise
+        return len(grants) + len(refresh)

@@ -1,0 +1,99 @@
+"""SQL on the paths every partner call takes: the refresh exchange's one read, the LeadExec
+API's grant read, the access tokens' MAC keys and batched "last used" times (mixed into
+``SqlTransaction``).
+
+The statements are built once, at import: SQLAlchemy then only looks up their compiled form
+instead of building an expression tree (about a hundred calls) per request.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.engine import Connection, Row
+
+from leadexec_signin.core.access_tokens import MacKey
+from leadexec_signin.core.apps import AppCredentials
+from leadexec_signin.core.tokens import GrantContext, RefreshGrant
+from leadexec_signin.storage.sql import tables as t
+from leadexec_signin.storage.sql.rows import grant_from_row, user_from_row
+
+_r, _g, _a, _u = t.refresh_tokens, t.grants, t.applications, t.users
+_GRANT = [c.label("g_" + c.name) for c in _g.c]
+_CREDENTIALS = [_a.c.status.label("a_status"), _a.c.secret_hash.label("a_secret_hash")]
+
+REFRESH_GRANT = (
+    select(
+        _r.c.token_hash,
+        _r.c.app_id.label("r_app_id"),
+        _r.c.last_used_at.label("r_last_used_at"),
+        _r.c.created_at.label("r_created_at"),
+        *_GRANT,
+        *_CREDENTIALS,
+    )
+    .join(_g, _g.c.id == _r.c.grant_id)
+    .join(_a, _a.c.id == _g.c.app_id)
+    .where(_r.c.token_hash == bindparam("token_hash"))
+)
+
+GRANT_CONTEXT = (
+    select(*_GRANT, *_CREDENTIALS, *_u.c)
+    .join(_a, _a.c.id == _g.c.app_id)
+    .join(_u, _u.c.id == _g.c.user_id)
+    .where(_g.c.id == bindparam("grant_id"))
+)
+
+TOUCH_GRANT = update(_g).where(_g.c.id == bindparam("b_id")).values(last_used_at=bindparam("b_at"))
+TOUCH_REFRESH = (
+    update(_r).where(_r.c.token_hash == bindparam("b_hash")).values(last_used_at=bindparam("b_at"))
+)
+
+
+def _credentials(row: Row[Any]) -> AppCredentials:
+    m = row._mapping
+    return AppCredentials(m["g_app_id"], m["a_status"], m["a_secret_hash"])
+
+
+class CheckRepository:
+    c: Connection
+
+    def refresh_grant(self, token_hash: str) -> RefreshGrant | None:
+        row = self.c.execute(REFRESH_GRANT, {"token_hash": token_hash}).first()
+        if row is None:
+            return None
+        return RefreshGrant(
+            token_hash=row.token_hash,
+            app_id=row.r_app_id,
+            last_used_at=row.r_last_used_at,
+            created_at=row.r_created_at,
+            grant=grant_from_row(row, "g_"),
+            app=_credentials(row),
+        )
+
+    def grant_context(self, grant_id: str) -> GrantContext | None:
+        row = self.c.execute(GRANT_CONTEXT, {"grant_id": grant_id}).first()
+        if row is None:
+            return None
+        return GrantContext(grant_from_row(row, "g_"), _credentials(row), user_from_row(row))
+
+    def token_keys(self) -> list[MacKey]:
+        k = t.token_keys
+        rows = self.c.execute(select(k).order_by(k.c.created_at, k.c.kid))
+        return [MacKey(r.kid, bytes.fromhex(r.secret), r.created_at) for r in rows]
+
+    def add_token_key(self, key: MacKey) -> None:
+        self.c.execute(
+            insert(t.token_keys).values(
+                kid=key.kid, secret=key.secret.hex(), created_at=key.created_at
+            )
+        )
+
+    def touch_grants(self, last_used: dict[str, datetime]) -> None:
+        if last_used:
+            self.c.execute(TOUCH_GRANT, [{"b_id": k, "b_at": v} for k, v in last_used.items()])
+
+    def touch_refresh_tokens(self, last_used: dict[str, datetime]) -> None:
+        if last_used:
+            self.c.execute(TOUCH_REFRESH, [{"b_hash": k, "b_at": v} for k, v in last_used.items()])
