@@ -58,6 +58,11 @@ class Services:
     notices: NoticeOutbox
     housekeeping: Housekeeping
 
+    @property
+    def reads_in_place(self) -> bool:
+        """Hot reads need no thread: an in-process SQLite file and in-memory rate limits."""
+        return self.storage.engine.dialect.name == "sqlite" and not self.settings.redis_url
+
     def prepare(self) -> None:
         """Start-up writes, done once before serving so no GET ever writes: the first
         signing key, the access tokens' key and the console's built-in "Try It" application."""

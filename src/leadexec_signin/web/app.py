@@ -10,6 +10,7 @@ import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from anyio import to_thread
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -95,6 +96,9 @@ def create_app(services_: Services) -> Starlette:
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         from leadexec_signin.background import flush_usage_forever, run_forever
 
+        # As many threads as pooled connections: more would only open and close overflow
+        # connections under load.
+        to_thread.current_default_thread_limiter().total_tokens = max(4, settings.db_pool_size)
         await call(services_.prepare)
         tasks = []
         if settings.notice_interval_seconds > 0:

@@ -89,9 +89,9 @@ def make_engine(
         def _begin(conn: Connection) -> None:
             # Take the write lock up front: a deferred transaction that later upgrades can
             # fail with SQLITE_BUSY at once instead of waiting on busy_timeout.
-            if conn.get_execution_options().get("leadexec_read_only"):
-                conn.exec_driver_sql("BEGIN")
-            else:
+            # A read-only unit runs single statements in autocommit instead: each is atomic, no
+            # lock is taken and nothing waits for a writer (WAL readers see the last commit).
+            if not conn.get_execution_options().get("leadexec_read_only"):
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
@@ -203,8 +203,9 @@ class SqlStorage:
 
     @contextmanager
     def reading(self) -> Iterator[SqlTransaction]:
-        """A read-only transaction: on SQLite a deferred BEGIN, which takes no write lock, so
-        readers never queue behind writers (WAL lets them read the last commit)."""
+        """A read-only unit of work: on SQLite its statements run in autocommit and take no
+        lock, so readers never queue behind writers (WAL lets them read the last commit).
+        Use it for single-statement reads, or reads that need no snapshot across statements."""
         with translated_errors():
             with self.engine.connect() as conn:
                 conn.execution_options(leadexec_read_only=True)

@@ -10,7 +10,7 @@ from starlette.routing import Route
 from leadexec_signin.core.errors import InsufficientScope, InvalidToken
 from leadexec_signin.core.scopes import user_claims, user_settings
 from leadexec_signin.core.tokens import AccessToken, TokenContext
-from leadexec_signin.web.context import call, services
+from leadexec_signin.web.context import call_read, services
 
 
 def bearer(request: Request) -> str:
@@ -22,7 +22,7 @@ def bearer(request: Request) -> str:
 
 
 async def authenticate(request: Request) -> tuple[AccessToken, TokenContext]:
-    return await call(services(request).api.check_access_token, bearer(request))
+    return await call_read(request, services(request).api.check_access_token, bearer(request))
 
 
 async def me(request: Request) -> Response:

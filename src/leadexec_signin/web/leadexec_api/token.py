@@ -12,7 +12,7 @@ from starlette.routing import Route
 from leadexec_signin.core.clock import iso_z
 from leadexec_signin.core.errors import InvalidRequest
 from leadexec_signin.core.scopes import ordered
-from leadexec_signin.web.context import call, services
+from leadexec_signin.web.context import call, call_read, services
 from leadexec_signin.web.leadexec_api.params import read_params, required
 from leadexec_signin.web.security import client_ip
 
@@ -31,7 +31,12 @@ async def token_endpoint(request: Request) -> Response:
         grant_type, credential = "code", params["code"]
     else:
         grant_type, credential = "refresh_token", required(params, "refreshToken")
-    issued = await call(svc.tokens.exchange, grant_type, app_id, credential, secret, ip)
+    args = (grant_type, app_id, credential, secret, ip)
+    # The refresh exchange only reads; a code exchange writes and may wait for a lock.
+    if grant_type == "refresh_token":
+        issued = await call_read(request, svc.tokens.exchange, *args)
+    else:
+        issued = await call(svc.tokens.exchange, *args)
     return JSONResponse(
         {
             "valid": True,
