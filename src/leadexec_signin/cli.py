@@ -53,7 +53,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     ensure_schema(settings, always=args.migrate)
     print(f"LeadExec Sign-In on http://{args.host}:{args.port} (issuer {settings.issuer})")
     uvicorn.run(
-        "leadexec_signin.web.app:app_from_env",
+        "leadexec_signin.asgi:app_from_env",
         factory=True,
         host=args.host,
         port=args.port,

@@ -7,11 +7,13 @@ from __future__ import annotations
 import hmac
 
 import pytest
+from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from conftest import authorize, decide, open_popup, result_of, sign_in
 from conftest import database_url as database_url  # every backend: revocation is storage
 from leadexec_signin.core import credentials
+from leadexec_signin.storage.sql import tables
 from security.conftest import refused_bearer, refused_seed
 
 
@@ -206,6 +208,16 @@ def test_a_hardened_code_is_single_use_short_lived_and_bound_to_its_app(
     access = issued.json()["authToken"]  # type: ignore[attr-defined]
     me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {access}"})
     assert (me.status_code, me.json()["error"]) == (401, "invalid_token")
+    # The replay revoked the whole grant, recorded as such (the partner's notice says so too).
+    a = tables.audit_events
+    with world.services.storage.engine.connect() as c:
+        events = c.execute(
+            select(a.c.event, a.c.detail).where(a.c.app_id == app_id).order_by(a.c.id)
+        ).all()
+    assert [(e, d.get("via")) for e, d in events if e in ("grant.revoked", "code.replayed")] == [
+        ("grant.revoked", "code_replay"),
+        ("code.replayed", None),
+    ]
     decide(client, open_popup(client, btn).text, "allow", btn)  # the grant is gone: ask again
     stolen = code()
     refused_seed(trade(stolen, other_id, other_secret), 400, "invalid_grant")  # another app

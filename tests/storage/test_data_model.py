@@ -436,7 +436,7 @@ def test_migration_0003_keeps_every_row_and_gives_old_ones_their_meaning(
                 c.execute(table.insert().values(row))
     engine.dispose()
 
-    command.upgrade(cfg, "head")
+    command.upgrade(cfg, "0003")
     assert_old_rows_kept_their_meaning(url)
 
     command.downgrade(cfg, "0002")
@@ -453,7 +453,7 @@ def test_migration_0003_keeps_every_row_and_gives_old_ones_their_meaning(
         assert "client_type" not in {col["name"] for col in schema.get_columns("applications")}
     engine.dispose()
 
-    command.upgrade(cfg, "head")
+    command.upgrade(cfg, "0003")
     assert_old_rows_kept_their_meaning(url)
 
 

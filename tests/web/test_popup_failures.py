@@ -4,10 +4,11 @@ sign-in is at most two transactions (open the popup; answer the dialog)."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, func, select
 from starlette.testclient import TestClient
 
 from conftest import PARTNER, authorize, decide, open_popup, result_of, sign_in
+from leadexec_signin.storage.sql import tables
 
 
 def consent_dialog(client: TestClient, btn_id: str) -> str:
@@ -66,3 +67,33 @@ def test_a_returning_user_asked_for_more_scopes_takes_two_transactions(
     r = decide(client, html, "allow", wider)
     assert result_of(r.text)["result"]["scopes"] == ["profile", "email", "account"]  # type: ignore[attr-defined]
     assert len(begun) == 2  # the checks again, the consent and the tokens: one more
+
+
+def test_the_silent_check_answers_only_a_frame(client: TestClient, world) -> None:
+    """Loaded as an image or an object by any page, the silent check would tell "signed in
+    and granted" from "not" by its status and mint a refresh token each time: anything a
+    browser says is not a frame gets one constant answer, before any lookup."""
+    sign_in(client)
+    authorize(client, world.btn_id)
+    params = {"btnId": world.btn_id, "origin": PARTNER, "state": "s"}
+    grant_id = world.services.accounts.connected_apps(world.user_id)[0].grant.id
+    with world.services.storage.engine.connect() as c:
+        before = c.execute(
+            select(func.count()).where(tables.refresh_tokens.c.grant_id == grant_id)
+        ).scalar_one()
+    answers = set()
+    for dest in ("image", "object", "embed", "script", "empty", "document"):
+        r = client.get("/signin/immediate", params=params, headers={"Sec-Fetch-Dest": dest})
+        answers.add((r.status_code, r.text.count("le-result")))
+    client.cookies.clear()  # signed out: the answer is the same
+    r = client.get("/signin/immediate", params=params, headers={"Sec-Fetch-Dest": "image"})
+    answers.add((r.status_code, r.text.count("le-result")))
+    assert answers == {(400, 0)}
+    with world.services.storage.engine.connect() as c:
+        after = c.execute(
+            select(func.count()).where(tables.refresh_tokens.c.grant_id == grant_id)
+        ).scalar_one()
+    assert after == before
+    sign_in(client)
+    framed = client.get("/signin/immediate", params=params, headers={"Sec-Fetch-Dest": "iframe"})
+    assert framed.status_code == 200 and result_of(framed.text)["result"]["valid"] is True  # type: ignore[index]

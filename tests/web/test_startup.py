@@ -35,3 +35,23 @@ def test_keys_and_try_it_exist_before_any_request_and_gets_write_nothing(world) 
     assert keys.status_code == 200 and len(keys.json()["keys"]) == 1
     assert try_it.status_code == 200 and "btn_leadexec-try-it-builtin" in try_it.text
     assert writes == []
+
+
+def test_the_server_starts_while_the_database_is_away(settings, clock) -> None:
+    """Start-up writes wait for the database; the process serves /healthz and says 503 on
+    /readyz instead of exiting."""
+    from leadexec_signin.compose import build
+
+    away = settings.with_changes(
+        database_url="postgresql+psycopg://postgres@127.0.0.1:9/nowhere",
+        db_connect_timeout=1,
+        db_pool_timeout=1,
+    )
+    services = build(away, clock)
+    try:
+        with TestClient(create_app(services), base_url=ISSUER) as client:
+            assert client.get("/healthz").json() == {"status": "ok"}
+            ready = client.get("/readyz")
+            assert (ready.status_code, ready.json()["database"]) == (503, "unreachable")
+    finally:
+        services.close()

@@ -1,5 +1,6 @@
 """The ASGI application: the surfaces and their renderers, over services built by
-``compose.py``. Nothing is created at import."""
+``compose.py`` (which this module never imports: ``asgi.py`` joins the two). Nothing is
+created at import."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from anyio import to_thread
 from starlette.applications import Starlette
@@ -18,10 +20,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from leadexec_signin.compose import Services, build
-from leadexec_signin.core.errors import TemporarilyUnavailable
-from leadexec_signin.logs import configure_logging
-from leadexec_signin.settings import Settings
+from leadexec_signin.core.errors import SigninError, TemporarilyUnavailable
 from leadexec_signin.web.account import routes as account
 from leadexec_signin.web.admin import routes as admin
 from leadexec_signin.web.context import PACKAGE, call, services
@@ -31,7 +30,10 @@ from leadexec_signin.web.leadexec_api import api_v1, revoke, token
 from leadexec_signin.web.security import SecurityMiddleware
 from leadexec_signin.web.signin import routes as signin
 from leadexec_signin.web.signin.results import render_result
-from leadexec_signin.web.surfaces import mount
+from leadexec_signin.web.surfaces import mount, rendered_by
+
+if TYPE_CHECKING:
+    from leadexec_signin.compose import Services
 
 OPENAPI = Path(__file__).resolve().parent / "openapi.json"
 log = logging.getLogger("leadexec_signin.web")
@@ -66,6 +68,17 @@ async def openapi(request: Request) -> Response:
     )
 
 
+async def prepare_when_possible(services_: Services, every: float = 2.0) -> None:
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await call(services_.prepare)
+        except SigninError:
+            continue
+        log.info("start-up writes done")
+        return
+
+
 def surfaces() -> Mount:
     """The route table: each surface with its renderer; the pages are the root surface, so
     whatever no other surface claims is answered as a page."""
@@ -75,7 +88,8 @@ def surfaces() -> Mount:
         [
             Route("/healthz", healthz),
             Route("/readyz", readyz),
-            Route("/openapi.json", openapi),
+            # The API's description is part of the seed's API: its refusals take that shape.
+            Route("/openapi.json", rendered_by(openapi, seed_renderer())),
             mount("/api/v1", render_bearer, api_v1.routes),
             mount("/api", seed_renderer(), [*token.routes, *revoke.routes]),
             mount("/signin/buttons", seed_renderer(cors=True), signin.buttons),
@@ -99,8 +113,14 @@ def create_app(services_: Services) -> Starlette:
         # As many threads as pooled connections: more would only open and close overflow
         # connections under load.
         to_thread.current_default_thread_limiter().total_tokens = max(4, settings.db_pool_size)
-        await call(services_.prepare)
         tasks = []
+        try:
+            await call(services_.prepare)
+        except SigninError as exc:
+            # The database is away: serve anyway (/readyz says 503) and prepare when it is back.
+            log.warning("start-up writes postponed: %s", exc.code)
+            tasks.append(prepare_when_possible(services_))
+
         if settings.notice_interval_seconds > 0:
             tasks.append(run_forever(services_, settings.notice_interval_seconds))
         if settings.usage_flush_seconds > 0:
@@ -122,12 +142,3 @@ def create_app(services_: Services) -> Starlette:
     app.state.templates = Jinja2Templates(directory=PACKAGE / "templates")
     app.state.openapi = json.dumps(json.loads(OPENAPI.read_text())).encode()
     return app
-
-
-def app_from_env() -> Starlette:
-    """Entry point for ``uvicorn --factory`` in each worker process."""
-    settings = Settings.from_env()
-    # ``serve --workers N`` spawns its workers: they inherit no logging set-up, and without
-    # this their access log, audit lines and Redis warnings would be lost.
-    configure_logging(settings)
-    return create_app(build(settings))

@@ -39,7 +39,12 @@ def seed_renderer(*, cors: bool = False) -> Renderer:
 
     def render(request: Request, exc: SigninError) -> Response:
         extra = getattr(request.scope.get("endpoint"), ERROR_FIELDS, {})
-        headers = {"Access-Control-Allow-Origin": "*"} if cors else {}
+        # The public button configuration: readable from any page, and a refusal is as
+        # cacheable as the answer (the same for everyone).
+        headers = {}
+        if cors:
+            cache = "public, max-age=60" if exc.status < 500 else "no-store"
+            headers = {"Access-Control-Allow-Origin": "*", "Cache-Control": cache}
         return JSONResponse(seed_body(exc, **extra), status_code=exc.status, headers=headers)
 
     return render

@@ -56,6 +56,16 @@ def as_signin_error(request: Request, exc: Exception) -> SigninError:
     return ServerError()
 
 
+RENDERER = "surface_renderer"
+
+
+def rendered_by(endpoint: Callable[..., object], render: Renderer) -> Callable[..., object]:
+    """One route of a surface that answers refusals in another surface's shape (a single
+    path cannot be a mount of its own)."""
+    setattr(endpoint, RENDERER, render)
+    return endpoint
+
+
 def mount(path: str, render: Renderer, routes: Sequence[BaseRoute]) -> Mount:
     """A surface at a path prefix. Starlette's Mount pattern stops at a newline (``.`` without
     DOTALL), so a path with an encoded newline would slip past every surface to Starlette's
@@ -71,7 +81,8 @@ class Surface:
     def __init__(self, render: Renderer, routes: Sequence[BaseRoute]) -> None:
         self.render = render
         self.routes = list(routes)
-        self.router = Router(routes=self.routes)
+        # No slash redirects: /api would become /api/ only to be a 404 there.
+        self.router = Router(routes=self.routes, redirect_slashes=False)
 
     def _nested_surface_takes(self, scope: Scope) -> bool:
         """Whether a surface mounted inside this one answers the request (then it decides)."""
@@ -105,7 +116,8 @@ class Surface:
                 raise  # the answer already began: nothing sane left to send
             request = Request(scope, receive)
             error = as_signin_error(request, exc)
-            response = self.render(request, error)
+            render = getattr(scope.get("endpoint"), RENDERER, None) or self.render
+            response = render(request, error)
             if isinstance(exc, HTTPException) and exc.headers:
                 response.headers.update(exc.headers)  # Allow on a 405
             if error.retry_after is not None:

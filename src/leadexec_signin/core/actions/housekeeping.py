@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Protocol
 
+from leadexec_signin.core import audit
 from leadexec_signin.core.actions.usage import UsageLog
 from leadexec_signin.core.clock import Clock
-from leadexec_signin.core.ports import Store, Tokens
+from leadexec_signin.core.ports import Audit, Store, Tokens
 from leadexec_signin.settings import Settings
 
 
-class HousekeepingTx(Tokens, Protocol):
+class HousekeepingTx(Tokens, Audit, Protocol):
     pass
 
 
@@ -31,4 +32,7 @@ class Housekeeping:
         now = self.clock.now()
         idle = timedelta(days=self.settings.refresh_token_idle_days)
         with self.store.transaction() as tx:
-            return tx.delete_expired(now) + tx.retire_refresh_tokens(now - idle)
+            retired = tx.retire_refresh_tokens(now - idle)
+            if retired:
+                audit.record(tx, now, audit.REFRESH_RETIRED, detail={"count": retired})
+            return tx.delete_expired(now) + retired

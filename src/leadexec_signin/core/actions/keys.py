@@ -7,7 +7,13 @@ from typing import Protocol
 from leadexec_signin.core import credentials
 from leadexec_signin.core.clock import Clock
 from leadexec_signin.core.errors import ServerError
-from leadexec_signin.core.keys import SigningKey, new_signing_key
+from leadexec_signin.core.keys import (
+    EDDSA,
+    SigningKey,
+    current_signing_key,
+    new_signing_key,
+    published_keys,
+)
 from leadexec_signin.core.ports import Keys, Store
 
 
@@ -28,12 +34,17 @@ class SigningKeys:
                 tx.add_signing_key(new_signing_key(credentials.new_id("key_"), self.clock.now()))
 
     def current(self) -> SigningKey:
+        """The key that signs disconnect notices now: EdDSA, activated, not retired."""
         with self.store.transaction() as tx:
             keys = tx.signing_keys()
-        if not keys:
-            raise ServerError(debug="no signing key: the server did not start through compose")
-        return keys[-1]
+        key = current_signing_key(keys, EDDSA, self.clock.now())
+        if key is None:
+            raise ServerError(debug="no active EdDSA signing key")
+        return key
 
     def public_keys(self) -> list[dict[str, str]]:
+        """Every key still published: the active ones, the next one (so partners cache it
+        before it signs) and retired ones until their tokens and notices have expired."""
         with self.store.transaction() as tx:
-            return [k.public_jwk() for k in tx.signing_keys()]
+            keys = tx.signing_keys()
+        return [k.public_jwk() for k in published_keys(keys, self.clock.now())]

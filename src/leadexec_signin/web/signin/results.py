@@ -119,7 +119,7 @@ def result_page(
         status = error.status
     else:
         status = 200
-    if target is None:
+    if target is None and status < 500:
         # No origin we could safely post to: show the reason, deliver nothing.
         status = 400
     response = templates.TemplateResponse(

@@ -142,8 +142,18 @@ async def _popup(
 
 
 async def immediate(request: Request) -> Response:
-    """The silent check: never shows UI, answers immediate_failed when a prompt is needed."""
+    """The silent check: never shows UI, answers immediate_failed when a prompt is needed.
+
+    Only a frame may load it. Its status differs between "signed in and granted" and not,
+    and it reads the cross-site session cookie: loaded as an image, object or prefetch by
+    any page, that difference would leak, and each load would mint a refresh token. Browsers
+    say what a load is for (``Sec-Fetch-Dest``); anything but a frame gets one constant
+    answer before any lookup.
+    """
     svc = services(request)
+    dest = request.headers.get("sec-fetch-dest")
+    if dest is not None and dest not in ("iframe", "frame"):
+        raise InvalidRequest("The silent check answers only inside a frame.")
     remember(request, AuthorizeRequest("", "", "", immediate=True), "iframe")
     try:
         values = query_values(request)
