@@ -15,7 +15,7 @@ the revocation wins and the issuer sees a revoked grant; never a live token unde
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -32,11 +32,13 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import StaticPool
 
 from leadexec_signin.core.errors import Conflict, InvalidRequest, TemporarilyUnavailable
+from leadexec_signin.core.tokens import GrantContext, RefreshGrant
 from leadexec_signin.storage.events import app_event, grant_event
 from leadexec_signin.storage.sql.accounts import AccountRepository
 from leadexec_signin.storage.sql.apps import AppRepository
 from leadexec_signin.storage.sql.checks import CheckRepository
 from leadexec_signin.storage.sql.grants import GrantRepository
+from leadexec_signin.storage.sql.hot import HotReads
 from leadexec_signin.storage.sql.keys import KeyRepository
 from leadexec_signin.storage.sql.lifetimes import LifetimeRepository
 from leadexec_signin.storage.sql.outbox import OutboxRepository
@@ -185,11 +187,39 @@ def translated_errors() -> Iterator[None]:
         raise
 
 
+class ReadTransaction(SqlTransaction):
+    """What ``SqlStorage.reading`` yields: the same ports, the hot reads without SQLAlchemy's
+    execution path, and a SQLAlchemy connection only if something else is asked."""
+
+    def __init__(self, engine: Engine, hot: HotReads, stack: ExitStack) -> None:
+        self._engine = engine
+        self._hot = hot
+        self._stack = stack
+        self._conn: Connection | None = None
+        self.changes = []
+
+    @property  # type: ignore[override]
+    def c(self) -> Connection:
+        if self._conn is None:
+            conn = self._stack.enter_context(self._engine.connect())
+            conn.execution_options(leadexec_read_only=True)
+            self._stack.enter_context(conn.begin())
+            self._conn = conn
+        return self._conn
+
+    def refresh_grant(self, token_hash: str) -> RefreshGrant | None:
+        return self._hot.refresh_grant(token_hash)
+
+    def grant_context(self, grant_id: str) -> GrantContext | None:
+        return self._hot.grant_context(grant_id)
+
+
 class SqlStorage:
     def __init__(
         self, engine: Engine, after_commit: Callable[[list[str]], None] | None = None
     ) -> None:
         self.engine = engine
+        self.hot = HotReads(engine)
         self.after_commit = after_commit
 
     @contextmanager
@@ -205,12 +235,11 @@ class SqlStorage:
     def reading(self) -> Iterator[SqlTransaction]:
         """A read-only unit of work: on SQLite its statements run in autocommit and take no
         lock, so readers never queue behind writers (WAL lets them read the last commit).
-        Use it for single-statement reads, or reads that need no snapshot across statements."""
-        with translated_errors():
-            with self.engine.connect() as conn:
-                conn.execution_options(leadexec_read_only=True)
-                with conn.begin():
-                    yield SqlTransaction(conn)
+        Use it for single-statement reads, or reads that need no snapshot across statements.
+        The hot reads (``refresh_grant``, ``grant_context``) go straight to the driver
+        (``hot.py``); anything else opens a connection on first use."""
+        with translated_errors(), ExitStack() as stack:
+            yield ReadTransaction(self.engine, self.hot, stack)
 
     def ping(self) -> None:
         with self.transaction() as tx:

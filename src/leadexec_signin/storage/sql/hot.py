@@ -1,0 +1,125 @@
+"""The two reads every partner call makes (the refresh exchange's token, the API's grant),
+through the database driver directly.
+
+SQLAlchemy's execution path (a Connection, events, a Result) costs about 100 us around a
+query SQLite answers in 10: measured, it was most of an exchange. These statements are the
+ones in ``checks.py``, compiled once for the engine's dialect; a pooled driver connection is
+borrowed for one ``execute`` + ``fetchone`` and given back (the pool ends the read
+transaction, on PostgreSQL). Rows are converted here as SQLAlchemy's column types would
+(UTC times, JSON preferences).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, Select
+
+from leadexec_signin.core.apps import AppCredentials
+from leadexec_signin.core.errors import TemporarilyUnavailable
+from leadexec_signin.core.tokens import GrantContext, RefreshGrant
+from leadexec_signin.storage.sql.checks import GRANT_CONTEXT, REFRESH_GRANT
+from leadexec_signin.storage.sql.rows import grant_from_row, user_from_row
+from leadexec_signin.storage.sql.tables import UTCDateTime
+
+
+class _Row:
+    """A driver row read by name, as ``rows.py``'s converters read SQLAlchemy rows."""
+
+    __slots__ = ("_mapping",)
+
+    def __init__(self, mapping: dict[str, Any]) -> None:
+        self._mapping = mapping
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._mapping[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def _utc(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):  # SQLite keeps ISO text
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
+
+
+class _Statement:
+    def __init__(self, engine: Engine, statement: Select[Any], param: str) -> None:
+        dialect = engine.dialect
+        self.sql = str(statement.compile(dialect=dialect))
+        self.names = [c.key for c in statement.selected_columns]
+        self.param = param
+        self.named = dialect.paramstyle in ("named", "pyformat")
+        self.times = {c.key for c in statement.selected_columns if isinstance(c.type, UTCDateTime)}
+
+    def args(self, value: str) -> Any:
+        return {self.param: value} if self.named else (value,)
+
+    def convert(self, row: tuple[Any, ...]) -> _Row:
+        mapping = dict(zip(self.names, row, strict=True))
+        for key in self.times:
+            mapping[key] = _utc(mapping[key])
+        return _Row(mapping)
+
+
+class HotReads:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._dbapi_error = engine.dialect.loaded_dbapi.Error
+        self._refresh = _Statement(engine, REFRESH_GRANT, "token_hash")
+        self._grant = _Statement(engine, GRANT_CONTEXT, "grant_id")
+
+    @contextmanager
+    def _cursor(self) -> Iterator[Any]:
+        connection = self.engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            try:
+                yield cursor
+            finally:
+                cursor.close()
+        except self._dbapi_error as exc:
+            connection.invalidate(exc)  # a connection that failed is not reused
+            raise TemporarilyUnavailable(debug=type(exc).__name__) from exc
+        finally:
+            connection.close()  # back to the pool, which ends the read transaction
+
+    def _one(self, statement: _Statement, value: str) -> _Row | None:
+        with self._cursor() as cursor:
+            cursor.execute(statement.sql, statement.args(value))
+            row = cursor.fetchone()
+        return statement.convert(row) if row is not None else None
+
+    def refresh_grant(self, token_hash: str) -> RefreshGrant | None:
+        row = self._one(self._refresh, token_hash)
+        if row is None:
+            return None
+        m = row._mapping
+        return RefreshGrant(
+            token_hash=m["token_hash"],
+            app_id=m["r_app_id"],
+            last_used_at=m["r_last_used_at"],
+            created_at=m["r_created_at"],  # type: ignore[arg-type]
+            grant=grant_from_row(row, "g_"),  # type: ignore[arg-type]
+            app=AppCredentials(m["g_app_id"], m["a_status"], m["a_secret_hash"]),
+        )
+
+    def grant_context(self, grant_id: str) -> GrantContext | None:
+        row = self._one(self._grant, grant_id)
+        if row is None:
+            return None
+        m = row._mapping
+        if isinstance(m["preferences"], str | bytes):  # SQLite keeps JSON text
+            m["preferences"] = json.loads(m["preferences"])
+        return GrantContext(
+            grant_from_row(row, "g_"),  # type: ignore[arg-type]
+            AppCredentials(m["g_app_id"], m["a_status"], m["a_secret_hash"]),
+            user_from_row(row),  # type: ignore[arg-type]
+        )
