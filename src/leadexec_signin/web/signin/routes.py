@@ -7,11 +7,13 @@ refusals are rendered by the ``/signin`` surface as result pages (``results.py``
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import quote, urlencode
 
+import brotli
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -197,26 +199,64 @@ async def button_config(request: Request) -> Response:
 _TYPES = {".js": "application/javascript", ".css": "text/css"}
 
 
+@dataclass(frozen=True)
+class Asset:
+    """One SDK file in each encoding a browser may take, compressed once per process."""
+
+    media_type: str
+    etag: str
+    bodies: dict[str, bytes]  # "identity", "gzip", "br"
+
+
 @lru_cache(maxsize=16)
-def _asset(name: str) -> tuple[bytes, str]:
+def _asset(name: str) -> Asset:
     body = (PACKAGE / "static" / "signin" / name).read_bytes()
-    return body, '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
+    return Asset(
+        media_type=_TYPES[name[name.rindex(".") :]],
+        etag=hashlib.sha256(body).hexdigest()[:20],
+        bodies={
+            "identity": body,
+            "gzip": gzip.compress(body, 9, mtime=0),
+            "br": brotli.compress(body, quality=11),
+        },
+    )
+
+
+def chosen_encoding(accept: str) -> str:
+    """brotli, then gzip, then none, as the request's Accept-Encoding allows (RFC 9110
+    section 12.5.3; a coding with q=0 is refused)."""
+    offered = set()
+    for part in accept.lower().split(","):
+        coding, _, params = part.strip().partition(";")
+        if params.replace(" ", "") in ("q=0", "q=0.0", "q=0.00", "q=0.000"):
+            continue
+        offered.add(coding.strip())
+    for coding in ("br", "gzip"):
+        if coding in offered or "*" in offered:
+            return coding
+    return "identity"
 
 
 def asset(name: str) -> Route:
-    """The SDK files: cached briefly, revalidated by ETag; loadable from any partner page."""
+    """The SDK files: compressed, cached briefly, revalidated by ETag (one per encoding);
+    loadable from any partner page."""
 
     async def endpoint(request: Request) -> Response:
-        body, etag = _asset(name)
+        found = _asset(name)
+        encoding = chosen_encoding(request.headers.get("accept-encoding", ""))
+        etag = f'"{found.etag}-{encoding}"' if encoding != "identity" else f'"{found.etag}"'
         headers = {
             "ETag": etag,
             "Cache-Control": "public, max-age=300, stale-while-revalidate=86400",
             "Access-Control-Allow-Origin": "*",
             "Cross-Origin-Resource-Policy": "cross-origin",
+            "Vary": "Accept-Encoding",
         }
         if request.headers.get("if-none-match") == etag:
             return Response(status_code=304, headers=headers)
-        return Response(body, media_type=_TYPES[name[name.rindex(".") :]], headers=headers)
+        if encoding != "identity":
+            headers["Content-Encoding"] = encoding
+        return Response(found.bodies[encoding], media_type=found.media_type, headers=headers)
 
     return Route(f"/{name}", endpoint, methods=["GET", "HEAD"])
 
