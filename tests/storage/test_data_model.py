@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -370,6 +371,21 @@ OLD_ROWS: dict[str, list[dict[str, Any]]] = {
 }
 
 
+def migrated_with_old_rows(url: str) -> Config:
+    """The database at revision 0002 holding ``OLD_ROWS``; its Alembic config."""
+    cfg = alembic_config(url)
+    command.upgrade(cfg, "0002")
+    engine = create_engine(url, poolclass=NullPool)
+    with engine.begin() as c:
+        old = MetaData()
+        for name, rows in OLD_ROWS.items():
+            table = Table(name, old, autoload_with=c)
+            for row in rows:  # one by one: the rows do not all name the same columns
+                c.execute(table.insert().values(row))
+    engine.dispose()
+    return cfg
+
+
 def count_rows(url: str) -> dict[str, int]:
     engine = create_engine(url, poolclass=NullPool)
     with engine.connect() as c:
@@ -425,16 +441,7 @@ def test_migration_0003_keeps_every_row_and_gives_old_ones_their_meaning(
     empty_database: str,
 ) -> None:
     url = empty_database
-    cfg = alembic_config(url)
-    command.upgrade(cfg, "0002")
-    engine = create_engine(url, poolclass=NullPool)
-    with engine.begin() as c:
-        old = MetaData()
-        for name, rows in OLD_ROWS.items():
-            table = Table(name, old, autoload_with=c)
-            for row in rows:  # one by one: the rows do not all name the same columns
-                c.execute(table.insert().values(row))
-    engine.dispose()
+    cfg = migrated_with_old_rows(url)
 
     command.upgrade(cfg, "0003")
     assert_old_rows_kept_their_meaning(url)

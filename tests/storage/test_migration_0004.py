@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from alembic import command
-from sqlalchemy import MetaData, Table, create_engine, inspect, select
+from sqlalchemy import create_engine, inspect, select
 from sqlalchemy.pool import NullPool
 
 from leadexec_signin.core.actions.housekeeping import Housekeeping
@@ -15,25 +15,18 @@ from leadexec_signin.core.actions.usage import UsageLog
 from leadexec_signin.core.clock import FrozenClock
 from leadexec_signin.settings import Settings
 from leadexec_signin.storage.sql import tables
-from leadexec_signin.storage.sql.migrate import alembic_config
 from leadexec_signin.storage.sql.store import SqlStorage, make_engine
-from storage.test_data_model import OLD_ROWS, empty_database  # noqa: F401 (a fixture)
+from storage.test_data_model import (  # noqa: F401 (empty_database is a fixture)
+    empty_database,
+    migrated_with_old_rows,
+)
 
 
 def test_old_refresh_tokens_are_marked_used_and_survive_the_first_sweep(
     empty_database: str,  # noqa: F811
 ) -> None:
     url = empty_database
-    cfg = alembic_config(url)
-    command.upgrade(cfg, "0002")
-    engine = create_engine(url, poolclass=NullPool)
-    with engine.begin() as c:
-        old = MetaData()
-        for name, rows in OLD_ROWS.items():
-            table = Table(name, old, autoload_with=c)
-            for row in rows:
-                c.execute(table.insert().values(row))
-    engine.dispose()
+    cfg = migrated_with_old_rows(url)
     command.upgrade(cfg, "head")
 
     storage = SqlStorage(make_engine(url))
