@@ -7,6 +7,7 @@ length; names the endpoint does not use are ignored, as jQuery adds its own (``_
 from __future__ import annotations
 
 import json
+from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 
@@ -45,7 +46,17 @@ async def read_params(request: Request, wanted: frozenset[str]) -> dict[str, str
             raise InvalidRequest("The JSON body must be an object.")
         for name, value in body.items():
             _put(found, name, value, wanted)
-    elif kind in ("application/x-www-form-urlencoded", "multipart/form-data"):
+    elif kind == "application/x-www-form-urlencoded":
+        # Parsed here rather than by the multipart parser: a form of three fields is the
+        # common case of every partner backend, and the general parser costs ~5x more.
+        try:
+            text = (await request.body()).decode("utf-8")
+            pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FIELDS)
+        except (UnicodeDecodeError, ValueError):
+            raise InvalidRequest("The form body could not be parsed.") from None
+        for name, value in pairs:
+            _put(found, name, value, wanted)
+    elif kind == "multipart/form-data":
         try:
             form = await request.form(max_files=0, max_fields=MAX_FIELDS)
         except SigninError:
