@@ -11,7 +11,7 @@
         for ``lib/wrk-tokens.lua``; with fewer users than that, every token repeated until
         the file has as many lines (so wrk's table is the same size at every scale).
         ``--out`` gets {"app", "users", "sample", "distinct", "seed_s", "bulk_s", ...}.
-    seed_scale.py report --jsonl scale-DATE.jsonl --out docs/performance.md
+    seed_scale.py report --jsonl scale-DATE.jsonl [more.jsonl ...] --out docs/performance.md
         The table between ``<!-- scale:begin -->`` and ``<!-- scale:end -->`` (added at the
         end of the file when missing); nothing else in the file is touched.
 
@@ -410,8 +410,8 @@ def write_section(path: Path, block: str) -> None:
     path.write_text(f"{head}{BEGIN}\n{block}\n{END}{tail}")
 
 
-def report(jsonl: Path, out: Path | None, command: str, source: str) -> None:
-    rows = [json.loads(line) for line in jsonl.read_text().splitlines() if line.strip()]
+def report(jsonl: list[Path], out: Path | None, command: str, source: str) -> None:
+    rows = [json.loads(line) for f in jsonl for line in f.read_text().splitlines() if line.strip()]
     block = report_block(rows, command, source)
     print(block)
     if out is not None:
@@ -431,7 +431,7 @@ def main() -> int:
     s.add_argument("--batch", type=int, default=10_000)
     s.add_argument("--seed", type=int, default=None, help="random seed of the token sample")
     r = sub.add_parser("report", help="write the scale section of docs/performance.md")
-    r.add_argument("--jsonl", type=Path, required=True)
+    r.add_argument("--jsonl", type=Path, nargs="+", required=True, help="one or more runs")
     r.add_argument("--out", type=Path)
     r.add_argument("--command", default="bash bench/scale.sh")
     r.add_argument("--source", default="the work tree")
