@@ -88,6 +88,7 @@ class SecurityMiddleware:
         request_id = next_request_id()
         scope.setdefault("state", {})["request_id"] = request_id
         status_holder = {"status": 0}
+        scope["leadexec.answer"] = status_holder  # read by the surfaces (web/surfaces.py)
         path: str = scope["path"]
 
         async def send_with_headers(message: Message) -> None:

@@ -57,6 +57,7 @@ def as_signin_error(request: Request, exc: Exception) -> SigninError:
 
 
 RENDERER = "surface_renderer"
+ANSWER = "leadexec.answer"  # scope key: {"status": 0 until the response starts}
 
 
 def rendered_by(endpoint: Callable[..., object], render: Renderer) -> Callable[..., object]:
@@ -96,13 +97,6 @@ class Surface:
         if scope["type"] != "http":
             await self.router(scope, receive, send)
             return
-        started = False
-
-        async def watching(message: dict[str, object]) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)  # type: ignore[arg-type]
-
         # Starlette's own handlers (a plain-text 400 for a broken form) would answer before
         # this surface could: everything under it is rendered here instead.
         scope["starlette.exception_handlers"] = ({}, {})
@@ -110,9 +104,11 @@ class Surface:
             too_long = len(scope.get("query_string", b"")) > MAX_QUERY_BYTES
             if too_long and not self._nested_surface_takes(scope):
                 raise InvalidRequest("The address is too long.", status=414)
-            await self.router(scope, receive, watching)  # type: ignore[arg-type]
+            await self.router(scope, receive, send)
         except Exception as exc:
-            if started:
+            # SecurityMiddleware records the answer's status as it starts (no wrapper of our
+            # own around ``send`` on every message).
+            if scope.get(ANSWER, {}).get("status"):
                 raise  # the answer already began: nothing sane left to send
             request = Request(scope, receive)
             error = as_signin_error(request, exc)
