@@ -339,8 +339,9 @@ def report_block(rows: list[dict[str, Any]], command: str, source: str) -> str:
         "- Load: `GET /api/token?appId=..&refreshToken=..` with a token picked at random per "
         "request (`lib/wrk-tokens.lua`) from a file of the same number of lines at every "
         "scale (at 1M: distinct tokens picked uniformly over all grants; at 1k: every token, "
-        f"repeated); `wrk -t1`, a discarded 5 s warm-up then 10 s; best of {rounds} "
-        "interleaved round(s) by requests/s (all rounds listed), errors summed over them.",
+        f"repeated); `wrk -t1`, a discarded 5 s warm-up then 10 s; up to {rounds} "
+        "interleaved round(s), the best by requests/s shown (all rounds listed), errors "
+        "summed over them.",
         "- **RSS peak** is the largest `VmHWM` (peak resident set since start, from "
         "`/proc/<pid>/status`) of any one server process, over all rounds; **RSS load** the "
         "largest `VmRSS` of one process sampled every 0.5 s during warm-up and measurement. "
@@ -353,6 +354,12 @@ def report_block(rows: list[dict[str, Any]], command: str, source: str) -> str:
         "| CPU ratio | other CPU |",
         "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    if any(r["backend"] == "postgresql" for r in runs):
+        out.insert(
+            out.index("", 2),
+            "- PostgreSQL rows: **CPU us/req** is the server's only; the database's own "
+            "backends are counted in **other CPU**, and **DB MB** is not measured.",
+        )
     verdicts: list[str] = []
     for (backend, workers, conns), by_users in sorted(groups.items()):
         base: dict[str, Any] | None = None
