@@ -250,6 +250,8 @@ def asset(name: str) -> Route:
             "Cache-Control": "public, max-age=300, stale-while-revalidate=86400",
             "Access-Control-Allow-Origin": "*",
             "Cross-Origin-Resource-Policy": "cross-origin",
+            # Partners (and bench/sdk_draw.py) may read what the SDK cost them on the wire.
+            "Timing-Allow-Origin": "*",
             "Vary": "Accept-Encoding",
         }
         if request.headers.get("if-none-match") == etag:
