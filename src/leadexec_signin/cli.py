@@ -14,9 +14,11 @@ from collections.abc import Sequence
 
 from leadexec_signin.compose import Services, build_migrated, ensure_schema
 from leadexec_signin.core.apps import Application
-from leadexec_signin.core.errors import SigninError
+from leadexec_signin.core.errors import NotFound, SigninError
 from leadexec_signin.logs import configure_logging
 from leadexec_signin.settings import Settings
+
+DB_FILE = "leadexec-signin.sqlite3"
 
 
 def services_for(settings: Settings) -> Services:
@@ -50,8 +52,23 @@ def read_secret(prompt: str) -> str:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    if not os.environ.get("LEADEXEC_ISSUER"):
+        # Without a configured public URL, the issuer is where this server listens: the
+        # console's snippet then names this server, not the default port. Set in the
+        # environment so every worker process reads the same.
+        host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host  # noqa: S104
+        os.environ["LEADEXEC_ISSUER"] = f"http://{host}:{args.port}"
+        settings = settings.with_changes(issuer=os.environ["LEADEXEC_ISSUER"])
+        if args.host != host:
+            print(
+                "note: set LEADEXEC_ISSUER to this server's public URL; partners' snippets "
+                f"name {settings.issuer} until you do",
+                file=sys.stderr,
+            )
     ensure_schema(settings, always=args.migrate)
-    print(f"LeadExec Sign-In on http://{args.host}:{args.port} (issuer {settings.issuer})")
+    print(
+        f"LeadExec Sign-In on http://{args.host}:{args.port} (issuer {settings.issuer})", flush=True
+    )
     uvicorn.run(
         "leadexec_signin.asgi:app_from_env",
         factory=True,
@@ -117,6 +134,12 @@ def cmd_apps_status(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_apps_list(args: argparse.Namespace, settings: Settings) -> int:
+    if not settings.database_url and not settings.data_dir.joinpath(DB_FILE).exists():
+        # Run from another folder, the embedded default would be a new empty database.
+        raise NotFound(
+            f"No database at {settings.data_dir.resolve() / DB_FILE}. Run this where the "
+            "server runs, or set LEADEXEC_DATA_DIR (or LEADEXEC_DATABASE_URL)."
+        )
     apps = services_for(settings).registry.list_apps()
     lines = [f"{a.id}  {a.status:<9}  {a.name}  {' '.join(a.origins)}" for a in apps]
     emit(args, [app_json(a) for a in apps], "\n".join(lines) or "No applications.")
@@ -159,64 +182,80 @@ def parser() -> argparse.ArgumentParser:
         return sp
 
     serve = sub.add_parser("serve", help="run the identity provider")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on")
+    serve.add_argument("--workers", type=int, default=1, help="server processes (use the cores)")
     serve.add_argument("--migrate", action="store_true", help="migrate a configured database")
     serve.set_defaults(fn=cmd_serve)
 
     demo = sub.add_parser("demo", help="provider + sample partner site, seeded")
-    demo.add_argument("--host", default="127.0.0.1")
-    demo.add_argument("--port", type=int, default=8000)
-    demo.add_argument("--partner-port", type=int, default=8001)
+    demo.add_argument("--host", default="127.0.0.1", help="address of both sites")
+    demo.add_argument("--port", type=int, default=8000, help="the identity provider's port")
+    demo.add_argument("--partner-port", type=int, default=8001, help="the partner site's port")
     demo.set_defaults(fn=cmd_demo)
 
     with_json(sub.add_parser("migrate", help="bring the database schema up to date")).set_defaults(
         fn=cmd_migrate
     )
 
-    users = sub.add_parser("users").add_subparsers(dest="users_command", required=True)
+    users = sub.add_parser("users", help="LeadExec accounts").add_subparsers(
+        dest="users_command", required=True
+    )
     uc = with_json(users.add_parser("create", help="create a user; password on stdin"))
-    uc.add_argument("--email", required=True)
-    uc.add_argument("--name", required=True)
-    uc.add_argument("--company")
-    uc.add_argument("--plan")
-    uc.add_argument("--timezone")
-    uc.add_argument("--locale")
-    uc.add_argument("--operator", action="store_true")
+    uc.add_argument("--email", required=True, help="sign-in email (unique)")
+    uc.add_argument("--name", required=True, help="display name")
+    uc.add_argument("--company", help="company (released by the account scope)")
+    uc.add_argument("--plan", help="LeadExec plan (released by the account scope)")
+    uc.add_argument("--timezone", help="IANA time zone, e.g. Europe/Paris (default UTC)")
+    uc.add_argument("--locale", help="locale, e.g. fr-FR (default en-US)")
+    uc.add_argument("--operator", action="store_true", help="may approve apps at /admin")
     uc.set_defaults(fn=cmd_users_create)
 
-    apps = sub.add_parser("apps").add_subparsers(dest="apps_command", required=True)
+    apps = sub.add_parser("apps", help="partner applications").add_subparsers(
+        dest="apps_command", required=True
+    )
     ac = with_json(apps.add_parser("create", help="register an application (pending)"))
-    ac.add_argument("--name", required=True)
-    ac.add_argument("--origin", action="append", required=True)
-    ac.add_argument("--scopes", required=True)
-    ac.add_argument("--with-secret", action="store_true")
+    ac.add_argument("--name", required=True, help="shown to people on the consent dialog")
+    ac.add_argument(
+        "--origin", action="append", required=True, help="JavaScript origin; repeat for more"
+    )
+    ac.add_argument("--scopes", required=True, help="allowed scopes, e.g. profile,email")
+    ac.add_argument("--with-secret", action="store_true", help="make an appSecret (shown once)")
     ac.add_argument("--hardened", action="store_true", help="deliver a code, not tokens")
-    ac.add_argument("--logo")
-    ac.add_argument("--homepage")
-    ac.add_argument("--privacy")
-    ac.add_argument("--terms")
-    ac.add_argument("--notice-url")
+    ac.add_argument("--logo", help="https URL of the logo on the consent dialog")
+    ac.add_argument("--homepage", help="https URL of the application's home page")
+    ac.add_argument("--privacy", help="https URL of its privacy policy")
+    ac.add_argument("--terms", help="https URL of its terms")
+    ac.add_argument("--notice-url", help="https URL that receives signed disconnect notices")
     ac.set_defaults(fn=cmd_apps_create)
-    for action in ("approve", "suspend", "reinstate"):
-        sp = with_json(apps.add_parser(action))
-        sp.add_argument("app_id")
+    for action, words in (
+        ("approve", "let the application sign users in"),
+        ("suspend", "stop it; its tokens stop working at once"),
+        ("reinstate", "approve a suspended application again"),
+    ):
+        sp = with_json(apps.add_parser(action, help=words))
+        sp.add_argument("app_id", help="the appId")
         sp.set_defaults(fn=cmd_apps_status, action=action)
-    with_json(apps.add_parser("list")).set_defaults(fn=cmd_apps_list)
+    with_json(apps.add_parser("list", help="every application and its status")).set_defaults(
+        fn=cmd_apps_list
+    )
 
-    buttons = sub.add_parser("buttons").add_subparsers(dest="buttons_command", required=True)
-    bc = with_json(buttons.add_parser("create"))
-    bc.add_argument("--app", required=True)
-    bc.add_argument("--scopes", required=True)
-    bc.add_argument("--theme", default="light")
-    bc.add_argument("--size", default="medium")
-    bc.add_argument("--text", default="Sign in with LeadExec")
+    buttons = sub.add_parser("buttons", help="sign-in buttons").add_subparsers(
+        dest="buttons_command", required=True
+    )
+    bc = with_json(buttons.add_parser("create", help="a button for an application"))
+    bc.add_argument("--app", required=True, help="the appId")
+    bc.add_argument("--scopes", required=True, help="scopes the button asks for")
+    bc.add_argument("--theme", default="light", help="light or dark")
+    bc.add_argument("--size", default="medium", help="small, medium or large")
+    bc.add_argument("--text", default="Sign in with LeadExec", help="the button's words")
     bc.set_defaults(fn=cmd_buttons_create)
 
-    grants = sub.add_parser("grants").add_subparsers(dest="grants_command", required=True)
+    grants = sub.add_parser("grants", help="users' access to applications").add_subparsers(
+        dest="grants_command", required=True
+    )
     gr = with_json(grants.add_parser("revoke", help="remove a user's access to an application"))
-    gr.add_argument("--app", required=True)
+    gr.add_argument("--app", required=True, help="the appId")
     gr.add_argument("--user", required=True, help="the user's email")
     gr.set_defaults(fn=cmd_grants_revoke)
     return p

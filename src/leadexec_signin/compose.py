@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from sqlalchemy import make_url
+
 from leadexec_signin.core.accounts import Passwords
 from leadexec_signin.core.actions.access import AccessTokens
 from leadexec_signin.core.actions.accounts import Accounts
@@ -26,6 +28,7 @@ from leadexec_signin.core.actions.signin import SignIn
 from leadexec_signin.core.actions.token import TokenExchange
 from leadexec_signin.core.actions.usage import UsageLog
 from leadexec_signin.core.clock import Clock, SystemClock
+from leadexec_signin.core.errors import TemporarilyUnavailable
 from leadexec_signin.core.ports import RateLimiter
 from leadexec_signin.settings import Settings
 from leadexec_signin.storage.events import RedisEvents
@@ -127,12 +130,22 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
 
 def ensure_schema(settings: Settings, *, always: bool = False) -> None:
     """The embedded SQLite default migrates itself; a configured database only on request."""
+    from sqlalchemy.exc import DBAPIError
+
     from leadexec_signin.storage.sql.migrate import upgrade
 
     if always or not settings.database_url:
         if not settings.database_url:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
-        upgrade(settings.effective_database_url)
+        try:
+            upgrade(settings.effective_database_url)
+        except DBAPIError as exc:
+            # The command line says which database and why, in a line, not a traceback.
+            where = make_url(settings.effective_database_url).render_as_string()
+            reason = str(exc.orig).strip().splitlines()[0][:200] if exc.orig else type(exc)
+            raise TemporarilyUnavailable(
+                f"The database at {where} cannot be migrated: {reason}"
+            ) from exc
 
 
 def build_migrated(settings: Settings, clock: Clock | None = None) -> Services:

@@ -92,6 +92,9 @@ def run_demo(settings: Settings, *, host: str, port: int, partner_port: int) -> 
     print(f"Identity provider: http://{host}:{port}")
     print(f"Partner site:      {partner_url}   <- open this one")
     print(f"Demo credentials:  {DEMO_EMAIL} / {DEMO_PASSWORD}")
+    print(f"Partner console:   http://{host}:{port}/developers   (Try It: /developers/try)")
+    print(f"Connected apps:    http://{host}:{port}/account/apps")
+    print(f"Database:          {settings.effective_database_url}")
     print(f"appId {ids['appId']}  btnId {ids['btnId']}", flush=True)
 
     async def serve() -> None:

@@ -87,7 +87,9 @@ class Settings:
     login_limit_per_ip: str = "100/15 minutes"
     # Rate limits of the token endpoint, per application and per client IP.
     token_limit_per_app: str = "600/minute"
-    token_limit_per_ip: str = "300/minute"
+    # Per IP it is higher than per application: one partner backend refreshes for all of its
+    # users from one address.
+    token_limit_per_ip: str = "6000/minute"
     # Rate limit of /api/revoke per client IP (a revocation is a write, and each one may queue
     # a signed notice to the partner).
     revoke_limit_per_ip: str = "300/minute"

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from leadexec_signin.cli import parser
 
 
 def run(data_dir: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
@@ -116,3 +120,80 @@ def test_button_scopes_must_be_allowed_for_the_app(tmp_path: Path) -> None:
     done = run(tmp_path, "buttons", "create", "--app", str(app["appId"]),  # type: ignore[index]
                "--scopes", "profile,settings", "--json")  # fmt: skip
     assert done.returncode == 2 and json.loads(done.stdout)["error"] == "invalid_request"
+
+
+def test_listing_apps_where_there_is_no_database_says_so(tmp_path: Path) -> None:
+    """Run from another folder, the embedded default would silently be a new, empty database."""
+    done = run(tmp_path / "elsewhere", "apps", "list", "--json")
+    assert done.returncode == 2
+    assert json.loads(done.stdout)["error"] == "not_found"
+    assert "No database at" in json.loads(done.stdout)["errorMessage"]
+    assert not (tmp_path / "elsewhere").exists()  # nothing created
+
+
+def test_migrating_an_unreachable_database_is_one_clear_line(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "LEADEXEC_DATA_DIR": str(tmp_path),
+        "LEADEXEC_DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:9/nowhere",
+        "LEADEXEC_DB_CONNECT_TIMEOUT": "1",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "leadexec_signin.cli", "migrate"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    [line] = [x for x in done.stderr.splitlines() if x.startswith("error:")]
+    assert "127.0.0.1:9/nowhere" in line and "(temporarily_unavailable)" in line
+
+
+def test_every_command_and_flag_says_what_it_does(tmp_path: Path) -> None:
+    top = run(tmp_path, "--help").stdout
+    for command in ("serve", "demo", "migrate", "users", "apps", "buttons", "grants"):
+        assert re.search(rf"^\s+{command}\s+\S", top, re.M), command
+    assert "usage: leadexec-signin apps create" in run(tmp_path, "apps", "create", "--help").stdout
+
+    def walk(p: argparse.ArgumentParser, path: str) -> list[str]:
+        missing = [
+            f"{path} {'/'.join(a.option_strings) or a.dest}"
+            for a in p._actions
+            if not isinstance(a, argparse._HelpAction | argparse._SubParsersAction) and not a.help
+        ]
+        for a in p._actions:
+            if isinstance(a, argparse._SubParsersAction):
+                for name, child in a.choices.items():
+                    missing += walk(child, f"{path} {name}")
+        return missing
+
+    assert walk(parser(), "leadexec-signin") == []
+
+
+def test_serve_without_an_issuer_names_the_address_it_listens_on(tmp_path: Path) -> None:
+    """Otherwise every partner snippet would load the SDK from the default port."""
+    from production.nodes import free_port
+
+    port = free_port()
+    env = {**os.environ, "LEADEXEC_DATA_DIR": str(tmp_path), "LEADEXEC_LOG_LEVEL": "WARNING"}
+    for name in ("LEADEXEC_ISSUER", "LEADEXEC_DATABASE_URL"):
+        env.pop(name, None)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "leadexec_signin.cli", "serve", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    try:
+        assert server.stdout is not None
+        first = server.stdout.readline()
+    finally:
+        server.terminate()
+        server.wait(15)
+    assert first.strip() == (
+        f"LeadExec Sign-In on http://127.0.0.1:{port} (issuer http://127.0.0.1:{port})"
+    )
