@@ -251,3 +251,34 @@ def test_api_ignores_tokens_in_the_query_string(client, tokens) -> None:
 def test_unknown_api_path_is_a_json_404(client) -> None:
     r = client.get("/api/v1/nothing")
     assert r.status_code == 404 and r.json()["error"] == "not_found"
+
+
+def test_an_access_token_issued_before_self_proving_tokens_works_until_it_expires(
+    client, world, tokens, clock
+) -> None:
+    """After the upgrade, tokens of the first format (``lea_`` + 43 random characters, found
+    by hash in ``access_tokens``) keep working for the rest of their hour, and no longer."""
+    from datetime import timedelta
+
+    from leadexec_signin.core import credentials
+    from leadexec_signin.core.tokens import AccessToken
+
+    grant = world.services.accounts.connected_apps(world.user_id)[0].grant
+    old = credentials.new_token(credentials.ACCESS)
+    assert len(old) == 47
+    with world.services.storage.transaction() as tx:
+        tx.add_access_token(
+            AccessToken(
+                token_hash=credentials.token_hash(old),
+                grant_id=grant.id,
+                app_id=grant.app_id,
+                scopes=grant.scopes,
+                expires_at=clock.now() + timedelta(minutes=30),
+                created_at=clock.now() - timedelta(minutes=30),
+            )
+        )
+    me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {old}"})
+    assert me.status_code == 200 and me.json()["email"] == world.email
+    clock.advance(minutes=31)
+    late = client.get("/api/v1/me", headers={"Authorization": f"Bearer {old}"})
+    assert (late.status_code, late.json()["error"]) == (401, "invalid_token")
