@@ -71,6 +71,15 @@ class _Statement:
         return _Row(mapping)
 
 
+@contextmanager
+def _closing_cursor(connection: Any) -> Iterator[Any]:
+    cursor = connection.cursor()
+    try:
+        yield cursor
+    finally:
+        cursor.close()
+
+
 class HotReads:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -91,11 +100,8 @@ class HotReads:
             return
         connection = self.engine.raw_connection()
         try:
-            cursor = connection.cursor()
-            try:
+            with _closing_cursor(connection) as cursor:
                 yield cursor
-            finally:
-                cursor.close()
         except self._dbapi_error as exc:
             connection.invalidate(exc)  # a connection that failed is not reused
             raise TemporarilyUnavailable(debug=type(exc).__name__) from exc
@@ -115,11 +121,8 @@ class HotReads:
                 connection.rollback()
                 connection.autocommit = True
                 self._local.connection = connection
-            cursor = connection.cursor()
-            try:
+            with _closing_cursor(connection) as cursor:
                 yield cursor
-            finally:
-                cursor.close()
         except self._dbapi_error as exc:
             # A connection that failed is dropped; the next read opens a new one, so the
             # database coming back needs no restart.
