@@ -19,7 +19,7 @@ from leadexec_signin.core.actions.sessions import SessionsTx, session_user
 from leadexec_signin.core.actions.usage import UsageLog
 from leadexec_signin.core.authorize import AuthorizeContext, AuthorizeRequest, check_request
 from leadexec_signin.core.clock import Clock
-from leadexec_signin.core.errors import AccessDenied, ImmediateFailed, SigninError
+from leadexec_signin.core.errors import AccessDenied, Conflict, ImmediateFailed, SigninError
 from leadexec_signin.core.grants import Grant
 from leadexec_signin.core.ports import Apps, Store
 from leadexec_signin.core.scopes import ordered, user_claims
@@ -108,8 +108,24 @@ class SignIn:
     ) -> Outcome:
         """``decision`` is None when the popup opens, "allow" or "cancel" from the dialog;
         ``shown`` is the scopes the dialog showed."""
-        now = self.clock.now()
         self._before()
+        try:
+            return self._popup(req, session, ip, decision, shown)
+        except Conflict:
+            # Two Allows at once (two tabs, a double click): the other one made the grant
+            # first (one live grant per user and application is a unique index). Once more,
+            # this one finds that grant and finishes on it.
+            return self._popup(req, session, ip, decision, shown)
+
+    def _popup(
+        self,
+        req: AuthorizeRequest,
+        session: str | None,
+        ip: str,
+        decision: str | None,
+        shown: str | None,
+    ) -> Outcome:
+        now = self.clock.now()
         with self.store.transaction() as tx:
             ctx = check_request(tx, req)
             user = session_user(tx, session, now, self.settings)
