@@ -244,18 +244,9 @@ seed_backend() {
 
 # ours_start B W CACHE_MS: a fresh copy of B's seeded database, then `leadexec-signin serve`.
 ours_start() {
-  local backend=$1 w=$2 cache=$3 url=""
-  rm -rf "$SCRATCH/$backend-run"
-  if [ "$backend" = postgresql ]; then
-    DB_NAME=lx_bench_$$_run
-    "$PY" "$BENCH_DIR/seed.py" createdb "$PG_ADMIN_URL" "$DB_NAME" --template "lx_bench_$$_tpl"
-    [[ " ${PG_CREATED:-} " == *" $DB_NAME "* ]] || PG_CREATED="${PG_CREATED:-} $DB_NAME"
-    url=$("$PY" "$BENCH_DIR/seed.py" url "$PG_ADMIN_URL" "$DB_NAME")
-    mkdir -p "$SCRATCH/$backend-run"
-  else
-    DB_NAME=""
-    cp -a "$SCRATCH/$backend-tpl" "$SCRATCH/$backend-run"
-  fi
+  local backend=$1 w=$2 cache=$3
+  fresh_database "$backend" "lx_bench_$$_tpl" "$SCRATCH/$backend-tpl" "$SCRATCH/$backend-run"
+  local url=$DB_URL
   start_server "ours-$backend-w$w-cache$cache-r$ROUND" $P_OURS env \
     LEADEXEC_DATA_DIR="$SCRATCH/$backend-run" LEADEXEC_DATABASE_URL="$url" \
     LEADEXEC_REDIS_URL="$OURS_REDIS_URL" LEADEXEC_NOTICE_INTERVAL=0 \

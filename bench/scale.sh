@@ -129,18 +129,9 @@ seed() {
 # ---------------------------------------------------------------- one measured run
 DB_NAME=""
 start() { # B N W: a fresh copy of the seeded database, then `leadexec-signin serve`
-  local backend=$1 n=$2 w=$3 url=""
-  rm -rf "$SCRATCH/run"
-  if [ "$backend" = postgresql ]; then
-    DB_NAME=lx_scale_$$_run
-    "$PY" "$BENCH_DIR/seed.py" createdb "$PG_ADMIN_URL" "$DB_NAME" --template "lx_scale_$$_${n}_tpl"
-    [[ " ${PG_CREATED:-} " == *" $DB_NAME "* ]] || PG_CREATED="${PG_CREATED:-} $DB_NAME"
-    url=$("$PY" "$BENCH_DIR/seed.py" url "$PG_ADMIN_URL" "$DB_NAME")
-    mkdir -p "$SCRATCH/run"
-  else
-    DB_NAME=""
-    cp -a "$SCRATCH/sqlite-$n-tpl" "$SCRATCH/run"
-  fi
+  local backend=$1 n=$2 w=$3
+  fresh_database "$backend" "lx_scale_$$_${n}_tpl" "$SCRATCH/sqlite-$n-tpl" "$SCRATCH/run"
+  local url=$DB_URL
   start_server "scale-$backend-$n-w$w-r$ROUND" $P env \
     LEADEXEC_DATA_DIR="$SCRATCH/run" LEADEXEC_DATABASE_URL="$url" LEADEXEC_REDIS_URL="" \
     LEADEXEC_NOTICE_INTERVAL=0 LEADEXEC_LOG_LEVEL=WARNING \

@@ -19,3 +19,23 @@ take_src_snapshot() {
   export PYTHONPATH=$SCRATCH/src
   "$PY" -c 'import leadexec_signin.web.app' || { echo "!! $SOURCE does not import" >&2; exit 1; }
 }
+
+# fresh_database BACKEND PG_TEMPLATE SQLITE_TEMPLATE RUN_DIR: a fresh copy of a seeded database
+# for one server start (no run inherits the rows an earlier one wrote): CREATE DATABASE ...
+# TEMPLATE on PostgreSQL (named lx_bench_<pid>_run, dropped at exit), a copied directory on
+# SQLite. Sets DB_NAME and DB_URL (empty for SQLite: the server's data directory is RUN_DIR).
+fresh_database() {
+  local backend=$1 pg_template=$2 sqlite_template=$3 run_dir=$4
+  rm -rf "$run_dir"
+  DB_URL=""
+  DB_NAME=""
+  if [ "$backend" = postgresql ]; then
+    DB_NAME=lx_bench_$$_run
+    "$PY" "$BENCH_DIR/seed.py" createdb "$PG_ADMIN_URL" "$DB_NAME" --template "$pg_template"
+    [[ " ${PG_CREATED:-} " == *" $DB_NAME "* ]] || PG_CREATED="${PG_CREATED:-} $DB_NAME"
+    DB_URL=$("$PY" "$BENCH_DIR/seed.py" url "$PG_ADMIN_URL" "$DB_NAME")
+    mkdir -p "$run_dir"
+  else
+    cp -a "$sqlite_template" "$run_dir"
+  fi
+}

@@ -18,8 +18,6 @@ from leadexec_signin.core.errors import NotFound, SigninError
 from leadexec_signin.logs import configure_logging
 from leadexec_signin.settings import Settings
 
-DB_FILE = "leadexec-signin.sqlite3"
-
 
 def services_for(settings: Settings) -> Services:
     return build_migrated(settings)
@@ -134,10 +132,10 @@ def cmd_apps_status(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_apps_list(args: argparse.Namespace, settings: Settings) -> int:
-    if not settings.database_url and not settings.data_dir.joinpath(DB_FILE).exists():
+    if not settings.database_url and not settings.embedded_database.exists():
         # Run from another folder, the embedded default would be a new empty database.
         raise NotFound(
-            f"No database at {settings.data_dir.resolve() / DB_FILE}. Run this where the "
+            f"No database at {settings.embedded_database}. Run this where the "
             "server runs, or set LEADEXEC_DATA_DIR (or LEADEXEC_DATABASE_URL)."
         )
     apps = services_for(settings).registry.list_apps()

@@ -111,10 +111,15 @@ class Settings:
     log_level: str = "INFO"
 
     @property
+    def embedded_database(self) -> Path:
+        """The SQLite file used when no ``database_url`` is set."""
+        return (self.data_dir / "leadexec-signin.sqlite3").resolve()
+
+    @property
     def effective_database_url(self) -> str:
         if self.database_url:
             return self.database_url
-        return f"sqlite:///{(self.data_dir / 'leadexec-signin.sqlite3').resolve()}"
+        return f"sqlite:///{self.embedded_database}"
 
     @property
     def issuer_origin(self) -> str:

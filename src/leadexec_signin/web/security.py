@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from leadexec_signin.core.credentials import same
 from leadexec_signin.core.errors import InvalidRequest
 from leadexec_signin.settings import Settings
+from leadexec_signin.web.surfaces import ANSWER
 
 access_log = logging.getLogger("leadexec_signin.access")
 
@@ -91,7 +92,7 @@ class SecurityMiddleware:
         request_id = next_request_id()
         scope.setdefault("state", {})["request_id"] = request_id
         status_holder = {"status": 0}
-        scope["leadexec.answer"] = status_holder  # read by the surfaces (web/surfaces.py)
+        scope[ANSWER] = status_holder  # read by the surfaces
         path: str = scope["path"]
 
         async def send_with_headers(message: Message) -> None:

@@ -11,15 +11,12 @@ from typing import Protocol
 
 from leadexec_signin.core import access_tokens
 from leadexec_signin.core.access_tokens import Claims, MacKey
+from leadexec_signin.core.actions.keys import KeysTx
 from leadexec_signin.core.clock import Clock
 from leadexec_signin.core.errors import ServerError
-from leadexec_signin.core.ports import Keys, Reader, Store
+from leadexec_signin.core.ports import Reader, Store
 
 RELOAD_EVERY = 1.0
-
-
-class KeysTx(Keys, Protocol):
-    pass
 
 
 class KeysStore(Store[KeysTx], Reader[KeysTx], Protocol):

@@ -1,5 +1,6 @@
-"""SQL for how long tokens live: refresh tokens' "last used", the cap per grant and the idle
-retirement, and single use of codes (mixed into ``SqlTransaction``)."""
+"""SQL for how long tokens live: the cap of refresh tokens per grant, their idle retirement,
+and single use of codes (mixed into ``SqlTransaction``; "last used" is written in batches by
+``checks.py``)."""
 
 from __future__ import annotations
 
@@ -15,10 +16,6 @@ from leadexec_signin.storage.sql.rows import code_from_row
 
 class LifetimeRepository:
     c: Connection
-
-    def touch_refresh_token(self, token_hash: str, at: datetime) -> None:
-        r = t.refresh_tokens
-        self.c.execute(update(r).where(r.c.token_hash == token_hash).values(last_used_at=at))
 
     def trim_refresh_tokens(self, grant_id: str, keep: int) -> int:
         r = t.refresh_tokens
