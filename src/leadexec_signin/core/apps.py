@@ -52,6 +52,11 @@ class Application:
     jwks_uri: str = ""
     jwks: str | None = None  # the registered JWKS as JSON text, parsed where it is used
     rotate_refresh_tokens: bool = False
+    # OpenID Connect RP-Initiated and Back-Channel Logout 1.0; RFC 9068 access tokens.
+    post_logout_redirect_uris: tuple[str, ...] = ()
+    backchannel_logout_uri: str = ""
+    id_token_alg: str = "RS256"  # or ES256, EdDSA
+    access_token_format: str = "opaque"  # or "jwt"
 
     def __post_init__(self) -> None:
         if not self.client_type:

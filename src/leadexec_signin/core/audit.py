@@ -27,6 +27,9 @@ APP_SECRET_ROTATED = "app.secret_rotated"
 CODE_REPLAYED = "code.replayed"
 REFRESH_RETIRED = "token.refresh_retired"
 USER_CREATED = "user.created"
+APP_UPDATED = "app.updated"
+REFRESH_REUSED = "token.refresh_reused"
+CLIENT_AUTH_FAILED = "client.auth_failed"
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from urllib.parse import urlsplit
+
+import jwt
 
 from leadexec_signin.core.errors import InvalidRequest
 
@@ -169,3 +173,114 @@ def verify_code_verifier(verifier: str, challenge: str, method: str) -> bool:
         return False
     # Constant time, so timing reveals nothing of how much of the challenge was right.
     return hmac.compare_digest(s256_challenge(verifier), challenge)
+
+
+# -- registration of an OAuth client ----------------------------------------------------------
+
+OPAQUE, JWT = "opaque", "jwt"
+ACCESS_TOKEN_FORMATS = (OPAQUE, JWT)
+ID_TOKEN_ALGS = ("RS256", "ES256", "EdDSA")  # RS256 first: OpenID Connect requires it
+MAX_URIS = 20
+MAX_JWKS = 16 * 1024
+
+
+@dataclass(frozen=True)
+class ClientRegistration:
+    """What an application registers for the standard OAuth 2.1 / OpenID Connect surface,
+    checked together, since the fields constrain each other."""
+
+    redirect_uris: tuple[str, ...] = ()
+    client_type: str = ""
+    auth_method: str = ""
+    jwks_uri: str = ""
+    jwks: str | None = None
+    post_logout_redirect_uris: tuple[str, ...] = ()
+    backchannel_logout_uri: str = ""
+    access_token_format: str = OPAQUE
+    rotate_refresh_tokens: bool = False
+    id_token_alg: str = "RS256"
+
+
+def check_jwks(raw: str | None) -> str | None:
+    """A registered JWKS (RFC 7517 section 5): JSON with at least one public signing key that
+    PyJWT can use; private members are refused, since a client must never send us its key."""
+    text = (raw or "").strip()
+    if not text:
+        return None
+    if len(text) > MAX_JWKS:
+        raise InvalidRequest(f"The JWKS is larger than {MAX_JWKS // 1024} KB.")
+    try:
+        data = json.loads(text)
+        keys = data["keys"]
+        assert isinstance(keys, list) and keys
+        for key in keys:
+            assert isinstance(key, dict)
+            if {"d", "p", "q", "dp", "dq", "qi", "k"} & key.keys():
+                raise InvalidRequest("The JWKS contains private key material: publish only "
+                                     "the public keys.")  # fmt: skip
+            jwt.PyJWK(key)
+    except InvalidRequest:
+        raise
+    except Exception:
+        raise InvalidRequest(
+            'The JWKS must be JSON like {"keys": [...]} with RS256, ES256 or EdDSA public keys.'
+        ) from None
+    return json.dumps(data, separators=(",", ":"))
+
+
+def check_logout_uri(raw: str, what: str) -> str:
+    """A URI this server POSTs to (back-channel logout): https, or http on loopback."""
+    text = (raw or "").strip()
+    if not text:
+        return ""
+    uri = check_redirect_uri(text)
+    if not uri.startswith(("https://", "http://")):
+        raise InvalidRequest(f"The {what} must be an http(s) URI.")
+    return uri
+
+
+def check_uris(uris: Iterable[str], what: str) -> tuple[str, ...]:
+    checked = tuple(dict.fromkeys(check_redirect_uri(u) for u in uris if u.strip()))
+    if len(checked) > MAX_URIS:
+        raise InvalidRequest(f"At most {MAX_URIS} {what} per application.")
+    return checked
+
+
+def check_registration(reg: ClientRegistration, *, has_secret: bool) -> ClientRegistration:
+    """The client type follows the credential unless stated: a secret makes a confidential
+    client (client_secret_basic), keys make one with private_key_jwt, nothing a public one."""
+    jwks = check_jwks(reg.jwks)
+    jwks_uri = check_logout_uri(reg.jwks_uri, "JWKS URI")
+    if jwks_uri and not jwks_uri.startswith("https://") and not _loopback_key(jwks_uri):
+        raise InvalidRequest("The JWKS URI must use https.")
+    has_keys = bool(jwks or jwks_uri)
+    method = reg.auth_method or (
+        CLIENT_SECRET_BASIC if has_secret else PRIVATE_KEY_JWT if has_keys else NONE
+    )
+    kind = reg.client_type or (PUBLIC if method == NONE else CONFIDENTIAL)
+    check_client_auth(kind, method)
+    if method in (CLIENT_SECRET_BASIC, CLIENT_SECRET_POST) and not has_secret:
+        raise InvalidRequest(f"{method} needs an application secret (--with-secret).")
+    if method == PRIVATE_KEY_JWT and not has_keys:
+        raise InvalidRequest("private_key_jwt needs the client's public keys: a JWKS or JWKS URI.")
+    if reg.id_token_alg not in ID_TOKEN_ALGS:
+        raise InvalidRequest(f"The ID token algorithm is one of: {', '.join(ID_TOKEN_ALGS)}.")
+    if reg.access_token_format not in ACCESS_TOKEN_FORMATS:
+        raise InvalidRequest("The access-token format is opaque or jwt.")
+    return ClientRegistration(
+        redirect_uris=check_uris(reg.redirect_uris, "redirect URIs"),
+        client_type=kind,
+        auth_method=method,
+        jwks_uri=jwks_uri,
+        jwks=jwks,
+        post_logout_redirect_uris=check_uris(
+            reg.post_logout_redirect_uris, "post-logout redirect URIs"
+        ),
+        backchannel_logout_uri=check_logout_uri(
+            reg.backchannel_logout_uri, "back-channel logout URI"
+        ),
+        access_token_format=reg.access_token_format,
+        id_token_alg=reg.id_token_alg,
+        # OAuth 2.1 section 4.3.1: a public client's refresh tokens are always rotated.
+        rotate_refresh_tokens=reg.rotate_refresh_tokens or kind == PUBLIC,
+    )

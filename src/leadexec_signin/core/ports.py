@@ -16,6 +16,7 @@ from leadexec_signin.core.access_tokens import MacKey
 from leadexec_signin.core.accounts import User
 from leadexec_signin.core.apps import Application, Button
 from leadexec_signin.core.audit import AuditEvent
+from leadexec_signin.core.clients import ClientRegistration
 from leadexec_signin.core.grants import Grant, GrantListing
 from leadexec_signin.core.keys import SigningKey
 from leadexec_signin.core.notices import Notice
@@ -137,16 +138,7 @@ class PartnerApps(Protocol):
     def set_app_secret_hash(self, app_id: str, secret_hash: str | None) -> None: ...
     def set_app_origins(self, app_id: str, origins: tuple[str, ...]) -> None: ...
     def set_app_redirect_uris(self, app_id: str, uris: tuple[str, ...]) -> None: ...
-    def set_app_client(
-        self,
-        app_id: str,
-        *,
-        client_type: str,
-        auth_method: str,
-        jwks_uri: str,
-        jwks: str | None,
-        rotate_refresh_tokens: bool,
-    ) -> None: ...
+    def set_app_client(self, app_id: str, client: ClientRegistration) -> None: ...
 
 
 class Transaction(

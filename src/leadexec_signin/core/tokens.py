@@ -24,6 +24,12 @@ class RefreshToken:
     # one and when; presenting a rotated token again betrays a copy and revokes the grant.
     replaced_by: str | None = None  # hash of the successor
     rotated_at: datetime | None = None
+    # The surface that issued it: "seed" (/api/token) or "oauth" (/oauth2/token); each
+    # accepts only its own, so rotation cannot be side-stepped through the other.
+    kind: str = "seed"
+    # OpenID Connect: the sign-in behind the token, repeated in ID tokens issued on refresh.
+    auth_time: datetime | None = None
+    sid: str = ""
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,9 @@ class AuthorizationCode:
     # Set instead of deleting the code, so a second redemption is recognised as a replay
     # (RFC 6749 section 4.1.2) rather than as an unknown code.
     consumed_at: datetime | None = None
+    # OpenID Connect: when the user signed in, and the browser session (public form).
+    auth_time: datetime | None = None
+    sid: str = ""
 
 
 @dataclass(frozen=True)

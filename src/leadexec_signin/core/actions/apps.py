@@ -18,6 +18,7 @@ from leadexec_signin.core.apps import (
     check_notice_url,
     normalize_origin,
 )
+from leadexec_signin.core.clients import ClientRegistration, check_registration
 from leadexec_signin.core.clock import Clock
 from leadexec_signin.core.errors import Conflict, InvalidRequest, NotFound
 from leadexec_signin.core.ports import Apps, Audit, PartnerApps, Store
@@ -71,10 +72,15 @@ class Registry:
         privacy_url: str = "",
         terms_url: str = "",
         notice_url: str = "",
+        client: ClientRegistration | None = None,
     ) -> tuple[Application, str | None]:
-        """A new application starts pending; the secret is returned once and stored hashed."""
-        if not origins:
-            raise InvalidRequest("Register at least one JavaScript origin.")
+        """A new application starts pending; the secret is returned once and stored hashed.
+
+        It needs a JavaScript origin (the sign-in button) or a redirect URI (standard OAuth
+        2.1 / OpenID Connect), or both."""
+        reg = check_registration(client or ClientRegistration(), has_secret=with_secret)
+        if not origins and not reg.redirect_uris:
+            raise InvalidRequest("Register at least one JavaScript origin or redirect URI.")
         if len(origins) > MAX_ORIGINS:
             raise InvalidRequest(f"At most {MAX_ORIGINS} origins per application.")
         if hardened and not with_secret:
@@ -96,11 +102,38 @@ class Registry:
             terms_url=check_https_url(terms_url, "terms URL"),
             notice_url=check_notice_url(notice_url),
             created_at=now,
+            redirect_uris=reg.redirect_uris,
+            client_type=reg.client_type,
+            auth_method=reg.auth_method,
+            jwks_uri=reg.jwks_uri,
+            jwks=reg.jwks,
+            rotate_refresh_tokens=reg.rotate_refresh_tokens,
+            post_logout_redirect_uris=reg.post_logout_redirect_uris,
+            backchannel_logout_uri=reg.backchannel_logout_uri,
+            access_token_format=reg.access_token_format,
+            id_token_alg=reg.id_token_alg,
         )
         with self.store.transaction() as tx:
             tx.add_app(app)
             audit.record(tx, now, audit.APP_CREATED, app_id=app.id, user_id=owner_id)
         return app, secret
+
+    def set_client(self, app_id: str, client: ClientRegistration) -> Application:
+        """Replace what an application registered for the OAuth 2.1 / OpenID Connect surface
+        (the console's and the command line's edit). Its secret, if any, stays."""
+        with self.store.transaction() as tx:
+            app = tx.app_by_id(app_id) if APP_ID.fullmatch(app_id) else None
+            if app is None:
+                raise NotFound(f"No application {app_id[:80]!r}.")
+            reg = check_registration(client, has_secret=app.requires_secret)
+            if not app.origins and not reg.redirect_uris:
+                raise InvalidRequest("Keep at least one JavaScript origin or redirect URI.")
+            tx.set_app_redirect_uris(app_id, reg.redirect_uris)
+            tx.set_app_client(app_id, reg)
+            audit.record(tx, self.clock.now(), audit.APP_UPDATED, app_id=app_id)
+            updated = tx.app_by_id(app_id)
+        assert updated is not None
+        return updated
 
     def create_button(
         self,

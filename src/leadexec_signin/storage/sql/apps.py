@@ -9,6 +9,7 @@ from sqlalchemy import delete, insert, literal_column, select, union_all, update
 from sqlalchemy.engine import Connection, Row
 
 from leadexec_signin.core.apps import Application, Button
+from leadexec_signin.core.clients import ClientRegistration
 from leadexec_signin.storage.sql import tables as t
 from leadexec_signin.storage.sql.rows import (
     app_from_row,
@@ -65,6 +66,10 @@ class AppRepository:
                 jwks_uri=app.jwks_uri,
                 jwks=app.jwks,
                 rotate_refresh_tokens=app.rotate_refresh_tokens,
+                post_logout_redirect_uris="\n".join(app.post_logout_redirect_uris),
+                backchannel_logout_uri=app.backchannel_logout_uri,
+                id_token_alg=app.id_token_alg,
+                access_token_format=app.access_token_format,
             )
         )
         if app.origins:
@@ -90,25 +95,21 @@ class AppRepository:
         self.c.execute(delete(r).where(r.c.app_id == app_id))
         self._insert_redirect_uris(app_id, uris)
 
-    def set_app_client(
-        self,
-        app_id: str,
-        *,
-        client_type: str,
-        auth_method: str,
-        jwks_uri: str,
-        jwks: str | None,
-        rotate_refresh_tokens: bool,
-    ) -> None:
+    def set_app_client(self, app_id: str, client: ClientRegistration) -> None:
+        """Everything of the registration but its redirect URIs (``set_app_redirect_uris``)."""
         self.c.execute(
             update(t.applications)
             .where(t.applications.c.id == app_id)
             .values(
-                client_type=client_type,
-                token_endpoint_auth_method=auth_method,
-                jwks_uri=jwks_uri,
-                jwks=jwks,
-                rotate_refresh_tokens=rotate_refresh_tokens,
+                client_type=client.client_type,
+                token_endpoint_auth_method=client.auth_method,
+                jwks_uri=client.jwks_uri,
+                jwks=client.jwks,
+                rotate_refresh_tokens=client.rotate_refresh_tokens,
+                post_logout_redirect_uris="\n".join(client.post_logout_redirect_uris),
+                backchannel_logout_uri=client.backchannel_logout_uri,
+                access_token_format=client.access_token_format,
+                id_token_alg=client.id_token_alg,
             )
         )
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, literal_column, select, update
 from sqlalchemy.engine import Connection, Row
 
 from leadexec_signin.core.access_tokens import MacKey
@@ -36,6 +36,8 @@ REFRESH_GRANT = (
     .join(_g, _g.c.id == _r.c.grant_id)
     .join(_a, _a.c.id == _g.c.app_id)
     .where(_r.c.token_hash == bindparam("token_hash"))
+    # Only the seed's own tokens: the OAuth surface's are rotated there and nowhere else.
+    .where(_r.c.kind == literal_column("'seed'"))
 )
 
 GRANT_CONTEXT = (

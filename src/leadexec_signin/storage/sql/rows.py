@@ -98,6 +98,12 @@ def app_from_row(
         jwks_uri=m[prefix + "jwks_uri"],
         jwks=m[prefix + "jwks"],
         rotate_refresh_tokens=bool(m[prefix + "rotate_refresh_tokens"]),
+        post_logout_redirect_uris=tuple(
+            u for u in (m[prefix + "post_logout_redirect_uris"] or "").split("\n") if u
+        ),
+        backchannel_logout_uri=m[prefix + "backchannel_logout_uri"],
+        id_token_alg=m[prefix + "id_token_alg"],
+        access_token_format=m[prefix + "access_token_format"],
     )
 
 
@@ -115,4 +121,6 @@ def code_from_row(row: Row[Any]) -> AuthorizationCode:
         scopes=scopes_or_none(row.scopes),
         created_at=row.created_at,
         consumed_at=row.consumed_at,
+        auth_time=row.auth_time,
+        sid=row.sid,
     )

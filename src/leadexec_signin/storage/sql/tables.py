@@ -97,6 +97,12 @@ applications = Table(
     Column("jwks_uri", Text, nullable=False, server_default=""),
     Column("jwks", Text, nullable=True),
     Column("rotate_refresh_tokens", Boolean, nullable=False, server_default=text("false")),
+    # OpenID Connect logout (migration 0005): newline-separated post-logout redirect URIs,
+    # the back-channel logout URI, and whether access tokens are opaque or RFC 9068 JWTs.
+    Column("post_logout_redirect_uris", Text, nullable=False, server_default=""),
+    Column("backchannel_logout_uri", Text, nullable=False, server_default=""),
+    Column("id_token_alg", String(16), nullable=False, server_default="RS256"),
+    Column("access_token_format", String(16), nullable=False, server_default="opaque"),
 )
 
 app_origins = Table(
@@ -182,6 +188,11 @@ refresh_tokens = Table(
     Column("last_used_at", UTCDateTime, nullable=True),
     Column("replaced_by", String(HASH), nullable=True),
     Column("rotated_at", UTCDateTime, nullable=True),
+    # The surface that issued it ("seed" or "oauth"): each accepts only its own.
+    Column("kind", String(8), nullable=False, server_default="seed"),
+    # The sign-in an OpenID Connect refresh goes back to: its ID tokens repeat auth_time/sid.
+    Column("auth_time", UTCDateTime, nullable=True),
+    Column("sid", String(64), nullable=False, server_default=""),
 )
 
 access_tokens = Table(
@@ -215,6 +226,8 @@ auth_codes = Table(
     Column("scopes", String(200), nullable=True),  # NULL: all of the grant's scopes
     Column("created_at", UTCDateTime, nullable=True),
     Column("consumed_at", UTCDateTime, nullable=True),
+    Column("auth_time", UTCDateTime, nullable=True),  # when the user signed in (ID token)
+    Column("sid", String(64), nullable=False, server_default=""),  # the session, public form
 )
 
 sessions = Table(
@@ -280,4 +293,12 @@ token_keys = Table(
     Column("kid", String(16), primary_key=True),
     Column("secret", String(64), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+)
+
+# The jti of every private_key_jwt client assertion until it expires: each is usable once.
+client_assertions = Table(
+    "client_assertions",
+    metadata,
+    Column("jti_hash", String(HASH), primary_key=True),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
 )

@@ -36,6 +36,9 @@ class TokenRepository:
                 last_used_at=token.last_used_at,
                 replaced_by=token.replaced_by,
                 rotated_at=token.rotated_at,
+                kind=token.kind,
+                auth_time=token.auth_time,
+                sid=token.sid,
             )
         )
 
@@ -65,6 +68,9 @@ class TokenRepository:
                 r.c.last_used_at.label("r_last_used_at"),
                 r.c.replaced_by.label("r_replaced_by"),
                 r.c.rotated_at.label("r_rotated_at"),
+                r.c.kind.label("r_kind"),
+                r.c.auth_time.label("r_auth_time"),
+                r.c.sid.label("r_sid"),
                 *self._context_columns(),
             )
             .join(g, g.c.id == r.c.grant_id)
@@ -86,6 +92,9 @@ class TokenRepository:
             last_used_at=row.r_last_used_at,
             replaced_by=row.r_replaced_by,
             rotated_at=row.r_rotated_at,
+            kind=row.r_kind,
+            auth_time=row.r_auth_time,
+            sid=row.r_sid,
         )
         return token, ctx
 
@@ -143,6 +152,8 @@ class TokenRepository:
                 scopes=joined_or_none(code.scopes),
                 created_at=code.created_at,
                 consumed_at=code.consumed_at,
+                auth_time=code.auth_time,
+                sid=code.sid,
             )
         )
 
