@@ -157,6 +157,7 @@ def test_every_command_and_flag_says_what_it_does(tmp_path: Path) -> None:
     for command in ("serve", "demo", "migrate", "users", "apps", "buttons", "grants"):
         assert re.search(rf"^\s+{command}\s+\S", top, re.M), command
     assert "usage: leadexec-signin apps create" in run(tmp_path, "apps", "create", "--help").stdout
+    assert re.search(r"^\s+client\s+\S", run(tmp_path, "apps", "--help").stdout, re.M)
 
     def walk(p: argparse.ArgumentParser, path: str) -> list[str]:
         missing = [
@@ -197,3 +198,176 @@ def test_serve_without_an_issuer_names_the_address_it_listens_on(tmp_path: Path)
     assert first.strip() == (
         f"LeadExec Sign-In on http://127.0.0.1:{port} (issuer http://127.0.0.1:{port})"
     )
+
+
+# -- the OAuth 2.1 / OpenID Connect registration -------------------------------------------
+
+# RFC 8037 appendix A.2: an Ed25519 public key.
+PUBLIC_JWKS = {
+    "keys": [{"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]
+}
+
+
+def test_an_app_with_only_a_redirect_uri_needs_no_origin(tmp_path: Path) -> None:
+    created = ok(tmp_path, "apps", "create", "--name", "Native", "--scopes", "profile",
+                 "--redirect-uri", "com.example.app:/callback",
+                 "--redirect-uri", "http://127.0.0.1/callback")  # fmt: skip
+    assert isinstance(created, dict)
+    assert created["origins"] == []
+    assert created["redirectUris"] == ["com.example.app:/callback", "http://127.0.0.1/callback"]
+    # No secret and no keys: a public client, whose refresh tokens always rotate.
+    assert (created["clientType"], created["authMethod"]) == ("public", "none")
+    assert created["rotateRefreshTokens"] is True
+    assert (created["accessTokenFormat"], created["idTokenAlg"]) == ("opaque", "RS256")
+    assert created["jwks"] is None and created["jwksUri"] is None
+    assert created["appSecret"] is None
+    [listed] = ok(tmp_path, "apps", "list")  # type: ignore[misc]
+    assert {k: v for k, v in created.items() if k != "appSecret"} == listed
+
+
+def test_every_client_field_can_be_set_at_creation(tmp_path: Path) -> None:
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps(PUBLIC_JWKS))
+    created = ok(
+        tmp_path, "apps", "create", "--name", "Backend", "--scopes", "profile,email",
+        "--origin", "https://crm.example.com", "--redirect-uri", "https://crm.example.com/cb",
+        "--client-type", "confidential", "--auth-method", "private_key_jwt",
+        "--jwks-file", str(jwks),
+        "--post-logout-redirect-uri", "https://crm.example.com/bye",
+        "--backchannel-logout-uri", "https://crm.example.com/logout",
+        "--access-token-format", "jwt", "--id-token-alg", "EdDSA", "--rotate-refresh-tokens",
+    )  # fmt: skip
+    assert isinstance(created, dict)
+    assert created["origins"] == ["https://crm.example.com"]
+    assert created["redirectUris"] == ["https://crm.example.com/cb"]
+    assert (created["clientType"], created["authMethod"]) == ("confidential", "private_key_jwt")
+    assert created["jwks"] == PUBLIC_JWKS
+    assert created["postLogoutRedirectUris"] == ["https://crm.example.com/bye"]
+    assert created["backchannelLogoutUri"] == "https://crm.example.com/logout"
+    assert (created["accessTokenFormat"], created["idTokenAlg"]) == ("jwt", "EdDSA")
+    assert created["rotateRefreshTokens"] is True and created["hasSecret"] is False
+
+
+def test_apps_client_replaces_the_whole_registration(tmp_path: Path) -> None:
+    created = ok(tmp_path, "apps", "create", "--name", "Web", "--scopes", "profile",
+                 "--origin", "https://a.example", "--with-secret")  # fmt: skip
+    app_id = str(created["appId"])  # type: ignore[index]
+    assert created["clientType"] == "confidential"  # type: ignore[index]
+    assert created["authMethod"] == "client_secret_basic"  # type: ignore[index]
+    first = ok(tmp_path, "apps", "client", app_id, "--redirect-uri", "https://a.example/cb",
+               "--auth-method", "client_secret_post", "--id-token-alg", "ES256",
+               "--jwks-uri", "https://a.example/jwks.json",
+               "--post-logout-redirect-uri", "https://a.example/")  # fmt: skip
+    assert isinstance(first, dict)
+    assert first["appId"] == app_id and first["redirectUris"] == ["https://a.example/cb"]
+    assert (first["clientType"], first["authMethod"]) == ("confidential", "client_secret_post")
+    assert first["jwksUri"] == "https://a.example/jwks.json" and first["idTokenAlg"] == "ES256"
+    assert first["hasSecret"] is True and "appSecret" not in first  # the secret stays
+    # A replacement, not a patch: what is left out goes back to its default.
+    second = ok(tmp_path, "apps", "client", app_id, "--redirect-uri", "https://a.example/cb2")
+    assert isinstance(second, dict)
+    assert second["redirectUris"] == ["https://a.example/cb2"]
+    assert second["authMethod"] == "client_secret_basic" and second["idTokenAlg"] == "RS256"
+    assert second["jwksUri"] is None and second["postLogoutRedirectUris"] == []
+    [listed] = ok(tmp_path, "apps", "list")  # type: ignore[misc]
+    assert listed == second
+    # Without --json: one line that names the outcome.
+    done = run(tmp_path, "apps", "client", app_id, "--redirect-uri", "https://a.example/cb")
+    assert done.returncode == 0 and done.stdout == (
+        f"{app_id}: OAuth registration saved (confidential client, client_secret_basic, "
+        "1 redirect URI(s)).\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--client-type", "secret"), "The client type must be one of: confidential, public."),
+        (("--auth-method", "client_secret_jwt"), "The authentication method must be one of"),
+        (("--client-type", "public", "--auth-method", "client_secret_basic"),
+         "A public client uses the authentication method none"),
+        (("--auth-method", "client_secret_basic"),
+         "client_secret_basic needs an application secret"),
+        (("--auth-method", "private_key_jwt"), "private_key_jwt needs the client's public keys"),
+        (("--redirect-uri", "http://crm.example.com/cb"), "Redirect URIs must use https"),
+        (("--redirect-uri", "https://crm.example.com/cb#top"),
+         "cannot contain spaces or a fragment"),
+        (("--redirect-uri", "javascript:alert(1)"), "must be a reverse domain name"),
+        (("--jwks-uri", "http://crm.example.com/jwks"), "Redirect URIs must use https"),
+        (("--jwks-file", "{tmp}/missing.json"), "Cannot read the JWKS file"),
+        (("--jwks-file", "{tmp}/not-json.json"), 'The JWKS must be JSON like {"keys": [...]}'),
+        (("--jwks-file", "{tmp}/private.json"), "The JWKS contains private key material"),
+        (("--backchannel-logout-uri", "http://crm.example.com/logout"),
+         "Redirect URIs must use https"),
+        (("--id-token-alg", "HS256"), "The ID token algorithm is one of: RS256, ES256, EdDSA."),
+        (("--access-token-format", "saml"), "The access-token format is opaque or jwt."),
+    ],
+    ids=[
+        "an unknown client type",
+        "an unknown authentication method",
+        "a public client with a secret method",
+        "a secret method without a secret",
+        "private_key_jwt without keys",
+        "a plain http redirect URI off loopback",
+        "a redirect URI with a fragment",
+        "a javascript redirect URI",
+        "a plain http JWKS URI",
+        "a JWKS file that does not exist",
+        "a JWKS file that is not JSON",
+        "a JWKS file with a private key",
+        "a plain http back-channel logout URI",
+        "a symmetric ID token algorithm",
+        "an unknown access-token format",
+    ],
+)  # fmt: skip
+def test_a_bad_client_field_is_one_line_on_stderr(tmp_path: Path, args, message) -> None:
+    (tmp_path / "not-json.json").write_text("keys: []")
+    private = {
+        "keys": [{**PUBLIC_JWKS["keys"][0], "d": "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A"}]
+    }
+    (tmp_path / "private.json").write_text(json.dumps(private))
+    args = tuple(a.replace("{tmp}", str(tmp_path)) for a in args)
+    base = ("--name", "A", "--scopes", "profile", "--redirect-uri", "https://crm.example.com/cb")
+    app_id = str(ok(tmp_path, "apps", "create", *base)["appId"])  # type: ignore[index]
+    for command in (
+        ("apps", "create", *base),
+        ("apps", "client", app_id, "--redirect-uri", "https://crm.example.com/cb"),
+    ):
+        done = run(tmp_path, *command, *args)
+        assert done.returncode == 2, done.stdout
+        assert "Traceback" not in done.stderr and done.stdout == ""
+        [line] = done.stderr.splitlines()
+        assert line.startswith("error: ") and message in line and line.endswith("(invalid_request)")
+    [unchanged] = ok(tmp_path, "apps", "list")  # type: ignore[misc]
+    assert unchanged["appId"] == app_id and unchanged["authMethod"] == "none"
+
+
+def test_an_app_needs_an_origin_or_a_redirect_uri(tmp_path: Path) -> None:
+    done = run(tmp_path, "apps", "create", "--name", "A", "--scopes", "profile", "--json")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert json.loads(done.stdout) == {
+        "error": "invalid_request",
+        "errorMessage": "Register at least one JavaScript origin or redirect URI.",
+    }
+
+
+def test_apps_client_keeps_an_app_reachable(tmp_path: Path) -> None:
+    """Taking the last redirect URI away from an app with no origin would leave nothing
+    a sign-in could come back to."""
+    app = ok(tmp_path, "apps", "create", "--name", "A", "--scopes", "profile",
+             "--redirect-uri", "https://a.example/cb")  # fmt: skip
+    done = run(tmp_path, "apps", "client", str(app["appId"]), "--json")  # type: ignore[index]
+    assert done.returncode == 2
+    assert json.loads(done.stdout) == {
+        "error": "invalid_request",
+        "errorMessage": "Keep at least one JavaScript origin or redirect URI.",
+    }
+
+
+def test_apps_client_for_an_unknown_app_is_not_found(tmp_path: Path) -> None:
+    ok(tmp_path, "migrate")
+    done = run(tmp_path, "apps", "client", "app_doesnotexist000000000000",
+               "--redirect-uri", "https://a.example/cb")  # fmt: skip
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    [line] = done.stderr.splitlines()
+    assert line.endswith("(not_found)")
