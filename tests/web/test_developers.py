@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import html
+import json
 import re
 
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from conftest import ISSUER, PARTNER, PASSWORD, authorize, csrf_of, open_popup, sign_in
+from leadexec_signin.core.clients import ClientRegistration
 from leadexec_signin.storage.sql import tables
 
 
@@ -69,7 +71,8 @@ def test_registration_errors_are_shown_and_nothing_is_created(client: TestClient
     before = len(world.services.registry.list_apps())
     for fields, message in [
         ({"origins": "https://crm.example.com/login"}, "Not a valid origin"),
-        ({"origins": ""}, "Register at least one JavaScript origin."),
+        ({"origins": ""}, "Register at least one JavaScript origin or redirect URI."),
+        ({"origins": "", "redirect_uris": "http://crm.example.com/cb"}, "must use https"),
         ({"scopes": ["profile", "admin"]}, "Unknown scope: admin."),
         ({"logo": "javascript:alert(1)"}, "logo URL must be an http(s) URL"),
         ({"name": ""}, "application name must have 1 to 80 characters"),
@@ -171,3 +174,234 @@ def test_admin_pages_are_for_operators_only(client: TestClient, world) -> None:
     assert bad.status_code == 400
     forged = op.post(f"/admin/apps/{app_id}/status", data={"action": "suspend"})
     assert forged.status_code == 403
+
+
+# -- the OAuth 2.1 / OpenID Connect form -----------------------------------------------------
+
+# RFC 8037 appendix A.2: an Ed25519 public key, and its private half.
+ED25519_X = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"
+ED25519_D = "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A"
+
+
+def oauth_form(page_html: str, **fields: object) -> dict[str, object]:
+    """What the form posts when left as a confidential client with a secret would see it."""
+    return {
+        "csrf": csrf_of(page_html),
+        "redirect_uris": "https://crm.example.com/cb",
+        "client_type": "confidential",
+        "auth_method": "client_secret_basic",
+        "jwks_uri": "",
+        "jwks": "",
+        "post_logout_redirect_uris": "",
+        "backchannel_logout_uri": "",
+        "access_token_format": "opaque",
+        "id_token_alg": "RS256",
+        **fields,
+    }
+
+
+def registered_app(client: TestClient, **fields: object) -> tuple[str, str]:
+    r = register(client, **fields)
+    assert r.status_code == 200
+    return re.search(r"<code>(app_[^<]+)</code>", r.text).group(1), r.text
+
+
+def selected(page_html: str, name: str) -> str:
+    found = re.search(rf'<select id="{name}" name="{name}">(.*?)</select>', page_html, re.S)
+    return re.search(r"<option selected>([^<]+)</option>", found.group(1)).group(1)
+
+
+def test_the_app_page_shows_the_client_id_discovery_url_and_registration(
+    client: TestClient, world
+) -> None:
+    sign_in(client)
+    app_id, _ = registered_app(client)
+    page = client.get(f"/developers/apps/{app_id}")
+    assert page.status_code == 200
+    assert "OAuth 2.1 / OpenID Connect" in page.text
+    assert f'<code id="client-id">{app_id}</code>' in page.text
+    assert f'<code id="discovery-url">{ISSUER}/.well-known/openid-configuration</code>' in page.text
+    # No secret, no keys: registered as a public client, refresh tokens rotated.
+    assert selected(page.text, "client_type") == "public"
+    assert selected(page.text, "auth_method") == "none"
+    assert selected(page.text, "access_token_format") == "opaque"
+    assert selected(page.text, "id_token_alg") == "RS256"
+    assert 'name="rotate_refresh_tokens" checked' in page.text
+
+
+def test_a_partner_saves_every_oauth_field(client: TestClient, world) -> None:
+    sign_in(client)
+    app_id, page = registered_app(client, with_secret="on")
+    jwks = json.dumps({"keys": [{"kty": "OKP", "crv": "Ed25519", "x": ED25519_X}]})
+    r = client.post(
+        f"/developers/apps/{app_id}/client",
+        data=oauth_form(
+            page,
+            redirect_uris=" https://crm.example.com/cb\r\n\r\nhttp://127.0.0.1/native\r\n",
+            auth_method="private_key_jwt",
+            jwks=jwks,
+            post_logout_redirect_uris="https://crm.example.com/bye",
+            backchannel_logout_uri="https://crm.example.com/logout",
+            access_token_format="jwt",
+            id_token_alg="ES256",
+            rotate_refresh_tokens="on",
+        ),
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    assert r.headers["location"] == f"/developers/apps/{app_id}?done=client#oauth"
+    [app] = [a for a in world.services.registry.list_apps() if a.id == app_id]
+    assert app.redirect_uris == ("https://crm.example.com/cb", "http://127.0.0.1/native")
+    assert (app.client_type, app.auth_method) == ("confidential", "private_key_jwt")
+    assert json.loads(app.jwks) == json.loads(jwks)
+    assert app.post_logout_redirect_uris == ("https://crm.example.com/bye",)
+    assert app.backchannel_logout_uri == "https://crm.example.com/logout"
+    assert (app.access_token_format, app.id_token_alg) == ("jwt", "ES256")
+    assert app.rotate_refresh_tokens is True and app.requires_secret
+    page = client.get(r.headers["location"])
+    assert "OAuth settings saved." in page.text
+    assert ">https://crm.example.com/cb\nhttp://127.0.0.1/native</textarea>" in page.text
+    assert selected(page.text, "auth_method") == "private_key_jwt"
+    assert selected(page.text, "id_token_alg") == "ES256"
+    assert ED25519_X in page.text and 'value="https://crm.example.com/logout"' in page.text
+
+
+def test_oauth_form_errors_are_shown_with_the_form_as_sent(client: TestClient, world) -> None:
+    sign_in(client)
+    app_id, page = registered_app(client)  # no secret: a public client
+    private = json.dumps({"keys": [{"kty": "OKP", "crv": "Ed25519", "x": ED25519_X,
+                                    "d": ED25519_D}]})  # fmt: skip
+    public = {"client_type": "public", "auth_method": "none"}
+    for fields, message in [
+        ({}, "client_secret_basic needs an application secret"),
+        ({**public, "redirect_uris": "http://crm.example.com/cb"}, "Redirect URIs must use https"),
+        ({**public, "redirect_uris": "javascript:alert(1)"}, "must be a reverse domain name"),
+        ({**public, "redirect_uris": "https://crm.example.com/cb#x"}, "or a fragment (#)"),
+        ({"auth_method": "none"}, "A public client uses the authentication method none"),
+        ({"client_type": "public"}, "A public client uses the authentication method none"),
+        ({"client_type": "trusted"}, "The client type must be one of: confidential, public."),
+        ({"auth_method": "private_key_jwt"}, "private_key_jwt needs the client's public keys"),
+        ({**public, "jwks": "not json"}, 'The JWKS must be JSON like {"keys": [...]}'),
+        ({**public, "jwks": private}, "The JWKS contains private key material"),
+        ({**public, "jwks": " " * 2 + "x" * 17000}, "The JWKS is larger than 16 KB."),
+        ({**public, "id_token_alg": "HS256"}, "The ID token algorithm is one of"),
+        ({**public, "access_token_format": "saml"}, "The access-token format is opaque or jwt."),
+        (
+            {**public, "backchannel_logout_uri": "http://crm.example.com/logout"},
+            "Redirect URIs must use https",
+        ),
+        (
+            {**public, "redirect_uris": "https://crm.example.com/" + "a" * 13000},
+            "The field redirect_uris is too long or not text.",
+        ),
+    ]:
+        r = client.post(f"/developers/apps/{app_id}/client", data=oauth_form(page, **fields))
+        assert r.status_code == 400, fields
+        text = html.unescape(r.text)
+        assert message in text, (fields, message)
+        sent = str(fields.get("redirect_uris", "https://crm.example.com/cb"))
+        if len(sent) < 2048:  # the refused form comes back as it was typed
+            assert f">{sent}</textarea>" in text, fields
+    [app] = [a for a in world.services.registry.list_apps() if a.id == app_id]
+    assert (app.client_type, app.auth_method, app.redirect_uris) == ("public", "none", ())
+
+
+def test_a_partner_registers_an_app_with_only_redirect_uris(client: TestClient, world) -> None:
+    sign_in(client)
+    app_id, page = registered_app(
+        client, origins="", redirect_uris="https://crm.example.com/cb\ncom.example.app:/cb\n"
+    )
+    assert "Application registered." in page
+    [app] = [a for a in world.services.registry.list_apps() if a.id == app_id]
+    assert app.origins == () and app.owner_id == world.user_id
+    assert app.redirect_uris == ("https://crm.example.com/cb", "com.example.app:/cb")
+    assert (app.client_type, app.auth_method) == ("public", "none")
+    # Origins can be added and taken away again: the redirect URIs keep it reachable.
+    for origins, expected in (("https://crm.example.com", ("https://crm.example.com",)), ("", ())):
+        page = client.get(f"/developers/apps/{app_id}").text
+        r = client.post(
+            f"/developers/apps/{app_id}/origins",
+            data={"csrf": csrf_of(page), "origins": origins},
+            follow_redirects=False,
+        )
+        assert r.status_code == 303
+        [app] = [a for a in world.services.registry.list_apps() if a.id == app_id]
+        assert app.origins == expected
+
+
+def test_an_app_keeps_an_origin_or_a_redirect_uri(client: TestClient, world) -> None:
+    """An app registered on the command line with only a redirect URI: emptying it would leave
+    nothing a sign-in could return to."""
+    sign_in(client)
+    app, _ = world.services.registry.register(
+        name="Native", origins=[], scopes="profile", owner_id=world.user_id,
+        client=ClientRegistration(redirect_uris=("com.example.app:/cb",)),
+    )  # fmt: skip
+    page = client.get(f"/developers/apps/{app.id}")
+    assert ">com.example.app:/cb</textarea>" in page.text
+    r = client.post(
+        f"/developers/apps/{app.id}/client",
+        data=oauth_form(page.text, redirect_uris="", client_type="public", auth_method="none"),
+    )
+    assert r.status_code == 400
+    assert "Keep at least one JavaScript origin or redirect URI." in r.text
+
+
+def test_a_partner_cannot_change_another_partners_oauth_settings(client: TestClient, world) -> None:
+    sign_in(client)
+    page = client.get("/developers")
+    for app_id in (world.app_id, "app_doesnotexist000000000000", "app_%00bad"):
+        r = client.post(
+            f"/developers/apps/{app_id}/client",
+            data=oauth_form(page.text, client_type="public", auth_method="none"),
+        )
+        assert r.status_code == 404, app_id
+        # Even a refused form names nothing of the application.
+        bad = client.post(
+            f"/developers/apps/{app_id}/client", data=oauth_form(page.text, id_token_alg="x")
+        )
+        assert bad.status_code == 404, app_id
+    [app] = [a for a in world.services.registry.list_apps() if a.id == world.app_id]
+    assert app.redirect_uris == ()
+
+
+def test_the_oauth_form_needs_csrf(client: TestClient, world) -> None:
+    sign_in(client)
+    app_id, page = registered_app(client)
+    form = oauth_form(page, client_type="public", auth_method="none")
+    r = client.post(f"/developers/apps/{app_id}/client", data={**form, "csrf": ""})
+    assert r.status_code == 403
+    del form["csrf"]
+    assert client.post(f"/developers/apps/{app_id}/client", data=form).status_code == 403
+    [app] = [a for a in world.services.registry.list_apps() if a.id == app_id]
+    assert app.redirect_uris == ()
+
+
+def test_the_oauth_form_needs_sign_in(client: TestClient, world) -> None:
+    page = client.get("/account/login")
+    r = client.post(
+        f"/developers/apps/{world.app_id}/client",
+        data=oauth_form(page.text),
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and r.headers["location"].startswith("/account/login")
+
+
+def test_operators_see_each_apps_oauth_client(client: TestClient, world) -> None:
+    world.services.accounts.create_user(
+        email="op@example.com", name="Op", password=PASSWORD, operator=True
+    )
+    world.services.registry.register(
+        name="Backend", origins=[], scopes="profile", with_secret=True,
+        client=ClientRegistration(redirect_uris=("https://crm.example.com/cb",
+                                                 "https://crm.example.com/cb2")),
+    )  # fmt: skip
+    sign_in(client, "op@example.com")
+    page = client.get("/admin")
+    assert page.status_code == 200
+    row = re.search(r"<strong>Backend</strong>.*?</tr>", page.text, re.S).group(0)
+    assert "confidential" in row and "client_secret_basic" in row
+    assert "<code>https://crm.example.com/cb</code>" in row
+    assert "<code>https://crm.example.com/cb2</code>" in row
+    button_app = re.search(r"<strong>Acme CRM</strong>.*?</tr>", page.text, re.S).group(0)
+    assert "public" in button_app and "No redirect URI" in button_app

@@ -11,6 +11,7 @@ from leadexec_signin.core import audit, credentials
 from leadexec_signin.core.accounts import User
 from leadexec_signin.core.actions.apps import APP_ID, TRY_IT_BUTTON, AppsTx, Registry, check_origins
 from leadexec_signin.core.apps import Application, Button
+from leadexec_signin.core.clients import ClientRegistration
 from leadexec_signin.core.clock import Clock
 from leadexec_signin.core.errors import NotFound
 from leadexec_signin.core.ports import Store
@@ -51,11 +52,20 @@ class Console:
         return secret
 
     def set_origins(self, app_id: str, owner: User, origins: list[str]) -> Application:
-        canonical = check_origins(origins)
+        """An application that signs in through its redirect URIs may drop every origin."""
         with self.store.transaction() as tx:
             app = owned(tx, app_id, owner)
+            keep_none = not any(o.strip() for o in origins) and bool(app.redirect_uris)
+            canonical = () if keep_none else check_origins(origins)
             tx.set_app_origins(app.id, canonical)
         return replace(app, origins=canonical)
+
+    def set_client(self, app_id: str, owner: User, client: ClientRegistration) -> Application:
+        """The console's OAuth 2.1 / OpenID Connect form: only the owner (or an operator) may
+        change where codes and tokens go, since that is who receives them."""
+        with self.store.transaction() as tx:
+            owned(tx, app_id, owner)
+        return self.registry.set_client(app_id, client)
 
     def create_button(self, app_id: str, owner: User, **options: str) -> Button:
         with self.store.transaction() as tx:

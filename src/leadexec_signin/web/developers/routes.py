@@ -7,6 +7,7 @@ Every partner sees only their own applications; an application registered here s
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
@@ -16,7 +17,15 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from leadexec_signin.core.accounts import User
-from leadexec_signin.core.apps import SIZES, THEMES
+from leadexec_signin.core.apps import SIZES, THEMES, Application
+from leadexec_signin.core.clients import (
+    ACCESS_TOKEN_FORMATS,
+    AUTH_METHODS,
+    CLIENT_TYPES,
+    ID_TOKEN_ALGS,
+    MAX_JWKS,
+    ClientRegistration,
+)
 from leadexec_signin.core.errors import InvalidRequest
 from leadexec_signin.core.scopes import SCOPES
 from leadexec_signin.web.account.routes import page, require_user
@@ -25,6 +34,9 @@ from leadexec_signin.web.security import check_csrf
 from leadexec_signin.web.signin.snippet import snippet
 
 MAX_ORIGIN_LINES = 20
+# A textarea of URIs: room for the 20 the core allows at a realistic length, well inside the
+# request body limit together with the JWKS.
+MAX_URI_FIELD = 12_000
 
 
 def text(form: FormData, name: str, limit: int = 2048) -> str:
@@ -43,8 +55,62 @@ def origin_lines(raw: str) -> list[str]:
     return lines
 
 
+def uri_lines(raw: str) -> tuple[str, ...]:
+    """The core counts and checks them, with words that name redirect URIs, not origins."""
+    return tuple(line.strip() for line in raw.splitlines() if line.strip())
+
+
 def provider_host(request: Request) -> str:
     return urlsplit(services(request).settings.issuer).netloc
+
+
+def client_fields(app: Application) -> dict[str, object]:
+    """The OAuth form as the application is registered; the JWKS indented, to be read."""
+    return {
+        "redirect_uris": "\n".join(app.redirect_uris),
+        "client_type": app.client_type,
+        "auth_method": app.auth_method,
+        "jwks_uri": app.jwks_uri,
+        "jwks": json.dumps(json.loads(app.jwks), indent=2) if app.jwks else "",
+        "post_logout_redirect_uris": "\n".join(app.post_logout_redirect_uris),
+        "backchannel_logout_uri": app.backchannel_logout_uri,
+        "access_token_format": app.access_token_format,
+        "id_token_alg": app.id_token_alg,
+        "rotate_refresh_tokens": app.rotate_refresh_tokens,
+    }
+
+
+def posted_client_fields(form: FormData) -> dict[str, object]:
+    """The OAuth form as posted, kept as typed so a refused form comes back as it was sent."""
+    return {
+        "redirect_uris": text(form, "redirect_uris", MAX_URI_FIELD),
+        "client_type": text(form, "client_type", 40),
+        "auth_method": text(form, "auth_method", 40),
+        "jwks_uri": text(form, "jwks_uri"),
+        # Twice the limit, so the core's own "larger than 16 KB" is what a partner reads.
+        "jwks": text(form, "jwks", 2 * MAX_JWKS),
+        "post_logout_redirect_uris": text(form, "post_logout_redirect_uris", MAX_URI_FIELD),
+        "backchannel_logout_uri": text(form, "backchannel_logout_uri"),
+        "access_token_format": text(form, "access_token_format", 40),
+        "id_token_alg": text(form, "id_token_alg", 40),
+        "rotate_refresh_tokens": form.get("rotate_refresh_tokens") == "on",
+    }
+
+
+def registration(fields: dict[str, object]) -> ClientRegistration:
+    return ClientRegistration(
+        redirect_uris=uri_lines(str(fields["redirect_uris"])),
+        client_type=str(fields["client_type"]),
+        auth_method=str(fields["auth_method"]),
+        jwks_uri=str(fields["jwks_uri"]),
+        jwks=str(fields["jwks"]) or None,
+        post_logout_redirect_uris=uri_lines(str(fields["post_logout_redirect_uris"])),
+        backchannel_logout_uri=str(fields["backchannel_logout_uri"]),
+        # An empty select would otherwise be refused; absent means the default.
+        access_token_format=str(fields["access_token_format"]) or "opaque",
+        id_token_alg=str(fields["id_token_alg"]) or ID_TOKEN_ALGS[0],
+        rotate_refresh_tokens=bool(fields["rotate_refresh_tokens"]),
+    )
 
 
 async def checked_form(request: Request) -> tuple[User, FormData]:
@@ -82,6 +148,7 @@ async def register(request: Request) -> Response:
     fields = {
         "name": text(form, "name", 200),
         "origins": text(form, "origins", 6000),
+        "redirect_uris": text(form, "redirect_uris", MAX_URI_FIELD),
         "logo": text(form, "logo"),
         "homepage": text(form, "homepage"),
         "privacy": text(form, "privacy"),
@@ -104,6 +171,8 @@ async def register(request: Request) -> Response:
             privacy_url=fields["privacy"],
             terms_url=fields["terms"],
             notice_url=fields["notice"],
+            # The other OAuth fields are set on the application's page, once it exists.
+            client=ClientRegistration(redirect_uris=uri_lines(fields["redirect_uris"])),
         )
     except InvalidRequest as exc:
         apps = await call(console.apps_for_owner, user)
@@ -126,8 +195,10 @@ async def app_page(
     notice: str | None = None,
     error: str | None = None,
     status: int = 200,
+    oauth: dict[str, object] | None = None,
 ) -> Response:
     app, buttons = await call(services(request).console.owned_app, app_id, user)
+    issuer = services(request).settings.issuer
     return page(
         request,
         "developer_app.html",
@@ -143,6 +214,12 @@ async def app_page(
             "themes": THEMES,
             "sizes": SIZES,
             "title": app.name,
+            "oauth": oauth or client_fields(app),
+            "discovery_url": f"{issuer}/.well-known/openid-configuration",
+            "client_types": CLIENT_TYPES,
+            "auth_methods": AUTH_METHODS,
+            "access_token_formats": ACCESS_TOKEN_FORMATS,
+            "id_token_algs": ID_TOKEN_ALGS,
         },
         status=status,
     )
@@ -150,9 +227,11 @@ async def app_page(
 
 async def show_app(request: Request) -> Response:
     user = await require_user(request)
-    notice = {"button": "Button created.", "origins": "Origins saved."}.get(
-        request.query_params.get("done", "")
-    )
+    notice = {
+        "button": "Button created.",
+        "origins": "Origins saved.",
+        "client": "OAuth settings saved.",
+    }.get(request.query_params.get("done", ""))
     return await app_page(request, request.path_params["app_id"], user, notice=notice)
 
 
@@ -163,6 +242,18 @@ async def save_origins(request: Request, user: User, form: FormData, app_id: str
     except InvalidRequest as exc:
         return await app_page(request, app_id, user, error=exc.description, status=400)
     return RedirectResponse(f"/developers/apps/{app_id}?done=origins", status_code=303)
+
+
+async def save_client(request: Request, user: User, form: FormData, app_id: str) -> Response:
+    fields: dict[str, object] | None = None
+    try:
+        fields = posted_client_fields(form)
+        await call(services(request).console.set_client, app_id, user, registration(fields))
+    except InvalidRequest as exc:
+        return await app_page(
+            request, app_id, user, error=exc.description, status=400, oauth=fields
+        )
+    return RedirectResponse(f"/developers/apps/{app_id}?done=client#oauth", status_code=303)
 
 
 async def add_button(request: Request, user: User, form: FormData, app_id: str) -> Response:
@@ -205,6 +296,7 @@ routes = [
     Route("/developers/apps/{app_id}", show_app, methods=["GET"]),
     Route("/developers/apps/{app_id}/origins", app_action(save_origins), methods=["POST"]),
     Route("/developers/apps/{app_id}/buttons", app_action(add_button), methods=["POST"]),
+    Route("/developers/apps/{app_id}/client", app_action(save_client), methods=["POST"]),
     Route("/developers/apps/{app_id}/secret", app_action(rotate_secret), methods=["POST"]),
     Route("/developers/try", try_it, methods=["GET"]),
 ]
