@@ -9,19 +9,38 @@ keys at ``/signin/keys`` (see docs/api.md).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import secrets
 from typing import TYPE_CHECKING
+from urllib.parse import urlencode
 
 import httpx
 from starlette.concurrency import run_in_threadpool
 
+from leadexec_signin.core import jwts
 from leadexec_signin.core.errors import SigninError
-from leadexec_signin.core.notices import SIGNATURE_HEADER, signature_header, signed_payload
+from leadexec_signin.core.keys import SigningKey
+from leadexec_signin.core.notices import (
+    BACKCHANNEL_LOGOUT,
+    SIGNATURE_HEADER,
+    signature_header,
+    signed_payload,
+)
 
 if TYPE_CHECKING:
     from leadexec_signin.compose import Services
 
 log = logging.getLogger("leadexec_signin.background")
+
+
+def logout_form(claims_json: str, key: SigningKey, issuer: str, now: int) -> str:
+    """OpenID Connect Back-Channel Logout 1.0 section 2.5: ``logout_token=<JWT>``, signed now
+    (RS256, the algorithm every relying party accepts), valid two minutes, a new ``jti``
+    per attempt."""
+    claims = {**json.loads(claims_json), "iss": issuer, "iat": now, "exp": now + 120,
+              "jti": secrets.token_urlsafe(16)}  # fmt: skip
+    return urlencode({"logout_token": jwts.sign(key, claims, typ=jwts.LOGOUT_TYP)})
 
 
 async def deliver_due(services: Services, client: httpx.AsyncClient) -> int:
@@ -33,14 +52,23 @@ async def deliver_due(services: Services, client: httpx.AsyncClient) -> int:
     delivered = 0
     for notice in due:
         timestamp = int(services.clock.now().timestamp())
-        signature = key.sign(signed_payload(timestamp, notice.body))
-        headers = {
-            "Content-Type": "application/json",
-            "User-Agent": "LeadExec-Signin-Notices/1",
-            SIGNATURE_HEADER: signature_header(key.kid, timestamp, signature),
-        }
+        if notice.kind == BACKCHANNEL_LOGOUT:
+            rs256 = await run_in_threadpool(services.keys.current, "RS256")
+            body = logout_form(notice.body, rs256, services.settings.issuer, timestamp)
+            headers = {
+                "Content-Type": "application/x-www-form-urlencoded",
+                "User-Agent": "LeadExec-Signin-Notices/1",
+            }
+        else:
+            body = notice.body
+            signature = key.sign(signed_payload(timestamp, notice.body))
+            headers = {
+                "Content-Type": "application/json",
+                "User-Agent": "LeadExec-Signin-Notices/1",
+                SIGNATURE_HEADER: signature_header(key.kid, timestamp, signature),
+            }
         try:
-            response = await client.post(notice.url, content=notice.body, headers=headers)
+            response = await client.post(notice.url, content=body, headers=headers)
             ok, error = 200 <= response.status_code < 300, f"HTTP {response.status_code}"
         except httpx.HTTPError as exc:
             ok, error = False, type(exc).__name__

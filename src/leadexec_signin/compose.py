@@ -17,10 +17,15 @@ from leadexec_signin.core.actions.access import AccessTokens
 from leadexec_signin.core.actions.accounts import Accounts
 from leadexec_signin.core.actions.api import ApiAccess
 from leadexec_signin.core.actions.apps import Registry
+from leadexec_signin.core.actions.authorize_code import AuthorizeCode
+from leadexec_signin.core.actions.client_auth import ClientAuthenticator
+from leadexec_signin.core.actions.client_tokens import ClientTokens
 from leadexec_signin.core.actions.console import Console
 from leadexec_signin.core.actions.housekeeping import Housekeeping
 from leadexec_signin.core.actions.keys import SigningKeys
+from leadexec_signin.core.actions.logout import Logout
 from leadexec_signin.core.actions.notices import NoticeOutbox
+from leadexec_signin.core.actions.oauth_token import OAuthTokens
 from leadexec_signin.core.actions.operator import Operator
 from leadexec_signin.core.actions.revocation import Revocation
 from leadexec_signin.core.actions.sessions import BrowserSessions
@@ -31,6 +36,7 @@ from leadexec_signin.core.clock import Clock, SystemClock
 from leadexec_signin.core.errors import TemporarilyUnavailable
 from leadexec_signin.core.ports import RateLimiter
 from leadexec_signin.settings import Settings
+from leadexec_signin.storage.client_jwks import HttpClientKeys
 from leadexec_signin.storage.events import RedisEvents
 from leadexec_signin.storage.ratelimit import LimitsRateLimiter
 from leadexec_signin.storage.sql.store import SqlStorage, make_engine
@@ -60,6 +66,11 @@ class Services:
     keys: SigningKeys
     notices: NoticeOutbox
     housekeeping: Housekeeping
+    # The standard OAuth 2.1 / OpenID Connect surface, over the same grants and tokens.
+    authorize_code: AuthorizeCode
+    oauth_tokens: OAuthTokens
+    client_tokens: ClientTokens
+    logout: Logout
 
     @property
     def reads_in_place(self) -> bool:
@@ -105,6 +116,9 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
     registry = Registry(storage, clock)
     minter = AccessTokens(storage, clock)
     usage = UsageLog(storage, clock)
+    keys = SigningKeys(storage, clock)
+    api = ApiAccess(checks, minter, clock, settings, keys)
+    authenticator = ClientAuthenticator(HttpClientKeys(), settings.issuer)
     return Services(
         settings=settings,
         clock=clock,
@@ -121,10 +135,16 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
         signin=SignIn(storage, clock, settings, minter, usage),
         tokens=TokenExchange(storage, limiter, clock, settings, minter, usage),
         revocation=Revocation(storage, limiter, clock, settings, minter),
-        api=ApiAccess(checks, minter, clock, settings),
-        keys=SigningKeys(storage, clock),
+        api=api,
+        keys=keys,
         notices=NoticeOutbox(storage, clock),
         housekeeping=Housekeeping(storage, clock, settings, usage),
+        authorize_code=AuthorizeCode(storage, clock, settings, keys, usage),
+        oauth_tokens=OAuthTokens(
+            storage, limiter, clock, settings, minter, keys, usage, authenticator
+        ),
+        client_tokens=ClientTokens(storage, limiter, clock, settings, api, authenticator),
+        logout=Logout(storage, clock, settings, keys),
     )
 
 

@@ -72,8 +72,11 @@ class Settings:
     issuer: str = "http://127.0.0.1:8000"
     # Lifetime of an access token (authToken); the seed fixes it at one hour.
     access_token_ttl_seconds: int = 3600
-    # Lifetime of the single-use code of hardened delivery (SPEC section 1).
+    # Lifetime of a single-use code: hardened delivery's and the authorization code grant's.
     code_ttl_seconds: int = 60
+    # Seconds after a rotating refresh token was used during which presenting it again gets
+    # the same successor (a lost response, two tabs) instead of revoking the grant as reuse.
+    refresh_grace_seconds: int = 10
     # Idle and absolute lifetime of a signed-in browser session.
     session_idle_seconds: int = 14 * 24 * 3600
     session_absolute_seconds: int = 30 * 24 * 3600
@@ -159,6 +162,12 @@ class Settings:
                 env, "LEADEXEC_ACCESS_TOKEN_TTL", d.access_token_ttl_seconds
             ),
             code_ttl_seconds=_int(env, "LEADEXEC_CODE_TTL", d.code_ttl_seconds),
+            refresh_grace_seconds=_bounded(
+                _int(env, "LEADEXEC_REFRESH_GRACE", d.refresh_grace_seconds),
+                "LEADEXEC_REFRESH_GRACE",
+                0,
+                300,
+            ),
             session_idle_seconds=_int(env, "LEADEXEC_SESSION_IDLE", d.session_idle_seconds),
             session_absolute_seconds=_int(
                 env, "LEADEXEC_SESSION_ABSOLUTE", d.session_absolute_seconds

@@ -23,13 +23,15 @@ import struct
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from leadexec_signin.core.scopes import SCOPES
+from leadexec_signin.core.scopes import PROTOCOL_SCOPES, SCOPES
 
 PREFIX = "lea_"
 VERSION = 1
 _HEAD = struct.Struct(">B8sIB8s")  # version, kid, expires, scope bits, nonce
 _MAC_LENGTH = 32
-_SCOPE_BITS = {name: 1 << i for i, name in enumerate(SCOPES)}
+# Bits 0-3 the data scopes, 4-5 openid and offline_access (never set before OpenID Connect,
+# so older tokens read the same).
+_SCOPE_BITS = {name: 1 << i for i, name in enumerate((*SCOPES, *PROTOCOL_SCOPES))}
 # An opaque token of the first format: 256 random bits, found by hash in storage.
 LEGACY_LENGTH = len(PREFIX) + 43
 
@@ -68,6 +70,13 @@ def mint(key: MacKey, grant_id: str, scopes: frozenset[str], expires_at: datetim
     body = head + grant_id.encode("ascii")
     mac = hmac.new(key.secret, body, hashlib.sha256).digest()
     return PREFIX + base64.urlsafe_b64encode(body + mac).rstrip(b"=").decode("ascii")
+
+
+def derive(key: MacKey, label: bytes, value: str) -> str:
+    """A refresh token computed from another (rotation): HMAC-SHA256 under ``key``, shaped like
+    every refresh token (``ler_`` + 43 characters, 256 bits)."""
+    mac = hmac.new(key.secret, label + b"\x00" + value.encode("ascii"), hashlib.sha256)
+    return "ler_" + base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode("ascii")
 
 
 def kid_of(token: str) -> str | None:

@@ -154,3 +154,55 @@ class LoginRequired(SigninError):
     def __init__(self, next_url: str) -> None:
         super().__init__()
         self.next_url = next_url
+
+
+# -- the standard OAuth 2.1 / OpenID Connect surface's own codes (RFC 6749 sections 4.1.2.1
+# and 5.2, OpenID Connect Core section 3.1.2.6) ----------------------------------------------
+
+
+class InvalidScope(SigninError):
+    code = "invalid_scope"
+    status = 400
+    description = "The requested scope is unknown or not allowed for this client."
+
+
+class UnsupportedResponseType(SigninError):
+    code = "unsupported_response_type"
+    status = 400
+    description = "Only response_type=code is supported."
+
+
+class UnsupportedGrantType(SigninError):
+    code = "unsupported_grant_type"
+    status = 400
+    description = "The grant type is not supported."
+
+
+class UnauthorizedClient(SigninError):
+    code = "unauthorized_client"
+    status = 400
+    description = "This client may not use this grant or request."
+
+
+class ConsentRequired(SigninError):
+    code = "consent_required"
+    status = 400
+    description = "The user must consent first (prompt=none was requested)."
+
+
+class InteractionRequired(SigninError):
+    code = "interaction_required"
+    status = 400
+    description = "The user must interact with LeadExec first (prompt=none was requested)."
+
+
+class RequestNotSupported(SigninError):
+    code = "request_not_supported"
+    status = 400
+    description = "Request objects are not supported."
+
+
+class RequestUriNotSupported(SigninError):
+    code = "request_uri_not_supported"
+    status = 400
+    description = "request_uri is not supported."

@@ -74,6 +74,11 @@ class SigningKey:
             raise ValueError(f"key {self.kid} is not an {self.alg} key")
         return key  # type: ignore[return-value]
 
+    @property
+    def private_key(self) -> PrivateKey:
+        """For PyJWT, which signs ID tokens, logout tokens and JWT access tokens with it."""
+        return self._private
+
     def sign(self, data: bytes) -> str:
         """The JWS signature of ``data`` (RFC 7515 section 5.1), base64url without padding."""
         key = self._private

@@ -11,6 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 EVENT_REVOKED = "grant.revoked"
+# The two kinds of notice: the seed's signed JSON, and OpenID Connect Back-Channel Logout 1.0
+# (a form field ``logout_token``, a JWT signed when each attempt is made, so a retry hours
+# later still carries a fresh ``iat``/``exp``).
+DISCONNECT, BACKCHANNEL_LOGOUT = "disconnect", "backchannel_logout"
 SIGNATURE_HEADER = "LeadExec-Signature"
 # 30 s, 1 min, 2 min ... capped at 1 hour; 12 attempts span about 8.5 hours.
 MAX_ATTEMPTS = 12
@@ -30,6 +34,7 @@ class Notice:
     next_attempt_at: datetime
     delivered_at: datetime | None = None
     last_error: str = ""
+    kind: str = DISCONNECT
 
 
 def backoff(attempts: int) -> timedelta:

@@ -87,6 +87,16 @@ class Tokens(Protocol):
 
     def delete_expired(self, now: datetime) -> int: ...
 
+    def rotate_refresh_token(self, token_hash: str, successor: RefreshToken, at: datetime) -> bool:
+        """Replace a refresh token by ``successor`` unless it was already replaced."""
+        ...
+
+    def refresh_token_by_hash(self, token_hash: str) -> RefreshToken | None: ...
+
+    def use_assertion(self, jti_hash: str, expires_at: datetime) -> bool:
+        """Record a private_key_jwt assertion's jti until it expires; False if seen before."""
+        ...
+
 
 class Sessions(Protocol):
     def add_session(self, session: Session) -> None: ...

@@ -19,6 +19,13 @@ SCOPES: dict[str, str] = {
     "settings": "See your time zone, language and preferences",
 }
 
+# OpenID Connect's own scopes: they release no data by themselves, so they are not part of a
+# grant; ``openid`` asks for an ID token, ``offline_access`` for a refresh token.
+OPENID, OFFLINE_ACCESS = "openid", "offline_access"
+PROTOCOL_SCOPES = (OPENID, OFFLINE_ACCESS)
+# The consent dialog's line when an OpenID Connect client asks only who the user is.
+OPENID_WORDS = "Know who you are on LeadExec (your user ID)"
+
 _SPLIT = re.compile(r"[\s,]+")
 
 

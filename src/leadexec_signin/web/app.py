@@ -26,11 +26,14 @@ from leadexec_signin.web.admin import routes as admin
 from leadexec_signin.web.context import PACKAGE, call, services
 from leadexec_signin.web.developers import routes as developers
 from leadexec_signin.web.errors import render_bearer, render_page, seed_renderer
-from leadexec_signin.web.leadexec_api import api_v1, revoke, token
+from leadexec_signin.web.leadexec_api import api_v1, revoke
+from leadexec_signin.web.leadexec_api import token as seed_token
+from leadexec_signin.web.oauth2 import authorize, discovery, logout, token, userinfo
+from leadexec_signin.web.oauth2.errors import render_oauth
 from leadexec_signin.web.security import SecurityMiddleware
 from leadexec_signin.web.signin import routes as signin
 from leadexec_signin.web.signin.results import render_result
-from leadexec_signin.web.surfaces import mount, rendered_by
+from leadexec_signin.web.surfaces import mount, rendered_by, rendered_by_all
 
 if TYPE_CHECKING:
     from leadexec_signin.compose import Services
@@ -91,8 +94,23 @@ def surfaces() -> Mount:
             # The API's description is part of the seed's API: its refusals take that shape.
             Route("/openapi.json", rendered_by(openapi, seed_renderer())),
             mount("/api/v1", render_bearer, api_v1.routes),
-            mount("/api", seed_renderer(), [*token.routes, *revoke.routes]),
+            mount("/api", seed_renderer(), [*seed_token.routes, *revoke.routes]),
             mount("/signin/buttons", seed_renderer(cors=True), signin.buttons),
+            # The standard OAuth 2.1 / OpenID Connect surface: JSON errors of RFC 6749; the
+            # pages a person sees (authorize, logout) render theirs as pages, UserInfo as a
+            # bearer challenge.
+            *rendered_by_all(discovery.well_known, render_oauth),
+            mount(
+                "/oauth2",
+                render_oauth,
+                [
+                    *rendered_by_all(authorize.routes, render_page),
+                    *rendered_by_all(logout.routes, render_page),
+                    *token.routes,
+                    *rendered_by_all(userinfo.routes, render_bearer),
+                    Route("/jwks", discovery.jwks, methods=["GET"]),
+                ],
+            ),
             # The popup, the silent check and the SDK's files; the keys that sign notices.
             mount("/signin", render_result, [*signin.popup, Route("/keys", keys)]),
             *account.routes,

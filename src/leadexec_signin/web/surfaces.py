@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Match, Mount, Router
+from starlette.routing import BaseRoute, Match, Mount, Route, Router
 from starlette.types import Receive, Scope, Send
 
 from leadexec_signin.core.errors import (
@@ -65,6 +65,13 @@ def rendered_by(endpoint: Callable[..., object], render: Renderer) -> Callable[.
     path cannot be a mount of its own)."""
     setattr(endpoint, RENDERER, render)
     return endpoint
+
+
+def rendered_by_all(routes: Sequence[Route], render: Renderer) -> list[Route]:
+    """``rendered_by`` for each route of a list."""
+    for route in routes:
+        rendered_by(route.endpoint, render)
+    return list(routes)
 
 
 def mount(path: str, render: Renderer, routes: Sequence[BaseRoute]) -> Mount:

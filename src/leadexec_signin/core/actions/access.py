@@ -7,20 +7,14 @@ from __future__ import annotations
 import threading
 import time
 from datetime import datetime
-from typing import Protocol
 
 from leadexec_signin.core import access_tokens
 from leadexec_signin.core.access_tokens import Claims, MacKey
-from leadexec_signin.core.actions.keys import KeysTx
+from leadexec_signin.core.actions.keys import KeysStore
 from leadexec_signin.core.clock import Clock
 from leadexec_signin.core.errors import ServerError
-from leadexec_signin.core.ports import Reader, Store
 
 RELOAD_EVERY = 1.0
-
-
-class KeysStore(Store[KeysTx], Reader[KeysTx], Protocol):
-    pass
 
 
 class AccessTokens:
@@ -64,6 +58,16 @@ class AccessTokens:
         if self._newest is None:
             raise ServerError(debug="no access-token key: the server did not start up")
         return access_tokens.mint(self._newest, grant_id, scopes, expires_at)
+
+    def successors(self, refresh_token: str) -> list[str]:
+        """The refresh token that replaces ``refresh_token`` when it is rotated, under each
+        key, the newest first. Derived, not random: a retry of the same refresh (a response
+        lost on the way, two tabs) is answered with the very same successor without storing
+        it readably, and an attacker without the key cannot compute it."""
+        if self._newest is None:
+            self._load(force=True)
+        ordered = sorted(self._keys.values(), key=lambda k: k.created_at, reverse=True)
+        return [access_tokens.derive(k, b"rotate", refresh_token) for k in ordered]
 
     def read(self, token: str) -> Claims | None:
         """The claims of a well-formed token with a valid MAC, expired or not."""

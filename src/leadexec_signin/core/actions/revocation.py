@@ -60,6 +60,28 @@ def revocation_notice(app: Application, grant: Grant, now: datetime, via: str) -
     )
 
 
+def logout_notice(app: Application, user_id: str, sid: str, now: datetime) -> Notice:
+    """OpenID Connect Back-Channel Logout 1.0 section 2.4: the claims of the logout token
+    (``iat``, ``exp`` and the signature are added at each delivery attempt)."""
+    claims: dict[str, object] = {
+        "iss": "",  # filled in at delivery with the issuer
+        "aud": app.id,
+        "sub": user_id,
+        "events": {"http://schemas.openid.net/event/backchannel-logout": {}},
+    }
+    if sid:
+        claims["sid"] = sid
+    return Notice(
+        id=credentials.new_id("ntc_"),
+        app_id=app.id,
+        url=app.backchannel_logout_uri,
+        body=json.dumps(claims, separators=(",", ":")),
+        attempts=0,
+        next_attempt_at=now,
+        kind=notices.BACKCHANNEL_LOGOUT,
+    )
+
+
 def revoke(
     tx: RevokeTx, grant: Grant, now: datetime, ip: str, *, via: str, actor: str | None = None
 ) -> None:
@@ -69,6 +91,8 @@ def revoke(
     if app is not None and app.notice_url:
         # Same transaction as the revocation: no revocation without its notice.
         tx.add_notice(revocation_notice(app, grant, now, via), now)
+    if app is not None and app.backchannel_logout_uri:
+        tx.add_notice(logout_notice(app, grant.user_id, "", now), now)
     audit.record(
         tx,
         now,

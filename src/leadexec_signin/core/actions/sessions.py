@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -23,6 +24,21 @@ class SessionsTx(Sessions, Users, Audit, Protocol):
 def session_user(tx: SessionsTx, raw: str | None, now: datetime, settings: Settings) -> User | None:
     """The signed-in user, inside the caller's transaction (the popup reads it together with
     the grant). Expired sessions are deleted; live ones slide their idle deadline."""
+    found = signed_in(tx, raw, now, settings)
+    return found[1] if found else None
+
+
+def public_sid(session: Session) -> str:
+    """The session's id as relying parties see it (OpenID Connect ``sid``): derived from the
+    stored hash, so it names the session without being a credential for it."""
+    return hashlib.sha256(b"sid:" + session.id_hash.encode("ascii")).hexdigest()[:32]
+
+
+def signed_in(
+    tx: SessionsTx, raw: str | None, now: datetime, settings: Settings
+) -> tuple[Session, User] | None:
+    """The session and its user (OpenID Connect needs when the user signed in: the
+    session's creation, since every sign-in makes a new session)."""
     if not credentials.looks_like(raw, credentials.SESSION):
         return None
     assert raw is not None
@@ -37,7 +53,8 @@ def session_user(tx: SessionsTx, raw: str | None, now: datetime, settings: Setti
     if now - session.last_seen_at >= TOUCH_EVERY:
         idle_end = now + timedelta(seconds=settings.session_idle_seconds)
         tx.touch_session(id_hash, now, min(idle_end, absolute_end))
-    return tx.user_by_id(session.user_id)
+    user = tx.user_by_id(session.user_id)
+    return (session, user) if user else None
 
 
 class BrowserSessions:

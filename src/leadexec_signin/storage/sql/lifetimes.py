@@ -7,11 +7,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
-from leadexec_signin.core.tokens import AuthorizationCode
+from leadexec_signin.core.tokens import AuthorizationCode, RefreshToken
 from leadexec_signin.storage.sql import tables as t
-from leadexec_signin.storage.sql.rows import code_from_row
+from leadexec_signin.storage.sql.rows import code_from_row, scopes_or_none
 
 
 class LifetimeRepository:
@@ -35,6 +37,51 @@ class LifetimeRepository:
         r = t.refresh_tokens
         used = func.coalesce(r.c.last_used_at, r.c.created_at)
         return self.c.execute(delete(r).where(used < unused_since)).rowcount
+
+    def rotate_refresh_token(self, token_hash: str, successor: RefreshToken, at: datetime) -> bool:
+        r = t.refresh_tokens
+        # Conditional: of two concurrent rotations of one token exactly one replaces it (the
+        # other then finds it rotated, with the same derived successor).
+        done = self.c.execute(
+            update(r)
+            .where(r.c.token_hash == token_hash, r.c.replaced_by.is_(None))
+            .values(replaced_by=successor.token_hash, rotated_at=at, last_used_at=at)
+        )
+        if done.rowcount != 1:
+            return False
+        self.add_refresh_token(successor)  # type: ignore[attr-defined]
+        return True
+
+    def refresh_token_by_hash(self, token_hash: str) -> RefreshToken | None:
+        r = t.refresh_tokens
+        row = self.c.execute(select(r).where(r.c.token_hash == token_hash)).first()
+        if row is None:
+            return None
+        return RefreshToken(
+            token_hash=row.token_hash,
+            grant_id=row.grant_id,
+            app_id=row.app_id,
+            created_at=row.created_at,
+            scopes=scopes_or_none(row.scopes),
+            last_used_at=row.last_used_at,
+            replaced_by=row.replaced_by,
+            rotated_at=row.rotated_at,
+            kind=row.kind,
+            auth_time=row.auth_time,
+            sid=row.sid,
+        )
+
+    def use_assertion(self, jti_hash: str, expires_at: datetime) -> bool:
+        a = t.client_assertions
+        dialect_insert = pg_insert if self.c.dialect.name == "postgresql" else sqlite_insert
+        # ON CONFLICT DO NOTHING: a replay is a row count of 0, not an error that would abort
+        # the surrounding transaction on PostgreSQL.
+        done = self.c.execute(
+            dialect_insert(a)
+            .values(jti_hash=jti_hash, expires_at=expires_at)
+            .on_conflict_do_nothing()
+        )
+        return done.rowcount == 1
 
     def consume_code(self, code_hash: str, at: datetime) -> tuple[AuthorizationCode, bool] | None:
         c = t.auth_codes

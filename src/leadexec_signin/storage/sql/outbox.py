@@ -22,6 +22,7 @@ def _notice(row: Row[Any]) -> Notice:
         next_attempt_at=row.next_attempt_at,
         delivered_at=row.delivered_at,
         last_error=row.last_error,
+        kind=row.kind,
     )
 
 
@@ -38,6 +39,7 @@ class OutboxRepository:
                 attempts=notice.attempts,
                 next_attempt_at=notice.next_attempt_at,
                 created_at=created_at,
+                kind=notice.kind,
             )
         )
 

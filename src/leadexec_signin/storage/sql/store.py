@@ -183,7 +183,7 @@ def translated_errors() -> Iterator[None]:
             # The database went away, timed out or is locked out (OperationalError also
             # covers PostgreSQL's deadlock and serialization failures): a retryable 503,
             # never a 500. The pool's pre-ping replaces dead connections on next use.
-            raise TemporarilyUnavailable(debug=type(exc.orig).__name__) from exc
+            raise TemporarilyUnavailable(debug=f"{type(exc.orig).__name__}: {exc.orig}") from exc
         raise
 
 

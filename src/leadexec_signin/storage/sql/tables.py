@@ -283,6 +283,9 @@ notices = Table(
     Column("delivered_at", UTCDateTime, nullable=True),
     Column("last_error", String(200), nullable=False, server_default=""),
     Column("created_at", UTCDateTime, nullable=False),
+    # "disconnect" (the signed JSON notice) or "backchannel_logout" (OpenID Connect: the body
+    # holds the logout token's claims, signed as a JWT at each delivery attempt).
+    Column("kind", String(24), nullable=False, server_default="disconnect"),
     Index("ix_notices_next_attempt_at", "next_attempt_at"),
 )
 

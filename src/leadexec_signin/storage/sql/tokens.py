@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, union
 from sqlalchemy.engine import Connection, Row
 
 from leadexec_signin.core.tokens import AccessToken, AuthorizationCode, RefreshToken, TokenContext
@@ -157,8 +157,19 @@ class TokenRepository:
             )
         )
 
+    def apps_of_session(self, sid: str) -> list[str]:
+        if not sid:
+            return []
+        r, c = t.refresh_tokens, t.auth_codes
+        both = union(
+            select(r.c.app_id).where(r.c.sid == sid), select(c.c.app_id).where(c.c.sid == sid)
+        )
+        return sorted(self.c.execute(both).scalars().all())
+
     def delete_expired(self, now: datetime) -> int:
         n = self.c.execute(delete(t.access_tokens).where(t.access_tokens.c.expires_at <= now))
         m = self.c.execute(delete(t.auth_codes).where(t.auth_codes.c.expires_at <= now))
         s = self.c.execute(delete(t.sessions).where(t.sessions.c.expires_at <= now))
-        return n.rowcount + m.rowcount + s.rowcount
+        j = t.client_assertions
+        a = self.c.execute(delete(j).where(j.c.expires_at <= now))
+        return n.rowcount + m.rowcount + s.rowcount + a.rowcount

@@ -33,7 +33,8 @@ _GRANT_ID = re.compile(r"grt_[A-Za-z0-9_-]{16,64}")
 def safe_next(raw: str | None) -> str:
     """Only same-site relative paths: ``//evil``, ``/\\evil``, schemes and control characters
     would turn the redirect after sign-in into an open redirect."""
-    if not raw or len(raw) > 2048 or not raw.startswith("/") or raw.startswith("//"):
+    # Long enough for a standard authorization request with an id_token_hint.
+    if not raw or len(raw) > 8192 or not raw.startswith("/") or raw.startswith("//"):
         return DEFAULT_NEXT
     if _CONTROL.search(raw):
         return DEFAULT_NEXT

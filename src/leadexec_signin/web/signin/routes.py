@@ -88,7 +88,12 @@ def consent_page(request: Request, asked: ConsentNeeded) -> Response:
             "user": asked.user,
             "ask": [ScopeLine(s, SCOPES[s]) for s in ordered(asked.ask)],
             "had": [ScopeLine(s, SCOPES[s]) for s in ordered(asked.had)],
-            "req": ctx.request,
+            "form_action": "/signin/authorize",
+            "hidden": [
+                ("btnId", ctx.request.btn_id),
+                ("origin", ctx.request.origin),
+                ("state", ctx.request.state),
+            ],
             "scopes_field": shown_scopes(asked.ask),
             "csrf": csrf_token(request, settings),
             "switch_next": authorize_url(ctx.request),

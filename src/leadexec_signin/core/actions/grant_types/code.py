@@ -29,7 +29,8 @@ def exchange(step: Exchange) -> Issued | Refused:
         raise InvalidGrant(REFUSED)
     code, first_use = taken
     grant = tx.grant_by_id(code.grant_id)
-    if grant is None or not credentials.same(code.app_id, app.id):
+    # A standard authorization code (it has a PKCE challenge) belongs to /oauth2/token only.
+    if grant is None or not credentials.same(code.app_id, app.id) or code.code_challenge:
         raise InvalidGrant(REFUSED)
     if not first_use:
         if grant.active:

@@ -1,5 +1,5 @@
 """OpenID Connect: what an ID token needs from a code, logout URIs, JWT access tokens, and the
-single use of client assertions
+single use of client assertions, back-channel logout notices
 
 Revision ID: 0005
 Revises: 0004
@@ -11,7 +11,8 @@ surface rotates cannot be replayed without rotation at the seed's ``/api/token``
 back-channel logout URI, the ID token's signing algorithm (RS256 unless the client asks for
 ES256 or EdDSA) and the access-token format (``opaque``, the default for every existing
 application, or ``jwt``). ``client_assertions`` holds the ``jti`` of each private_key_jwt
-assertion until it expires, so an assertion cannot be replayed (RFC 7523 section 3).
+assertion until it expires, so an assertion cannot be replayed (RFC 7523 section 3). Notices gain a ``kind``: every existing
+one is a ``disconnect`` notice; ``backchannel_logout`` ones carry a logout token's claims.
 
 Plain ADD COLUMN only, for the reason given in 0003.
 """
@@ -56,6 +57,10 @@ def upgrade() -> None:
     op.add_column(
         "refresh_tokens", sa.Column("sid", sa.String(length=64), server_default="", nullable=False)
     )
+    op.add_column(
+        "notices",
+        sa.Column("kind", sa.String(length=24), server_default="disconnect", nullable=False),
+    )
     op.create_table(
         "client_assertions",
         sa.Column("jti_hash", sa.String(length=64), nullable=False),
@@ -68,6 +73,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index(op.f("ix_client_assertions_expires_at"), table_name="client_assertions")
     op.drop_table("client_assertions")
+    op.drop_column("notices", "kind")
     for name in ("kind", "auth_time", "sid"):
         op.drop_column("refresh_tokens", name)
     for name in ("post_logout_redirect_uris", "backchannel_logout_uri", "id_token_alg",

@@ -1,0 +1,73 @@
+"""Discovery (OpenID Connect Discovery 1.0, RFC 8414) and the JWKS: exactly what this
+provider supports, so a client library configures itself from one address."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from leadexec_signin.core.clients import AUTH_METHODS, ID_TOKEN_ALGS
+from leadexec_signin.core.jwts import ALGORITHMS
+from leadexec_signin.core.scopes import PROTOCOL_SCOPES, SCOPES
+from leadexec_signin.web.context import call, services
+
+PUBLIC = {"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"}
+CLAIMS = ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "azp", "sid", "at_hash",
+          "name", "email", "company", "plan", "zoneinfo", "locale", "preferences"]  # fmt: skip
+
+
+def metadata(issuer: str) -> dict[str, object]:
+    endpoint = f"{issuer}/oauth2"
+    return {
+        "issuer": issuer,
+        "authorization_endpoint": f"{endpoint}/authorize",
+        "token_endpoint": f"{endpoint}/token",
+        "userinfo_endpoint": f"{endpoint}/userinfo",
+        "jwks_uri": f"{endpoint}/jwks",
+        "revocation_endpoint": f"{endpoint}/revoke",
+        "introspection_endpoint": f"{endpoint}/introspect",
+        "end_session_endpoint": f"{endpoint}/logout",
+        "scopes_supported": [*PROTOCOL_SCOPES, *SCOPES],
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query", "form_post"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": list(ID_TOKEN_ALGS),
+        "token_endpoint_auth_methods_supported": list(AUTH_METHODS),
+        "token_endpoint_auth_signing_alg_values_supported": ALGORITHMS,
+        "revocation_endpoint_auth_methods_supported": list(AUTH_METHODS),
+        "revocation_endpoint_auth_signing_alg_values_supported": ALGORITHMS,
+        "introspection_endpoint_auth_methods_supported": [m for m in AUTH_METHODS if m != "none"],
+        "introspection_endpoint_auth_signing_alg_values_supported": ALGORITHMS,
+        "code_challenge_methods_supported": ["S256"],
+        "claims_supported": CLAIMS,
+        "prompt_values_supported": ["none", "login", "consent", "select_account"],
+        "claims_parameter_supported": False,
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
+        "require_request_uri_registration": True,
+        "authorization_response_iss_parameter_supported": True,
+        "backchannel_logout_supported": True,
+        "backchannel_logout_session_supported": True,
+        "frontchannel_logout_supported": False,
+        "service_documentation": f"{issuer}/developers",
+    }
+
+
+async def openid_configuration(request: Request) -> Response:
+    return JSONResponse(metadata(services(request).settings.issuer), headers=PUBLIC)
+
+
+async def jwks(request: Request) -> Response:
+    """Every published key: the ones signing now, the next ones (published before they sign,
+    so cached sets already hold them) and retired ones until what they signed has expired."""
+    found = await call(services(request).keys.public_keys)
+    return JSONResponse({"keys": found}, headers=PUBLIC)
+
+
+well_known = [
+    Route("/.well-known/openid-configuration", openid_configuration, methods=["GET"]),
+    # RFC 8414 section 3: the same document at the OAuth name.
+    Route("/.well-known/oauth-authorization-server", openid_configuration, methods=["GET"]),
+]

@@ -1,0 +1,81 @@
+"""``/oauth2/token`` (RFC 6749 section 3.2), ``/oauth2/revoke`` (RFC 7009) and
+``/oauth2/introspect`` (RFC 7662): a form in, JSON out, never cached.
+
+CORS: a single-page app (a public client) calls the token endpoint from its own origin, so an
+answer to a client names that origin when the client registered it (client-based CORS, as
+node-oidc-provider does). A form POST needs no preflight; the preflight below is for clients
+that send an Authorization header.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from leadexec_signin.core.actions.client_auth import presented
+from leadexec_signin.web.context import call, services
+from leadexec_signin.web.oauth2.errors import NO_STORE
+from leadexec_signin.web.oauth2.params import basic_credentials, read_form
+from leadexec_signin.web.security import client_ip
+
+PREFLIGHT = {
+    "Access-Control-Allow-Methods": "POST",
+    "Access-Control-Allow-Headers": "Authorization, Content-Type",
+    "Access-Control-Max-Age": "600",
+}
+
+
+def cors_for(request: Request, origins: tuple[str, ...]) -> dict[str, str]:
+    origin = request.headers.get("origin", "")
+    if origin and origin in origins:
+        return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+    return {"Vary": "Origin"}
+
+
+async def preflight(request: Request) -> Response:
+    origin = request.headers.get("origin", "")
+    headers = {**PREFLIGHT, "Access-Control-Allow-Origin": origin or "*", "Vary": "Origin"}
+    return Response(status_code=204, headers=headers)
+
+
+async def token(request: Request) -> Response:
+    svc = services(request)
+    basic = basic_credentials(request)
+    form = await read_form(request)
+    answer = await call(
+        svc.oauth_tokens.token, presented(basic, form), form, client_ip(request, svc.settings)
+    )
+    return JSONResponse(
+        answer.body(), headers={**NO_STORE, **cors_for(request, answer.app.origins)}
+    )
+
+
+async def revoke(request: Request) -> Response:
+    svc = services(request)
+    basic = basic_credentials(request)
+    form = await read_form(request)
+    await call(
+        svc.client_tokens.revoke, presented(basic, form), form, client_ip(request, svc.settings)
+    )
+    # RFC 7009 section 2.2: 200 with an empty body, whether or not the token was known.
+    return Response(status_code=200, headers={**NO_STORE, "Access-Control-Allow-Origin": "*"})
+
+
+async def introspect(request: Request) -> Response:
+    svc = services(request)
+    basic = basic_credentials(request)
+    form = await read_form(request)
+    answer = await call(
+        svc.client_tokens.introspect, presented(basic, form), form, client_ip(request, svc.settings)
+    )
+    return JSONResponse(answer, headers=NO_STORE)
+
+
+routes = [
+    Route("/token", token, methods=["POST"]),
+    Route("/token", preflight, methods=["OPTIONS"]),
+    Route("/revoke", revoke, methods=["POST"]),
+    Route("/revoke", preflight, methods=["OPTIONS"]),
+    Route("/introspect", introspect, methods=["POST"]),
+]
