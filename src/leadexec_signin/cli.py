@@ -203,7 +203,10 @@ def cmd_apps_list(args: argparse.Namespace, settings: Settings) -> int:
             "server runs, or set LEADEXEC_DATA_DIR (or LEADEXEC_DATABASE_URL)."
         )
     apps = services_for(settings).registry.list_apps()
-    lines = [f"{a.id}  {a.status:<9}  {a.name}  {' '.join(a.origins)}" for a in apps]
+    # Redirect URIs beside origins: an app may have only those, and they are where codes go.
+    lines = [
+        f"{a.id}  {a.status:<9}  {a.name}  {' '.join(a.origins + a.redirect_uris)}" for a in apps
+    ]
     emit(args, [app_json(a) for a in apps], "\n".join(lines) or "No applications.")
     return 0
 

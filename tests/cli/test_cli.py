@@ -223,6 +223,11 @@ def test_an_app_with_only_a_redirect_uri_needs_no_origin(tmp_path: Path) -> None
     assert created["appSecret"] is None
     [listed] = ok(tmp_path, "apps", "list")  # type: ignore[misc]
     assert {k: v for k, v in created.items() if k != "appSecret"} == listed
+    text = run(tmp_path, "apps", "list").stdout
+    assert text == (
+        f"{created['appId']}  pending    Native  com.example.app:/callback "
+        "http://127.0.0.1/callback\n"
+    )
 
 
 def test_every_client_field_can_be_set_at_creation(tmp_path: Path) -> None:

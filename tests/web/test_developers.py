@@ -285,6 +285,7 @@ def test_oauth_form_errors_are_shown_with_the_form_as_sent(client: TestClient, w
         ({**public, "jwks": private}, "The JWKS contains private key material"),
         ({**public, "jwks": " " * 2 + "x" * 17000}, "The JWKS is larger than 16 KB."),
         ({**public, "id_token_alg": "HS256"}, "The ID token algorithm is one of"),
+        ({**public, "redirect_uris": "https://crm.example.com/\x00"}, "an absolute ASCII URI"),
         ({**public, "access_token_format": "saml"}, "The access-token format is opaque or jwt."),
         (
             {**public, "backchannel_logout_uri": "http://crm.example.com/logout"},
