@@ -18,7 +18,15 @@ from leadexec_signin.web.surfaces import Surface
 HTTPS_ISSUER = "https://idp.example.com"
 # Answers that are the same for everybody may be cached; everything else is no-store.
 PUBLIC_CACHE = ("/signin/button.js", "/signin/button.css", "/signin/result.js", "/static/")
-PUBLIC_CACHE_PATTERNS = ("/signin/buttons/{btn_id}", "/openapi.json", "/signin/keys")
+PUBLIC_CACHE_PATTERNS = (
+    "/signin/buttons/{btn_id}",
+    "/openapi.json",
+    "/signin/keys",
+    # OpenID Connect discovery and the JWKS: public metadata, cached by client libraries.
+    "/.well-known/openid-configuration",
+    "/.well-known/oauth-authorization-server",
+    "/oauth2/jwks",
+)
 # Only the silent iframe may name an ancestor other than 'none'.
 FRAMEABLE = "/signin/immediate"
 _PARAM = re.compile(r"{([a-z_]+)(?::[a-z]+)?}")

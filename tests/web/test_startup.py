@@ -33,7 +33,7 @@ def test_keys_and_try_it_exist_before_any_request_and_gets_write_nothing(world) 
         keys = client.get("/signin/keys")
         try_it = client.get("/developers/try")
         event.remove(services.storage.engine, "before_cursor_execute", spy)
-    assert keys.status_code == 200 and len(keys.json()["keys"]) == 1
+    assert keys.status_code == 200 and len(keys.json()["keys"]) == 3
     assert try_it.status_code == 200 and "btn_leadexec-try-it-builtin" in try_it.text
     assert writes == []
 

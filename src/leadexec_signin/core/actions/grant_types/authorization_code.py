@@ -8,7 +8,7 @@ the first exchange issued (RFC 6749 section 4.1.2; RFC 9700 section 4.5).
 from __future__ import annotations
 
 from leadexec_signin.core import audit, credentials
-from leadexec_signin.core.actions.oauth_token import Refusal, Signin, TokenResponse, TokenStep
+from leadexec_signin.core.actions.oauth_minting import Refusal, Signin, TokenResponse, TokenStep
 from leadexec_signin.core.actions.revocation import revoke
 from leadexec_signin.core.clients import verify_code_verifier
 from leadexec_signin.core.errors import InvalidGrant, InvalidRequest

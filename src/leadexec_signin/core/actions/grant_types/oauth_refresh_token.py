@@ -17,7 +17,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 from leadexec_signin.core import audit, credentials
-from leadexec_signin.core.actions.oauth_token import Refusal, Signin, TokenResponse, TokenStep
+from leadexec_signin.core.actions.oauth_minting import Refusal, Signin, TokenResponse, TokenStep
 from leadexec_signin.core.actions.revocation import revoke
 from leadexec_signin.core.errors import InvalidGrant, InvalidRequest, InvalidScope
 from leadexec_signin.core.tokens import RefreshToken
