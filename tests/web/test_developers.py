@@ -221,6 +221,8 @@ def test_the_app_page_shows_the_client_id_discovery_url_and_registration(
     assert "OAuth 2.1 / OpenID Connect" in page.text
     assert f'<code id="client-id">{app_id}</code>' in page.text
     assert f'<code id="discovery-url">{ISSUER}/.well-known/openid-configuration</code>' in page.text
+    discovery = client.get("/.well-known/openid-configuration")  # the URL shown answers
+    assert discovery.status_code == 200 and discovery.json()["issuer"] == ISSUER
     # No secret, no keys: registered as a public client, refresh tokens rotated.
     assert selected(page.text, "client_type") == "public"
     assert selected(page.text, "auth_method") == "none"
