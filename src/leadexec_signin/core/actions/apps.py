@@ -171,6 +171,12 @@ class Registry:
             tx.add_button(button)
         return button
 
+    def app(self, app_id: str) -> Application | None:
+        if not APP_ID.fullmatch(app_id):
+            return None
+        with self.store.transaction() as tx:
+            return tx.app_by_id(app_id)
+
     def button(self, btn_id: str) -> tuple[Button, Application] | None:
         with self.store.transaction() as tx:
             button = tx.button_by_id(btn_id)

@@ -76,11 +76,15 @@ def page(
 
 
 async def asking_app(request: Request, next_url: str) -> str | None:
-    """The application a popup sign-in continues to, so the form can name it."""
+    """The application a popup or standard sign-in continues to, so the form can name it."""
     parts = urlsplit(next_url)
+    query = parse_qs(parts.query)
+    if parts.path == "/oauth2/authorize":
+        client_id = (query.get("client_id") or [""])[0]
+        app = await call(services(request).registry.app, client_id)
+        return app.name if app and app.status == APPROVED else None
     if parts.path != "/signin/authorize":
         return None
-    query = parse_qs(parts.query)
     btn_id = (query.get("btnId") or query.get("btnid") or [""])[0]
     if not is_btn_id(btn_id):
         return None
@@ -92,12 +96,14 @@ async def asking_app(request: Request, next_url: str) -> str | None:
 async def login_get(request: Request) -> Response:
     next_url = safe_next(request.query_params.get("next"))
     user = await current_user(request)
+    # A standard client's login_hint fills in the email (OpenID Connect Core 3.1.2.1).
+    hint = request.query_params.get("login_hint", "")[:320]
     return page(
         request,
         "login.html",
         {
             "next": next_url,
-            "email": "",
+            "email": hint if hint.isprintable() else "",
             "error": None,
             "user": user,
             "app_name": await asking_app(request, next_url),
