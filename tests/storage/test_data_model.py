@@ -4,9 +4,8 @@ pure rules it serves (redirect URIs, PKCE, signing keys and their rotation) hold
 
 from __future__ import annotations
 
-import dataclasses
-
 import base64
+import dataclasses
 import json
 import os
 import secrets

@@ -291,7 +291,7 @@ def test_oauth_form_errors_are_shown_with_the_form_as_sent(client: TestClient, w
         ({**public, "access_token_format": "saml"}, "The access-token format is opaque or jwt."),
         (
             {**public, "backchannel_logout_uri": "http://crm.example.com/logout"},
-            "Redirect URIs must use https",
+            "The back-channel logout URI must use https",
         ),
         (
             {**public, "redirect_uris": "https://crm.example.com/" + "a" * 13000},

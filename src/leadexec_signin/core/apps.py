@@ -12,6 +12,7 @@ from leadexec_signin.core.clients import (
     CONFIDENTIAL,
     NONE,
     PUBLIC,
+    ClientRegistration,
 )
 from leadexec_signin.core.errors import InvalidRequest
 
@@ -69,6 +70,21 @@ class Application:
     @property
     def requires_secret(self) -> bool:
         return self.secret_hash is not None
+
+    @property
+    def registration(self) -> ClientRegistration:
+        return ClientRegistration(
+            redirect_uris=self.redirect_uris,
+            client_type=self.client_type,
+            auth_method=self.auth_method,
+            jwks_uri=self.jwks_uri,
+            jwks=self.jwks,
+            post_logout_redirect_uris=self.post_logout_redirect_uris,
+            backchannel_logout_uri=self.backchannel_logout_uri,
+            access_token_format=self.access_token_format,
+            rotate_refresh_tokens=self.rotate_refresh_tokens,
+            id_token_alg=self.id_token_alg,
+        )
 
     @property
     def credentials(self) -> AppCredentials:

@@ -233,10 +233,25 @@ def check_logout_uri(raw: str, what: str) -> str:
     text = (raw or "").strip()
     if not text:
         return ""
-    uri = check_redirect_uri(text)
-    if not uri.startswith(("https://", "http://")):
-        raise InvalidRequest(f"The {what} must be an http(s) URI.")
-    return uri
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises on a port that is not a number in range
+    except ValueError:
+        raise InvalidRequest(f"The {what} is not a valid URI.") from None
+    if (
+        parts.scheme not in ("https", "http")
+        or not parts.hostname
+        or parts.username is not None
+        or parts.password is not None
+        or "#" in text
+        or len(text) > MAX_REDIRECT_URI
+        or not text.isascii()
+        or not text.isprintable()
+    ):
+        raise InvalidRequest(f"The {what} must be an absolute https URI without a fragment.")
+    if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
+        raise InvalidRequest(f"The {what} must use https (http only on 127.0.0.1 or localhost).")
+    return text
 
 
 def check_uris(uris: Iterable[str], what: str) -> tuple[str, ...]:
@@ -251,8 +266,9 @@ def check_registration(reg: ClientRegistration, *, has_secret: bool) -> ClientRe
     client (client_secret_basic), keys make one with private_key_jwt, nothing a public one."""
     jwks = check_jwks(reg.jwks)
     jwks_uri = check_logout_uri(reg.jwks_uri, "JWKS URI")
-    if jwks_uri and not jwks_uri.startswith("https://") and not _loopback_key(jwks_uri):
-        raise InvalidRequest("The JWKS URI must use https.")
+    if jwks and jwks_uri:
+        # OpenID Connect Dynamic Client Registration section 2: one or the other, never both.
+        raise InvalidRequest("Register either a JWKS or a JWKS URI, not both.")
     has_keys = bool(jwks or jwks_uri)
     method = reg.auth_method or (
         CLIENT_SECRET_BASIC if has_secret else PRIVATE_KEY_JWT if has_keys else NONE
@@ -260,7 +276,7 @@ def check_registration(reg: ClientRegistration, *, has_secret: bool) -> ClientRe
     kind = reg.client_type or (PUBLIC if method == NONE else CONFIDENTIAL)
     check_client_auth(kind, method)
     if method in (CLIENT_SECRET_BASIC, CLIENT_SECRET_POST) and not has_secret:
-        raise InvalidRequest(f"{method} needs an application secret (--with-secret).")
+        raise InvalidRequest(f"{method} needs an application secret: create one first.")
     if method == PRIVATE_KEY_JWT and not has_keys:
         raise InvalidRequest("private_key_jwt needs the client's public keys: a JWKS or JWKS URI.")
     if reg.id_token_alg not in ID_TOKEN_ALGS:

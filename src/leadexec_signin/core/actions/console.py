@@ -11,7 +11,7 @@ from leadexec_signin.core import audit, credentials
 from leadexec_signin.core.accounts import User
 from leadexec_signin.core.actions.apps import APP_ID, TRY_IT_BUTTON, AppsTx, Registry, check_origins
 from leadexec_signin.core.apps import Application, Button
-from leadexec_signin.core.clients import ClientRegistration
+from leadexec_signin.core.clients import CLIENT_SECRET_BASIC, CONFIDENTIAL, NONE, ClientRegistration
 from leadexec_signin.core.clock import Clock
 from leadexec_signin.core.errors import NotFound
 from leadexec_signin.core.ports import Store
@@ -46,6 +46,17 @@ class Console:
         with self.store.transaction() as tx:
             app = owned(tx, app_id, owner)
             tx.set_app_secret_hash(app.id, credentials.token_hash(secret))
+            if app.auth_method == NONE:
+                # The client type follows the credential: a first secret makes a public
+                # client confidential (client_secret_basic) for the standard token endpoint.
+                tx.set_app_client(
+                    app.id,
+                    replace(
+                        app.registration,
+                        client_type=CONFIDENTIAL,
+                        auth_method=CLIENT_SECRET_BASIC,
+                    ),
+                )
             audit.record(
                 tx, self.clock.now(), audit.APP_SECRET_ROTATED, user_id=owner.id, app_id=app.id
             )
