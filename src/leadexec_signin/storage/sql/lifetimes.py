@@ -76,12 +76,14 @@ class LifetimeRepository:
         dialect_insert = pg_insert if self.c.dialect.name == "postgresql" else sqlite_insert
         # ON CONFLICT DO NOTHING: a replay is a row count of 0, not an error that would abort
         # the surrounding transaction on PostgreSQL.
+        # RETURNING, not rowcount: psycopg reports -1 for an INSERT SQLAlchemy compiled.
         done = self.c.execute(
             dialect_insert(a)
             .values(jti_hash=jti_hash, expires_at=expires_at)
             .on_conflict_do_nothing()
+            .returning(a.c.jti_hash)
         )
-        return done.rowcount == 1
+        return done.first() is not None
 
     def consume_code(self, code_hash: str, at: datetime) -> tuple[AuthorizationCode, bool] | None:
         c = t.auth_codes
