@@ -70,6 +70,10 @@ def check_redirect_uri(raw: str) -> str:
         )
     if " " in text or "#" in text:
         raise InvalidRequest("A redirect URI cannot contain spaces or a fragment (#).")
+    if "*" in text:
+        # Matching is exact (RFC 9700 section 4.1.3): a "*" would only ever match itself,
+        # and a partner who writes one expects a pattern we will never apply.
+        raise InvalidRequest("Redirect URIs are matched exactly: no wildcards (*).")
     scheme, sep, _ = text.partition(":")
     # Matching is exact, so the scheme is kept as written: require the canonical lowercase.
     if not sep or not _SCHEME.fullmatch(scheme):
