@@ -48,7 +48,7 @@ def cached_provider(
     checks = TokenChecks(p.storage, ttl_seconds=0.5, events=events, monotonic=ticks)
     p.storage.after_commit = checks.after_commit
     p.token_checks = checks
-    p.api = ApiAccess(checks, p.access_tokens, clock, p.settings)
+    p.api = ApiAccess(checks, p.access_tokens, clock, p.settings, p.keys)
     return p
 
 
