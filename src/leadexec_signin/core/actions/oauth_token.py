@@ -66,7 +66,10 @@ class OAuthTokens:
             raise UnsupportedGrantType(f"Unsupported grant_type {grant_type[:40]!r}.")
         self._limit(self.settings.token_limit_per_ip, "token-ip", ip)
         self.minter.ready()
-        self.usage.flush()
+        if grant_type == "authorization_code":
+            # The new refresh token is followed by the per-grant cap of never-used tokens:
+            # tokens this process saw used must be marked so first.
+            self.usage.flush()
         now = self.clock.now()
         with self.store.transaction() as tx:
             app = self.authenticator.authenticate(tx, offered, now)
