@@ -21,6 +21,7 @@ from leadexec_signin.core.actions.authorize_code import AuthorizeCode
 from leadexec_signin.core.actions.client_auth import ClientAuthenticator
 from leadexec_signin.core.actions.client_tokens import ClientTokens
 from leadexec_signin.core.actions.console import Console
+from leadexec_signin.core.actions.fedcm import FedCm
 from leadexec_signin.core.actions.housekeeping import Housekeeping
 from leadexec_signin.core.actions.keys import SigningKeys
 from leadexec_signin.core.actions.logout import Logout
@@ -71,6 +72,8 @@ class Services:
     oauth_tokens: OAuthTokens
     client_tokens: ClientTokens
     logout: Logout
+    # The browser's own sign-in dialog (FedCM), over the popup's use case.
+    fedcm: FedCm
 
     @property
     def reads_in_place(self) -> bool:
@@ -119,6 +122,10 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
     keys = SigningKeys(storage, clock)
     api = ApiAccess(checks, minter, clock, settings, keys)
     authenticator = ClientAuthenticator(HttpClientKeys(), settings.issuer)
+    accounts = Accounts(storage, limiter, clock, passwords, settings, usage)
+    sessions = BrowserSessions(storage, clock, settings)
+    signin = SignIn(storage, clock, settings, minter, usage)
+    revocation = Revocation(storage, limiter, clock, settings, minter)
     return Services(
         settings=settings,
         clock=clock,
@@ -127,14 +134,14 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
         token_checks=checks,
         access_tokens=minter,
         usage=usage,
-        accounts=Accounts(storage, limiter, clock, passwords, settings, usage),
-        sessions=BrowserSessions(storage, clock, settings),
+        accounts=accounts,
+        sessions=sessions,
         registry=registry,
         console=Console(storage, clock, registry),
         operator=Operator(storage, clock),
-        signin=SignIn(storage, clock, settings, minter, usage),
+        signin=signin,
         tokens=TokenExchange(storage, limiter, clock, settings, minter, usage),
-        revocation=Revocation(storage, limiter, clock, settings, minter),
+        revocation=revocation,
         api=api,
         keys=keys,
         notices=NoticeOutbox(storage, clock),
@@ -145,6 +152,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
         ),
         client_tokens=ClientTokens(storage, limiter, clock, settings, api, authenticator),
         logout=Logout(storage, clock, settings, keys),
+        fedcm=FedCm(signin, sessions, accounts, revocation, registry),
     )
 
 

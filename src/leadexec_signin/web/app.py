@@ -26,6 +26,8 @@ from leadexec_signin.web.admin import routes as admin
 from leadexec_signin.web.context import PACKAGE, call, services
 from leadexec_signin.web.developers import routes as developers
 from leadexec_signin.web.errors import render_bearer, render_page, seed_renderer
+from leadexec_signin.web.fedcm import routes as fedcm
+from leadexec_signin.web.fedcm.errors import render_fedcm
 from leadexec_signin.web.leadexec_api import api_v1, revoke
 from leadexec_signin.web.leadexec_api import token as seed_token
 from leadexec_signin.web.oauth2 import authorize, discovery, logout, token, userinfo
@@ -110,6 +112,12 @@ def surfaces() -> Mount:
                     *rendered_by_all(userinfo.routes, render_bearer),
                     Route("/jwks", discovery.jwks, methods=["GET"]),
                 ],
+            ),
+            # The browser's own sign-in dialog (FedCM): its JSON errors; the page that ends
+            # its login window renders as a page.
+            *rendered_by_all(fedcm.well_known, render_fedcm),
+            mount(
+                "/fedcm", render_fedcm, [*rendered_by_all(fedcm.pages, render_page), *fedcm.routes]
             ),
             # The popup, the silent check and the SDK's files; the keys that sign notices.
             mount("/signin", render_result, [*signin.popup, Route("/keys", keys)]),

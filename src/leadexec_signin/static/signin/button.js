@@ -60,7 +60,8 @@
       authToken: (ok && r.authToken) || null,
       expireDate: (ok && r.expireDate) || null,
       code: (ok && r.code) || null,
-      user: (ok && r.user) || null
+      user: (ok && r.user) || null,
+      via: r.via || (immediate ? "iframe" : "popup") // diagnostics: fedcm, iframe or popup
     };
   }
 
@@ -130,11 +131,35 @@
     }
   }
 
+  // FedCM: the browser's own dialog, which knows a returning user across sites without
+  // third-party cookies. Where a browser lacks it, or it fails, the iframe and popup remain.
+  var FEDCM = "IdentityCredential" in w && navigator.credentials;
+  var CONFIG_URL = IDP + "/fedcm/config.json";
+  function fedcm(b, active) {
+    return config(b.btnId).then(function (c) {
+      if (!c) throw 0;
+      var o = { identity: { providers: [{
+        configURL: CONFIG_URL, clientId: c.appId, params: { btnId: b.btnId }
+      }] }, mediation: "optional" };
+      if (active) o.identity.mode = "active";
+      return navigator.credentials.get(o);
+    }).then(function (cred) {
+      var r = JSON.parse(cred.token);
+      r.via = "fedcm";
+      return shape(r, b.btnId, !active);
+    });
+  }
+
   function silentCheck(b) {
     var key = b.btnId + " " + (b.el.getAttribute("data-callback") || "");
     if (checked[key]) return;
     checked[key] = true;
     if (origin() === "null") return deliver(b, fail(b, "immediate_failed", NO_ORIGIN, true));
+    if (!FEDCM) return frameCheck(b);
+    fedcm(b, false).then(function (r) { deliver(b, r); }, function () { frameCheck(b); });
+  }
+
+  function frameCheck(b) {
     var state = nonce();
     var frame = d.createElement("iframe");
     var timer;
@@ -166,6 +191,15 @@
   function open(b) {
     if (b.popup && !b.popup.closed) return b.popup.focus();
     if (origin() === "null") return deliver(b, fail(b, "origin_not_allowed", NO_ORIGIN, false));
+    if (FEDCM && !b.nofed) {
+      // A failed dialog (closed, refused) leaves the popup for the next click: it must open
+      // inside a click, which has passed by the time the browser answers.
+      return fedcm(b, true).then(function (r) { deliver(b, r); }, function () {
+        b.nofed = true;
+        deliver(b, shape({ error: "popup_closed", errorMessage: "The sign-in dialog was closed.",
+          via: "fedcm" }, b.btnId, false));
+      });
+    }
     var state = nonce();
     var W = 500, H = 680;
     var left = (w.screenX || 0) + Math.max(0, (w.outerWidth - W) / 2);
@@ -234,6 +268,15 @@
   }
 
   function disconnect(refreshToken, callback) {
+    // The browser also forgets that this page's application may sign the user in by itself.
+    if (FEDCM && IdentityCredential.disconnect) {
+      Object.keys(configs).forEach(function (k) {
+        configs[k].then(function (c) {
+          if (c) IdentityCredential.disconnect({ configURL: CONFIG_URL, clientId: c.appId, accountHint: "*" })
+            .catch(function () {});
+        });
+      });
+    }
     return new Promise(function (resolve) {
       var name = "c" + nonce().slice(0, 16);
       var script = d.createElement("script");

@@ -14,6 +14,10 @@
     if (mode === "popup") {
       window.setTimeout(function () { window.close(); }, 50);
     }
+  } else if (!window.opener && window.IdentityProvider && IdentityProvider.resolve) {
+    // Opened by the browser's FedCM dialog (the assertion's continue_on, for the exact origin
+    // the assertion endpoint checked): the browser hands the object to that page.
+    IdentityProvider.resolve(JSON.stringify(message.result));
   } else {
     var hint = document.getElementById("le-close-hint");
     if (hint) hint.hidden = false;
