@@ -46,6 +46,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 PASSWORD = "correct horse battery"
+NO_FEDCM = "delete window.IdentityCredential;"
 
 
 class LiveServer:
@@ -203,6 +204,9 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
 def context(browser: Browser) -> Iterator[BrowserContext]:
     context = browser.new_context(viewport={"width": 1100, "height": 760})
     context.set_default_timeout(10_000)
+    # The fallback path: a browser without FedCM (headless Chromium shows its dialog only to
+    # the DevTools protocol, tests/browser/test_fedcm.py), so the SDK uses its iframe and popup.
+    context.add_init_script(NO_FEDCM)
     yield context
     context.close()
 
