@@ -26,6 +26,10 @@ PUBLIC_CACHE_PATTERNS = (
     "/.well-known/openid-configuration",
     "/.well-known/oauth-authorization-server",
     "/oauth2/jwks",
+    # FedCM's public files: the same for everyone, fetched by browsers (not private data).
+    "/.well-known/web-identity",
+    "/fedcm/config.json",
+    "/fedcm/client_metadata",
 )
 # Only the silent iframe may name an ancestor other than 'none'.
 FRAMEABLE = "/signin/immediate"
