@@ -24,10 +24,6 @@ PUBLIC_CACHE_PATTERNS = (
     "/signin/keys",
     # OpenID Connect discovery and the JWKS: public metadata, cached by client libraries.
     "/.well-known/openid-configuration",
-    # FedCM's provider metadata: the same for every browser, cached by it.
-    "/.well-known/web-identity",
-    "/fedcm/config.json",
-    "/fedcm/client_metadata",
     "/.well-known/oauth-authorization-server",
     "/oauth2/jwks",
     # FedCM's public files: the same for everyone, fetched by browsers (not private data).
