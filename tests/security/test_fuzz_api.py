@@ -119,6 +119,14 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(
         "GET /api/v1/me",
         "GET /api/v1/settings",
         "GET /signin/buttons/{btnId}",
+        # The standard OAuth 2.1 / OpenID Connect surface's JSON endpoints.
+        "GET /.well-known/openid-configuration",
+        "GET /oauth2/jwks",
+        "POST /oauth2/token",
+        "POST /oauth2/revoke",
+        "POST /oauth2/introspect",
+        "GET /oauth2/userinfo",
+        "POST /oauth2/userinfo",
     }
     tally = Tally()
     with requests.Session() as session, warnings.catch_warnings():
