@@ -20,8 +20,9 @@ from leadexec_signin.core.actions.revocation import RevokeTx, revoke
 from leadexec_signin.core.apps import APPROVED, Application
 from leadexec_signin.core.clients import NONE
 from leadexec_signin.core.clock import Clock
-from leadexec_signin.core.errors import InvalidClient, InvalidRequest, InvalidToken, RateLimited
+from leadexec_signin.core.errors import InvalidClient, InvalidRequest, InvalidToken
 from leadexec_signin.core.grants import Grant
+from leadexec_signin.core.limits import count_or_refuse
 from leadexec_signin.core.ports import RateLimiter, Store, Tokens
 from leadexec_signin.core.scopes import PROTOCOL_SCOPES, ordered
 from leadexec_signin.settings import Settings
@@ -118,7 +119,7 @@ class ClientTokens:
     def introspect(self, offered: Presented, form: Mapping[str, str], ip: str) -> dict[str, object]:
         """RFC 7662 section 2.2. Only confidential clients may ask (a resource server is one):
         a public client's id proves nothing."""
-        self._limit(ip)
+        count_or_refuse(self.limiter, self.settings.revoke_limit_per_ip, "client-tokens-ip", ip)
         token = form.get("token", "")
         if not token:
             raise InvalidRequest("token is missing.")
@@ -146,7 +147,7 @@ class ClientTokens:
     def revoke(self, offered: Presented, form: Mapping[str, str], ip: str) -> None:
         """RFC 7009 section 2.1: revoking either kind of token ends its grant (the one
         "Remove access" ends), so every token of both surfaces under it stops at once."""
-        self._limit(ip)
+        count_or_refuse(self.limiter, self.settings.revoke_limit_per_ip, "client-tokens-ip", ip)
         token = form.get("token", "")
         if not token:
             raise InvalidRequest("token is missing.")
@@ -156,8 +157,3 @@ class ClientTokens:
             known = self._find(tx, app, token, form.get("token_type_hint", ""))
             if known is not None:
                 revoke(tx, known.grant, now, ip, via="oauth_revoke")
-
-    def _limit(self, ip: str) -> None:
-        wait = self.limiter.hit(self.settings.revoke_limit_per_ip, "client-tokens-ip", ip)
-        if wait is not None:
-            raise RateLimited(retry_after=wait)

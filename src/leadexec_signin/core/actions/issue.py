@@ -51,6 +51,35 @@ def widen_grant(
     return replace(grant, scopes=wider)
 
 
+def add_refresh_token(
+    tx: IssueTx,
+    grant: Grant,
+    now: datetime,
+    settings: Settings,
+    *,
+    scopes: frozenset[str] | None = None,
+    kind: str = "seed",
+    auth_time: datetime | None = None,
+    sid: str = "",
+) -> str:
+    """A new refresh token under ``grant`` (stored as a hash), then the per-grant cap."""
+    token = credentials.new_token(credentials.REFRESH)
+    tx.add_refresh_token(
+        RefreshToken(
+            token_hash=credentials.token_hash(token),
+            grant_id=grant.id,
+            app_id=grant.app_id,
+            created_at=now,
+            scopes=scopes,
+            kind=kind,
+            auth_time=auth_time,
+            sid=sid,
+        )
+    )
+    tx.trim_refresh_tokens(grant.id, settings.refresh_tokens_per_grant)
+    return token
+
+
 def issue_tokens(
     tx: IssueTx,
     grant: Grant,
@@ -61,17 +90,7 @@ def issue_tokens(
     refresh: bool,
 ) -> IssuedTokens:
     """A refresh token is stored (as a hash); the access token proves itself and is not."""
-    refresh_token = credentials.new_token(credentials.REFRESH) if refresh else ""
-    if refresh:
-        tx.add_refresh_token(
-            RefreshToken(
-                token_hash=credentials.token_hash(refresh_token),
-                grant_id=grant.id,
-                app_id=grant.app_id,
-                created_at=now,
-            )
-        )
-        tx.trim_refresh_tokens(grant.id, settings.refresh_tokens_per_grant)
+    refresh_token = add_refresh_token(tx, grant, now, settings) if refresh else ""
     expires = now + timedelta(seconds=settings.access_token_ttl_seconds)
     access_token = minter.mint(grant.id, grant.scopes, expires)
     return IssuedTokens(refresh_token, access_token, expires, grant.scopes)

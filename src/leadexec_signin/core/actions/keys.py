@@ -62,7 +62,7 @@ class SigningKeys:
                     found = tx.signing_keys()
                 # Keep the parsed instances of keys already known (their cached private key).
                 known = {k.kid: k for k in self._keys}
-                self._keys = [known.get(k.kid, k) if known.get(k.kid) == k else k for k in found]
+                self._keys = [known[k.kid] if known.get(k.kid) == k else k for k in found]
                 self._loaded_at = time.monotonic()
             return self._keys
 

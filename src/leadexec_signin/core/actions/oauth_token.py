@@ -21,7 +21,8 @@ from leadexec_signin.core.actions.oauth_minting import (
 )
 from leadexec_signin.core.actions.usage import UsageLog
 from leadexec_signin.core.clock import Clock
-from leadexec_signin.core.errors import InvalidRequest, RateLimited, UnsupportedGrantType
+from leadexec_signin.core.errors import InvalidRequest, UnsupportedGrantType
+from leadexec_signin.core.limits import count_or_refuse
 from leadexec_signin.core.ports import RateLimiter, Store
 from leadexec_signin.settings import Settings
 
@@ -52,11 +53,6 @@ class OAuthTokens:
         self.authenticator = authenticator
         self.minting = Minting(settings, minter, keys, clock)
 
-    def _limit(self, limit: str, *key: str) -> None:
-        wait = self.limiter.hit(limit, *key)
-        if wait is not None:
-            raise RateLimited(retry_after=wait)
-
     def token(self, offered: Presented, form: Mapping[str, str], ip: str) -> TokenResponse:
         grant_type = form.get("grant_type", "")
         if not grant_type:
@@ -64,7 +60,7 @@ class OAuthTokens:
         handler = GRANT_TYPES.get(grant_type)
         if handler is None:
             raise UnsupportedGrantType(f"Unsupported grant_type {grant_type[:40]!r}.")
-        self._limit(self.settings.token_limit_per_ip, "token-ip", ip)
+        count_or_refuse(self.limiter, self.settings.token_limit_per_ip, "token-ip", ip)
         self.minter.ready()
         if grant_type == "authorization_code":
             # The new refresh token is followed by the per-grant cap of never-used tokens:
@@ -74,7 +70,7 @@ class OAuthTokens:
         with self.store.transaction() as tx:
             app = self.authenticator.authenticate(tx, offered, now)
             # Counted once the client is proven: client ids are public.
-            self._limit(self.settings.token_limit_per_app, "token-app", app.id)
+            count_or_refuse(self.limiter, self.settings.token_limit_per_app, "token-app", app.id)
             step = TokenStep(
                 tx, app, form, now, ip, self.settings, self.minting, self.minter, self.usage
             )

@@ -14,8 +14,9 @@ from leadexec_signin.core.accounts import User, normalize_email
 from leadexec_signin.core.actions.access import AccessTokens
 from leadexec_signin.core.apps import Application
 from leadexec_signin.core.clock import Clock, iso_z
-from leadexec_signin.core.errors import InvalidGrant, NotFound, RateLimited
+from leadexec_signin.core.errors import InvalidGrant, NotFound
 from leadexec_signin.core.grants import Grant
+from leadexec_signin.core.limits import count_or_refuse
 from leadexec_signin.core.notices import Notice
 from leadexec_signin.core.ports import (
     Apps,
@@ -123,9 +124,7 @@ class Revocation:
     def revoke_token(self, token: str, ip: str) -> None:
         """The seed's disconnect: the token's whole grant goes, at once. A refresh token or a
         live access token may do it; an expired access token proves nothing any more."""
-        wait = self.limiter.hit(self.settings.revoke_limit_per_ip, "revoke-ip", ip)
-        if wait is not None:
-            raise RateLimited(retry_after=wait)
+        count_or_refuse(self.limiter, self.settings.revoke_limit_per_ip, "revoke-ip", ip)
         is_refresh = credentials.looks_like(token, credentials.REFRESH)
         if not is_refresh and not credentials.looks_like(token, credentials.ACCESS):
             raise InvalidGrant(REFUSED)

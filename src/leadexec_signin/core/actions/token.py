@@ -23,7 +23,8 @@ from leadexec_signin.core.actions.grant_types import (
 from leadexec_signin.core.actions.usage import UsageLog
 from leadexec_signin.core.apps import APPROVED, AppCredentials
 from leadexec_signin.core.clock import Clock
-from leadexec_signin.core.errors import InvalidClient, InvalidRequest, RateLimited
+from leadexec_signin.core.errors import InvalidClient, InvalidRequest
+from leadexec_signin.core.limits import count_or_refuse
 from leadexec_signin.core.ports import RateLimiter, Reader, Store
 from leadexec_signin.core.tokens import IssuedTokens
 from leadexec_signin.settings import Settings
@@ -76,11 +77,6 @@ class TokenExchange:
         self.minter = minter
         self.usage = usage
 
-    def _limit(self, limit: str, *key: str) -> None:
-        wait = self.limiter.hit(limit, *key)
-        if wait is not None:
-            raise RateLimited(retry_after=wait)
-
     def exchange(
         self, grant_type: str, app_id: str, credential: str, app_secret: str | None, ip: str
     ) -> IssuedTokens:
@@ -89,7 +85,7 @@ class TokenExchange:
             raise InvalidRequest(f"Unsupported grant type {grant_type[:40]!r}.")
         if not APP_ID.fullmatch(app_id):
             raise InvalidClient("The appId is not a valid application ID.")
-        self._limit(self.settings.token_limit_per_ip, "token-ip", ip)
+        count_or_refuse(self.limiter, self.settings.token_limit_per_ip, "token-ip", ip)
         self.minter.ready()
         opened: AbstractContextManager[ExchangeTx] = (
             self.store.reading() if kind.read_only else self.store.transaction()
@@ -106,7 +102,9 @@ class TokenExchange:
             def count_for_app(app: AppCredentials) -> None:
                 # Counted only once the credential is proven: the appId is public, and counting
                 # failures would let anyone exhaust a partner's budget.
-                self._limit(self.settings.token_limit_per_app, "token-app", app.id)
+                count_or_refuse(
+                    self.limiter, self.settings.token_limit_per_app, "token-app", app.id
+                )
 
             step = Exchange(
                 tx,

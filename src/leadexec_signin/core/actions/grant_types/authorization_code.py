@@ -8,12 +8,12 @@ the first exchange issued (RFC 6749 section 4.1.2; RFC 9700 section 4.5).
 from __future__ import annotations
 
 from leadexec_signin.core import audit, credentials
+from leadexec_signin.core.actions.issue import add_refresh_token
 from leadexec_signin.core.actions.oauth_minting import Refusal, Signin, TokenResponse, TokenStep
 from leadexec_signin.core.actions.revocation import revoke
 from leadexec_signin.core.clients import verify_code_verifier
 from leadexec_signin.core.errors import InvalidGrant, InvalidRequest
 from leadexec_signin.core.scopes import OFFLINE_ACCESS
-from leadexec_signin.core.tokens import RefreshToken
 
 REFUSED = "The code is not valid, was already used or has expired."
 
@@ -53,20 +53,10 @@ def exchange(step: TokenStep) -> TokenResponse | Refusal:
     scopes = code.scopes if code.scopes is not None else grant.scopes
     refresh = None
     if OFFLINE_ACCESS in scopes:
-        refresh = credentials.new_token(credentials.REFRESH)
-        tx.add_refresh_token(
-            RefreshToken(
-                token_hash=credentials.token_hash(refresh),
-                grant_id=grant.id,
-                app_id=app.id,
-                created_at=now,
-                scopes=scopes,
-                kind="oauth",
-                auth_time=code.auth_time,
-                sid=code.sid,
-            )
-        )
-        tx.trim_refresh_tokens(grant.id, step.settings.refresh_tokens_per_grant)
+        refresh = add_refresh_token(
+            tx, grant, now, step.settings,
+            scopes=scopes, kind="oauth", auth_time=code.auth_time, sid=code.sid,
+        )  # fmt: skip
     audit.record(tx, now, audit.CODE_EXCHANGED, user_id=grant.user_id, app_id=app.id, ip=step.ip)
     signin = Signin(code.auth_time, code.sid, code.nonce)
     return step.minting.answer(tx, app, grant, scopes, signin, refresh, now)
