@@ -118,7 +118,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             )
     ensure_schema(settings, always=args.migrate)
     print(
-        f"LeadExec Sign-In on http://{args.host}:{args.port} (issuer {settings.issuer})", flush=True
+        f"LeadExec Sign-In on http://{args.host}:{args.port} (issuer {settings.issuer}, "
+        f"database {settings.database_label})",
+        flush=True,
     )
     uvicorn.run(
         "leadexec_signin.asgi:app_from_env",
@@ -136,7 +138,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     ensure_schema(settings, always=True)
-    emit(args, {"migrated": True}, "Database is at the latest schema.")
+    emit(args, {"migrated": True}, f"{settings.database_label} is at the latest schema.")
     return 0
 
 
@@ -395,7 +397,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = Settings.from_env()
     configure_logging(settings)
     try:
-        return int(args.fn(args, settings))
+        code = int(args.fn(args, settings))
+        if args.fn not in (cmd_serve, cmd_demo, cmd_migrate) and not getattr(args, "json", False):
+            # Said after the answer, so a command run from the wrong folder is noticed.
+            print(f"(database: {settings.database_label})")
+        return code
     except SigninError as exc:
         body = {"error": exc.code, "errorMessage": exc.description}
         if getattr(args, "json", False):

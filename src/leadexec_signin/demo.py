@@ -19,6 +19,8 @@ from leadexec_signin.settings import Settings
 
 DEMO_EMAIL = "demo@leadexec.test"
 DEMO_PASSWORD = "demo-password-1"
+OPERATOR_EMAIL = "operator@leadexec.test"
+OPERATOR_PASSWORD = "operator-password-1"
 
 
 def seed(settings: Settings, partner_origin: str) -> dict[str, str]:
@@ -36,8 +38,9 @@ def _seed(services: Services, record: Path, partner_origin: str) -> dict[str, st
         # The record outlives a deleted database: reuse it only if its button still exists.
         if services.registry.button(data.get("btnId", "")) is not None:
             return data
+    owner_id = None
     with contextlib.suppress(Conflict):  # the user survived a lost record: keep it
-        services.accounts.create_user(
+        owner_id = services.accounts.create_user(
             email=DEMO_EMAIL,
             name="Dana Demo",
             password=DEMO_PASSWORD,
@@ -45,10 +48,21 @@ def _seed(services: Services, record: Path, partner_origin: str) -> dict[str, st
             plan="Professional",
             timezone="America/Chicago",
             locale="en-US",
+        ).id
+    with contextlib.suppress(Conflict):
+        services.accounts.create_user(
+            email=OPERATOR_EMAIL,
+            name="Olu Operator",
+            password=OPERATOR_PASSWORD,
+            company="LeadExec",
+            operator=True,
         )
     origins = [partner_origin, partner_origin.replace("127.0.0.1", "localhost")]
     app, _ = services.registry.register(
-        name="Acme CRM (demo)", origins=origins, scopes="profile,email,account,settings"
+        name="Acme CRM (demo)",
+        origins=origins,
+        scopes="profile,email,account,settings",
+        owner_id=owner_id,
     )
     services.operator.set_app_status(app.id, "approved", actor="demo")
     button = services.registry.create_button(app_id=app.id, scopes="profile,email")
@@ -89,13 +103,18 @@ def run_demo(settings: Settings, *, host: str, port: int, partner_port: int) -> 
     partner_url = f"http://{host}:{partner_port}"
     ids = seed(settings, partner_url)
     servers = _servers(settings, ids, host, port, partner_port)
-    print(f"Identity provider: http://{host}:{port}")
-    print(f"Partner site:      {partner_url}   <- open this one")
-    print(f"Demo credentials:  {DEMO_EMAIL} / {DEMO_PASSWORD}")
-    print(f"Partner console:   http://{host}:{port}/developers   (Try It: /developers/try)")
-    print(f"Connected apps:    http://{host}:{port}/account/apps")
-    print(f"Database:          {settings.effective_database_url}")
-    print(f"appId {ids['appId']}  btnId {ids['btnId']}", flush=True)
+    base = f"http://{host}:{port}"
+    print("", flush=True)
+    print("  LeadExec Sign-In demo")
+    print(f"  Partner site:      {partner_url}   <- open this one, click the button")
+    print(f"  Demo user:         {DEMO_EMAIL} / {DEMO_PASSWORD}   (a partner too)")
+    print(f"  Partner console:   {base}/developers   (Try It: {base}/developers/try)")
+    print(f"  Operator page:     {base}/admin   as {OPERATOR_EMAIL} / {OPERATOR_PASSWORD}")
+    print(f"  Connected apps:    {base}/account/apps")
+    print(f"  Identity provider: {base}   (discovery: {base}/.well-known/openid-configuration)")
+    print(f"  Database:          {settings.database_label}")
+    print(f"  appId {ids['appId']}  btnId {ids['btnId']}")
+    print("", flush=True)
 
     async def serve() -> None:
         loop = asyncio.get_running_loop()

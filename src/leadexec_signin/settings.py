@@ -43,10 +43,18 @@ def _bounded(value: int, name: str, low: int, high: int) -> int:
     return value
 
 
+def default_data_dir(env: dict[str, str] | os._Environ[str]) -> Path:
+    """The XDG data folder: the place per-user application data lives on Linux and macOS."""
+    base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "leadexec-signin"
+
+
 @dataclass(frozen=True)
 class Settings:
-    # Where the embedded SQLite database and other local state live.
-    data_dir: Path = field(default_factory=lambda: Path("data"))
+    # Where the embedded SQLite database and other local state live. One per-user folder by
+    # default (``$XDG_DATA_HOME/leadexec-signin``, else ``~/.local/share/leadexec-signin``), so
+    # a command run from another folder finds the same database instead of making a new one.
+    data_dir: Path = field(default_factory=lambda: default_data_dir(os.environ))
     # SQLAlchemy URL. Empty means an SQLite file in ``data_dir`` (the embedded default).
     database_url: str = ""
     # Optional Redis URL: shares rate-limit counters and revocation events between processes.
@@ -119,6 +127,17 @@ class Settings:
         return (self.data_dir / "leadexec-signin.sqlite3").resolve()
 
     @property
+    def database_label(self) -> str:
+        """The database a command works on, for people: never the password."""
+        if not self.database_url:
+            return str(self.embedded_database)
+        parts = urlsplit(self.database_url)
+        if parts.password is None:
+            return self.database_url
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+        return parts._replace(netloc=netloc).geturl()
+
+    @property
     def effective_database_url(self) -> str:
         if self.database_url:
             return self.database_url
@@ -141,7 +160,7 @@ class Settings:
         env = dict(os.environ if env is None else env)
         d = cls()
         return cls(
-            data_dir=Path(env.get("LEADEXEC_DATA_DIR") or d.data_dir),
+            data_dir=Path(env.get("LEADEXEC_DATA_DIR") or default_data_dir(env)),
             database_url=env.get("LEADEXEC_DATABASE_URL", ""),
             redis_url=env.get("LEADEXEC_REDIS_URL", ""),
             db_pool_size=_int(env, "LEADEXEC_DB_POOL_SIZE", d.db_pool_size),

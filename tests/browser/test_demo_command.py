@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page
 
-from leadexec_signin.demo import DEMO_EMAIL, DEMO_PASSWORD
+from leadexec_signin.demo import DEMO_EMAIL, DEMO_PASSWORD, OPERATOR_EMAIL, OPERATOR_PASSWORD
 from leadexec_signin.demo_partner import snippet
 
 from .popup import decide, events, open_popup
@@ -32,6 +32,7 @@ def free_port() -> int:
 
 class Demo:
     def __init__(self, data: Path) -> None:
+        self.data = data
         self.port, self.partner_port = free_port(), free_port()
         env = {**os.environ, "LEADEXEC_DATA_DIR": str(data), "PYTHONUNBUFFERED": "1"}
         env.pop("LEADEXEC_DATABASE_URL", None)
@@ -86,6 +87,10 @@ def test_demo_serves_the_provider_and_the_partner_site_seeded(demo: Demo, page: 
     assert f"Identity provider: http://127.0.0.1:{demo.port}" in printed
     assert f"Partner site:      http://127.0.0.1:{demo.partner_port}" in printed
     assert f"{DEMO_EMAIL} / {DEMO_PASSWORD}" in printed
+    # The console and the operator page are named, with an account that opens each.
+    assert f"http://127.0.0.1:{demo.port}/developers" in printed
+    assert f"/admin   as {OPERATOR_EMAIL} / {OPERATOR_PASSWORD}" in printed
+    assert f"Database:          {(demo.data / 'leadexec-signin.sqlite3').resolve()}" in printed
     btn_id = re.search(r"btnId (btn_\S+)", printed).group(1)  # type: ignore[union-attr]
 
     response = page.goto(f"http://127.0.0.1:{demo.partner_port}/")
