@@ -257,9 +257,10 @@ def test_disconnect_ends_the_grant_like_remove_access(client: TestClient, world:
     raw = client.cookies.get("le_session")
     assert raw is not None
     client.cookies.clear()
-    form = {"client_id": app_id, "account_hint": "*"}
+    form = {"client_id": app_id, "account_hint": world.user_id}
     r = client.post("/fedcm/disconnect", headers=fedcm_headers(raw, EVIL), data=form)
     assert (r.status_code, r.json()["error"]["code"]) == (400, "origin_not_allowed")
+    assert "access-control-allow-origin" not in r.headers
     assert len(world.services.accounts.connected_apps(world.user_id)) == 1
     r = client.post("/fedcm/disconnect", headers=fedcm_headers(raw), data=form)
     assert r.json() == {"account_id": world.user_id}
@@ -318,3 +319,151 @@ def test_the_cross_site_cookie_alone_signs_no_form_or_page_in(
     )
     assert (r.status_code, "set-login" in r.headers) == (403, False)
     assert world.services.sessions.user(raw) is not None  # still signed in
+
+
+def granted_raw(
+    client: TestClient, world: World, btn_id: str, email: str = "ann@example.com"
+) -> str:
+    """A session whose user has a grant through the popup, then only the cross-site cookie."""
+    sign_in(client, email)
+    authorize(client, btn_id)
+    raw = client.cookies.get("le_session")
+    assert raw is not None
+    client.cookies.clear()
+    return raw
+
+
+@pytest.mark.parametrize(
+    "hint",
+    ["the account id", "the email address", "the email address in capitals"],
+)
+def test_disconnect_ends_the_grant_of_the_hinted_account(
+    client: TestClient, world: World, hint: str
+) -> None:
+    raw = granted_raw(client, world, world.btn_id)
+    account_hint = {
+        "the account id": world.user_id,
+        "the email address": world.email,
+        "the email address in capitals": world.email.upper(),
+    }[hint]
+    form = {"client_id": world.app_id, "account_hint": account_hint}
+    r = client.post("/fedcm/disconnect", headers=fedcm_headers(raw), data=form)
+    assert (r.status_code, r.json()) == (200, {"account_id": world.user_id})
+    assert world.services.accounts.connected_apps(world.user_id) == []
+
+
+@pytest.mark.parametrize(
+    ("account_hint", "status", "code"),
+    [
+        ("*", 400, "invalid_request"),
+        ("usr_nobody_has_this_id_at_all", 400, "invalid_request"),
+        ("bob@example.com", 400, "invalid_request"),
+        ("", 400, "invalid_request"),
+        (None, 400, "invalid_request"),
+        ("x" * 400, 400, "invalid_request"),
+    ],
+    ids=[
+        "a wildcard",
+        "an unknown id",
+        "another user's email",
+        "an empty hint",
+        "no hint",
+        "an over-long hint",
+    ],
+)
+def test_a_hint_that_is_not_the_signed_in_account_ends_no_grant(
+    client: TestClient, world: World, account_hint: str | None, status: int, code: str
+) -> None:
+    bob = world.services.accounts.create_user(
+        email="bob@example.com", name="Bob Other", password=PASSWORD, company="B", plan="Pro"
+    )
+    granted_raw(client, world, world.btn_id, email="bob@example.com")
+    raw = granted_raw(client, world, world.btn_id)
+    form = {"client_id": world.app_id}
+    if account_hint is not None:
+        form["account_hint"] = account_hint
+    r = client.post("/fedcm/disconnect", headers=fedcm_headers(raw), data=form)
+    assert (r.status_code, r.json()["error"]["code"]) == (status, code)
+    assert "account_hint" in r.json()["error"]["description"]
+    # Readable by the partner's page, so its browser can say why.
+    assert r.headers["access-control-allow-origin"] == PARTNER
+    assert r.headers["access-control-allow-credentials"] == "true"
+    # Neither the session's grant nor the other user's ended.
+    for user_id in (world.user_id, bob.id):
+        assert len(world.services.accounts.connected_apps(user_id)) == 1
+
+
+@pytest.mark.parametrize(
+    ("path", "form", "signed_in", "status", "code"),
+    [
+        ("/fedcm/assertion", {}, False, 401, "login_required"),
+        ("/fedcm/assertion", {"account_id": "usr_someone_else_entirely"}, True, 403,
+         "access_denied"),
+        ("/fedcm/assertion", {"params": "not json"}, True, 400, "invalid_button"),
+        ("/fedcm/disconnect", {}, False, 401, "login_required"),
+    ],
+    ids=[
+        "an assertion for a signed-out browser",
+        "an assertion for another account",
+        "an assertion without a button",
+        "a disconnect for a signed-out browser",
+    ],
+)  # fmt: skip
+def test_a_refusal_is_readable_by_the_registered_origin(
+    client: TestClient,
+    world: World,
+    path: str,
+    form: dict[str, str],
+    signed_in: bool,
+    status: int,
+    code: str,
+) -> None:
+    raw = signed_in_raw(client) if signed_in else None
+    data = {**assertion_form(world), "account_hint": world.user_id, **form}
+    r = client.post(path, headers=fedcm_headers(raw), data=data)
+    assert (r.status_code, r.json()["error"]["code"]) == (status, code)
+    assert r.headers["access-control-allow-origin"] == PARTNER
+    assert r.headers["access-control-allow-credentials"] == "true"
+    assert r.headers["vary"] == "Origin"
+    assert r.headers["cache-control"] == "no-store"
+
+
+@pytest.mark.parametrize("path", ["/fedcm/assertion", "/fedcm/disconnect"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "an origin registered for nothing",
+        "an origin registered for another application",
+        "an unknown application",
+        "no application",
+    ],
+)
+def test_a_refusal_never_reflects_an_origin_not_registered_for_the_named_application(
+    client: TestClient, world: World, path: str, case: str
+) -> None:
+    other, _ = world.app(name="Elsewhere", origins=("http://127.0.0.1:9777",))
+    origin, client_id = {
+        "an origin registered for nothing": (EVIL, world.app_id),
+        "an origin registered for another application": ("http://127.0.0.1:9777", world.app_id),
+        "an unknown application": (PARTNER, "app_unknownunknownunknown"),
+        "no application": (PARTNER, ""),
+    }[case]
+    raw = signed_in_raw(client)
+    data = {**assertion_form(world), "client_id": client_id, "account_hint": world.user_id}
+    r = client.post(path, headers=fedcm_headers(raw, origin), data=data)
+    assert r.status_code == 400
+    assert r.json()["error"]["code"] in {"origin_not_allowed", "invalid_request"}
+    assert "access-control-allow-origin" not in r.headers
+    assert "access-control-allow-credentials" not in r.headers
+    assert other  # registered, approved, and still not reflected for the wrong app
+
+
+def test_a_suspended_applications_page_may_read_why_it_is_refused(
+    client: TestClient, world: World
+) -> None:
+    raw = signed_in_raw(client)
+    world.services.operator.set_app_status(world.app_id, "suspended")
+    r = client.post("/fedcm/assertion", headers=fedcm_headers(raw), data=assertion_form(world))
+    assert r.status_code == 403
+    assert r.headers["access-control-allow-origin"] == PARTNER
+    assert "token" not in r.json()

@@ -28,7 +28,12 @@ from leadexec_signin.core.actions.signin import (
 )
 from leadexec_signin.core.apps import APPROVED, Application
 from leadexec_signin.core.authorize import AuthorizeRequest, is_btn_id
-from leadexec_signin.core.errors import AccessDenied, LoginRequired, OriginNotAllowed
+from leadexec_signin.core.errors import (
+    AccessDenied,
+    InvalidRequest,
+    LoginRequired,
+    OriginNotAllowed,
+)
 
 # What Chromium's disclosure text names: name, email address, profile picture. LeadExec's
 # ``account`` (company, plan) and ``settings`` are not in it, so they are asked for in the
@@ -81,6 +86,12 @@ class FedCm:
         app = self.registry.app(app_id)
         return app if app is not None and app.status == APPROVED else None
 
+    def registered(self, app_id: str, origin: str) -> bool:
+        """Whether ``origin`` is one of the application's own pages, whatever its status: a
+        suspended application's page may read why it is refused, no other page may."""
+        app = self.registry.app(app_id)
+        return app is not None and origin in app.origins
+
     def assertion(
         self,
         req: AuthorizeRequest,
@@ -120,18 +131,32 @@ class FedCm:
         assert isinstance(outcome, Done)
         return outcome.authorization
 
-    def disconnect(self, app_id: str, origin: str, session: str | None, ip: str) -> str:
-        """``IdentityCredential.disconnect()``: ends the grant as "Remove access" does (its
-        notice included) and names the account the browser should forget. Answered even when
-        there is no grant left (the page revoked by token first), so the browser forgets it
-        too."""
+    def disconnect(
+        self, app_id: str, origin: str, session: str | None, account_hint: str, ip: str
+    ) -> str:
+        """``IdentityCredential.disconnect()``: ends the grant of the hinted account as "Remove
+        access" does (its notice included) and names the account the browser should forget.
+        Only the session's own account can be hinted: a session never ends someone else's
+        grant, and a hint naming anyone else is refused rather than taken as "whoever is
+        signed in". Answered even when there is no grant left (the page revoked by token
+        first), so the browser forgets it too."""
         app = self.client(app_id)
         if app is None or origin not in app.origins:
             raise OriginNotAllowed()
         user = self.sessions.user(session)
         if user is None:
             raise LoginRequired("/account/login")
+        if not hints_at(user, account_hint):
+            raise InvalidRequest(
+                "account_hint does not name the account signed in to LeadExec in this browser."
+            )
         for listing in self.accounts.connected_apps(user.id):
             if listing.grant.app_id == app.id:
                 self.revocation.remove_access(user, listing.grant.id, ip)
         return user.id
+
+
+def hints_at(user: User, account_hint: str) -> bool:
+    """The hints a page can know: the account id (``user.id`` with ``profile``) or the
+    email address (``user.email`` with ``email``, also the accounts endpoint's login hint)."""
+    return account_hint == user.id or account_hint.casefold() == user.email.casefold()

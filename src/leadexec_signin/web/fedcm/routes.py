@@ -21,6 +21,7 @@ from leadexec_signin.core.actions.fedcm import ContinueNeeded
 from leadexec_signin.core.authorize import AuthorizeRequest
 from leadexec_signin.core.errors import InvalidRequest, LoginRequired, NotFound
 from leadexec_signin.web.context import call, services
+from leadexec_signin.web.fedcm.cors import allow_reading, readable_by
 from leadexec_signin.web.security import client_ip, session_cookie
 from leadexec_signin.web.signin.results import claimed_origin, result_object
 
@@ -48,13 +49,11 @@ def check_caller(request: Request) -> str:
     return origin
 
 
-def cors(origin: str) -> dict[str, str]:
-    # The exact registered origin, never "*": the answer carries tokens and credentials.
-    return {
-        "Access-Control-Allow-Origin": origin,
-        "Access-Control-Allow-Credentials": "true",
-        "Vary": "Origin",
-    }
+async def check_readable(request: Request, app_id: str, origin: str) -> None:
+    """Whatever this request is answered, success or refusal, is readable by ``origin`` only
+    if it is registered for the application the browser named (``cors.py``)."""
+    if await call(services(request).fedcm.registered, app_id, origin):
+        allow_reading(request, origin)
 
 
 def absolute(request: Request, path: str) -> str:
@@ -168,6 +167,8 @@ async def assertion(request: Request) -> Response:
     svc = services(request)
     form = await request.form(max_files=0, max_fields=16)
     values = {k: v for k, v in form.items() if isinstance(v, str)}
+    client_id = values.get("client_id", "")[:80]
+    await check_readable(request, client_id, origin)
     params = read_params(values.get("params"))
     btn_id = params.get("btnId")
     req = AuthorizeRequest(
@@ -179,7 +180,7 @@ async def assertion(request: Request) -> Response:
     answer = await call(
         svc.fedcm.assertion,
         req,
-        values.get("client_id", "")[:80],
+        client_id,
         session_cookie(request, svc.settings, third_party=True),
         values.get("account_id", "")[:80],
         disclosed=values.get("disclosure_text_shown") == "true",
@@ -190,23 +191,31 @@ async def assertion(request: Request) -> Response:
     else:
         result = result_object(req, authorization=answer)
         body = {"token": json.dumps(result, separators=(",", ":"))}
-    return JSONResponse(body, headers=cors(origin))
+    return JSONResponse(body, headers=readable_by(request))
 
 
 async def disconnect(request: Request) -> Response:
+    """``IdentityCredential.disconnect({configURL, clientId, accountHint})``: the hint is
+    whatever the page passed (the SDK passes the user's id, or their email address)."""
     check_webidentity(request)
     origin = check_caller(request)
     svc = services(request)
     form = await request.form(max_files=0, max_fields=16)
-    client_id = form.get("client_id")
+    values = {k: v for k, v in form.items() if isinstance(v, str)}
+    client_id = values.get("client_id", "")[:80]
+    await check_readable(request, client_id, origin)
+    hint = values.get("account_hint", "")
+    if not hint or len(hint) > 320:
+        raise InvalidRequest("The request names no account_hint.")
     account_id = await call(
         svc.fedcm.disconnect,
-        client_id[:80] if isinstance(client_id, str) else "",
+        client_id,
         origin,
         session_cookie(request, svc.settings, third_party=True),
+        hint,
         client_ip(request, svc.settings),
     )
-    return JSONResponse({"account_id": account_id}, headers=cors(origin))
+    return JSONResponse({"account_id": account_id}, headers=readable_by(request))
 
 
 async def signed_in(request: Request) -> Response:
