@@ -9,6 +9,7 @@ keys at ``/signin/keys`` (see docs/api.md).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import secrets
@@ -27,6 +28,7 @@ from leadexec_signin.core.notices import (
     signature_header,
     signed_payload,
 )
+from leadexec_signin.metrics import count_notice, sample_pool
 
 if TYPE_CHECKING:
     from leadexec_signin.compose import Services
@@ -43,14 +45,20 @@ def logout_form(claims_json: str, key: SigningKey, issuer: str, now: int) -> str
     return urlencode({"logout_token": jwts.sign(key, claims, typ=jwts.LOGOUT_TYP)})
 
 
-async def deliver_due(services: Services, client: httpx.AsyncClient) -> int:
-    """One pass over the due notices; returns how many were delivered."""
+async def deliver_due(
+    services: Services, client: httpx.AsyncClient, stopping: asyncio.Event | None = None
+) -> int:
+    """One pass over the due notices; returns how many were delivered. Once ``stopping`` is
+    set (a SIGTERM), the notice in hand is finished and the rest of the pass is left: their
+    lease runs out and another process, or this one restarted, sends them."""
     due = await run_in_threadpool(services.notices.take_due)
     if not due:
         return 0
     key = await run_in_threadpool(services.keys.current)
     delivered = 0
     for notice in due:
+        if stopping is not None and stopping.is_set():
+            break
         timestamp = int(services.clock.now().timestamp())
         if notice.kind == BACKCHANNEL_LOGOUT:
             rs256 = await run_in_threadpool(services.keys.current, "RS256")
@@ -73,6 +81,7 @@ async def deliver_due(services: Services, client: httpx.AsyncClient) -> int:
         except httpx.HTTPError as exc:
             ok, error = False, type(exc).__name__
         await run_in_threadpool(services.notices.finish, notice, delivered=ok, error=error)
+        count_notice(notice.kind, ok)
         delivered += ok
     return delivered
 
@@ -81,25 +90,37 @@ async def deliver_due(services: Services, client: httpx.AsyncClient) -> int:
 SWEEP_EVERY = 600.0
 
 
-async def run_forever(services: Services, interval: float) -> None:
+async def run_forever(
+    services: Services, interval: float, stopping: asyncio.Event | None = None
+) -> None:
     """The background work of a server process: notices every ``interval`` seconds, and a
-    sweep of expired tokens, codes, sessions and idle refresh tokens every ``SWEEP_EVERY``."""
+    sweep of expired tokens, codes, sessions and idle refresh tokens every ``SWEEP_EVERY``.
+    Returns once ``stopping`` is set, after the delivery in hand (graceful shutdown)."""
     loop = asyncio.get_running_loop()
     next_sweep = loop.time()
+    stopping = stopping or asyncio.Event()
     async with httpx.AsyncClient(timeout=5, follow_redirects=False) as client:
-        while True:
+        while not stopping.is_set():
             try:
                 if loop.time() >= next_sweep:
                     next_sweep = loop.time() + SWEEP_EVERY
                     swept = await run_in_threadpool(services.housekeeping.delete_expired)
                     if swept:
                         log.info("swept %d expired rows", swept)
-                await deliver_due(services, client)
+                await deliver_due(services, client, stopping)
             except SigninError as exc:  # database away: try again next round
                 log.warning("notice delivery paused: %s", exc.code)
             except Exception:
                 log.exception("notice delivery failed")
-            await asyncio.sleep(interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), interval)
+
+
+async def sample_forever(services: Services, every: float = 5.0) -> None:
+    """This process's gauges that no request moves (its connection pool), every few seconds."""
+    while True:
+        sample_pool(services.storage.engine)
+        await asyncio.sleep(every)
 
 
 async def flush_usage_forever(services: Services, every: float) -> None:

@@ -9,7 +9,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
+import signal
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -122,18 +125,78 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         f"database {settings.database_label})",
         flush=True,
     )
-    uvicorn.run(
-        "leadexec_signin.asgi:app_from_env",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        access_log=False,
-        log_config=None,
-        proxy_headers=settings.trust_proxy,
-        server_header=False,
-    )
+    # Set in the environment before any worker starts: each one's counts go to files there,
+    # and whichever worker answers /metrics adds them all up.
+    folder = metrics_folder(args.workers) if settings.metrics_token else None
+    # uvicorn stops on SIGTERM after the requests in flight (and the notice being sent), then
+    # raises the signal again for whatever handler was there before it: this one makes that
+    # a clean exit (0) instead of death by signal. Before uvicorn starts, it stops the start.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
+    try:
+        uvicorn.run(
+            "leadexec_signin.asgi:app_from_env",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            access_log=False,
+            log_config=None,
+            proxy_headers=settings.trust_proxy,
+            server_header=False,
+            timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+        )
+    except SystemExit as exc:
+        if exc.code not in (0, None):
+            raise
+    finally:
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
     return 0
+
+
+def _exit_cleanly(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)
+
+
+def metrics_folder(workers: int) -> Path | None:
+    """The multiprocess folder of this ``serve``: one of its own (``serve-<pid>``), emptied at
+    start, since files left by an earlier run would be added to this one's counts. Under
+    ``PROMETHEUS_MULTIPROC_DIR`` if the operator set it, else in the temporary folder.
+    None for a single process: it answers /metrics from its own memory, or from the
+    operator's folder if the library was started with one."""
+    from leadexec_signin.metrics import multiprocess
+
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if workers <= 1:
+        if given and multiprocess():
+            # This very process counts, into files it opened when the library was imported:
+            # the folder stays, and only the files of processes gone are removed.
+            for old in Path(given).glob("*_*.db"):
+                pid = old.stem.rpartition("_")[2]
+                if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+                    old.unlink(missing_ok=True)
+        return None
+    base = Path(given) if given else Path(tempfile.gettempdir()) / "leadexec-signin-metrics"
+    base.mkdir(parents=True, exist_ok=True)
+    for old in base.glob("serve-*"):  # left by a serve that was killed: its pid is gone
+        pid = old.name.removeprefix("serve-")
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+    folder = base / f"serve-{os.getpid()}"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+    return folder
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:

@@ -13,11 +13,16 @@ exchange is one locked add, with no label lookup.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics, values
 
 from leadexec_signin.core import audit
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 # Seconds: most answers take under 5 ms (a token exchange about 0.3 ms in process), a
 # password sign-in about 200 ms, a slow database up to the statement timeout.
@@ -37,9 +42,7 @@ TOKEN_EXCHANGES = Counter(
     "Token endpoint calls: result is ok or the refusal's error code.",
     ("surface", "grant_type", "result"),
 )
-SIGNINS = Counter(
-    "leadexec_signins", "Password sign-ins: ok, failed or limited.", ("result",)
-)
+SIGNINS = Counter("leadexec_signins", "Password sign-ins: ok, failed or limited.", ("result",))
 CONSENTS = Counter("leadexec_consents", "Consent dialog answers: granted or denied.", ("result",))
 REVOCATIONS = Counter(
     "leadexec_revocations",
@@ -92,6 +95,15 @@ def multiprocess() -> bool:
     return bool(getattr(values.ValueClass, "_multiprocess", False))
 
 
+def process_exited() -> None:
+    """A worker's last act: its live gauges (pool use) leave the sums; its counters stay, since
+    what it counted did happen."""
+    if multiprocess():
+        from prometheus_client import multiprocess as mp
+
+        mp.mark_process_dead(os.getpid())
+
+
 def count_audit(events: Iterable[audit.AuditEvent]) -> None:
     """The storage's after-commit hook: each committed security event, counted once."""
     for event in events:
@@ -113,3 +125,14 @@ def count_notice(kind: str, delivered: bool) -> None:
 
 CACHE_HIT = TOKEN_CACHE.labels("hit")
 CACHE_MISS = TOKEN_CACHE.labels("miss")
+
+
+def sample_pool(engine: Engine) -> None:
+    """This process's connection pool, now (a queue pool; an in-memory database has none)."""
+    pool = engine.pool
+    checked_out = getattr(pool, "checkedout", None)
+    checked_in = getattr(pool, "checkedin", None)
+    if checked_out is None or checked_in is None:
+        return
+    DB_POOL.labels("in_use").set(checked_out())
+    DB_POOL.labels("idle").set(checked_in())

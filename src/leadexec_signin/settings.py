@@ -37,6 +37,21 @@ def _float(env: dict[str, str], name: str, default: float) -> float:
     return _number(env, name, default, float)
 
 
+def _choice(env: dict[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
+    raw = (env.get(name) or default).strip().lower()
+    if raw not in allowed:
+        raise SystemExit(f"{name} must be one of {', '.join(allowed)}, got {raw!r}")
+    return raw
+
+
+def _secret(env: dict[str, str], name: str, least: int) -> str:
+    """A short shared secret would be guessed: refused at start-up, never echoed."""
+    raw = env.get(name, "").strip()
+    if raw and len(raw) < least:
+        raise SystemExit(f"{name} must be at least {least} characters")
+    return raw
+
+
 def _bounded(value: int, name: str, low: int, high: int) -> int:
     if not low <= value <= high:
         raise SystemExit(f"{name} must be between {low} and {high}, got {value}")
@@ -120,6 +135,17 @@ class Settings:
     notice_interval_seconds: float = 2.0
     # Log level of the ``leadexec_signin`` loggers.
     log_level: str = "INFO"
+    # ``text`` (a line for people) or ``json`` (one JSON object per line: time, level, logger,
+    # message, request id, and on access lines route, status and duration_ms), for a log
+    # shipper. Secrets are redacted the same way in both.
+    log_format: str = "text"
+    # The bearer token Prometheus sends to read ``/metrics`` (``Authorization: Bearer ...``,
+    # at least 16 characters). Empty, the default: ``/metrics`` answers 404 and nothing is
+    # exposed, as Keycloak and authentik keep metrics off the public listener by default.
+    metrics_token: str = field(default="", repr=False)
+    # Seconds a SIGTERM waits for requests in flight and the notice being delivered before the
+    # process stops anyway (under Kubernetes' default 30 s grace period).
+    shutdown_grace_seconds: int = 20
 
     @property
     def embedded_database(self) -> Path:
@@ -220,4 +246,12 @@ class Settings:
                 env, "LEADEXEC_NOTICE_INTERVAL", d.notice_interval_seconds
             ),
             log_level=env.get("LEADEXEC_LOG_LEVEL", d.log_level),
+            log_format=_choice(env, "LEADEXEC_LOG_FORMAT", d.log_format, ("text", "json")),
+            metrics_token=_secret(env, "LEADEXEC_METRICS_TOKEN", 16),
+            shutdown_grace_seconds=_bounded(
+                _int(env, "LEADEXEC_SHUTDOWN_GRACE", d.shutdown_grace_seconds),
+                "LEADEXEC_SHUTDOWN_GRACE",
+                1,
+                3600,
+            ),
         )

@@ -70,6 +70,13 @@ class RedisEvents:
             return False
         return True
 
+    def reachable(self) -> bool:
+        """One PING, for the metrics' ``leadexec_redis_up``: can this process reach Redis now."""
+        try:
+            return bool(self._publisher.ping())
+        except (RedisError, OSError):
+            return False
+
     def subscribe(self, handler: Callable[[str], None]) -> None:
         """Start delivering events to ``handler`` (idempotent). ``handler(FLUSH)`` also comes
         on every (re)subscription, for the events missed while away."""

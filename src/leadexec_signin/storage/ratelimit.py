@@ -16,6 +16,8 @@ from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import SlidingWindowCounterRateLimiter
 
+from leadexec_signin.metrics import count_rate_limited
+
 log = logging.getLogger("leadexec_signin.ratelimit")
 
 
@@ -56,6 +58,9 @@ class LimitsRateLimiter:
                 ok = strategy.hit(item, *key) if op == "hit" else strategy.test(item, *key)
                 if ok:
                     return None
+                # Counted by limit name (the key's first part: "token-ip", "login"...), never
+                # by the client's address or account.
+                count_rate_limited(key[0] if key else "-")
                 reset_at, _remaining = strategy.get_window_stats(item, *key)
                 return max(1, math.ceil(reset_at - time.time()))
             except Exception as exc:  # redis down: fall back to memory, say so

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 
 from leadexec_signin.core.ports import Found, Grants, Reader, Tokens
 from leadexec_signin.core.tokens import GrantContext
+from leadexec_signin.metrics import CACHE_HIT, CACHE_MISS
 
 
 class Checks(Grants, Tokens, Protocol):
@@ -145,7 +146,9 @@ class TokenChecks:
         self.listen()
         hit = cache.get(grant_id)
         if hit is not None:
+            CACHE_HIT.inc()
             return hit
+        CACHE_MISS.inc()
         generation, started = cache.generation, cache.monotonic()
         found = self._read(grant_id)
         if found is not None:

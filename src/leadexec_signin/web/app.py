@@ -21,6 +21,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from leadexec_signin.core.errors import SigninError, TemporarilyUnavailable
+from leadexec_signin.web import api_docs
 from leadexec_signin.web.account import routes as account
 from leadexec_signin.web.admin import routes as admin
 from leadexec_signin.web.context import PACKAGE, call, services
@@ -124,6 +125,8 @@ def surfaces() -> Mount:
             *account.routes,
             *developers.routes,
             *admin.routes,
+            # The interactive API reference and the Swagger UI files it loads (before /static).
+            *api_docs.routes,
             Mount("/static", StaticFiles(directory=PACKAGE / "static"), name="static"),
         ],
     )

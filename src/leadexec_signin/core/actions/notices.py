@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from leadexec_signin.core import notices
@@ -13,8 +15,18 @@ from leadexec_signin.core.ports import Notices, Store
 log = logging.getLogger("leadexec_signin.core")
 
 
+@dataclass(frozen=True)
+class NoticeBacklog:
+    """The outbox as an operator watches it: what waits, what was given up, how long the
+    oldest has waited (a partner endpoint down for hours shows here first)."""
+
+    pending: int
+    abandoned: int
+    oldest_age_seconds: float
+
+
 class NoticesTx(Notices, Protocol):
-    pass
+    def notice_backlog(self) -> tuple[int, int, datetime | None]: ...
 
 
 class NoticeOutbox:
@@ -27,6 +39,12 @@ class NoticeOutbox:
         with self.store.transaction() as tx:
             due = tx.due_notices(now, limit)
             return [n for n in due if tx.lease_notice(n, now + notices.LEASE)]
+
+    def backlog(self) -> NoticeBacklog:
+        with self.store.transaction() as tx:
+            pending, abandoned, oldest = tx.notice_backlog()
+        age = (self.clock.now() - oldest).total_seconds() if oldest is not None else 0.0
+        return NoticeBacklog(pending, abandoned, max(0.0, age))
 
     def finish(self, notice: Notice, *, delivered: bool, error: str = "") -> None:
         now = self.clock.now()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection, Row
 
 from leadexec_signin.core.notices import Notice
@@ -82,3 +82,18 @@ class OutboxRepository:
                 last_error=error[:200],
             )
         )
+
+    def notice_backlog(self) -> tuple[int, int, datetime | None]:
+        """Undelivered notices still to be tried, those given up, and when the oldest of the
+        first kind was queued (read at scrape time, not on any request)."""
+        n = t.notices
+        waiting = n.c.delivered_at.is_(None)
+        pending, oldest = self.c.execute(
+            select(func.count(), func.min(n.c.created_at)).where(
+                waiting, n.c.next_attempt_at.is_not(None)
+            )
+        ).one()
+        abandoned = self.c.execute(
+            select(func.count()).where(waiting, n.c.next_attempt_at.is_(None))
+        ).scalar_one()
+        return int(pending), int(abandoned), oldest

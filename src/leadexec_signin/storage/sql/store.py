@@ -31,8 +31,10 @@ from sqlalchemy.exc import (
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import StaticPool
 
+from leadexec_signin.core.audit import AuditEvent
 from leadexec_signin.core.errors import Conflict, InvalidRequest, TemporarilyUnavailable
 from leadexec_signin.core.tokens import GrantContext, RefreshGrant
+from leadexec_signin.metrics import count_audit
 from leadexec_signin.storage.events import app_event, grant_event
 from leadexec_signin.storage.sql.accounts import AccountRepository
 from leadexec_signin.storage.sql.apps import AppRepository
@@ -150,6 +152,12 @@ class SqlTransaction(
     def __init__(self, conn: Connection) -> None:
         self.c = conn
         self.changes: list[str] = []
+        # Counted in the metrics once the commit succeeded (a rolled-back event never is).
+        self.audited: list[AuditEvent] = []
+
+    def record(self, event: AuditEvent) -> None:
+        super().record(event)
+        self.audited.append(event)
 
     def revoke_grant(self, grant_id: str, at: datetime) -> bool:
         self.changes.append(grant_event(grant_id))
@@ -197,6 +205,7 @@ class ReadTransaction(SqlTransaction):
         self._stack = stack
         self._conn: Connection | None = None
         self.changes = []
+        self.audited = []
 
     @property  # type: ignore[override]
     def c(self) -> Connection:
@@ -230,6 +239,8 @@ class SqlStorage:
                 yield tx
         if tx.changes and self.after_commit is not None:
             self.after_commit(tx.changes)
+        if tx.audited:
+            count_audit(tx.audited)
 
     @contextmanager
     def reading(self) -> Iterator[SqlTransaction]:
@@ -239,7 +250,10 @@ class SqlStorage:
         The hot reads (``refresh_grant``, ``grant_context``) go straight to the driver
         (``hot.py``); anything else opens a connection on first use."""
         with translated_errors(), ExitStack() as stack:
-            yield ReadTransaction(self.engine, self.hot, stack)
+            tx = ReadTransaction(self.engine, self.hot, stack)
+            yield tx
+        if tx.audited:  # a refusal recorded from a read (each statement commits by itself)
+            count_audit(tx.audited)
 
     def ping(self) -> None:
         with self.transaction() as tx:

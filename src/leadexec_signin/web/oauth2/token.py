@@ -14,11 +14,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from leadexec_signin.core.actions.client_auth import presented
+from leadexec_signin.core.actions.oauth_token import GRANT_TYPES
 from leadexec_signin.web.context import call, services
+from leadexec_signin.web.metrics import Exchanges
 from leadexec_signin.web.oauth2.errors import NO_STORE
 from leadexec_signin.web.oauth2.params import basic_credentials, read_form
 from leadexec_signin.web.security import client_ip
 
+EXCHANGES = Exchanges("oauth2", GRANT_TYPES)
 PREFLIGHT = {
     "Access-Control-Allow-Methods": "POST",
     "Access-Control-Allow-Headers": "Authorization, Content-Type",
@@ -41,11 +44,18 @@ async def preflight(request: Request) -> Response:
 
 async def token(request: Request) -> Response:
     svc = services(request)
-    basic = basic_credentials(request)
-    form = await read_form(request)
-    answer = await call(
-        svc.oauth_tokens.token, presented(basic, form), form, client_ip(request, svc.settings)
-    )
+    grant_type = ""  # counted as "other" until the form names a known one
+    try:
+        basic = basic_credentials(request)
+        form = await read_form(request)
+        grant_type = form.get("grant_type", "")
+        answer = await call(
+            svc.oauth_tokens.token, presented(basic, form), form, client_ip(request, svc.settings)
+        )
+    except Exception as exc:
+        EXCHANGES.refused(grant_type, exc)
+        raise
+    EXCHANGES.issued(grant_type)
     return JSONResponse(
         answer.body(), headers={**NO_STORE, **cors_for(request, answer.app.origins)}
     )
