@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import shutil
 import signal
@@ -120,11 +121,14 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
                 file=sys.stderr,
             )
     ensure_schema(settings, always=args.migrate)
-    print(
+    banner = (
         f"LeadExec Sign-In on http://{args.host}:{args.port} (issuer {settings.issuer}, "
-        f"database {settings.database_label})",
-        flush=True,
+        f"database {settings.database_label})"
     )
+    if settings.log_format == "json":  # every line a JSON object, this one too
+        logging.getLogger("leadexec_signin.cli").info("%s", banner)
+    else:
+        print(banner, flush=True)
     # Set in the environment before any worker starts: each one's counts go to files there,
     # and whichever worker answers /metrics adds them all up.
     folder = metrics_folder(args.workers) if settings.metrics_token else None

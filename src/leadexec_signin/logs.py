@@ -56,4 +56,6 @@ def configure_logging(settings: Settings) -> None:
     if settings.log_format == "json":
         for handler in logging.getLogger().handlers:
             handler.setFormatter(JsonFormatter())
+        # A library's warning would otherwise be a bare line on standard error.
+        logging.captureWarnings(True)
     logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -7,8 +7,8 @@ the library's multiprocess mode keeps each value in a file of the worker's own, 
 made before ``serve`` chose that folder would be lost.
 
 Labels are bounded: route templates, never raw paths; error codes and limits from the code,
-never from a request. The hot path binds its children once (``bound``), so counting an
-exchange is one locked add, with no label lookup.
+never from a request. The hot paths bind their children once (``Bound``, ``web/metrics.py``),
+so counting an exchange is one locked add, with no label lookup.
 """
 
 from __future__ import annotations
@@ -73,11 +73,11 @@ DB_POOL = Gauge(
 
 # Audit events and the series they move; ``grant.revoked`` says where it came from in ``via``.
 _BY_EVENT = {
-    audit.SIGNIN_OK: SIGNINS.labels("ok"),
-    audit.SIGNIN_FAILED: SIGNINS.labels("failed"),
-    audit.SIGNIN_LIMITED: SIGNINS.labels("limited"),
-    audit.CONSENT: CONSENTS.labels("granted"),
-    audit.CONSENT_DENIED: CONSENTS.labels("denied"),
+    audit.SIGNIN_OK: (SIGNINS, "ok"),
+    audit.SIGNIN_FAILED: (SIGNINS, "failed"),
+    audit.SIGNIN_LIMITED: (SIGNINS, "limited"),
+    audit.CONSENT: (CONSENTS, "granted"),
+    audit.CONSENT_DENIED: (CONSENTS, "denied"),
 }
 REVOCATION_SOURCES = {
     "token": "partner",  # the seed's /api/revoke
@@ -107,9 +107,9 @@ def process_exited() -> None:
 def count_audit(events: Iterable[audit.AuditEvent]) -> None:
     """The storage's after-commit hook: each committed security event, counted once."""
     for event in events:
-        child = _BY_EVENT.get(event.event)
-        if child is not None:
-            child.inc()
+        series = _BY_EVENT.get(event.event)
+        if series is not None:
+            series[0].labels(series[1]).inc()
         elif event.event == audit.GRANT_REVOKED:
             via = str(event.detail.get("via", ""))
             REVOCATIONS.labels(REVOCATION_SOURCES.get(via, "other")).inc()
@@ -123,8 +123,26 @@ def count_notice(kind: str, delivered: bool) -> None:
     NOTICE_DELIVERIES.labels(kind, "delivered" if delivered else "failed").inc()
 
 
-CACHE_HIT = TOKEN_CACHE.labels("hit")
-CACHE_MISS = TOKEN_CACHE.labels("miss")
+class Bound:
+    """One child of a series, bound at its first use rather than at import: a command-line
+    run that imports this module, or a ``serve`` before it chose its folder, opens no file."""
+
+    __slots__ = ("_child", "_labels", "_series")
+
+    def __init__(self, series: Counter, *labels: str) -> None:
+        self._series = series
+        self._labels = labels
+        self._child: Counter | None = None
+
+    def inc(self) -> None:
+        child = self._child
+        if child is None:
+            child = self._child = self._series.labels(*self._labels)
+        child.inc()
+
+
+CACHE_HIT = Bound(TOKEN_CACHE, "hit")
+CACHE_MISS = Bound(TOKEN_CACHE, "miss")
 
 
 def sample_pool(engine: Engine) -> None:

@@ -15,7 +15,7 @@ from typing import Protocol, TypeVar
 from leadexec_signin.core.access_tokens import MacKey
 from leadexec_signin.core.accounts import User
 from leadexec_signin.core.apps import Application, Button
-from leadexec_signin.core.audit import AuditEvent
+from leadexec_signin.core.audit import AuditEvent, AuditFilter
 from leadexec_signin.core.clients import ClientRegistration
 from leadexec_signin.core.grants import Grant, GrantListing
 from leadexec_signin.core.keys import SigningKey
@@ -109,6 +109,18 @@ class Audit(Protocol):
     def record(self, event: AuditEvent) -> None: ...
 
 
+class AuditLog(Protocol):
+    """The operators' side of the trail: search it, and forget what is past retention."""
+
+    def audit_events(
+        self, where: AuditFilter, *, before_id: int | None = None, limit: int = 50
+    ) -> list[AuditEvent]:
+        """Newest first; ``before_id`` continues after the last event of a previous page."""
+        ...
+
+    def delete_audit_events(self, before: datetime) -> int: ...
+
+
 class Keys(Protocol):
     def token_keys(self) -> list[MacKey]: ...
     def add_token_key(self, key: MacKey) -> None: ...
@@ -117,6 +129,11 @@ class Keys(Protocol):
     def retire_signing_key(self, kid: str, at: datetime, expires_at: datetime | None) -> bool:
         """Stop signing with the key (still published until ``expires_at``); False if the
         kid is unknown or already retired."""
+        ...
+
+    def set_signing_key_end(self, kid: str, retired_at: datetime, expires_at: datetime) -> bool:
+        """Force a key's end (``keys retire --force``): stop signing and unpublish at the
+        given times, whatever was set before; False if the kid is unknown."""
         ...
 
 
@@ -152,7 +169,18 @@ class PartnerApps(Protocol):
 
 
 class Transaction(
-    Users, Apps, Grants, Tokens, Sessions, Audit, Keys, Notices, PartnerApps, Usage, Protocol
+    Users,
+    Apps,
+    Grants,
+    Tokens,
+    Sessions,
+    Audit,
+    AuditLog,
+    Keys,
+    Notices,
+    PartnerApps,
+    Usage,
+    Protocol,
 ):
     """Every port at once: what a storage backend implements, never what a use case asks."""
 

@@ -1,0 +1,85 @@
+"""``serve --workers 2``: each worker counts in its own files and either one answers a scrape
+with the sum, so the numbers add up whichever process served the requests or the scrape."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from production.nodes import node_env
+
+TOKEN = "metrics-token-for-two-workers"
+OK = ("leadexec_token_exchanges_total", (("grant_type", "refresh_token"), ("result", "ok"),
+      ("surface", "api")))  # fmt: skip
+REFUSED = ("leadexec_token_exchanges_total", (("grant_type", "refresh_token"),
+           ("result", "invalid_grant"), ("surface", "api")))  # fmt: skip
+
+
+def process_of(r: httpx.Response) -> str:
+    """Request ids start with a random prefix of the process that answered (web/security.py)."""
+    return r.headers["x-request-id"][:8]
+
+
+def scrape(url: str) -> tuple[str, dict[tuple[str, tuple[tuple[str, str], ...]], float]]:
+    # A new connection each time, so the kernel may hand it to either worker.
+    r = httpx.get(url + "/metrics", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=20)
+    assert r.status_code == 200, r.text
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(r.text)
+        for s in family.samples
+    }
+    return process_of(r), samples
+
+
+def test_counts_add_up_across_two_worker_processes(
+    database_url: str, tmp_path: Path, start_node, make_seed
+) -> None:
+    seeded = make_seed(database_url)
+    refresh, _access = seeded.grant()
+    base = tmp_path / "prometheus"
+    env = node_env(
+        database_url, tmp_path, LEADEXEC_METRICS_TOKEN=TOKEN, PROMETHEUS_MULTIPROC_DIR=str(base)
+    )
+    node = start_node("metrics", env, workers=2)
+    assert node.proc is not None
+    folder = base / f"serve-{node.proc.pid}"
+    assert folder.is_dir()  # this serve's own folder, under the operator's
+
+    answered_by: dict[str, int] = {}
+    sent_ok = sent_refused = 0
+    # Until both workers have answered exchanges (a bounded number of fresh connections).
+    for i in range(400):
+        params = {"appId": seeded.app_id, "refreshToken": refresh if i % 3 else "ler_" + "x" * 43}
+        r = httpx.get(node.url + "/api/token", params=params, timeout=20)
+        answered_by[process_of(r)] = answered_by.get(process_of(r), 0) + 1
+        if i % 3:
+            assert r.status_code == 200, r.text
+            sent_ok += 1
+        else:
+            assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
+            sent_refused += 1
+        if len(answered_by) == 2 and i >= 30:
+            break
+    assert len(answered_by) == 2, f"one worker answered everything: {answered_by}"
+
+    scraped_by: dict[str, dict] = {}
+    for _ in range(200):
+        who, samples = scrape(node.url)
+        scraped_by.setdefault(who, samples)
+        if len(scraped_by) == 2:
+            break
+    assert len(scraped_by) >= 1
+    for who, samples in scraped_by.items():
+        # The sum over both processes, whichever one rendered it.
+        assert samples[OK] == sent_ok, (who, answered_by)
+        assert samples[REFUSED] == sent_refused, (who, answered_by)
+        requests = samples[(
+            "leadexec_http_request_duration_seconds_count",
+            (("method", "GET"), ("route", "/api/token"), ("status", "200")),
+        )]  # fmt: skip
+        assert requests == sent_ok
+    node.stop()
+    assert not folder.exists()  # removed at exit; the next serve starts from nothing
