@@ -23,8 +23,11 @@ from leadexec_signin.core import jwts
 from leadexec_signin.core.errors import SigninError
 from leadexec_signin.core.keys import SigningKey
 from leadexec_signin.core.notices import (
+    AUDIT,
+    AUDIT_SIGNATURE_HEADER,
     BACKCHANNEL_LOGOUT,
     SIGNATURE_HEADER,
+    audit_signature_header,
     signature_header,
     signed_payload,
 )
@@ -66,6 +69,15 @@ async def deliver_due(
             headers = {
                 "Content-Type": "application/x-www-form-urlencoded",
                 "User-Agent": "LeadExec-Signin-Notices/1",
+            }
+        elif notice.kind == AUDIT:
+            # The operators' webhook: HMAC with their shared secret, signed at each attempt.
+            body = notice.body
+            secret = services.settings.audit_webhook_secret
+            headers = {
+                "Content-Type": "application/json",
+                "User-Agent": "LeadExec-Signin-Audit/1",
+                AUDIT_SIGNATURE_HEADER: audit_signature_header(secret, timestamp, body),
             }
         else:
             body = notice.body

@@ -17,6 +17,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from leadexec_signin import operations
 from leadexec_signin.compose import Services, build_migrated, ensure_schema
 from leadexec_signin.core.apps import Application
 from leadexec_signin.core.clients import (
@@ -456,6 +457,8 @@ def parser() -> argparse.ArgumentParser:
     gr.add_argument("--app", required=True, help="the appId")
     gr.add_argument("--user", required=True, help="the user's email")
     gr.set_defaults(fn=cmd_grants_revoke)
+    # The operators' commands: audit export, keys, backup and restore.
+    operations.add_parsers(sub, with_json)
     return p
 
 
@@ -465,7 +468,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(settings)
     try:
         code = int(args.fn(args, settings))
-        if args.fn not in (cmd_serve, cmd_demo, cmd_migrate) and not getattr(args, "json", False):
+        quiet = getattr(args, "json", False) or getattr(args, "data_on_stdout", False)
+        if args.fn not in (cmd_serve, cmd_demo, cmd_migrate) and not quiet:
             # Said after the answer, so a command run from the wrong folder is noticed.
             print(f"(database: {settings.database_label})")
         return code

@@ -17,12 +17,14 @@ from leadexec_signin.core.actions.access import AccessTokens
 from leadexec_signin.core.actions.accounts import Accounts
 from leadexec_signin.core.actions.api import ApiAccess
 from leadexec_signin.core.actions.apps import Registry
+from leadexec_signin.core.actions.audit_trail import AuditTrail, forwarder
 from leadexec_signin.core.actions.authorize_code import AuthorizeCode
 from leadexec_signin.core.actions.client_auth import ClientAuthenticator
 from leadexec_signin.core.actions.client_tokens import ClientTokens
 from leadexec_signin.core.actions.console import Console
 from leadexec_signin.core.actions.fedcm import FedCm
 from leadexec_signin.core.actions.housekeeping import Housekeeping
+from leadexec_signin.core.actions.key_rotation import KeyRotation
 from leadexec_signin.core.actions.keys import SigningKeys
 from leadexec_signin.core.actions.logout import Logout
 from leadexec_signin.core.actions.notices import NoticeOutbox
@@ -74,6 +76,9 @@ class Services:
     logout: Logout
     # The browser's own sign-in dialog (FedCM), over the popup's use case.
     fedcm: FedCm
+    # Operations: the audit trail operators search and export; signing-key rotation.
+    audit_trail: AuditTrail
+    key_rotation: KeyRotation
 
     @property
     def reads_in_place(self) -> bool:
@@ -108,6 +113,8 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
         statement_timeout_ms=settings.db_statement_timeout_ms,
     )
     storage = SqlStorage(engine)
+    # Every audit event also goes to the operators' webhook, when one is configured.
+    storage.forward_audit = forwarder(settings)
     # Even with its own cache off, a process publishes what it revokes for the others.
     events = RedisEvents(settings.redis_url) if settings.redis_url else None
     checks = TokenChecks(storage, settings.token_cache_ms / 1000, events)
@@ -153,6 +160,8 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
         client_tokens=ClientTokens(storage, limiter, clock, settings, api, authenticator),
         logout=Logout(storage, clock, settings, keys),
         fedcm=FedCm(signin, sessions, accounts, revocation, registry),
+        audit_trail=AuditTrail(storage, clock, settings),
+        key_rotation=KeyRotation(storage, clock, settings, keys),
     )
 
 

@@ -64,6 +64,46 @@ def default_data_dir(env: dict[str, str] | os._Environ[str]) -> Path:
     return Path(base) / "leadexec-signin"
 
 
+def _audit_webhook_url(raw: str) -> str:
+    """Refused at start-up rather than failing at every delivery: an event stream to a
+    plain-http address on the network would show who signs in to anyone on the path."""
+    if not raw:
+        return ""
+    parts = urlsplit(raw)
+    loopback = parts.hostname in {"127.0.0.1", "::1", "localhost"}
+    if not parts.hostname or not (parts.scheme == "https" or (parts.scheme == "http" and loopback)):
+        raise SystemExit("LEADEXEC_AUDIT_WEBHOOK_URL must be an https URL (http on loopback only)")
+    return raw
+
+
+def _audit_webhook_secret(env: dict[str, str]) -> str:
+    secret = env.get("LEADEXEC_AUDIT_WEBHOOK_SECRET", "")
+    if env.get("LEADEXEC_AUDIT_WEBHOOK_URL") and len(secret) < 16:
+        raise SystemExit("LEADEXEC_AUDIT_WEBHOOK_SECRET must be set, at least 16 characters")
+    return secret
+
+
+SMTP_SCHEMES = ("smtp", "smtps", "smtp+starttls")
+
+
+def _smtp_url(raw: str) -> str:
+    """Checked at start-up, so a typo stops the server with the variable's name instead of
+    failing at the first sign-up."""
+    if not raw:
+        return ""
+    parts = urlsplit(raw)
+    try:
+        parts.port  # noqa: B018 (raises on a port that is not a number)
+    except ValueError:
+        raise SystemExit("LEADEXEC_SMTP_URL has a port that is not a number") from None
+    if parts.scheme not in SMTP_SCHEMES or not parts.hostname:
+        raise SystemExit(
+            "LEADEXEC_SMTP_URL must look like smtp+starttls://user:pass@host:587, "
+            "smtps://user:pass@host:465 or smtp://host:25"
+        )
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     # Where the embedded SQLite database and other local state live. One per-user folder by
@@ -135,6 +175,20 @@ class Settings:
     notice_interval_seconds: float = 2.0
     # Log level of the ``leadexec_signin`` loggers.
     log_level: str = "INFO"
+    # Days the audit trail keeps an event; the sweep (every 10 minutes) deletes older ones and
+    # records how many went. 0 keeps every event forever.
+    audit_retention_days: int = 365
+    # Optional webhook that receives every audit event as a signed JSON POST, through the
+    # disconnect notices' outbox (queued in the event's transaction, retried with backoff).
+    # https, or http on a loopback address; needs the secret below.
+    audit_webhook_url: str = ""
+    # The shared secret of the webhook's HMAC-SHA256 signature (LeadExec-Audit-Signature);
+    # at least 16 characters. Never logged, never stored in the database.
+    audit_webhook_secret: str = field(default="", repr=False)
+    # Seconds between a key rotation and the new key signing (``keys rotate``): the new key is
+    # published at once, so relying parties that cache the JWKS (ours: 5 minutes) have it
+    # before anything is signed with it.
+    key_rotation_delay_seconds: int = 3600
     # ``text`` (a line for people) or ``json`` (one JSON object per line: time, level, logger,
     # message, request id, and on access lines route, status and duration_ms), for a log
     # shipper. Secrets are redacted the same way in both.
@@ -246,6 +300,20 @@ class Settings:
                 env, "LEADEXEC_NOTICE_INTERVAL", d.notice_interval_seconds
             ),
             log_level=env.get("LEADEXEC_LOG_LEVEL", d.log_level),
+            audit_retention_days=_bounded(
+                _int(env, "LEADEXEC_AUDIT_RETENTION_DAYS", d.audit_retention_days),
+                "LEADEXEC_AUDIT_RETENTION_DAYS",
+                0,
+                36500,
+            ),
+            audit_webhook_url=_audit_webhook_url(env.get("LEADEXEC_AUDIT_WEBHOOK_URL", "")),
+            audit_webhook_secret=_audit_webhook_secret(env),
+            key_rotation_delay_seconds=_bounded(
+                _int(env, "LEADEXEC_KEY_ROTATION_DELAY", d.key_rotation_delay_seconds),
+                "LEADEXEC_KEY_ROTATION_DELAY",
+                0,
+                30 * 24 * 3600,
+            ),
             log_format=_choice(env, "LEADEXEC_LOG_FORMAT", d.log_format, ("text", "json")),
             metrics_token=_secret(env, "LEADEXEC_METRICS_TOKEN", 16),
             shutdown_grace_seconds=_bounded(

@@ -167,9 +167,11 @@ def test_admin_pages_are_for_operators_only(client: TestClient, world) -> None:
     a = tables.audit_events
     with world.services.storage.engine.connect() as c:
         details = c.execute(
-            select(a.c.detail).where(a.c.event == "app.status", a.c.app_id == app_id)
-        ).scalars()
-        assert list(details) == [{"status": "approved", "was": "pending", "actor": operator.id}]
+            select(a.c.detail, a.c.actor).where(a.c.event == "app.status", a.c.app_id == app_id)
+        ).all()
+        assert [tuple(d) for d in details] == [
+            ({"status": "approved", "was": "pending"}, operator.id)
+        ]
     bad = op.post(f"/admin/apps/{app_id}/status", data={"csrf": csrf_of(page.text), "action": "x"})
     assert bad.status_code == 400
     forged = op.post(f"/admin/apps/{app_id}/status", data={"action": "suspend"})

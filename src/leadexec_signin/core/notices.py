@@ -7,6 +7,8 @@ exponential backoff; the signature covers the timestamp and the exact body.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -15,7 +17,11 @@ EVENT_REVOKED = "grant.revoked"
 # (a form field ``logout_token``, a JWT signed when each attempt is made, so a retry hours
 # later still carries a fresh ``iat``/``exp``).
 DISCONNECT, BACKCHANNEL_LOGOUT = "disconnect", "backchannel_logout"
+# An audit event for the operators' own webhook (LEADEXEC_AUDIT_WEBHOOK_URL): the operator
+# shares a secret with it, so it is signed with HMAC-SHA256 rather than the public keys.
+AUDIT = "audit"
 SIGNATURE_HEADER = "LeadExec-Signature"
+AUDIT_SIGNATURE_HEADER = "LeadExec-Audit-Signature"
 # 30 s, 1 min, 2 min ... capped at 1 hour; 12 attempts span about 8.5 hours.
 MAX_ATTEMPTS = 12
 FIRST_RETRY = timedelta(seconds=30)
@@ -27,7 +33,7 @@ LEASE = timedelta(seconds=60)
 @dataclass(frozen=True)
 class Notice:
     id: str
-    app_id: str
+    app_id: str | None  # None for an audit notice, which belongs to no application
     url: str
     body: str
     attempts: int
@@ -48,3 +54,10 @@ def signature_header(kid: str, timestamp: int, signature: str) -> str:
 def signed_payload(timestamp: int, body: str) -> bytes:
     """What the signature covers: the timestamp, a dot, and the body exactly as sent."""
     return f"{timestamp}.{body}".encode()
+
+
+def audit_signature_header(secret: str, timestamp: int, body: str) -> str:
+    """``t=<unix time>,v1=<hex HMAC-SHA256 of t.body>``: made at each attempt, so a retry
+    hours later carries a fresh timestamp, and a receiver can refuse old replays."""
+    mac = hmac.new(secret.encode(), signed_payload(timestamp, body), hashlib.sha256)
+    return f"t={timestamp},v1={mac.hexdigest()}"

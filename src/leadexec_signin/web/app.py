@@ -23,6 +23,7 @@ from starlette.templating import Jinja2Templates
 from leadexec_signin.core.errors import SigninError, TemporarilyUnavailable
 from leadexec_signin.web import api_docs
 from leadexec_signin.web.account import routes as account
+from leadexec_signin.web.admin import audit as admin_audit
 from leadexec_signin.web.admin import routes as admin
 from leadexec_signin.web.context import PACKAGE, call, services
 from leadexec_signin.web.developers import routes as developers
@@ -33,6 +34,7 @@ from leadexec_signin.web.leadexec_api import api_v1, revoke
 from leadexec_signin.web.leadexec_api import token as seed_token
 from leadexec_signin.web.oauth2 import authorize, discovery, logout, token, userinfo
 from leadexec_signin.web.oauth2.errors import render_oauth
+from leadexec_signin.web.request_context import RequestContextMiddleware
 from leadexec_signin.web.security import SecurityMiddleware
 from leadexec_signin.web.signin import routes as signin
 from leadexec_signin.web.signin.results import render_result
@@ -125,6 +127,7 @@ def surfaces() -> Mount:
             *account.routes,
             *developers.routes,
             *admin.routes,
+            *admin_audit.routes,
             # The interactive API reference and the Swagger UI files it loads (before /static).
             *api_docs.routes,
             Mount("/static", StaticFiles(directory=PACKAGE / "static"), name="static"),
@@ -166,6 +169,8 @@ def create_app(services_: Services) -> Starlette:
             log.warning("usage not written at shutdown")
 
     app = Starlette(routes=[surfaces()], lifespan=lifespan)
+    # Inside the security middleware, which makes the request id the audit trail records.
+    app.add_middleware(RequestContextMiddleware, settings=settings)
     app.add_middleware(SecurityMiddleware, settings=settings)
     app.state.services = services_
     app.state.templates = Jinja2Templates(directory=PACKAGE / "templates")

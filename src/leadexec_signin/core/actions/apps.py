@@ -115,10 +115,32 @@ class Registry:
         )
         with self.store.transaction() as tx:
             tx.add_app(app)
-            audit.record(tx, now, audit.APP_CREATED, app_id=app.id, user_id=owner_id)
+            actor = owner_id or "cli"
+            audit.record(
+                tx,
+                now,
+                audit.APP_CREATED,
+                app_id=app.id,
+                user_id=owner_id,
+                actor=actor,
+                subject=app.id,
+                detail={"name": app.name},
+            )
+            if secret:
+                audit.record(
+                    tx,
+                    now,
+                    audit.APP_SECRET_CREATED,
+                    app_id=app.id,
+                    user_id=owner_id,
+                    actor=actor,
+                    subject=app.id,
+                )
         return app, secret
 
-    def set_client(self, app_id: str, client: ClientRegistration) -> Application:
+    def set_client(
+        self, app_id: str, client: ClientRegistration, *, actor: str = "cli"
+    ) -> Application:
         """Replace what an application registered for the OAuth 2.1 / OpenID Connect surface
         (the console's and the command line's edit). Its secret, if any, stays."""
         with self.store.transaction() as tx:
@@ -130,7 +152,20 @@ class Registry:
                 raise InvalidRequest("Keep at least one JavaScript origin or redirect URI.")
             tx.set_app_redirect_uris(app_id, reg.redirect_uris)
             tx.set_app_client(app_id, reg)
-            audit.record(tx, self.clock.now(), audit.APP_UPDATED, app_id=app_id)
+            audit.record(
+                tx,
+                self.clock.now(),
+                audit.APP_UPDATED,
+                app_id=app_id,
+                actor=actor,
+                subject=app_id,
+                detail={
+                    "changed": "client",
+                    "redirectUris": list(reg.redirect_uris),
+                    "authMethod": reg.auth_method,
+                    "clientType": reg.client_type,
+                },
+            )
             updated = tx.app_by_id(app_id)
         assert updated is not None
         return updated
@@ -143,6 +178,7 @@ class Registry:
         theme: str = "light",
         size: str = "medium",
         text: str = "Sign in with LeadExec",
+        actor: str = "cli",
     ) -> Button:
         wanted = parse_scopes(scopes)
         if theme not in THEMES:
@@ -169,6 +205,15 @@ class Registry:
                 created_at=self.clock.now(),
             )
             tx.add_button(button)
+            audit.record(
+                tx,
+                button.created_at,
+                audit.APP_UPDATED,
+                app_id=app_id,
+                actor=actor,
+                subject=button.id,
+                detail={"changed": "button", "scopes": sorted(wanted)},
+            )
         return button
 
     def app(self, app_id: str) -> Application | None:

@@ -57,8 +57,10 @@ class Console:
                         auth_method=CLIENT_SECRET_BASIC,
                     ),
                 )
+            # The first secret is created, any later one rotated.
+            event = audit.APP_SECRET_ROTATED if app.requires_secret else audit.APP_SECRET_CREATED
             audit.record(
-                tx, self.clock.now(), audit.APP_SECRET_ROTATED, user_id=owner.id, app_id=app.id
+                tx, self.clock.now(), event, user_id=owner.id, app_id=app.id, subject=app.id
             )
         return secret
 
@@ -69,6 +71,15 @@ class Console:
             keep_none = not any(o.strip() for o in origins) and bool(app.redirect_uris)
             canonical = () if keep_none else check_origins(origins)
             tx.set_app_origins(app.id, canonical)
+            audit.record(
+                tx,
+                self.clock.now(),
+                audit.APP_UPDATED,
+                user_id=owner.id,
+                app_id=app.id,
+                subject=app.id,
+                detail={"changed": "origins", "origins": list(canonical)},
+            )
         return replace(app, origins=canonical)
 
     def set_client(self, app_id: str, owner: User, client: ClientRegistration) -> Application:
@@ -76,12 +87,12 @@ class Console:
         change where codes and tokens go, since that is who receives them."""
         with self.store.transaction() as tx:
             owned(tx, app_id, owner)
-        return self.registry.set_client(app_id, client)
+        return self.registry.set_client(app_id, client, actor=owner.id)
 
     def create_button(self, app_id: str, owner: User, **options: str) -> Button:
         with self.store.transaction() as tx:
             owned(tx, app_id, owner)
-        return self.registry.create_button(app_id=app_id, **options)  # type: ignore[arg-type]
+        return self.registry.create_button(app_id=app_id, actor=owner.id, **options)  # type: ignore[arg-type]
 
     def try_it_button(self) -> Button:
         """The built-in button, made at start-up (``Registry.ensure_try_it``)."""

@@ -1,4 +1,5 @@
-"""Sweeping what can never be used again, and retiring refresh tokens nobody uses."""
+"""Sweeping what can never be used again, retiring refresh tokens nobody uses, and forgetting
+audit events past their retention."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ from typing import Protocol
 from leadexec_signin.core import audit
 from leadexec_signin.core.actions.usage import UsageLog
 from leadexec_signin.core.clock import Clock
-from leadexec_signin.core.ports import Audit, Store, Tokens
+from leadexec_signin.core.ports import Audit, AuditLog, Store, Tokens
 from leadexec_signin.settings import Settings
 
 
-class HousekeepingTx(Tokens, Audit, Protocol):
+class HousekeepingTx(Tokens, Audit, AuditLog, Protocol):
     pass
 
 
@@ -26,8 +27,10 @@ class Housekeeping:
         self.usage = usage
 
     def delete_expired(self) -> int:
-        """Expired access tokens, codes and sessions, and refresh tokens unused for
-        ``refresh_token_idle_days``; returns how many rows went."""
+        """Expired access tokens, codes and sessions, refresh tokens unused for
+        ``refresh_token_idle_days``, and audit events older than ``audit_retention_days``
+        (the sweep itself is recorded, so a gap in the trail is explained); returns how many
+        rows went."""
         self.usage.flush()  # what this process saw used is not idle
         now = self.clock.now()
         idle = timedelta(days=self.settings.refresh_token_idle_days)
@@ -35,4 +38,16 @@ class Housekeeping:
             retired = tx.retire_refresh_tokens(now - idle)
             if retired:
                 audit.record(tx, now, audit.REFRESH_RETIRED, detail={"count": retired})
-            return tx.delete_expired(now) + retired
+            forgotten = 0
+            if self.settings.audit_retention_days > 0:
+                cutoff = now - timedelta(days=self.settings.audit_retention_days)
+                forgotten = tx.delete_audit_events(cutoff)
+                if forgotten:
+                    audit.record(
+                        tx,
+                        now,
+                        audit.AUDIT_SWEPT,
+                        actor="retention",
+                        detail={"count": forgotten, "before": cutoff.isoformat()},
+                    )
+            return tx.delete_expired(now) + retired + forgotten

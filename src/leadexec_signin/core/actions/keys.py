@@ -66,6 +66,10 @@ class SigningKeys:
                 self._loaded_at = time.monotonic()
             return self._keys
 
+    def reload(self) -> None:
+        """Read the keys again at the next use (after a rotation in this process)."""
+        self._loaded_at = float("-inf")
+
     def current(self, alg: str = EDDSA) -> SigningKey:
         """The key that signs with ``alg`` now: activated, not retired (EdDSA: notices)."""
         key = current_signing_key(self._all(), alg, self.clock.now())

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from leadexec_signin.core.actions.access import AccessTokens
+from leadexec_signin.core.actions.audit_trail import record_refusal
 from leadexec_signin.core.actions.client_auth import ClientAuthenticator, Presented
 from leadexec_signin.core.actions.grant_types import authorization_code, oauth_refresh_token
 from leadexec_signin.core.actions.keys import SigningKeys
@@ -21,7 +22,7 @@ from leadexec_signin.core.actions.oauth_minting import (
 )
 from leadexec_signin.core.actions.usage import UsageLog
 from leadexec_signin.core.clock import Clock
-from leadexec_signin.core.errors import InvalidRequest, UnsupportedGrantType
+from leadexec_signin.core.errors import InvalidRequest, SigninError, UnsupportedGrantType
 from leadexec_signin.core.limits import count_or_refuse
 from leadexec_signin.core.ports import RateLimiter, Store
 from leadexec_signin.settings import Settings
@@ -54,6 +55,16 @@ class OAuthTokens:
         self.minting = Minting(settings, minter, keys, clock)
 
     def token(self, offered: Presented, form: Mapping[str, str], ip: str) -> TokenResponse:
+        try:
+            return self._token(offered, form, ip)
+        except SigninError as exc:
+            grant_type = form.get("grant_type", "")
+            record_refusal(
+                self.store, self.clock, exc, client_id=offered.client_id, grant_type=grant_type
+            )
+            raise
+
+    def _token(self, offered: Presented, form: Mapping[str, str], ip: str) -> TokenResponse:
         grant_type = form.get("grant_type", "")
         if not grant_type:
             raise InvalidRequest("grant_type is missing.")

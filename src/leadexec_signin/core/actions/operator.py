@@ -40,6 +40,7 @@ class Operator:
                 audit.APP_STATUS,
                 app_id=app_id,
                 actor=actor,
+                subject=app_id,
                 detail={"status": status, "was": app.status},
             )
         return replace(app, status=status)

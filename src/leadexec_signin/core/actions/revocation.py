@@ -83,6 +83,10 @@ def logout_notice(app: Application, user_id: str, sid: str, now: datetime) -> No
     )
 
 
+# Revocations the application caused; the others are the user's or an operator's.
+APP_ACTS = frozenset({"token", "oauth_revoke", "code_replay", "refresh_reuse"})
+
+
 def revoke(
     tx: RevokeTx, grant: Grant, now: datetime, ip: str, *, via: str, actor: str | None = None
 ) -> None:
@@ -94,6 +98,8 @@ def revoke(
         tx.add_notice(revocation_notice(app, grant, now, via), now)
     if app is not None and app.backchannel_logout_uri:
         tx.add_notice(logout_notice(app, grant.user_id, "", now), now)
+    if actor is None and via in APP_ACTS:
+        actor = grant.app_id  # the partner (its backend, or a code it presented twice)
     audit.record(
         tx,
         now,
@@ -102,6 +108,7 @@ def revoke(
         app_id=grant.app_id,
         ip=ip,
         actor=actor,
+        subject=grant.id,
         detail={"via": via},
     )
 

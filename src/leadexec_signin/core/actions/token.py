@@ -11,6 +11,7 @@ from typing import Protocol
 from leadexec_signin.core import audit, credentials
 from leadexec_signin.core.actions.access import AccessTokens
 from leadexec_signin.core.actions.apps import APP_ID
+from leadexec_signin.core.actions.audit_trail import record_refusal
 from leadexec_signin.core.actions.grant_types import (
     Exchange,
     ExchangeTx,
@@ -23,7 +24,7 @@ from leadexec_signin.core.actions.grant_types import (
 from leadexec_signin.core.actions.usage import UsageLog
 from leadexec_signin.core.apps import APPROVED, AppCredentials
 from leadexec_signin.core.clock import Clock
-from leadexec_signin.core.errors import InvalidClient, InvalidRequest
+from leadexec_signin.core.errors import InvalidClient, InvalidRequest, SigninError
 from leadexec_signin.core.limits import count_or_refuse
 from leadexec_signin.core.ports import RateLimiter, Reader, Store
 from leadexec_signin.core.tokens import IssuedTokens
@@ -78,6 +79,15 @@ class TokenExchange:
         self.usage = usage
 
     def exchange(
+        self, grant_type: str, app_id: str, credential: str, app_secret: str | None, ip: str
+    ) -> IssuedTokens:
+        try:
+            return self._exchange(grant_type, app_id, credential, app_secret, ip)
+        except SigninError as exc:
+            record_refusal(self.store, self.clock, exc, client_id=app_id, grant_type=grant_type)
+            raise
+
+    def _exchange(
         self, grant_type: str, app_id: str, credential: str, app_secret: str | None, ip: str
     ) -> IssuedTokens:
         kind = GRANT_TYPES.get(grant_type)

@@ -1,4 +1,5 @@
-"""SQL for users, their sessions and the audit trail (mixed into ``SqlTransaction``)."""
+"""SQL for users and their sessions (mixed into ``SqlTransaction``; the audit trail is in
+``audit.py``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection
 
 from leadexec_signin.core.accounts import User
-from leadexec_signin.core.audit import AuditEvent
 from leadexec_signin.core.sessions import Session
 from leadexec_signin.storage.sql import tables as t
 from leadexec_signin.storage.sql.rows import (
@@ -83,17 +83,3 @@ class AccountRepository:
 
     def delete_session(self, id_hash: str) -> None:
         self.c.execute(delete(t.sessions).where(t.sessions.c.id_hash == id_hash))
-
-    # -- audit ----------------------------------------------------------------------------
-
-    def record(self, event: AuditEvent) -> None:
-        self.c.execute(
-            insert(t.audit_events).values(
-                at=event.at,
-                event=event.event,
-                user_id=event.user_id,
-                app_id=event.app_id,
-                ip=event.ip,
-                detail=event.detail,
-            )
-        )

@@ -57,3 +57,10 @@ class KeyRepository:
             .values(retired_at=at, expires_at=expires_at)
         )
         return done.rowcount == 1
+
+    def set_signing_key_end(self, kid: str, retired_at: datetime, expires_at: datetime) -> bool:
+        k = t.signing_keys
+        done = self.c.execute(
+            update(k).where(k.c.kid == kid).values(retired_at=retired_at, expires_at=expires_at)
+        )
+        return done.rowcount == 1

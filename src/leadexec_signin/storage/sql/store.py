@@ -33,11 +33,13 @@ from sqlalchemy.pool import StaticPool
 
 from leadexec_signin.core.audit import AuditEvent
 from leadexec_signin.core.errors import Conflict, InvalidRequest, TemporarilyUnavailable
+from leadexec_signin.core.notices import Notice
 from leadexec_signin.core.tokens import GrantContext, RefreshGrant
 from leadexec_signin.metrics import count_audit
 from leadexec_signin.storage.events import app_event, grant_event
 from leadexec_signin.storage.sql.accounts import AccountRepository
 from leadexec_signin.storage.sql.apps import AppRepository
+from leadexec_signin.storage.sql.audit import AuditRepository
 from leadexec_signin.storage.sql.checks import CheckRepository
 from leadexec_signin.storage.sql.grants import GrantRepository
 from leadexec_signin.storage.sql.hot import HotReads
@@ -131,9 +133,14 @@ def make_engine(
     )
 
 
+# What the operators' audit webhook makes of an event (core/actions/audit_trail.py), or None.
+AuditForwarder = Callable[[AuditEvent], Notice | None]
+
+
 class SqlTransaction(
     CheckRepository,
     AccountRepository,
+    AuditRepository,
     AppRepository,
     GrantRepository,
     TokenRepository,
@@ -149,15 +156,21 @@ class SqlTransaction(
     A new write that changes a token check's answer must announce itself here.
     """
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, forward: AuditForwarder | None = None) -> None:
         self.c = conn
         self.changes: list[str] = []
+        self.forward = forward
         # Counted in the metrics once the commit succeeded (a rolled-back event never is).
         self.audited: list[AuditEvent] = []
 
     def record(self, event: AuditEvent) -> None:
         super().record(event)
         self.audited.append(event)
+        # Queued in the same transaction as the event (the outbox of disconnect notices), so
+        # the webhook hears of exactly the events that happened, however the process ends.
+        notice = self.forward(event) if self.forward is not None else None
+        if notice is not None:
+            self.add_notice(notice, event.at)
 
     def revoke_grant(self, grant_id: str, at: datetime) -> bool:
         self.changes.append(grant_event(grant_id))
@@ -206,6 +219,7 @@ class ReadTransaction(SqlTransaction):
         self._conn: Connection | None = None
         self.changes = []
         self.audited = []
+        self.forward = None
 
     @property  # type: ignore[override]
     def c(self) -> Connection:
@@ -230,12 +244,13 @@ class SqlStorage:
         self.engine = engine
         self.hot = HotReads(engine)
         self.after_commit = after_commit
+        self.forward_audit: AuditForwarder | None = None
 
     @contextmanager
     def transaction(self) -> Iterator[SqlTransaction]:
         with translated_errors():
             with self.engine.begin() as conn:
-                tx = SqlTransaction(conn)
+                tx = SqlTransaction(conn, self.forward_audit)
                 yield tx
         if tx.changes and self.after_commit is not None:
             self.after_commit(tx.changes)

@@ -256,6 +256,13 @@ audit_events = Table(
     Column("app_id", String(ID), nullable=True),
     Column("ip", String(64), nullable=True),
     Column("detail", JSON, nullable=False),
+    # Migration 0006: who did it, what to, and the request it came from (core/audit.py).
+    Column("actor", String(80), nullable=True),
+    Column("subject", String(120), nullable=True),
+    Column("user_agent", String(256), nullable=True),
+    Column("request_id", String(40), nullable=True),
+    Index("ix_audit_events_app_id", "app_id"),
+    Index("ix_audit_events_event", "event"),
 )
 
 signing_keys = Table(
@@ -275,7 +282,8 @@ notices = Table(
     "notices",
     metadata,
     Column("id", String(ID), primary_key=True),
-    Column("app_id", String(ID), ForeignKey("applications.id", ondelete="CASCADE"), nullable=False),
+    # NULL for an audit event forwarded to the operators' webhook (migration 0006).
+    Column("app_id", String(ID), ForeignKey("applications.id", ondelete="CASCADE"), nullable=True),
     Column("url", Text, nullable=False),
     Column("body", Text, nullable=False),
     Column("attempts", Integer, nullable=False, server_default="0"),
@@ -283,8 +291,9 @@ notices = Table(
     Column("delivered_at", UTCDateTime, nullable=True),
     Column("last_error", String(200), nullable=False, server_default=""),
     Column("created_at", UTCDateTime, nullable=False),
-    # "disconnect" (the signed JSON notice) or "backchannel_logout" (OpenID Connect: the body
-    # holds the logout token's claims, signed as a JWT at each delivery attempt).
+    # "disconnect" (the signed JSON notice), "backchannel_logout" (OpenID Connect: the body
+    # holds the logout token's claims, signed as a JWT at each delivery attempt) or "audit"
+    # (an audit event for the operators' webhook, signed with its secret at each attempt).
     Column("kind", String(24), nullable=False, server_default="disconnect"),
     Index("ix_notices_next_attempt_at", "next_attempt_at"),
 )
