@@ -30,6 +30,7 @@ from leadexec_signin.core.actions.logout import Logout
 from leadexec_signin.core.actions.notices import NoticeOutbox
 from leadexec_signin.core.actions.oauth_token import OAuthTokens
 from leadexec_signin.core.actions.operator import Operator
+from leadexec_signin.core.actions.recovery import AccountRecovery
 from leadexec_signin.core.actions.revocation import Revocation
 from leadexec_signin.core.actions.sessions import BrowserSessions
 from leadexec_signin.core.actions.signin import SignIn
@@ -38,6 +39,7 @@ from leadexec_signin.core.actions.usage import UsageLog
 from leadexec_signin.core.clock import Clock, SystemClock
 from leadexec_signin.core.errors import TemporarilyUnavailable
 from leadexec_signin.core.ports import RateLimiter
+from leadexec_signin.mail import DevOutbox, QueuedMailer, build_mailer
 from leadexec_signin.settings import Settings
 from leadexec_signin.storage.client_jwks import HttpClientKeys
 from leadexec_signin.storage.events import RedisEvents
@@ -76,6 +78,11 @@ class Services:
     logout: Logout
     # The browser's own sign-in dialog (FedCM), over the popup's use case.
     fedcm: FedCm
+    # Self-service sign-up, password reset and change of email, and the mail they send: the
+    # queue to drain at shutdown (with SMTP) and the development outbox page's messages.
+    recovery: AccountRecovery
+    mail_queue: QueuedMailer | None
+    outbox: DevOutbox | None
     # Operations: the audit trail operators search and export; signing-key rotation.
     audit_trail: AuditTrail
     key_rotation: KeyRotation
@@ -98,6 +105,8 @@ class Services:
             self.usage.flush()
         except Exception:  # the database is away: "last used" times are all that is lost
             logging.getLogger("leadexec_signin.core").warning("usage not written at close")
+        if self.mail_queue is not None:
+            self.mail_queue.close()  # what is queued goes out first (a few seconds at most)
         self.token_checks.close()
         self.storage.engine.dispose()
 
@@ -130,6 +139,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
     api = ApiAccess(checks, minter, clock, settings, keys)
     authenticator = ClientAuthenticator(HttpClientKeys(), settings.issuer)
     accounts = Accounts(storage, limiter, clock, passwords, settings, usage)
+    mailer, mail_queue, outbox = build_mailer(settings, clock)
     sessions = BrowserSessions(storage, clock, settings)
     signin = SignIn(storage, clock, settings, minter, usage)
     revocation = Revocation(storage, limiter, clock, settings, minter)
@@ -160,6 +170,9 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
         client_tokens=ClientTokens(storage, limiter, clock, settings, api, authenticator),
         logout=Logout(storage, clock, settings, keys),
         fedcm=FedCm(signin, sessions, accounts, revocation, registry),
+        recovery=AccountRecovery(storage, limiter, clock, passwords, settings, mailer),
+        mail_queue=mail_queue,
+        outbox=outbox,
         audit_trail=AuditTrail(storage, clock, settings),
         key_rotation=KeyRotation(storage, clock, settings, keys),
     )

@@ -104,6 +104,27 @@ def _smtp_url(raw: str) -> str:
     return raw
 
 
+SMTP_SCHEMES = ("smtp", "smtps", "smtp+starttls")
+
+
+def _smtp_url(raw: str) -> str:
+    """Checked at start-up, so a typo stops the server with the variable's name instead of
+    failing at the first sign-up."""
+    if not raw:
+        return ""
+    parts = urlsplit(raw)
+    try:
+        parts.port  # noqa: B018 (raises on a port that is not a number)
+    except ValueError:
+        raise SystemExit("LEADEXEC_SMTP_URL has a port that is not a number") from None
+    if parts.scheme not in SMTP_SCHEMES or not parts.hostname:
+        raise SystemExit(
+            "LEADEXEC_SMTP_URL must look like smtp+starttls://user:pass@host:587, "
+            "smtps://user:pass@host:465 or smtp://host:25"
+        )
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     # Where the embedded SQLite database and other local state live. One per-user folder by
@@ -175,6 +196,30 @@ class Settings:
     notice_interval_seconds: float = 2.0
     # Log level of the ``leadexec_signin`` loggers.
     log_level: str = "INFO"
+    # Outgoing mail of the account pages (sign-up links, password resets, changes of email),
+    # as an SMTP server URL: ``smtp+starttls://user:pass@host:587`` (upgraded with STARTTLS,
+    # port 587 by default), ``smtps://user:pass@host:465`` (TLS from the first byte, port 465
+    # by default) or ``smtp://host:25`` (no encryption: only for a relay on the same machine or
+    # network). User and password are percent-encoded. Empty: each message is written to the
+    # log instead, links included, for development.
+    smtp_url: str = ""
+    # The From address of that mail; empty means ``LeadExec <no-reply@HOST>`` with the
+    # issuer's host.
+    mail_from: str = ""
+    # Seconds one SMTP conversation may take; a message that fails is logged and dropped (the
+    # person asks again), never retried into a duplicate.
+    smtp_timeout_seconds: float = 10.0
+    # Development only: keep the last 50 messages in memory and show them, links clickable, at
+    # /dev/outbox. Anyone who can reach the server could read them there, so it is off unless
+    # turned on; the demo turns it on.
+    dev_outbox: bool = False
+    # Lifetime of an email-verification or email-change link, and of a password-reset link.
+    verify_link_ttl_seconds: int = 24 * 3600
+    reset_link_ttl_seconds: int = 3600
+    # Requests of the account pages that send mail (sign-up, "forgot password", change of
+    # email): per recipient address, so nobody can flood an inbox, and per client IP.
+    mail_limit_per_address: str = "5/hour"
+    mail_limit_per_ip: str = "50/hour"
     # Days the audit trail keeps an event; the sweep (every 10 minutes) deletes older ones and
     # records how many went. 0 keeps every event forever.
     audit_retention_days: int = 365
@@ -222,6 +267,11 @@ class Settings:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.embedded_database}"
+
+    @property
+    def mail_sender(self) -> str:
+        host = urlsplit(self.issuer).hostname or "localhost"
+        return self.mail_from or f"LeadExec <no-reply@{host}>"
 
     @property
     def issuer_origin(self) -> str:
@@ -300,6 +350,26 @@ class Settings:
                 env, "LEADEXEC_NOTICE_INTERVAL", d.notice_interval_seconds
             ),
             log_level=env.get("LEADEXEC_LOG_LEVEL", d.log_level),
+            smtp_url=_smtp_url(env.get("LEADEXEC_SMTP_URL", "")),
+            mail_from=env.get("LEADEXEC_MAIL_FROM", d.mail_from),
+            smtp_timeout_seconds=_float(env, "LEADEXEC_SMTP_TIMEOUT", d.smtp_timeout_seconds),
+            dev_outbox=env.get("LEADEXEC_DEV_OUTBOX", "") in {"1", "true", "yes"},
+            verify_link_ttl_seconds=_bounded(
+                _int(env, "LEADEXEC_VERIFY_LINK_TTL", d.verify_link_ttl_seconds),
+                "LEADEXEC_VERIFY_LINK_TTL",
+                300,
+                30 * 24 * 3600,
+            ),
+            reset_link_ttl_seconds=_bounded(
+                _int(env, "LEADEXEC_RESET_LINK_TTL", d.reset_link_ttl_seconds),
+                "LEADEXEC_RESET_LINK_TTL",
+                300,
+                7 * 24 * 3600,
+            ),
+            mail_limit_per_address=env.get(
+                "LEADEXEC_MAIL_LIMIT_PER_ADDRESS", d.mail_limit_per_address
+            ),
+            mail_limit_per_ip=env.get("LEADEXEC_MAIL_LIMIT_PER_IP", d.mail_limit_per_ip),
             audit_retention_days=_bounded(
                 _int(env, "LEADEXEC_AUDIT_RETENTION_DAYS", d.audit_retention_days),
                 "LEADEXEC_AUDIT_RETENTION_DAYS",

@@ -30,6 +30,9 @@ class User:
     preferences: dict[str, object] = field(default_factory=dict)
     is_operator: bool = False
     created_at: datetime | None = None
+    # When the address was confirmed (a link followed, or an operator's command line); None
+    # for a self-service sign-up still waiting for its link, which cannot sign in yet.
+    email_verified_at: datetime | None = None
 
 
 def normalize_email(raw: str) -> str:

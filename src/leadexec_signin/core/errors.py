@@ -125,6 +125,30 @@ class InvalidCredentials(SigninError):
     description = "The email or password is not correct."
 
 
+class EmailNotVerified(SigninError):
+    """The password was right but the address was never confirmed: said only to someone who
+    knows the password, so it reveals nothing to a stranger."""
+
+    code = "email_not_verified"
+    status = 403
+    description = (
+        "Confirm your email address first: follow the link we sent to it. No email? Sign up "
+        "again with the same address and we will send a new link."
+    )
+
+
+class InvalidLink(SigninError):
+    """A verification, reset or email-change link that is unknown, spent or expired: one
+    answer for all three, so a link says nothing about the account it was for."""
+
+    code = "invalid_link"
+    status = 400
+    description = (
+        "This link does not work: it was already used, has expired, or was copied "
+        "incompletely. Ask for a new one."
+    )
+
+
 class NotFound(SigninError):
     code = "not_found"
     status = 404

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Protocol, TypeVar
 
 from leadexec_signin.core.access_tokens import MacKey
+from leadexec_signin.core.account_tokens import AccountToken
 from leadexec_signin.core.accounts import User
 from leadexec_signin.core.apps import Application, Button
 from leadexec_signin.core.audit import AuditEvent, AuditFilter
@@ -36,6 +37,22 @@ class Users(Protocol):
     def user_by_id(self, user_id: str) -> User | None: ...
     def user_by_email(self, email: str) -> User | None: ...
     def set_password_hash(self, user_id: str, password_hash: str) -> None: ...
+    def set_user_name(self, user_id: str, name: str) -> None: ...
+    def set_email_verified(self, user_id: str, at: datetime) -> None: ...
+    def set_email(self, user_id: str, email: str, verified_at: datetime) -> None: ...
+
+
+class AccountTokens(Protocol):
+    """The one-time links of the account pages, found by the hash of their token."""
+
+    def add_account_token(self, token: AccountToken) -> None: ...
+    def account_token(self, token_hash: str) -> AccountToken | None:
+        """The token, locked until the transaction ends (two uses of one link: one wins)."""
+        ...
+
+    def spend_account_tokens(self, user_id: str, purpose: str, at: datetime) -> int:
+        """Mark every unused token of the user and purpose used at ``at``."""
+        ...
 
 
 class Apps(Protocol):
@@ -103,6 +120,9 @@ class Sessions(Protocol):
     def session_by_hash(self, id_hash: str) -> Session | None: ...
     def touch_session(self, id_hash: str, at: datetime, expires_at: datetime) -> None: ...
     def delete_session(self, id_hash: str) -> None: ...
+    def delete_user_sessions(self, user_id: str) -> int:
+        """End every session of the user (a password reset); how many there were."""
+        ...
 
 
 class Audit(Protocol):
@@ -180,6 +200,7 @@ class Transaction(
     Notices,
     PartnerApps,
     Usage,
+    AccountTokens,
     Protocol,
 ):
     """Every port at once: what a storage backend implements, never what a use case asks."""

@@ -22,6 +22,7 @@ from starlette.templating import Jinja2Templates
 
 from leadexec_signin.core.errors import SigninError, TemporarilyUnavailable
 from leadexec_signin.web import api_docs
+from leadexec_signin.web.account import recovery
 from leadexec_signin.web.account import routes as account
 from leadexec_signin.web.admin import audit as admin_audit
 from leadexec_signin.web.admin import routes as admin
@@ -125,6 +126,7 @@ def surfaces() -> Mount:
             # The popup, the silent check and the SDK's files; the keys that sign notices.
             mount("/signin", render_result, [*signin.popup, Route("/keys", keys)]),
             *account.routes,
+            *recovery.routes,
             *developers.routes,
             *admin.routes,
             *admin_audit.routes,

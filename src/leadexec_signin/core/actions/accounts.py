@@ -16,6 +16,7 @@ from leadexec_signin.core.actions.usage import UsageLog
 from leadexec_signin.core.clock import Clock
 from leadexec_signin.core.errors import (
     Conflict,
+    EmailNotVerified,
     InvalidCredentials,
     InvalidRequest,
     RateLimited,
@@ -75,6 +76,8 @@ class Accounts:
             locale=locale[:35] or "en-US",
             is_operator=operator,
             created_at=now,
+            # Made by an operator (command line, demo): the address needs no link.
+            email_verified_at=now,
         )
         with self.store.transaction() as tx:
             if tx.user_by_email(email) is not None:
@@ -116,6 +119,18 @@ class Accounts:
             raise InvalidCredentials()
         assert user is not None
         self.limiter.reset(s.login_limit_per_account, "login", email)
+        if user.email_verified_at is None:
+            # Only someone who knows the password learns that the address is unconfirmed.
+            with self.store.transaction() as tx:
+                audit.record(
+                    tx,
+                    self.clock.now(),
+                    audit.SIGNIN_FAILED,
+                    user_id=user.id,
+                    ip=ip,
+                    detail={"reason": "email_not_verified"},
+                )
+            raise EmailNotVerified()
         with self.store.transaction() as tx:
             if self.passwords.needs_rehash(user.password_hash):
                 tx.set_password_hash(user.id, self.passwords.hash(password))

@@ -33,6 +33,7 @@ class AccountRepository:
                 preferences=user.preferences,
                 is_operator=user.is_operator,
                 created_at=user.created_at,
+                email_verified_at=user.email_verified_at,
             )
         )
 

@@ -42,6 +42,7 @@ def user_from_row(row: Row[Any]) -> User:
         preferences=dict(row.preferences or {}),
         is_operator=bool(row.is_operator),
         created_at=row.created_at,
+        email_verified_at=row.email_verified_at,
     )
 
 

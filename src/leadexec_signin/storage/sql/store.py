@@ -47,6 +47,7 @@ from leadexec_signin.storage.sql.keys import KeyRepository
 from leadexec_signin.storage.sql.lifetimes import LifetimeRepository
 from leadexec_signin.storage.sql.outbox import OutboxRepository
 from leadexec_signin.storage.sql.partner import PartnerRepository
+from leadexec_signin.storage.sql.recovery import RecoveryRepository
 from leadexec_signin.storage.sql.tokens import TokenRepository
 
 
@@ -148,6 +149,7 @@ class SqlTransaction(
     KeyRepository,
     OutboxRepository,
     PartnerRepository,
+    RecoveryRepository,
 ):
     """Every repository over one connection: one instance is one database transaction.
 

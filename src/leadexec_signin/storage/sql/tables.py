@@ -67,6 +67,9 @@ users = Table(
     Column("preferences", JSON, nullable=False),
     Column("is_operator", Boolean, nullable=False, server_default=text("false")),
     Column("created_at", UTCDateTime, nullable=False),
+    # Migration 0007: when the address was confirmed; NULL while a self-service sign-up waits
+    # for its link (such an account cannot sign in).
+    Column("email_verified_at", UTCDateTime, nullable=True),
 )
 
 applications = Table(
@@ -313,4 +316,25 @@ client_assertions = Table(
     metadata,
     Column("jti_hash", String(HASH), primary_key=True),
     Column("expires_at", UTCDateTime, nullable=False, index=True),
+)
+
+# One-time links of the account pages (core/account_tokens.py, migration 0007): found by the
+# SHA-256 of the link's token; ``data`` holds what the link confirms (a sign-up's password
+# hash and name, an email change's new address).
+account_tokens = Table(
+    "account_tokens",
+    metadata,
+    Column("token_hash", String(HASH), primary_key=True),
+    Column(
+        "user_id",
+        String(ID),
+        ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("purpose", String(16), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+    Column("used_at", UTCDateTime, nullable=True),
+    Column("data", JSON, nullable=False),
 )

@@ -1,4 +1,5 @@
-"""People's pages: sign in, sign out, and the connected-applications list (SPEC section 5)."""
+"""People's pages: sign in, sign out, and the connected-applications list (the sign-up and
+recovery pages are in ``recovery.py``)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,13 @@ from starlette.routing import Route
 from leadexec_signin.core.accounts import User
 from leadexec_signin.core.apps import APPROVED
 from leadexec_signin.core.authorize import is_btn_id
-from leadexec_signin.core.errors import InvalidCredentials, LoginRequired, NotFound, RateLimited
+from leadexec_signin.core.errors import (
+    EmailNotVerified,
+    InvalidCredentials,
+    LoginRequired,
+    NotFound,
+    RateLimited,
+)
 from leadexec_signin.core.scopes import SCOPES, ordered
 from leadexec_signin.web.context import call, services
 from leadexec_signin.web.security import (
@@ -93,6 +100,16 @@ async def asking_app(request: Request, next_url: str) -> str | None:
     return found[1].name if found and found[1].status == APPROVED else None
 
 
+# What the sign-in form says after a link of the account pages brought the person here; the
+# query names one of these, never text of its own (no reflected message).
+DONE = {
+    "verified": "Your email address is confirmed. Sign in to continue.",
+    "reset": "Your password was changed and every device was signed out. Sign in with the "
+    "new password.",
+    "email": "Your email address was changed. Sign in with the new address.",
+}
+
+
 async def login_get(request: Request) -> Response:
     next_url = safe_next(request.query_params.get("next"))
     user = await current_user(request)
@@ -108,6 +125,7 @@ async def login_get(request: Request) -> Response:
             "user": user,
             "app_name": await asking_app(request, next_url),
             "title": "Sign in",
+            "done": DONE.get(request.query_params.get("done", "")),
         },
     )
 
@@ -136,7 +154,7 @@ async def login_post(request: Request) -> Response:
         user = await call(
             svc.accounts.sign_in, email[:320], password, client_ip(request, svc.settings)
         )
-    except (InvalidCredentials, RateLimited) as exc:
+    except (InvalidCredentials, EmailNotVerified, RateLimited) as exc:
         response = page(
             request,
             "login.html",

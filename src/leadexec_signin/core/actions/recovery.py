@@ -1,0 +1,380 @@
+"""Self-service accounts: sign-up with a verification link, "forgot password" with a reset link,
+and a change of email confirmed from the new address.
+
+Three rules hold throughout:
+- No answer says whether an address has an account. Sign-up always sends one mail (a link to
+  a new address, a "you already have an account" note to a known one) and always pays one
+  argon2 hash; "forgot password" answers the same whether or not a mail went out. The mailer
+  only queues (``leadexec_signin/mail.py``), so delivery time is no tell either.
+- Mail goes out after the transaction commits: a slow mail server holds no database lock, and
+  a failed delivery leaves nothing half-made. The person asks again (signing up again with an
+  unconfirmed address sends a fresh link) and the new link works.
+- A link is single-use, expires, and is stored only as a hash (``core/account_tokens.py``).
+  Links of a sign-up carry the password chosen at that sign-up, so whoever can read the
+  mailbox decides the password: someone who signs up first with another person's address
+  gains nothing, since their password is replaced by the one of the link that is followed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+from urllib.parse import quote
+
+from leadexec_signin.core import audit, credentials
+from leadexec_signin.core.account_tokens import (
+    EMAIL,
+    RESET,
+    VERIFY,
+    AccountToken,
+    check_usable,
+    hash_of,
+    new_link_token,
+)
+from leadexec_signin.core.accounts import (
+    Passwords,
+    User,
+    check_password_strength,
+    normalize_email,
+)
+from leadexec_signin.core.clock import Clock
+from leadexec_signin.core.errors import (
+    Conflict,
+    InvalidCredentials,
+    InvalidLink,
+    InvalidRequest,
+    RateLimited,
+)
+from leadexec_signin.core.mail import Mailer, Message
+from leadexec_signin.core.ports import AccountTokens, Audit, RateLimiter, Sessions, Store, Users
+from leadexec_signin.settings import Settings
+
+MAX_NAME = 120
+
+
+class RecoveryTx(Users, AccountTokens, Sessions, Audit, Protocol):
+    pass
+
+
+@dataclass(frozen=True)
+class LinkView:
+    """What a link's page shows before the click that spends it: whose account, and for an
+    email change, the new address."""
+
+    email: str
+    new_email: str = ""
+
+
+def clean_name(raw: str) -> str:
+    name = " ".join((raw or "").split())
+    if not 1 <= len(name) <= MAX_NAME or not name.isprintable():
+        raise InvalidRequest(f"Enter your name (1 to {MAX_NAME} characters).")
+    return name
+
+
+def _wait_words(retry_after: int | None) -> str:
+    minutes = max(1, round((retry_after or 60) / 60))
+    return f"about {minutes} minute{'s' if minutes != 1 else ''}"
+
+
+class AccountRecovery:
+    def __init__(
+        self,
+        store: Store[RecoveryTx],
+        limiter: RateLimiter,
+        clock: Clock,
+        passwords: Passwords,
+        settings: Settings,
+        mailer: Mailer,
+    ) -> None:
+        self.store = store
+        self.limiter = limiter
+        self.clock = clock
+        self.passwords = passwords
+        self.settings = settings
+        self.mailer = mailer
+
+    # -- limits ---------------------------------------------------------------------------
+
+    def _count_mail(self, email: str, ip: str) -> None:
+        """Every request that may send a mail counts per client address and per recipient
+        (so nobody can flood someone's inbox), whether or not the recipient has an account:
+        a refusal is the same for both."""
+        s = self.settings
+        limits = ((s.mail_limit_per_ip, "mail-ip", ip), (s.mail_limit_per_address, "mail", email))
+        for limit, kind, key in limits:
+            wait = self.limiter.hit(limit, kind, key)
+            if wait is not None:
+                raise RateLimited(
+                    f"Too many requests. Try again in {_wait_words(wait)}.", retry_after=wait
+                )
+
+    def _link(self, path: str, raw: str) -> str:
+        return f"{self.settings.issuer}{path}?token={quote(raw)}"
+
+    def _token(
+        self, tx: RecoveryTx, user_id: str, purpose: str, ttl: int, data: dict[str, str]
+    ) -> str:
+        raw, token_hash = new_link_token()
+        now = self.clock.now()
+        expires = now + timedelta(seconds=ttl)
+        tx.add_account_token(AccountToken(token_hash, user_id, purpose, now, expires, None, data))
+        return raw
+
+    def _take(self, tx: RecoveryTx, raw: object, purpose: str, now: datetime) -> AccountToken:
+        """The link's token, locked for this transaction, or InvalidLink."""
+        token_hash = hash_of(raw)
+        assert isinstance(raw, str)
+        return check_usable(tx.account_token(token_hash), raw, purpose, now)
+
+    def _refused(self, purpose: str, ip: str) -> None:
+        with self.store.transaction() as tx:
+            audit.record(
+                tx, self.clock.now(), audit.LINK_REFUSED, ip=ip, detail={"purpose": purpose}
+            )
+
+    # -- sign-up --------------------------------------------------------------------------
+
+    def sign_up(self, *, email: str, name: str, password: str, ip: str) -> None:
+        email = normalize_email(email)
+        name = clean_name(name)
+        check_password_strength(password)
+        self._count_mail(email, ip)
+        # Hashed whether or not the address is known: the answer takes as long either way.
+        password_hash = self.passwords.hash(password)
+        s = self.settings
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            user = tx.user_by_email(email)
+            if user is not None and user.email_verified_at is not None:
+                audit.record(tx, now, audit.SIGNUP_REPEATED, user_id=user.id, ip=ip)
+                message = self._already_registered(email)
+            else:
+                if user is None:
+                    user = User(
+                        id=credentials.new_id("usr_"),
+                        email=email,
+                        name=name,
+                        password_hash=password_hash,
+                        created_at=now,
+                    )
+                    tx.add_user(user)
+                    audit.record(tx, now, audit.SIGNUP, user_id=user.id, ip=ip)
+                else:  # not confirmed yet: a new link (the last one may never have arrived)
+                    audit.record(tx, now, audit.SIGNUP_REPEATED, user_id=user.id, ip=ip)
+                data = {"email": email, "name": name, "password_hash": password_hash}
+                raw = self._token(tx, user.id, VERIFY, s.verify_link_ttl_seconds, data)
+                message = self._verification(email, name, raw)
+        self.mailer.send(message)
+
+    def _verification(self, email: str, name: str, raw: str) -> Message:
+        hours = self.settings.verify_link_ttl_seconds // 3600
+        return Message(
+            email,
+            "Confirm your email address for LeadExec",
+            f"Hello {name},\n\n"
+            "To finish creating your LeadExec account, confirm this email address:\n\n"
+            f"{self._link('/account/verify', raw)}\n\n"
+            f"The link works once, for {hours} hours. If you did not sign up, ignore this "
+            "email: no account is created for this address until the link is followed.\n",
+        )
+
+    def _already_registered(self, email: str) -> Message:
+        return Message(
+            email,
+            "You already have a LeadExec account",
+            "Someone (probably you) tried to sign up for LeadExec with this email address, "
+            "which already has an account. Nothing was changed.\n\n"
+            f"Sign in: {self.settings.issuer}/account/login\n"
+            f"Forgot your password? {self.settings.issuer}/account/forgot\n",
+        )
+
+    def verify_email(self, raw: object, ip: str) -> str:
+        """Confirm the address; the password of the sign-up that sent this link becomes the
+        account's. Returns the address, to fill in the sign-in form."""
+        try:
+            return self._verify_email(raw)
+        except InvalidLink:
+            self._refused(VERIFY, ip)
+            raise
+
+    def _verify_email(self, raw: object) -> str:
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            token = self._take(tx, raw, VERIFY, now)
+            user = tx.user_by_id(token.user_id)
+            if user is None or user.email != token.data.get("email"):
+                raise InvalidLink()
+            tx.set_password_hash(user.id, token.data["password_hash"])
+            tx.set_user_name(user.id, token.data.get("name") or user.name)
+            if user.email_verified_at is None:
+                tx.set_email_verified(user.id, now)
+            tx.spend_account_tokens(user.id, VERIFY, now)
+            audit.record(tx, now, audit.EMAIL_VERIFIED, user_id=user.id)
+            return user.email
+
+    # -- forgot password ------------------------------------------------------------------
+
+    def request_reset(self, *, email: str, ip: str) -> None:
+        """Sends a link only to a known address; the caller's answer is the same either way."""
+        email = normalize_email(email)
+        self._count_mail(email, ip)
+        now = self.clock.now()
+        message = None
+        with self.store.transaction() as tx:
+            user = tx.user_by_email(email)
+            if user is not None:
+                raw = self._token(tx, user.id, RESET, self.settings.reset_link_ttl_seconds, {})
+                audit.record(tx, now, audit.RESET_REQUESTED, user_id=user.id, ip=ip)
+                message = self._reset(user, raw)
+        if message is not None:
+            self.mailer.send(message)
+
+    def _reset(self, user: User, raw: str) -> Message:
+        minutes = self.settings.reset_link_ttl_seconds // 60
+        return Message(
+            user.email,
+            "Reset your LeadExec password",
+            f"Hello {user.name},\n\n"
+            "Someone asked to reset the password of the LeadExec account for this address. "
+            "To choose a new password, open:\n\n"
+            f"{self._link('/account/reset', raw)}\n\n"
+            f"The link works once, for {minutes} minutes. If you did not ask, ignore this "
+            "email: your password stays as it is.\n",
+        )
+
+    def reset_password(self, raw: object, password: str, ip: str) -> str:
+        """Set the new password, spend the link (and any other reset link), end every session
+        of the account. Returns the address, to fill in the sign-in form."""
+        check_password_strength(password)
+        try:
+            return self._reset_password(raw, password, ip)
+        except InvalidLink:
+            self._refused(RESET, ip)
+            raise
+
+    def _reset_password(self, raw: object, password: str, ip: str) -> str:
+        with self.store.transaction() as tx:  # a bad link costs no argon2 run
+            self._take(tx, raw, RESET, self.clock.now())
+        password_hash = self.passwords.hash(password)  # outside any transaction: ~100 ms
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            token = self._take(tx, raw, RESET, now)  # again: two tabs, one wins
+            user = tx.user_by_id(token.user_id)
+            if user is None:
+                raise InvalidLink()
+            tx.set_password_hash(user.id, password_hash)
+            if user.email_verified_at is None:  # the link proved the mailbox
+                tx.set_email_verified(user.id, now)
+            tx.spend_account_tokens(user.id, RESET, now)
+            ended = tx.delete_user_sessions(user.id)
+            detail = {"sessions_ended": ended}
+            audit.record(tx, now, audit.PASSWORD_RESET, user_id=user.id, ip=ip, detail=detail)
+        self.limiter.reset(self.settings.login_limit_per_account, "login", user.email)
+        self.mailer.send(
+            Message(
+                user.email,
+                "Your LeadExec password was changed",
+                f"Hello {user.name},\n\nThe password of your LeadExec account was just changed "
+                "with a reset link, and every device signed in to it was signed out.\n\n"
+                "If this was not you, reset it again at once: "
+                f"{self.settings.issuer}/account/forgot\n",
+            )
+        )
+        return user.email
+
+    # -- change of email ------------------------------------------------------------------
+
+    def request_email_change(self, user: User, *, new_email: str, password: str, ip: str) -> None:
+        """The signed-in user asks; the change waits for the link sent to the new address."""
+        new_email = normalize_email(new_email)
+        if new_email == user.email:
+            raise InvalidRequest("That is already your email address.")
+        if len(password) > 1024:
+            raise InvalidCredentials("The password is not correct.")
+        s = self.settings
+        wait = self.limiter.exceeded(s.login_limit_per_account, "reauth", user.id)
+        if wait is not None:
+            raise RateLimited(
+                f"Too many wrong passwords. Try again in {_wait_words(wait)}.", retry_after=wait
+            )
+        with self.store.transaction() as tx:
+            current = tx.user_by_id(user.id)
+        if current is None or not self.passwords.verify(current.password_hash, password):
+            self.limiter.hit(s.login_limit_per_account, "reauth", user.id)
+            raise InvalidCredentials("The password is not correct.")
+        self._count_mail(new_email, ip)
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            if tx.user_by_email(new_email) is None:
+                raw = self._token(
+                    tx, user.id, EMAIL, s.verify_link_ttl_seconds, {"email": new_email}
+                )
+                message = Message(
+                    new_email,
+                    "Confirm your new email address for LeadExec",
+                    f"Hello {current.name},\n\n"
+                    f"To use this address for your LeadExec account instead of {current.email}, "
+                    f"open:\n\n{self._link('/account/email/confirm', raw)}\n\n"
+                    f"The link works once, for {s.verify_link_ttl_seconds // 3600} hours. "
+                    "Until then nothing changes. If you did not ask, ignore this email.\n",
+                )
+            else:
+                # Said to the owner of the address, not to the person asking: they see the
+                # same page whether or not the address is taken.
+                message = Message(
+                    new_email,
+                    "Your email address was not added to another LeadExec account",
+                    "Someone asked to move another LeadExec account to this email address. "
+                    "It already has an account, so nothing was changed.\n",
+                )
+            audit.record(tx, now, audit.EMAIL_CHANGE_REQUESTED, user_id=user.id, ip=ip)
+        self.mailer.send(message)
+
+    def confirm_email_change(self, raw: object, ip: str) -> str:
+        """Move the account to the new address; tell the old one. Returns the new address."""
+        try:
+            return self._confirm_email_change(raw)
+        except InvalidLink:
+            self._refused(EMAIL, ip)
+            raise
+
+    def _confirm_email_change(self, raw: object) -> str:
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            token = self._take(tx, raw, EMAIL, now)
+            user = tx.user_by_id(token.user_id)
+            new_email = token.data.get("email", "")
+            if user is None or not new_email:
+                raise InvalidLink()
+            if tx.user_by_email(new_email) is not None:
+                raise Conflict("That address now belongs to another account; nothing changed.")
+            tx.set_email(user.id, new_email, now)
+            tx.spend_account_tokens(user.id, EMAIL, now)
+            audit.record(tx, now, audit.EMAIL_CHANGED, user_id=user.id)
+        self.limiter.reset(self.settings.login_limit_per_account, "login", user.email)
+        self.mailer.send(
+            Message(
+                user.email,
+                "Your LeadExec email address was changed",
+                f"Hello {user.name},\n\nYour LeadExec account now uses {new_email}; sign in "
+                "with that address from now on. This address no longer signs in.\n\n"
+                "If this was not you, contact your LeadExec administrator at once.\n",
+            )
+        )
+        return new_email
+
+    # -- the page before the click ---------------------------------------------------------
+
+    def look_at(self, raw: object, purpose: str) -> LinkView:
+        """Whether a link works, without spending it: the page then asks for the click (or the
+        new password) that does. A GET never spends a link, since mail scanners open links."""
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            token = self._take(tx, raw, purpose, now)
+            user = tx.user_by_id(token.user_id)
+        if user is None:
+            raise InvalidLink()
+        new_email = token.data.get("email", "") if purpose == EMAIL else ""
+        return LinkView(email=user.email, new_email=new_email)

@@ -1,0 +1,314 @@
+"""Self-service account pages: sign up, confirm the address, forgot password, reset it, change
+the email (over ``core/actions/recovery.py``), and the development outbox page.
+
+Each form is parse -> one call -> render. A mistake in what was typed (a malformed address, a
+short password) shows the form again with the reason and status 400; a link that does not work
+is an error page (400 ``invalid_link``). A link's page never spends it on GET: mail scanners
+open links, so the spending is the POST of the button on that page, with its CSRF token.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlencode
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from leadexec_signin.core.account_tokens import EMAIL, RESET, VERIFY
+from leadexec_signin.core.errors import (
+    InvalidCredentials,
+    InvalidRequest,
+    NotFound,
+    RateLimited,
+    SigninError,
+)
+from leadexec_signin.web.account.routes import current_user, page, require_user
+from leadexec_signin.web.context import call, services
+from leadexec_signin.web.security import check_csrf, clear_session_cookie, client_ip
+
+MAX_FIELDS = 16
+LIMITS = {"email": 320, "new_email": 320, "name": 120, "password": 1024, "token": 256}
+
+
+def field(form: FormData, name: str) -> str:
+    """A text field, "" when missing; a file or an over-long value is refused with its name."""
+    value = form.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InvalidRequest(f"The field {name} must be text.")
+    if len(value) > LIMITS[name]:
+        raise InvalidRequest(f"The field {name} is too long.")
+    return value
+
+
+async def checked_form(request: Request) -> FormData:
+    form = await request.form(max_files=0, max_fields=MAX_FIELDS)
+    check_csrf(request, services(request).settings, form.get("csrf"))
+    return form
+
+
+def refused(
+    request: Request, template: str, context: dict[str, object], exc: SigninError
+) -> Response:
+    """The form again, with the reason; a rate limit also says when to come back."""
+    response = page(request, template, {**context, "error": exc.description}, status=exc.status)
+    if exc.retry_after:
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+def sent(request: Request, title: str, lines: list[str]) -> Response:
+    return page(request, "mail_sent.html", {"title": title, "lines": lines})
+
+
+# -- sign up --------------------------------------------------------------------------------
+
+
+async def signup_get(request: Request) -> Response:
+    user = await current_user(request)
+    return page(request, "signup.html", {"title": "Create your account", "user": user, "form": {}})
+
+
+async def signup_post(request: Request) -> Response:
+    svc = services(request)
+    form = await checked_form(request)
+    shown = {"name": form.get("name"), "email": form.get("email")}
+    context: dict[str, object] = {"title": "Create your account", "form": shown}
+    try:
+        email, name, password = field(form, "email"), field(form, "name"), field(form, "password")
+        if not email or not name or not password:
+            raise InvalidRequest("Enter your name, email address and a password.")
+        await call(
+            svc.recovery.sign_up,
+            email=email,
+            name=name,
+            password=password,
+            ip=client_ip(request, svc.settings),
+        )
+    except (InvalidRequest, RateLimited) as exc:
+        return refused(request, "signup.html", context, exc)
+    # The same page whether the address was new, waiting for its link, or already an
+    # account (that one gets a mail saying so): the page never tells which.
+    hours = svc.settings.verify_link_ttl_seconds // 3600
+    return sent(
+        request,
+        "Check your email",
+        [
+            f"We sent a message to {email.strip().lower()}. Follow the link in it to finish "
+            f"creating your account; it works once, for {hours} hours.",
+            "Nothing arrived after a few minutes? Look in your spam folder, or sign up again "
+            "with the same address for a new link.",
+        ],
+    )
+
+
+async def verify_get(request: Request) -> Response:
+    token = request.query_params.get("token", "")
+    view = await call(services(request).recovery.look_at, token, VERIFY)
+    return page(
+        request,
+        "verify.html",
+        {"title": "Confirm your email address", "token": token, "email": view.email},
+    )
+
+
+async def verify_post(request: Request) -> Response:
+    svc = services(request)
+    form = await checked_form(request)
+    email = await call(
+        svc.recovery.verify_email, field(form, "token"), client_ip(request, svc.settings)
+    )
+    return RedirectResponse(signin_after("verified", email), status_code=303)
+
+
+def signin_after(done: str, email: str) -> str:
+    return "/account/login?" + urlencode({"done": done, "login_hint": email})
+
+
+# -- forgot password ------------------------------------------------------------------------
+
+
+async def forgot_get(request: Request) -> Response:
+    hint = request.query_params.get("email", "")[:320]
+    shown = {"email": hint if hint.isprintable() else ""}
+    return page(request, "forgot.html", {"title": "Reset your password", "form": shown})
+
+
+async def forgot_post(request: Request) -> Response:
+    svc = services(request)
+    form = await checked_form(request)
+    context: dict[str, object] = {
+        "title": "Reset your password",
+        "form": {"email": form.get("email")},
+    }
+    try:
+        email = field(form, "email")
+        if not email:
+            raise InvalidRequest("Enter the email address of your account.")
+        await call(svc.recovery.request_reset, email=email, ip=client_ip(request, svc.settings))
+    except (InvalidRequest, RateLimited) as exc:
+        return refused(request, "forgot.html", context, exc)
+    minutes = svc.settings.reset_link_ttl_seconds // 60
+    return sent(
+        request,
+        "Check your email",
+        [
+            f"If a LeadExec account uses {email.strip().lower()}, we sent it a link to choose "
+            f"a new password. The link works once, for {minutes} minutes.",
+            "Nothing arrived after a few minutes? Look in your spam folder, or ask again.",
+        ],
+    )
+
+
+async def reset_get(request: Request) -> Response:
+    token = request.query_params.get("token", "")
+    view = await call(services(request).recovery.look_at, token, RESET)
+    return page(
+        request,
+        "reset.html",
+        {"title": "Choose a new password", "token": token, "email": view.email},
+    )
+
+
+async def reset_post(request: Request) -> Response:
+    svc = services(request)
+    form = await checked_form(request)
+    token = field(form, "token")
+    try:
+        email = await call(
+            svc.recovery.reset_password,
+            token,
+            field(form, "password"),
+            client_ip(request, svc.settings),
+        )
+    except InvalidRequest as exc:
+        if exc.code != "invalid_request":
+            raise
+        view = await call(svc.recovery.look_at, token, RESET)
+        context = {"title": "Choose a new password", "token": token, "email": view.email}
+        return refused(request, "reset.html", context, exc)
+    # Every session of the account ended with the reset, this browser's too.
+    response = RedirectResponse(signin_after("reset", email), status_code=303)
+    clear_session_cookie(response, svc.settings)
+    return response
+
+
+# -- change of email ------------------------------------------------------------------------
+
+
+async def email_get(request: Request) -> Response:
+    user = await require_user(request)
+    done = request.query_params.get("done") == "changed"
+    return page(
+        request,
+        "email.html",
+        {"title": "Your email address", "user": user, "form": {}, "changed": done},
+    )
+
+
+async def email_post(request: Request) -> Response:
+    svc = services(request)
+    form = await checked_form(request)
+    user = await require_user(request)
+    context: dict[str, object] = {
+        "title": "Your email address",
+        "user": user,
+        "form": {"new_email": form.get("new_email")},
+    }
+    try:
+        new_email, password = field(form, "new_email"), field(form, "password")
+        if not new_email or not password:
+            raise InvalidRequest("Enter the new address and your current password.")
+        await call(
+            svc.recovery.request_email_change,
+            user,
+            new_email=new_email,
+            password=password,
+            ip=client_ip(request, svc.settings),
+        )
+    except (InvalidRequest, InvalidCredentials, RateLimited) as exc:
+        return refused(request, "email.html", context, exc)
+    hours = svc.settings.verify_link_ttl_seconds // 3600
+    return sent(
+        request,
+        "Confirm from your new address",
+        [
+            f"We sent a link to {new_email.strip().lower()}. Your account keeps using "
+            f"{user.email} until the link is followed; it works once, for {hours} hours.",
+        ],
+    )
+
+
+async def email_confirm_get(request: Request) -> Response:
+    token = request.query_params.get("token", "")
+    view = await call(services(request).recovery.look_at, token, EMAIL)
+    return page(
+        request,
+        "email_confirm.html",
+        {
+            "title": "Confirm your new email address",
+            "token": token,
+            "email": view.email,
+            "new_email": view.new_email,
+        },
+    )
+
+
+async def email_confirm_post(request: Request) -> Response:
+    svc = services(request)
+    form = await checked_form(request)
+    # An address taken meanwhile by another account is a 409 page; nothing changes.
+    new_email = await call(
+        svc.recovery.confirm_email_change, field(form, "token"), client_ip(request, svc.settings)
+    )
+    if await current_user(request) is not None:
+        return RedirectResponse("/account/email?done=changed", status_code=303)
+    return RedirectResponse(signin_after("email", new_email), status_code=303)
+
+
+# -- the development outbox -----------------------------------------------------------------
+
+_LINK = re.compile(r"(https?://[^\s<>\"']+)")
+
+
+def segments(text: str, issuer: str) -> list[tuple[str, bool]]:
+    """The text cut into (piece, is_link): only this provider's own addresses become links."""
+    parts = _LINK.split(text)
+    return [(p, i % 2 == 1 and p.startswith(issuer + "/")) for i, p in enumerate(parts) if p]
+
+
+async def outbox_get(request: Request) -> Response:
+    svc = services(request)
+    if svc.outbox is None:  # off unless LEADEXEC_DEV_OUTBOX is set (the demo sets it)
+        raise NotFound("There is nothing at this address.")
+    messages = [
+        {
+            "at": sent.at,
+            "to": sent.message.to,
+            "subject": sent.message.subject,
+            "body": segments(sent.message.text, svc.settings.issuer),
+        }
+        for sent in svc.outbox.messages()
+    ]
+    return page(request, "outbox.html", {"title": "Mail outbox", "messages": messages})
+
+
+routes = [
+    Route("/account/signup", signup_get, methods=["GET"]),
+    Route("/account/signup", signup_post, methods=["POST"]),
+    Route("/account/verify", verify_get, methods=["GET"]),
+    Route("/account/verify", verify_post, methods=["POST"]),
+    Route("/account/forgot", forgot_get, methods=["GET"]),
+    Route("/account/forgot", forgot_post, methods=["POST"]),
+    Route("/account/reset", reset_get, methods=["GET"]),
+    Route("/account/reset", reset_post, methods=["POST"]),
+    Route("/account/email", email_get, methods=["GET"]),
+    Route("/account/email", email_post, methods=["POST"]),
+    Route("/account/email/confirm", email_confirm_get, methods=["GET"]),
+    Route("/account/email/confirm", email_confirm_post, methods=["POST"]),
+    Route("/dev/outbox", outbox_get, methods=["GET"]),
+]
