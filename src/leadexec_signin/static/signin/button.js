@@ -27,6 +27,7 @@
   var configs = {}; // btnId -> Promise of the button's public settings
   var boxes = new WeakMap(); // element -> per-button state
   var rendered = false;
+  var accounts = {}; // refreshToken -> {appId, hint}: whom LeadExec.disconnect names
 
   function nonce() {
     var a = new Uint8Array(16);
@@ -69,6 +70,13 @@
     return shape({ error: error, errorMessage: message }, b.btnId, immediate);
   }
 
+  // The account a refresh token was handed out for, as far as its scopes told this page (the
+  // id with profile, else the email address): IdentityCredential.disconnect must name it.
+  function remember(r) {
+    var u = r.valid && r.refreshToken && r.user;
+    if (u && (u.id || u.email)) accounts[r.refreshToken] = { appId: r.appId, hint: u.id || u.email };
+  }
+
   function callbackOf(el) {
     var name = el.getAttribute("data-callback") || "AuthorizeResult";
     // A dotted path of names on window, nothing else: markup cannot reach Function and co.
@@ -80,6 +88,7 @@
   }
 
   function deliver(b, result, late) {
+    remember(result);
     var fn = callbackOf(b.el);
     if (fn) return fn.call(b.el, result);
     // An async SDK can answer before the page's own script defining the callback has run.
@@ -267,16 +276,22 @@
     [].forEach.call(root.querySelectorAll(SELECTOR), render);
   }
 
+  // After the token's grant has ended, the browser also forgets that this application may
+  // sign the user in by itself. Only for a token this page was handed (whose account it
+  // knows); for another, LeadExec already stops listing the application as approved, so the
+  // browser asks again on the next visit all the same.
+  function forget(refreshToken) {
+    var known = accounts[refreshToken];
+    if (!FEDCM || !IdentityCredential.disconnect || !known) return Promise.resolve();
+    delete accounts[refreshToken];
+    var asked = IdentityCredential.disconnect({
+      configURL: CONFIG_URL, clientId: known.appId, accountHint: known.hint
+    }).catch(function () {});
+    // The partner's callback never waits on the browser for long.
+    return Promise.race([asked, new Promise(function (ok) { setTimeout(ok, 3000); })]);
+  }
+
   function disconnect(refreshToken, callback) {
-    // The browser also forgets that this page's application may sign the user in by itself.
-    if (FEDCM && IdentityCredential.disconnect) {
-      Object.keys(configs).forEach(function (k) {
-        configs[k].then(function (c) {
-          if (c) IdentityCredential.disconnect({ configURL: CONFIG_URL, clientId: c.appId, accountHint: "*" })
-            .catch(function () {});
-        });
-      });
-    }
     return new Promise(function (resolve) {
       var name = "c" + nonce().slice(0, 16);
       var script = d.createElement("script");
@@ -291,8 +306,10 @@
           errorMessage: (r && r.errorMessage) || null,
           error: (r && r.error) || null
         };
-        if (typeof callback === "function") callback(result);
-        resolve(result);
+        forget(refreshToken).then(function () {
+          if (typeof callback === "function") callback(result);
+          resolve(result);
+        });
       }
       jsonp[name] = finish;
       function unreachable() {
