@@ -184,3 +184,19 @@ def test_sign_in_cookies_are_host_only_httponly_and_secure_over_https(walker, sc
         check_cookie("POST /account/login", cookie, https=scheme == "https")
         if cookie.startswith(cookie_name(scheme, "le_session") + "="):
             assert "samesite=lax" in cookie.lower()
+
+
+def test_metrics_answers_carry_the_headers_whether_shown_or_refused(make_client, scheme) -> None:
+    """``/metrics`` is in the walk above as an address that names nothing (no token set);
+    with a token set, its text page and its refusal are checked the same way."""
+    https = scheme == "https"
+    base = HTTPS_ISSUER if https else "http://127.0.0.1:8000"
+    token = "header-test-metrics-token"
+    c, _ = make_client(issuer=base, base_url=base, metrics_token=token)
+    visit = Visit("GET", "/metrics", "/metrics")
+    shown = c.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+    assert shown.status_code == 200 and "leadexec_http_request_duration_seconds" in shown.text
+    check_headers(visit, shown, https=https)
+    refused = c.get("/metrics")
+    assert refused.status_code == 401
+    check_headers(visit, refused, https=https)
