@@ -8,9 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
+from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from conftest import PARTNER, PASSWORD, csrf_of, decide, open_popup, result_of, sign_in
+from leadexec_signin.storage.sql import tables
 from security.conftest import refused_page
 
 EVIL = "http://127.0.0.1.evil:9000"
@@ -85,12 +87,129 @@ def _no_grant(client: TestClient, world) -> None:
     assert world.services.accounts.connected_apps(world.user_id) == []
 
 
+# -- the self-service account forms (web/account/recovery.py) -------------------------------
+
+
+class _Captured:
+    """Stands in for the mailer: the links the forms under attack would spend."""
+
+    def __init__(self) -> None:
+        self.sent: list[object] = []
+
+    def send(self, message: object) -> None:
+        self.sent.append(message)
+
+
+def _mailed_link(world, ask: Callable[[], None]) -> str:
+    captured = _Captured()
+    world.services.recovery.mailer = captured
+    ask()
+    found = re.search(r"/account/[a-z/]+\?token=\S+", captured.sent[-1].text)  # type: ignore[attr-defined]
+    assert found
+    return found.group(0)
+
+
+def _link_form(client: TestClient, link: str, extra: dict[str, str]) -> tuple[str, dict[str, str]]:
+    html = client.get(link).text
+    token = re.search(r'name="token" value="([^"]+)"', html)
+    assert token
+    return link.split("?")[0], {"csrf": csrf_of(html), "token": token.group(1), **extra}
+
+
+def _signup_form(client: TestClient, world) -> tuple[str, dict[str, str]]:
+    html = client.get("/account/signup").text
+    return "/account/signup", {
+        "csrf": csrf_of(html),
+        "name": "Mallory",
+        "email": "planted@example.com",
+        "password": PASSWORD,
+    }
+
+
+def _no_new_account(client: TestClient, world) -> None:
+    with world.services.storage.transaction() as tx:
+        assert tx.user_by_email("planted@example.com") is None
+
+
+def _forgot_form(client: TestClient, world) -> tuple[str, dict[str, str]]:
+    html = client.get("/account/forgot").text
+    return "/account/forgot", {"csrf": csrf_of(html), "email": world.email}
+
+
+def _no_link_sent(client: TestClient, world) -> None:
+    with world.services.storage.engine.connect() as c:
+        assert c.execute(select(tables.account_tokens)).all() == []
+
+
+def _verify_form(client: TestClient, world) -> tuple[str, dict[str, str]]:
+    link = _mailed_link(
+        world,
+        lambda: world.services.recovery.sign_up(
+            email="new@example.com", name="New", password=PASSWORD, ip="1"
+        ),
+    )
+    return _link_form(client, link, {})
+
+
+def _still_unverified(client: TestClient, world) -> None:
+    with world.services.storage.transaction() as tx:
+        user = tx.user_by_email("new@example.com")
+    assert user is not None and user.email_verified_at is None
+
+
+def _reset_form(client: TestClient, world) -> tuple[str, dict[str, str]]:
+    link = _mailed_link(
+        world, lambda: world.services.recovery.request_reset(email=world.email, ip="1")
+    )
+    return _link_form(client, link, {"password": "attacker's choice"})
+
+
+def _password_unchanged(client: TestClient, world) -> None:
+    assert world.services.accounts.sign_in(world.email, PASSWORD, "1").id == world.user_id
+
+
+def _email_form(client: TestClient, world) -> tuple[str, dict[str, str]]:
+    sign_in(client)
+    html = client.get("/account/email").text
+    return "/account/email", {
+        "csrf": csrf_of(html),
+        "new_email": "attacker@example.com",
+        "password": PASSWORD,
+    }
+
+
+def _email_confirm_form(client: TestClient, world) -> tuple[str, dict[str, str]]:
+    user = _ann(world)
+    link = _mailed_link(
+        world,
+        lambda: world.services.recovery.request_email_change(
+            user, new_email="moved@example.com", password=PASSWORD, ip="1"
+        ),
+    )
+    return _link_form(client, link, {})
+
+
+def _ann(world):
+    with world.services.storage.transaction() as tx:
+        return tx.user_by_id(world.user_id)
+
+
+def _email_unchanged(client: TestClient, world) -> None:
+    assert _ann(world).email == world.email
+
+
 FORMS = {
     "sign-in": Form(_login_form, _not_signed_in),
     "sign-out": Form(_logout_form, _still_signed_in),
     "remove access": Form(_remove_form, _still_connected),
     "consent Allow": Form(_decision_form("allow"), _no_grant),
     "consent Cancel": Form(_decision_form("cancel"), _no_grant),
+    "sign-up": Form(_signup_form, _no_new_account),
+    "forgot password": Form(_forgot_form, _no_link_sent),
+    "confirm the address": Form(_verify_form, _still_unverified),
+    "reset password": Form(_reset_form, _password_unchanged),
+    "change email": Form(_email_form, _no_link_sent),
+    "confirm the new email": Form(_email_confirm_form, _email_unchanged),
 }
 
 

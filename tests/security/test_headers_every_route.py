@@ -200,3 +200,39 @@ def test_metrics_answers_carry_the_headers_whether_shown_or_refused(make_client,
     refused = c.get("/metrics")
     assert refused.status_code == 401
     check_headers(visit, refused, https=https)
+
+
+def test_the_account_pages_behind_a_mailed_link_and_the_outbox(make_client, scheme) -> None:
+    """Pages the walk sees only refused (it has no link) or switched off (the development
+    outbox): opened here with real links, each answer checked the same way."""
+    https = scheme == "https"
+    base = HTTPS_ISSUER if https else "http://127.0.0.1:8000"
+    c, services = make_client(issuer=base, base_url=base, dev_outbox=True)
+    ann = services.accounts.create_user(email="ann2@example.com", name="Ann", password=PASSWORD)
+    services.recovery.sign_up(email="new@example.com", name="New", password=PASSWORD, ip="1")
+    services.recovery.request_reset(email="ann2@example.com", ip="1")
+    services.recovery.request_email_change(
+        ann, new_email="moved@example.com", password=PASSWORD, ip="1"
+    )
+    links = [
+        re.search(r"/account/[a-z/]+\?token=\S+", sent.message.text)
+        for sent in services.outbox.messages()
+    ]
+    paths = [found.group(0) for found in links if found]
+    assert {p.split("?")[0] for p in paths} == {
+        "/account/verify",
+        "/account/reset",
+        "/account/email/confirm",
+    }
+    for path in [*paths, "/dev/outbox"]:
+        r = c.get(path, follow_redirects=False)
+        assert r.status_code == 200, path
+        check_headers(Visit("GET", path.split("?")[0], path), r, https=https)
+    page = c.get("/account/signup")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    sent = c.post(
+        "/account/signup",
+        data={"csrf": csrf, "name": "N", "email": "n2@example.com", "password": PASSWORD},
+    )
+    assert sent.status_code == 200
+    check_headers(Visit("POST", "/account/signup", "/account/signup"), sent, https=https)
