@@ -18,7 +18,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.templating import Jinja2Templates
 
 from leadexec_signin.core.errors import SigninError, TemporarilyUnavailable
 from leadexec_signin.web import api_docs
@@ -31,6 +30,7 @@ from leadexec_signin.web.developers import routes as developers
 from leadexec_signin.web.errors import render_bearer, render_page, seed_renderer
 from leadexec_signin.web.fedcm import routes as fedcm
 from leadexec_signin.web.fedcm.errors import render_fedcm
+from leadexec_signin.web.i18n import LanguageMiddleware, LocalizedTemplates
 from leadexec_signin.web.leadexec_api import api_v1, revoke
 from leadexec_signin.web.leadexec_api import token as seed_token
 from leadexec_signin.web.oauth2 import authorize, discovery, logout, token, userinfo
@@ -171,10 +171,12 @@ def create_app(services_: Services) -> Starlette:
             log.warning("usage not written at shutdown")
 
     app = Starlette(routes=[surfaces()], lifespan=lifespan)
+    # The page's language, innermost: every route and renderer below speaks it.
+    app.add_middleware(LanguageMiddleware, settings=settings)
     # Inside the security middleware, which makes the request id the audit trail records.
     app.add_middleware(RequestContextMiddleware, settings=settings)
     app.add_middleware(SecurityMiddleware, settings=settings)
     app.state.services = services_
-    app.state.templates = Jinja2Templates(directory=PACKAGE / "templates")
+    app.state.templates = LocalizedTemplates(directory=PACKAGE / "templates")
     app.state.openapi = json.dumps(json.loads(OPENAPI.read_text())).encode()
     return app

@@ -23,6 +23,7 @@ from leadexec_signin.core.errors import (
     LoginRequired,
     SigninError,
 )
+from leadexec_signin.i18n import N_
 from leadexec_signin.web.surfaces import Renderer
 
 # An endpoint may list fields its error body carries as null (``/api/token``'s tokens), so a
@@ -65,15 +66,16 @@ def render_bearer(request: Request, exc: SigninError) -> Response:
     )
 
 
+# Marked for the catalogs; error.html shows them in the reader's language.
 PAGE_TITLES = {
-    400: "Something is wrong with this request",
-    403: "This request was refused",
-    404: "Page not found",
-    405: "Method not allowed",
-    413: "Request too large",
-    414: "Address too long",
-    429: "Too many attempts",
-    503: "LeadExec is temporarily unavailable",
+    400: N_("Something is wrong with this request"),
+    403: N_("This request was refused"),
+    404: N_("Page not found"),
+    405: N_("Method not allowed"),
+    413: N_("Request too large"),
+    414: N_("Address too long"),
+    429: N_("Too many attempts"),
+    503: N_("LeadExec is temporarily unavailable"),
 }
 
 
@@ -85,6 +87,6 @@ def render_page(request: Request, exc: SigninError) -> Response:
     return request.app.state.templates.TemplateResponse(  # type: ignore[no-any-return]
         request,
         "error.html",
-        {"error": exc, "title": PAGE_TITLES.get(exc.status, "Something went wrong")},
+        {"error": exc, "title": PAGE_TITLES.get(exc.status, N_("Something went wrong"))},
         status_code=exc.status,
     )

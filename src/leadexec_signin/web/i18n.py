@@ -1,0 +1,141 @@
+"""Each request's language, and templates that speak it.
+
+``LanguageMiddleware`` (pure ASGI) picks the language before any route runs, from the person's
+explicit choice (``?lang=`` from the language menu, then remembered in a cookie), the partner's
+``ui_locales`` / ``hl``, and ``Accept-Language``. The signed-in user's LeadExec locale is only
+known once a route has found the session, so ``LocalizedTemplates`` applies it when a page
+that shows a user is rendered, ranked below the choice and the partner's request.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.datastructures import URL
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.templating import Jinja2Templates
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from leadexec_signin import i18n
+from leadexec_signin.core.errors import SigninError
+from leadexec_signin.settings import Settings
+from leadexec_signin.web.security import cookie_name
+
+COOKIE = "le_lang"
+_YEAR = 365 * 24 * 3600
+# How the language was chosen, strongest first; the user's locale ranks between the partner's
+# request and the browser's.
+CHOSEN, REQUESTED, BROWSER = "chosen", "requested", "browser"
+
+
+class LanguageMiddleware:
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+        self.cookie = cookie_name(settings, COOKIE)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        picked = i18n.supported(request.query_params.get("lang"))
+        remembered = i18n.supported(request.cookies.get(self.cookie))
+        requested = request.query_params.get("ui_locales") or request.query_params.get("hl")
+        language = i18n.negotiate(
+            chosen=picked or remembered,
+            requested=requested,
+            accept_language=request.headers.get("accept-language", ""),
+        )
+        if picked or remembered:
+            how = CHOSEN
+        elif requested and i18n.negotiate(requested=requested, accept_language="") == language:
+            how = REQUESTED
+        else:
+            how = BROWSER
+        scope.setdefault("state", {})["language_choice"] = how
+
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append((b"content-language", i18n.current().encode()))
+                if picked and picked != remembered:
+                    # The person's own choice from the menu: kept for a year on this browser.
+                    secure = "; Secure" if self.settings.secure_cookies else ""
+                    cookie = (
+                        f"{self.cookie}={picked}; Path=/; Max-Age={_YEAR}; HttpOnly; "
+                        f"SameSite=Lax{secure}"
+                    )
+                    headers.append((b"set-cookie", cookie.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        with i18n.using(language):
+            await self.app(scope, receive, send_with_cookie)
+
+
+class LocalizedTemplates(Jinja2Templates):
+    """Jinja templates with ``_()`` and the language menu; a page showing a signed-in user
+    switches to the user's LeadExec locale unless the person or the partner chose one."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.env.add_extension("jinja2.ext.i18n")
+        self.env.install_gettext_callables(  # type: ignore[attr-defined]
+            i18n.escaped_gettext, i18n.escaped_ngettext, newstyle=True
+        )
+        self.env.globals["describe"] = describe
+        self.env.filters["datetime"] = i18n.format_datetime
+        self.env.filters["number"] = i18n.format_number
+
+    def TemplateResponse(
+        self, request: Request, name: str, context: dict[str, Any] | None = None, **kwargs: Any
+    ) -> Response:
+        context = dict(context or {})
+        user = context.get("user")
+        if request.scope.get("state", {}).get("language_choice") == BROWSER:
+            account = i18n.supported(getattr(user, "locale", None))
+            if account:
+                i18n.switch(account)
+        context["lang"] = i18n.current()
+        context["languages"] = [
+            (code, label, str(_with_language(request.url, code)))
+            for code, label in i18n.NAMES.items()
+        ]
+        return super().TemplateResponse(request, name, context, **kwargs)
+
+
+def _defaults() -> dict[str, str]:
+    found: dict[str, str] = {}
+    pending: list[type[SigninError]] = [SigninError]
+    while pending:
+        kind = pending.pop()
+        found.setdefault(kind.code, kind.description)
+        pending.extend(kind.__subclasses__())
+    return found
+
+
+_DEFAULT_DESCRIPTIONS = _defaults()
+
+
+def describe(text: str | None, code: str | None = None) -> str:
+    """A refusal's sentence for a person, in their language: its own translation, or, where
+    the catalog has none (a sentence naming a value), the translated general sentence of its
+    error code, so a French page never shows an English sentence. English shows it as is."""
+    text = text or ""
+    if i18n.current() == i18n.DEFAULT:
+        return text
+    translated = i18n.gettext(text) if text else text
+    if translated != text:
+        return translated
+    general = _DEFAULT_DESCRIPTIONS.get(code or "", SigninError.description)
+    return i18n.gettext(general)
+
+
+def _with_language(url: URL, code: str) -> URL:
+    """The same page in another language: the path and its query (a popup keeps its button,
+    origin and state), relative to this origin."""
+    query = url.include_query_params(lang=code).query
+    path = url.path if not url.path.startswith(("//", "/\\")) else "/"
+    return URL(f"{path}?{query}")
