@@ -444,3 +444,31 @@ def test_scopes_beyond_the_disclosure_open_the_consent_window_and_the_callback_g
     assert result["refreshToken"].startswith("ler_")
     assert dialogs.shown == ["AccountChooser"]
     assert grants_of(site, user) == [site.app_a]
+
+
+def test_a_refusal_on_click_reaches_the_callback_with_leadexecs_code(
+    site: Site, profile: BrowserContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Suspended between render and click: the browser shows LeadExec's reason and hands the
+    code over (the partner's origin is registered), and the SDK passes it to the callback."""
+    app_id, btn_id = noticed_app(site, "Sal Suspended Co")
+    user = fresh_user(site, "Sal Suspended")
+    page = profile.new_page()
+    log_in_at_provider(page, site, user.email)
+    dialogs = Dialogs(profile.new_cdp_session(page), choose=False, dismiss=True)
+    page.goto(serve(monkeypatch, site, "fedcm-refused", btn_id))
+    assert first_result(page)["error"] == "immediate_failed"  # chooser dismissed: the iframe
+    site.services.operator.set_app_status(app_id, "suspended")
+    dialogs.shown.clear()
+    dialogs.choose = True
+    page.click("#leAppButton")
+    page.wait_for_function("() => window.__results.length >= 2", timeout=15_000)
+    refused = page.evaluate("() => window.__results[1]")
+    assert (refused["valid"], refused["error"], refused["via"]) == (
+        False,
+        "app_not_approved",
+        "fedcm",
+    )
+    assert refused["refreshToken"] is None
+    assert dialogs.shown == ["AccountChooser", "Error"]
+    assert grants_of(site, user) == []

@@ -144,6 +144,7 @@
   // third-party cookies. Where a browser lacks it, or it fails, the iframe and popup remain.
   var FEDCM = "IdentityCredential" in w && navigator.credentials;
   var CONFIG_URL = IDP + "/fedcm/config.json";
+  var REFUSALS = ["access_denied", "invalid_button", "origin_not_allowed", "app_not_approved"];
   function fedcm(b, active) {
     return config(b.btnId).then(function (c) {
       if (!c) throw 0;
@@ -203,10 +204,13 @@
     if (FEDCM && !b.nofed) {
       // A failed dialog (closed, refused) leaves the popup for the next click: it must open
       // inside a click, which has passed by the time the browser answers.
-      return fedcm(b, true).then(function (r) { deliver(b, r); }, function () {
+      return fedcm(b, true).then(function (r) { deliver(b, r); }, function (e) {
         b.nofed = true;
-        deliver(b, shape({ error: "popup_closed", errorMessage: "The sign-in dialog was closed.",
-          via: "fedcm" }, b.btnId, false));
+        // LeadExec's refusal, which the browser hands over to a registered origin only.
+        var code = e && REFUSALS.indexOf(e.error) >= 0 ? e.error : null;
+        deliver(b, shape({ error: code || "popup_closed", via: "fedcm", errorMessage: code
+          ? "LeadExec refused the sign-in (" + code + ")." : "The sign-in dialog was closed."
+        }, b.btnId, false));
       });
     }
     var state = nonce();
