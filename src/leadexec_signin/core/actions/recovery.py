@@ -177,7 +177,7 @@ class AccountRecovery:
             "To finish creating your LeadExec account, confirm this email address:\n\n"
             f"{self._link('/account/verify', raw)}\n\n"
             f"The link works once, for {hours} hours. If you did not sign up, ignore this "
-            "email: no account is created for this address until the link is followed.\n",
+            "email: nobody can sign in with this address unless the link is followed.\n",
         )
 
     def _already_registered(self, email: str) -> Message:

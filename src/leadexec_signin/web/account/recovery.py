@@ -122,11 +122,13 @@ async def verify_post(request: Request) -> Response:
     email = await call(
         svc.recovery.verify_email, field(form, "token"), client_ip(request, svc.settings)
     )
-    return RedirectResponse(signin_after("verified", email), status_code=303)
+    # Sign-up is how partners arrive: once signed in, the console.
+    return RedirectResponse(signin_after("verified", email, "/developers"), status_code=303)
 
 
-def signin_after(done: str, email: str) -> str:
-    return "/account/login?" + urlencode({"done": done, "login_hint": email})
+def signin_after(done: str, email: str, next_url: str = "") -> str:
+    query = {"done": done, "login_hint": email} | ({"next": next_url} if next_url else {})
+    return "/account/login?" + urlencode(query)
 
 
 # -- forgot password ------------------------------------------------------------------------
