@@ -99,7 +99,8 @@ def _servers(
 
 
 def run_demo(settings: Settings, *, host: str, port: int, partner_port: int) -> int:
-    settings = settings.with_changes(issuer=f"http://{host}:{port}")
+    # Mail (sign-up links, password resets) is shown on /dev/outbox, unless SMTP is set.
+    settings = settings.with_changes(issuer=f"http://{host}:{port}", dev_outbox=True)
     partner_url = f"http://{host}:{partner_port}"
     ids = seed(settings, partner_url)
     servers = _servers(settings, ids, host, port, partner_port)
@@ -111,6 +112,7 @@ def run_demo(settings: Settings, *, host: str, port: int, partner_port: int) -> 
     print(f"  Partner console:   {base}/developers   (Try It: {base}/developers/try)")
     print(f"  Operator page:     {base}/admin   as {OPERATOR_EMAIL} / {OPERATOR_PASSWORD}")
     print(f"  Connected apps:    {base}/account/apps")
+    print(f"  Sign up:           {base}/account/signup   (mail outbox: {base}/dev/outbox)")
     print(f"  Identity provider: {base}   (discovery: {base}/.well-known/openid-configuration)")
     print(f"  Database:          {settings.database_label}")
     print(f"  appId {ids['appId']}  btnId {ids['btnId']}")

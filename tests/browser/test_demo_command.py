@@ -92,6 +92,10 @@ def test_demo_serves_the_provider_and_the_partner_site_seeded(demo: Demo, page: 
     assert f"/admin   as {OPERATOR_EMAIL} / {OPERATOR_PASSWORD}" in printed
     assert f"Database:          {(demo.data / 'leadexec-signin.sqlite3').resolve()}" in printed
     btn_id = re.search(r"btnId (btn_\S+)", printed).group(1)  # type: ignore[union-attr]
+    # Without SMTP the demo's mail is on its outbox page, which the demo turns on.
+    assert f"(mail outbox: http://127.0.0.1:{demo.port}/dev/outbox)" in printed
+    outbox = page.goto(f"http://127.0.0.1:{demo.port}/dev/outbox")
+    assert outbox is not None and outbox.status == 200
 
     response = page.goto(f"http://127.0.0.1:{demo.partner_port}/")
     assert response is not None and response.status == 200
