@@ -154,8 +154,9 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
         accounts=accounts,
         sessions=sessions,
         registry=registry,
-        console=Console(storage, clock, registry),
-        operator=Operator(storage, clock),
+        console=Console(storage, clock, registry, usage),
+        # Owners hear by email when an operator approves or suspends their application.
+        operator=Operator(storage, clock, mailer, settings.issuer),
         signin=signin,
         tokens=TokenExchange(storage, limiter, clock, settings, minter, usage),
         revocation=revocation,

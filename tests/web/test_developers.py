@@ -56,7 +56,13 @@ def test_a_partner_registers_an_app_and_gets_a_working_button(client: TestClient
     page = client.get(r.headers["location"])
     assert "Button created." in page.text
     btn_id = re.search(r'data-btnId="(btn_[^"]+)"', page.text.replace("&#34;", '"')).group(1)
-    assert open_popup(client, btn_id).status_code == 403  # app_not_approved until approved
+    # Development mode: the owner on a loopback origin; a production origin waits for approval.
+    assert open_popup(client, btn_id).status_code == 200
+    client.post(
+        f"/developers/apps/{app_id}/origins",
+        data={"csrf": csrf_of(page.text), "origins": f"{PARTNER}\nhttps://crm.example.com"},
+    )
+    assert open_popup(client, btn_id, "https://crm.example.com").status_code == 403
     world.services.operator.set_app_status(app_id, "approved")
     tokens = authorize(client, btn_id)
     r = client.post(
@@ -145,7 +151,8 @@ def test_try_it_page_shows_the_seed_messages(client: TestClient) -> None:
 
 def test_admin_pages_are_for_operators_only(client: TestClient, world) -> None:
     sign_in(client)
-    assert client.get("/admin").status_code == 404
+    refused = client.get("/admin")
+    assert refused.status_code == 403 and "is not one" in refused.text  # a sentence, not a 404
     operator = world.services.accounts.create_user(
         email="op@example.com", name="Op", password=PASSWORD, operator=True
     )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
+from leadexec_signin.core import credentials
 from leadexec_signin.core.clients import (
     CLIENT_SECRET_BASIC,
     CONFIDENTIAL,
@@ -58,6 +59,9 @@ class Application:
     backchannel_logout_uri: str = ""
     id_token_alg: str = "RS256"  # or ES256, EdDSA
     access_token_format: str = "opaque"  # or "jwt"
+    # A rotated secret's hash, accepted until the time the partner chose (``rotate_secret``).
+    previous_secret_hash: str | None = None
+    previous_secret_expires_at: datetime | None = None
 
     def __post_init__(self) -> None:
         if not self.client_type:
@@ -88,7 +92,24 @@ class Application:
 
     @property
     def credentials(self) -> AppCredentials:
-        return AppCredentials(self.id, self.status, self.secret_hash)
+        return AppCredentials(
+            self.id,
+            self.status,
+            self.secret_hash,
+            self.owner_id,
+            self.previous_secret_hash,
+            self.previous_secret_expires_at,
+        )
+
+    @property
+    def mode(self) -> str:
+        return app_mode(self.status)
+
+    def serves(self, user_id: str) -> bool:
+        return serves_user(self.status, self.owner_id, user_id)
+
+    def accepts_secret(self, raw: str, now: datetime) -> bool:
+        return self.credentials.accepts_secret(raw, now)
 
 
 @dataclass(frozen=True)
@@ -99,10 +120,27 @@ class AppCredentials:
     id: str
     status: str
     secret_hash: str | None
+    # Development mode needs the owner; a rotation's grace period the secret it replaced.
+    owner_id: str | None = None
+    previous_secret_hash: str | None = None
+    previous_secret_expires_at: datetime | None = None
 
     @property
     def requires_secret(self) -> bool:
         return self.secret_hash is not None
+
+    def serves(self, user_id: str) -> bool:
+        """Whether tokens of this user's grant work: see :func:`serves_user`."""
+        return serves_user(self.status, self.owner_id, user_id)
+
+    def accepts_secret(self, raw: str, now: datetime) -> bool:
+        return credentials.secret_matches(
+            raw,
+            self.secret_hash,
+            self.previous_secret_hash,
+            self.previous_secret_expires_at,
+            now,
+        )
 
 
 @dataclass(frozen=True)
@@ -114,6 +152,48 @@ class Button:
     size: str = "medium"
     text: str = "Sign in with LeadExec"
     created_at: datetime | None = None
+
+
+# Development mode: a pending application works for its owner on these hosts only, over plain
+# http on any port. They name the developer's own machine, so no one else's browser reaches
+# the owner's page there, and a production origin always needs an operator's approval.
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+DEVELOPMENT, PRODUCTION, STOPPED = "development", "production", "suspended"
+
+
+def app_mode(status: str) -> str:
+    """The mode an application's status puts it in, as the console and the popup name it."""
+    return {PENDING: DEVELOPMENT, APPROVED: PRODUCTION}.get(status, STOPPED)
+
+
+def serves_user(status: str, owner_id: str | None, user_id: str) -> bool:
+    """Approved: everyone. Pending (development mode): only its owner. Suspended: no one.
+
+    The one rule behind the popup, the silent check, the token exchanges and the API, so a
+    partner testing before approval sees every step work, and nobody else does."""
+    if status == APPROVED:
+        return True
+    return status == PENDING and owner_id is not None and owner_id == user_id
+
+
+def is_loopback_origin(origin: str) -> bool:
+    """``http://localhost:PORT``, ``http://127.0.0.1:PORT`` or ``http://[::1]:PORT`` exactly,
+    as browsers spell the origin (no trailing slash, lowercase, no path)."""
+    if not origin.startswith("http://"):
+        return False
+    host, _, port = origin[len("http://") :].rpartition(":")
+    if not host:  # no port: the default, 80
+        host, port = origin[len("http://") :], "80"
+    return host in LOOPBACK_HOSTS and port.isdigit() and 0 < int(port) < 65536
+
+
+@dataclass(frozen=True)
+class AppActivity:
+    """What the console's usage chart is drawn from, as storage reads it since a day."""
+
+    signins: tuple[datetime, ...]  # each sign-in that handed the page tokens or a code
+    exchanges: dict[str, int]  # YYYY-MM-DD (UTC) -> token exchanges that day
+    grants: tuple[tuple[datetime, datetime | None], ...]  # (given, revoked) still live at since
 
 
 def normalize_origin(raw: str) -> str:
@@ -139,19 +219,21 @@ def normalize_origin(raw: str) -> str:
         or parts.query
         or parts.fragment
         or host.endswith(".")
-        or not (_HOST.fullmatch(host) or _IPV4.fullmatch(host))
+        or not (_HOST.fullmatch(host) or _IPV4.fullmatch(host) or host == "::1")
     ):
         raise InvalidRequest(
             f"Not a valid origin: {text[:80]!r}. Use scheme://host[:port] with no path."
         )
     if (
         scheme == "http"
-        and host not in ("localhost", "127.0.0.1")
+        and host not in ("localhost", "127.0.0.1", "::1")
         and not host.endswith(".localhost")
     ):
         # Tokens are posted to this origin: plain HTTP is only acceptable on loopback.
         raise InvalidRequest("Origins must use https (http is allowed for localhost only).")
     default = {"http": 80, "https": 443}[scheme]
+    if host == "::1":
+        host = "[::1]"  # the IPv6 loopback, bracketed as browsers write it in an origin
     netloc = host if port in (None, default) else f"{host}:{port}"
     return f"{scheme}://{netloc}"
 

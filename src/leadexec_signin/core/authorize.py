@@ -10,7 +10,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from leadexec_signin.core.apps import APPROVED, Application, Button
+from leadexec_signin.core.accounts import User
+from leadexec_signin.core.apps import (
+    APPROVED,
+    DEVELOPMENT,
+    PENDING,
+    Application,
+    Button,
+    app_mode,
+    is_loopback_origin,
+)
 from leadexec_signin.core.errors import (
     AppNotApproved,
     InvalidButton,
@@ -43,6 +52,11 @@ class AuthorizeContext:
         # A button can never ask for more than its application is allowed.
         return self.button.scopes & self.app.scopes
 
+    @property
+    def mode(self) -> str:
+        """Development or production: the consent dialog says which."""
+        return app_mode(self.app.status)
+
 
 def check_parameters(req: AuthorizeRequest) -> None:
     if not req.origin or len(req.origin) > MAX_ORIGIN:
@@ -68,12 +82,27 @@ def check_origin(req: AuthorizeRequest, app: Application) -> None:
         raise OriginNotAllowed()
 
 
-def check_app_approved(app: Application) -> None:
-    if app.status != APPROVED:
+def check_app_status(req: AuthorizeRequest, app: Application) -> None:
+    """Approved, or pending, owned by a partner account and asked from a loopback origin
+    (development mode). One made from the command line has no owner, so no such mode."""
+    if app.status == APPROVED:
+        return
+    if app.status == PENDING and app.owner_id and is_loopback_origin(req.origin):
+        return  # who may use it is known only after the session: check_user
+    raise AppNotApproved(
+        "This application is suspended."
+        if app.status == "suspended"
+        else "This application is waiting for approval. Until then it works only for its "
+        "owner, on http://localhost, http://127.0.0.1 or http://[::1]."
+    )
+
+
+def check_user(ctx: AuthorizeContext, user: User) -> None:
+    """In development mode only the application's owner may sign in with it."""
+    if ctx.mode == DEVELOPMENT and user.id != ctx.app.owner_id:
         raise AppNotApproved(
-            "This application is suspended."
-            if app.status == "suspended"
-            else "This application is waiting for approval."
+            "This application is waiting for approval. Until then only its owner can sign in "
+            "with it."
         )
 
 
@@ -82,9 +111,10 @@ def is_btn_id(raw: str) -> bool:
 
 
 def check_request(tx: Apps, req: AuthorizeRequest) -> AuthorizeContext:
-    """The checks, in order; each one's result is the next one's typed input."""
+    """The checks, in order; each one's result is the next one's typed input. The last one,
+    :func:`check_user`, follows the session."""
     check_parameters(req)
     button, app = load_button(tx, req)
     check_origin(req, app)
-    check_app_approved(app)
+    check_app_status(req, app)
     return AuthorizeContext(request=req, button=button, app=app)

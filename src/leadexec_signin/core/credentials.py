@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from datetime import datetime
 
 REFRESH = "ler_"
 ACCESS = "lea_"
@@ -47,3 +48,21 @@ def looks_like(raw: str | None, prefix: str) -> bool:
         and 16 < len(raw) <= MAX_TOKEN_LENGTH
         and raw.isascii()
     )
+
+
+def secret_matches(
+    raw: str,
+    current_hash: str | None,
+    previous_hash: str | None,
+    previous_expires_at: datetime | None,
+    now: datetime,
+) -> bool:
+    """An application secret against its current hash and, until the grace period a rotation
+    chose runs out, the hash it replaced. Both comparisons always run, in constant time, so
+    the answer's timing says nothing about which secret matched or whether one is in grace."""
+    offered = token_hash(raw)
+    current = same(offered, current_hash or "")
+    previous = same(offered, previous_hash or "")
+    if current_hash and current:
+        return True
+    return previous and previous_expires_at is not None and now < previous_expires_at

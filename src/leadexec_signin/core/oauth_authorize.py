@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, fields
+from urllib.parse import urlsplit
 
+from leadexec_signin.core.accounts import User
 from leadexec_signin.core.actions.apps import APP_ID
-from leadexec_signin.core.apps import APPROVED, Application
+from leadexec_signin.core.apps import APPROVED, PENDING, Application, is_loopback_origin
 from leadexec_signin.core.clients import check_code_challenge, match_redirect_uri
 from leadexec_signin.core.errors import (
     InvalidRequest,
@@ -148,9 +150,23 @@ def check_parameters(req: OAuthRequest) -> None:
             raise InvalidRequest(f"{name} must be at most {MAX_VALUE} printable characters.")
 
 
-def check_app_approved(app: Application) -> None:
-    if app.status != APPROVED:
+def check_app_status(target: Target) -> None:
+    """Approved, or pending with a loopback redirect URI (development mode, the popup's
+    rule): then only its owner may sign in, which :func:`check_user` decides after login."""
+    app = target.app
+    if app.status == APPROVED:
+        return
+    parts = urlsplit(target.redirect_uri)
+    loopback = parts.scheme == "http" and is_loopback_origin(f"http://{parts.netloc}")
+    if app.status != PENDING or not app.owner_id or not loopback:
         raise UnauthorizedClient(f"The application is {app.status}.")
+
+
+def check_user(ctx: OAuthContext, user: User) -> None:
+    if not ctx.app.serves(user.id):
+        raise UnauthorizedClient(
+            "The application is pending: until it is approved only its owner can sign in."
+        )
 
 
 def check_scope(req: OAuthRequest, app: Application) -> tuple[frozenset[str], frozenset[str]]:
@@ -196,7 +212,7 @@ def check_max_age(req: OAuthRequest) -> int | None:
 def check_request(req: OAuthRequest, target: Target) -> OAuthContext:
     """The checks after the target is known, in order; their errors are redirected."""
     check_parameters(req)
-    check_app_approved(target.app)
+    check_app_status(target)
     data, protocol = check_scope(req, target.app)
     check_pkce(req)
     prompts = check_prompt(req)

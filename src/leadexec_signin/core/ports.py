@@ -15,7 +15,7 @@ from typing import Protocol, TypeVar
 from leadexec_signin.core.access_tokens import MacKey
 from leadexec_signin.core.account_tokens import AccountToken
 from leadexec_signin.core.accounts import User
-from leadexec_signin.core.apps import Application, Button
+from leadexec_signin.core.apps import AppActivity, Application, Button
 from leadexec_signin.core.audit import AuditEvent, AuditFilter
 from leadexec_signin.core.clients import ClientRegistration
 from leadexec_signin.core.grants import Grant, GrantListing
@@ -177,6 +177,9 @@ class Usage(Protocol):
 
     def touch_grants(self, last_used: dict[str, datetime]) -> None: ...
     def touch_refresh_tokens(self, last_used: dict[str, datetime]) -> None: ...
+    def add_exchanges(self, counts: dict[tuple[str, str], int]) -> None:
+        """Add to each (application id, YYYY-MM-DD) day's count of token exchanges."""
+        ...
 
 
 class PartnerApps(Protocol):
@@ -186,6 +189,21 @@ class PartnerApps(Protocol):
     def set_app_origins(self, app_id: str, origins: tuple[str, ...]) -> None: ...
     def set_app_redirect_uris(self, app_id: str, uris: tuple[str, ...]) -> None: ...
     def set_app_client(self, app_id: str, client: ClientRegistration) -> None: ...
+    # The console's edits (core/actions/console.py).
+    def set_app_profile(self, app: Application) -> None:
+        """Write the name, logo, notice URL and hardened delivery of ``app``."""
+        ...
+
+    def set_previous_secret(
+        self, app_id: str, secret_hash: str | None, expires_at: datetime | None
+    ) -> None: ...
+    def delete_app(self, app_id: str) -> None:
+        """The application and everything under it: buttons, grants, tokens, codes."""
+        ...
+
+    def set_button(self, button: Button) -> None: ...
+    def delete_button(self, btn_id: str) -> None: ...
+    def app_activity(self, app_id: str, since: datetime) -> AppActivity: ...
 
 
 class Transaction(

@@ -13,7 +13,6 @@ from leadexec_signin.core import credentials, jwts
 from leadexec_signin.core.access_tokens import LEGACY_LENGTH
 from leadexec_signin.core.actions.access import AccessTokens
 from leadexec_signin.core.actions.keys import SigningKeys
-from leadexec_signin.core.apps import APPROVED
 from leadexec_signin.core.claims import id_token_claims
 from leadexec_signin.core.clock import Clock
 from leadexec_signin.core.errors import InsufficientScope, InvalidToken
@@ -54,7 +53,8 @@ class ApiAccess:
         if (
             self.clock.now() >= access.expires_at
             or not ctx.grant.active
-            or ctx.app.status != APPROVED
+            # Approved, or in development mode and this is its owner's grant.
+            or not ctx.app.serves(ctx.grant.user_id)
             or ctx.grant.id != access.grant_id
         ):
             raise InvalidToken()

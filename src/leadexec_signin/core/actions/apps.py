@@ -53,6 +53,13 @@ def check_button_text(text: str) -> str:
     return text
 
 
+def check_button_look(theme: str, size: str) -> None:
+    if theme not in THEMES:
+        raise InvalidRequest(f"Theme must be one of {', '.join(THEMES)}.")
+    if size not in SIZES:
+        raise InvalidRequest(f"Size must be one of {', '.join(SIZES)}.")
+
+
 class Registry:
     def __init__(self, store: Store[AppsTx], clock: Clock) -> None:
         self.store = store
@@ -181,10 +188,7 @@ class Registry:
         actor: str = "cli",
     ) -> Button:
         wanted = parse_scopes(scopes)
-        if theme not in THEMES:
-            raise InvalidRequest(f"Theme must be one of {', '.join(THEMES)}.")
-        if size not in SIZES:
-            raise InvalidRequest(f"Size must be one of {', '.join(SIZES)}.")
+        check_button_look(theme, size)
         text = check_button_text(text)
         with self.store.transaction() as tx:
             app = tx.app_by_id(app_id) if APP_ID.fullmatch(app_id) else None

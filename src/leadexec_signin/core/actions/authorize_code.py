@@ -35,6 +35,7 @@ from leadexec_signin.core.oauth_authorize import (
     Target,
     check_request,
     check_target,
+    check_user,
 )
 from leadexec_signin.core.ports import Apps, Store
 from leadexec_signin.core.scopes import OPENID
@@ -146,6 +147,7 @@ class AuthorizeCode:
                     return login
                 assert found is not None
                 session_row, user = found
+                check_user(ctx, user)
                 if decision == "cancel":
                     audit.record(
                         tx, now, audit.CONSENT_DENIED, user_id=user.id, app_id=ctx.app.id, ip=ip

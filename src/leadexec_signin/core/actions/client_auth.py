@@ -17,9 +17,8 @@ from typing import Any, Protocol
 
 import jwt
 
-from leadexec_signin.core import credentials
 from leadexec_signin.core.actions.apps import APP_ID
-from leadexec_signin.core.apps import APPROVED, Application
+from leadexec_signin.core.apps import APPROVED, PENDING, Application
 from leadexec_signin.core.clients import (
     CLIENT_SECRET_BASIC,
     CLIENT_SECRET_POST,
@@ -125,15 +124,15 @@ class ClientAuthenticator:
                 f"This client authenticates with {app.auth_method}, not {offered.method}."
             )
         if offered.method in (CLIENT_SECRET_BASIC, CLIENT_SECRET_POST):
-            if app.secret_hash is None or not credentials.same(
-                credentials.token_hash(offered.secret), app.secret_hash
-            ):
+            if app.secret_hash is None or not app.accepts_secret(offered.secret, now):
                 raise InvalidClient("The client secret is not correct.")
         elif offered.method == PRIVATE_KEY_JWT:
             self._check_assertion(tx, app, offered.assertion, now)
         elif not public_ok:
             raise InvalidClient("This endpoint is for confidential clients.")
-        if app.status != APPROVED:
+        # A pending application is in development mode: the grant types then accept only its
+        # owner's grants (``Application.serves``); a suspended one is refused here.
+        if app.status not in (APPROVED, PENDING):
             raise InvalidClient(f"The application is {app.status}.")
         return app
 

@@ -17,7 +17,7 @@ from leadexec_signin.core import credentials
 from leadexec_signin.core.actions.api import ApiAccess
 from leadexec_signin.core.actions.client_auth import ClientAuthenticator, ClientAuthTx, Presented
 from leadexec_signin.core.actions.revocation import RevokeTx, revoke
-from leadexec_signin.core.apps import APPROVED, Application
+from leadexec_signin.core.apps import Application
 from leadexec_signin.core.clients import NONE
 from leadexec_signin.core.clock import Clock
 from leadexec_signin.core.errors import InvalidClient, InvalidRequest, InvalidToken
@@ -88,7 +88,7 @@ class ClientTokens:
         if (
             not credentials.same(refresh.app_id, app.id)
             or not ctx.grant.active
-            or ctx.app.status != APPROVED
+            or not ctx.app.serves(ctx.grant.user_id)  # development mode: its owner only
             or refresh.replaced_by is not None  # rotated: no longer a live token
         ):
             return None

@@ -5,16 +5,79 @@ Another partner's application is "not found", never "forbidden": ids are not con
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
 
 from leadexec_signin.core import audit, credentials
 from leadexec_signin.core.accounts import User
-from leadexec_signin.core.actions.apps import APP_ID, TRY_IT_BUTTON, AppsTx, Registry, check_origins
-from leadexec_signin.core.apps import Application, Button
+from leadexec_signin.core.actions.apps import (
+    APP_ID,
+    TRY_IT_BUTTON,
+    AppsTx,
+    Registry,
+    check_button_look,
+    check_button_text,
+    check_origins,
+)
+from leadexec_signin.core.actions.usage import UsageLog
+from leadexec_signin.core.apps import (
+    AppActivity,
+    Application,
+    Button,
+    check_app_name,
+    check_https_url,
+    check_notice_url,
+)
+from leadexec_signin.core.authorize import is_btn_id
 from leadexec_signin.core.clients import CLIENT_SECRET_BASIC, CONFIDENTIAL, NONE, ClientRegistration
 from leadexec_signin.core.clock import Clock
-from leadexec_signin.core.errors import NotFound
+from leadexec_signin.core.errors import InvalidRequest, NotFound
 from leadexec_signin.core.ports import Store
+from leadexec_signin.core.scopes import parse_scopes
+
+USAGE_DAYS = 30
+# The grace periods a partner may choose for the secret a rotation replaces.
+SECRET_GRACE = {
+    "0": timedelta(0),
+    "1h": timedelta(hours=1),
+    "24h": timedelta(hours=24),
+    "7d": timedelta(days=7),
+}
+
+
+@dataclass(frozen=True)
+class Usage:
+    days: tuple[date, ...]
+    signins: tuple[int, ...]
+    exchanges: tuple[int, ...]
+    grants: tuple[int, ...]  # live at the end of each day
+
+
+def usage_series(activity: AppActivity, first: date, days: int) -> Usage:
+    span = tuple(first + timedelta(days=i) for i in range(days))
+    signins = dict.fromkeys(span, 0)
+    for at in activity.signins:
+        day = at.astimezone(UTC).date()
+        if day in signins:
+            signins[day] += 1
+    live = []
+    for day in span:
+        end = datetime.combine(day + timedelta(days=1), time(), UTC)
+        alive = [given < end and (gone is None or gone >= end) for given, gone in activity.grants]
+        live.append(sum(alive))
+    return Usage(
+        days=span,
+        signins=tuple(signins.values()),
+        exchanges=tuple(activity.exchanges.get(day.isoformat(), 0) for day in span),
+        grants=tuple(live),
+    )
+
+
+def owned_button(tx: AppsTx, app: Application, btn_id: str) -> Button:
+    button = tx.button_by_id(btn_id) if is_btn_id(btn_id) else None
+    if button is None or button.app_id != app.id:
+        raise NotFound("No such button in this application.")
+    return button
 
 
 def owned(tx: AppsTx, app_id: str, owner: User) -> Application:
@@ -26,10 +89,17 @@ def owned(tx: AppsTx, app_id: str, owner: User) -> Application:
 
 
 class Console:
-    def __init__(self, store: Store[AppsTx], clock: Clock, registry: Registry) -> None:
+    def __init__(
+        self,
+        store: Store[AppsTx],
+        clock: Clock,
+        registry: Registry,
+        usage_log: UsageLog | None = None,
+    ) -> None:
         self.store = store
         self.clock = clock
         self.registry = registry
+        self.usage_log = usage_log
 
     def apps_for_owner(self, owner: User) -> list[Application]:
         with self.store.transaction() as tx:
@@ -40,12 +110,19 @@ class Console:
             app = owned(tx, app_id, owner)
             return app, tx.buttons_for_app(app.id)
 
-    def rotate_secret(self, app_id: str, owner: User) -> str:
-        """A new secret replaces the old one at once; it is shown once and stored hashed."""
+    def rotate_secret(self, app_id: str, owner: User, grace: timedelta = timedelta(0)) -> str:
+        """A new secret, shown once and stored hashed. The one it replaces keeps working for
+        ``grace`` (one of ``SECRET_GRACE``), so every backend can move to the new secret
+        before the old is refused; with no grace it stops at once (a leaked secret)."""
+        if grace not in SECRET_GRACE.values():
+            raise InvalidRequest("Choose how long the old secret keeps working.")
         secret = credentials.new_token(credentials.APP_SECRET)
         with self.store.transaction() as tx:
             app = owned(tx, app_id, owner)
             tx.set_app_secret_hash(app.id, credentials.token_hash(secret))
+            # Only one previous secret: a second rotation within the grace ends the first's.
+            keep = app.secret_hash if grace and app.secret_hash else None
+            tx.set_previous_secret(app.id, keep, self.clock.now() + grace if keep else None)
             if app.auth_method == NONE:
                 # The client type follows the credential: a first secret makes a public
                 # client confidential (client_secret_basic) for the standard token endpoint.
@@ -63,6 +140,132 @@ class Console:
                 tx, self.clock.now(), event, user_id=owner.id, app_id=app.id, subject=app.id
             )
         return secret
+
+    def edit_app(
+        self,
+        app_id: str,
+        owner: User,
+        *,
+        name: str,
+        logo_url: str,
+        notice_url: str,
+        hardened: bool,
+        origins: list[str],
+    ) -> Application:
+        """The console's "Edit application" form: everything is checked before anything is
+        written, so a refused form changes nothing."""
+        with self.store.transaction() as tx:
+            app = owned(tx, app_id, owner)
+            if hardened and not app.requires_secret:
+                raise InvalidRequest("Hardened delivery needs an application secret: create one.")
+            keep_none = not any(o.strip() for o in origins) and bool(app.redirect_uris)
+            canonical = () if keep_none else check_origins(origins)
+            edited = replace(
+                app,
+                name=check_app_name(name),
+                logo_url=check_https_url(logo_url, "logo URL"),
+                notice_url=check_notice_url(notice_url),
+                hardened=hardened,
+                origins=canonical,
+            )
+            tx.set_app_profile(edited)
+            tx.set_app_origins(app.id, canonical)
+            audit.record(
+                tx,
+                self.clock.now(),
+                audit.APP_UPDATED,
+                user_id=owner.id,
+                app_id=app.id,
+                subject=app.id,
+                detail={"changed": "profile", "name": edited.name, "hardened": hardened,
+                        "origins": list(canonical)},
+            )  # fmt: skip
+        return edited
+
+    def delete_app(self, app_id: str, owner: User, confirm_name: str) -> Application:
+        """Ends every grant and token of the application at once; the partner types its
+        name to confirm, since nothing brings it back."""
+        with self.store.transaction() as tx:
+            app = owned(tx, app_id, owner)
+            if " ".join(confirm_name.split()) != app.name:
+                raise InvalidRequest("Type the application's name exactly to delete it.")
+            tx.delete_app(app.id)
+            audit.record(
+                tx,
+                self.clock.now(),
+                audit.APP_UPDATED,
+                user_id=owner.id,
+                app_id=app.id,
+                subject=app.id,
+                detail={"changed": "deleted", "name": app.name},
+            )
+        return app
+
+    def edit_button(
+        self,
+        app_id: str,
+        btn_id: str,
+        owner: User,
+        *,
+        scopes: list[str],
+        theme: str,
+        size: str,
+        text: str,
+    ) -> Button:
+        wanted = parse_scopes(scopes)
+        check_button_look(theme, size)
+        text = check_button_text(text)
+        with self.store.transaction() as tx:
+            app = owned(tx, app_id, owner)
+            button = owned_button(tx, app, btn_id)
+            extra = wanted - app.scopes
+            if extra:
+                raise InvalidRequest(
+                    f"The application is not allowed the scopes: {', '.join(sorted(extra))}."
+                )
+            edited = replace(button, scopes=wanted, theme=theme, size=size, text=text)
+            tx.set_button(edited)
+            audit.record(
+                tx,
+                self.clock.now(),
+                audit.APP_UPDATED,
+                user_id=owner.id,
+                app_id=app.id,
+                subject=button.id,
+                detail={"changed": "button", "scopes": sorted(wanted)},
+            )
+        return edited
+
+    def delete_button(self, app_id: str, btn_id: str, owner: User) -> None:
+        """Pages still showing the button then get ``invalid_button``; grants stay."""
+        with self.store.transaction() as tx:
+            app = owned(tx, app_id, owner)
+            button = owned_button(tx, app, btn_id)
+            tx.delete_button(button.id)
+            audit.record(
+                tx,
+                self.clock.now(),
+                audit.APP_UPDATED,
+                user_id=owner.id,
+                app_id=app.id,
+                subject=button.id,
+                detail={"changed": "button deleted"},
+            )
+
+    def buttons_for_owner(self, owner: User) -> list[tuple[Application, list[Button]]]:
+        with self.store.transaction() as tx:
+            return [(app, tx.buttons_for_app(app.id)) for app in tx.apps_for_owner(owner.id)]
+
+    def usage(self, app_id: str, owner: User, days: int = USAGE_DAYS) -> Usage:
+        """Sign-ins, token exchanges and live grants per UTC day, oldest first."""
+        today = self.clock.now().astimezone(UTC).date()
+        first = today - timedelta(days=days - 1)
+        if self.usage_log is not None:
+            self.usage_log.flush()  # this process's counts, before the chart reads them
+        with self.store.transaction() as tx:
+            app = owned(tx, app_id, owner)
+            activity = tx.app_activity(app.id, datetime.combine(first, time(), UTC))
+        return usage_series(activity, first, days)
 
     def set_origins(self, app_id: str, owner: User, origins: list[str]) -> Application:
         """An application that signs in through its redirect URIs may drop every origin."""

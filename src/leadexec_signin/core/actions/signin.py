@@ -17,7 +17,12 @@ from leadexec_signin.core.actions.access import AccessTokens
 from leadexec_signin.core.actions.issue import IssueTx, issue_code, issue_tokens, widen_grant
 from leadexec_signin.core.actions.sessions import SessionsTx, session_user
 from leadexec_signin.core.actions.usage import UsageLog
-from leadexec_signin.core.authorize import AuthorizeContext, AuthorizeRequest, check_request
+from leadexec_signin.core.authorize import (
+    AuthorizeContext,
+    AuthorizeRequest,
+    check_request,
+    check_user,
+)
 from leadexec_signin.core.clock import Clock
 from leadexec_signin.core.errors import AccessDenied, Conflict, ImmediateFailed, SigninError
 from leadexec_signin.core.grants import Grant
@@ -131,6 +136,7 @@ class SignIn:
             user = session_user(tx, session, now, self.settings)
             if user is None:
                 return LoginNeeded(req)
+            check_user(ctx, user)
             if decision == "cancel":
                 audit.record(
                     tx, now, audit.CONSENT_DENIED, user_id=user.id, app_id=ctx.app.id, ip=ip
@@ -171,6 +177,8 @@ class SignIn:
             with self.store.transaction() as tx:
                 ctx = check_request(tx, req)
                 user = session_user(tx, session, now, self.settings)
+                if user is not None:
+                    check_user(ctx, user)
                 grant = tx.active_grant(user.id, ctx.app.id) if user else None
                 if user is None or grant is None or not ctx.scopes <= grant.scopes:
                     raise ImmediateFailed()

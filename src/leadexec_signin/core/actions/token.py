@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
-from leadexec_signin.core import audit, credentials
+from leadexec_signin.core import audit
 from leadexec_signin.core.actions.access import AccessTokens
 from leadexec_signin.core.actions.apps import APP_ID
 from leadexec_signin.core.actions.audit_trail import record_refusal
@@ -22,7 +23,7 @@ from leadexec_signin.core.actions.grant_types import (
     refresh_token,
 )
 from leadexec_signin.core.actions.usage import UsageLog
-from leadexec_signin.core.apps import APPROVED, AppCredentials
+from leadexec_signin.core.apps import APPROVED, PENDING, AppCredentials
 from leadexec_signin.core.clock import Clock
 from leadexec_signin.core.errors import InvalidClient, InvalidRequest, SigninError
 from leadexec_signin.core.limits import count_or_refuse
@@ -48,15 +49,20 @@ class ExchangeStore(Store[ExchangeTx], Reader[ExchangeTx], Protocol):
     pass
 
 
-def check_secret(app: AppCredentials | None, app_secret: str | None) -> AppCredentials:
+def check_secret(
+    app: AppCredentials | None, app_secret: str | None, now: datetime
+) -> AppCredentials:
+    """The secret, or during a rotation's grace period the one it replaced. A pending
+    application passes (development mode): each grant type then accepts only its owner's
+    grants (``AppCredentials.serves``)."""
     if app is None:
         raise InvalidClient("Unknown application ID.")
     if app.secret_hash is not None:
         if not app_secret:
             raise InvalidClient("This application requires its appSecret.")
-        if not credentials.same(credentials.token_hash(app_secret), app.secret_hash):
+        if not app.accepts_secret(app_secret, now):
             raise InvalidClient("The application secret is not correct.")
-    if app.status != APPROVED:
+    if app.status not in (APPROVED, PENDING):
         raise InvalidClient(f"The application is {app.status}.")
     return app
 
@@ -105,9 +111,9 @@ class TokenExchange:
             def authenticate(joined: AppCredentials | None) -> AppCredentials:
                 # ``joined`` is the application a token lookup already read (a query fewer).
                 if joined is not None and joined.id == app_id:
-                    return check_secret(joined, app_secret)
+                    return check_secret(joined, app_secret, self.clock.now())
                 app = tx.app_by_id(app_id)
-                return check_secret(app.credentials if app else None, app_secret)
+                return check_secret(app.credentials if app else None, app_secret, self.clock.now())
 
             def count_for_app(app: AppCredentials) -> None:
                 # Counted only once the credential is proven: the appId is public, and counting
@@ -134,6 +140,7 @@ class TokenExchange:
                 )
         if isinstance(result, Refused):
             raise result.error
+        self.usage.exchanged(app_id, step.now)  # the console's usage chart
         return result.tokens
 
     def exchange_refresh_token(

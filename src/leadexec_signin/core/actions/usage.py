@@ -31,6 +31,8 @@ class UsageLog:
         self._lock = threading.Lock()
         self._grants: dict[str, datetime] = {}
         self._refresh: dict[str, datetime] = {}
+        # Token exchanges per (application, UTC day), for the console's usage chart.
+        self._exchanges: dict[tuple[str, str], int] = {}
 
     def used(
         self,
@@ -48,19 +50,28 @@ class UsageLog:
             if token_last_used is None or at - token_last_used >= REFRESH_PRECISION:
                 self._refresh[token_hash] = at
 
+    def exchanged(self, app_id: str, at: datetime) -> None:
+        """Count one successful token exchange: a dictionary increment, no write."""
+        key = (app_id, at.date().isoformat())
+        with self._lock:
+            self._exchanges[key] = self._exchanges.get(key, 0) + 1
+
     def flush(self) -> int:
         with self._lock:
-            grants, refresh = self._grants, self._refresh
-            self._grants, self._refresh = {}, {}
-        if not grants and not refresh:
+            grants, refresh, exchanges = self._grants, self._refresh, self._exchanges
+            self._grants, self._refresh, self._exchanges = {}, {}, {}
+        if not grants and not refresh and not exchanges:
             return 0
         try:
             with self.store.transaction() as tx:
                 tx.touch_grants(grants)
                 tx.touch_refresh_tokens(refresh)
+                tx.add_exchanges(exchanges)
         except Exception:
-            with self._lock:  # keep them for the next try; newer times win
+            with self._lock:  # keep them for the next try; newer times win, counts add up
                 self._grants = {**grants, **self._grants}
                 self._refresh = {**refresh, **self._refresh}
+                for key, n in exchanges.items():
+                    self._exchanges[key] = self._exchanges.get(key, 0) + n
             raise
-        return len(grants) + len(refresh)
+        return len(grants) + len(refresh) + len(exchanges)

@@ -22,7 +22,14 @@ from leadexec_signin.storage.sql.rows import grant_from_row, user_from_row
 
 _r, _g, _a, _u = t.refresh_tokens, t.grants, t.applications, t.users
 _GRANT = [c.label("g_" + c.name) for c in _g.c]
-_CREDENTIALS = [_a.c.status.label("a_status"), _a.c.secret_hash.label("a_secret_hash")]
+_CREDENTIALS = [
+    _a.c.status.label("a_status"),
+    _a.c.secret_hash.label("a_secret_hash"),
+    # Development mode (the owner) and a rotated secret's grace period.
+    _a.c.owner_id.label("a_owner_id"),
+    _a.c.previous_secret_hash.label("a_previous_secret_hash"),
+    _a.c.previous_secret_expires_at.label("a_previous_secret_expires_at"),
+]
 
 REFRESH_GRANT = (
     select(
@@ -53,9 +60,20 @@ TOUCH_REFRESH = (
 )
 
 
+def credentials_of(m: Any) -> AppCredentials:
+    """The application columns of a joined row (a SQLAlchemy or a driver row's mapping)."""
+    return AppCredentials(
+        m["g_app_id"],
+        m["a_status"],
+        m["a_secret_hash"],
+        m["a_owner_id"],
+        m["a_previous_secret_hash"],
+        m["a_previous_secret_expires_at"],
+    )
+
+
 def _credentials(row: Row[Any]) -> AppCredentials:
-    m = row._mapping
-    return AppCredentials(m["g_app_id"], m["a_status"], m["a_secret_hash"])
+    return credentials_of(row._mapping)
 
 
 class CheckRepository:

@@ -21,10 +21,9 @@ from typing import Any
 
 from sqlalchemy import Engine, Select
 
-from leadexec_signin.core.apps import AppCredentials
 from leadexec_signin.core.errors import TemporarilyUnavailable
 from leadexec_signin.core.tokens import GrantContext, RefreshGrant
-from leadexec_signin.storage.sql.checks import GRANT_CONTEXT, REFRESH_GRANT
+from leadexec_signin.storage.sql.checks import GRANT_CONTEXT, REFRESH_GRANT, credentials_of
 from leadexec_signin.storage.sql.rows import grant_from_row, user_from_row
 from leadexec_signin.storage.sql.tables import UTCDateTime
 
@@ -149,7 +148,7 @@ class HotReads:
             last_used_at=m["r_last_used_at"],
             created_at=m["r_created_at"],  # type: ignore[arg-type]
             grant=grant_from_row(row, "g_"),  # type: ignore[arg-type]
-            app=AppCredentials(m["g_app_id"], m["a_status"], m["a_secret_hash"]),
+            app=credentials_of(m),
         )
 
     def grant_context(self, grant_id: str) -> GrantContext | None:
@@ -161,6 +160,6 @@ class HotReads:
             m["preferences"] = json.loads(m["preferences"])
         return GrantContext(
             grant_from_row(row, "g_"),  # type: ignore[arg-type]
-            AppCredentials(m["g_app_id"], m["a_status"], m["a_secret_hash"]),
+            credentials_of(m),
             user_from_row(row),  # type: ignore[arg-type]
         )

@@ -105,6 +105,8 @@ def app_from_row(
         backchannel_logout_uri=m[prefix + "backchannel_logout_uri"],
         id_token_alg=m[prefix + "id_token_alg"],
         access_token_format=m[prefix + "access_token_format"],
+        previous_secret_hash=m.get(prefix + "previous_secret_hash"),
+        previous_secret_expires_at=m.get(prefix + "previous_secret_expires_at"),
     )
 
 

@@ -106,6 +106,9 @@ applications = Table(
     Column("backchannel_logout_uri", Text, nullable=False, server_default=""),
     Column("id_token_alg", String(16), nullable=False, server_default="RS256"),
     Column("access_token_format", String(16), nullable=False, server_default="opaque"),
+    # Migration 0008: the secret a rotation replaced keeps working until this time.
+    Column("previous_secret_hash", String(HASH), nullable=True),
+    Column("previous_secret_expires_at", UTCDateTime, nullable=True),
 )
 
 app_origins = Table(
@@ -337,4 +340,19 @@ account_tokens = Table(
     Column("expires_at", UTCDateTime, nullable=False, index=True),
     Column("used_at", UTCDateTime, nullable=True),
     Column("data", JSON, nullable=False),
+)
+
+# Token exchanges per application and UTC day (migration 0008), for the console's usage chart:
+# a refresh is not an audit event, so it is counted here, in batches (core/actions/usage.py).
+app_usage_days = Table(
+    "app_usage_days",
+    metadata,
+    Column(
+        "app_id",
+        String(ID),
+        ForeignKey("applications.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("day", String(10), primary_key=True),  # YYYY-MM-DD, the same text on every backend
+    Column("exchanges", Integer, nullable=False, server_default="0"),
 )

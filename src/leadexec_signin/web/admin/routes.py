@@ -1,6 +1,8 @@
-"""Operator pages: approve, suspend or reinstate applications (SPEC section 5).
+"""Operator pages: the queue of applications waiting for approval, search, and approve,
+suspend or reinstate (the owner is told by email).
 
-Only operators see them; to anyone else they do not exist (404), so their paths reveal nothing.
+A signed-in partner who is not an operator gets a 403 that says so: the paths are documented,
+so hiding them would only leave a partner wondering whether the link is broken.
 """
 
 from __future__ import annotations
@@ -11,29 +13,47 @@ from starlette.routing import Route
 
 from leadexec_signin.core.accounts import User
 from leadexec_signin.core.actions.operator import ACTIONS
-from leadexec_signin.core.errors import InvalidRequest, NotFound
+from leadexec_signin.core.apps import PENDING
+from leadexec_signin.core.errors import AccessDenied, InvalidRequest, NotFound
+from leadexec_signin.core.scopes import SCOPES
 from leadexec_signin.web.account.routes import page, require_user
 from leadexec_signin.web.context import call, services
 from leadexec_signin.web.security import check_csrf
+
+MAX_QUERY = 200
 
 
 async def operator(request: Request) -> User:
     user = await require_user(request)
     if not user.is_operator:
-        raise NotFound("There is nothing at this address.")
+        raise AccessDenied(
+            f"This page is for LeadExec operators, and {user.email} is not one. Your "
+            "applications are in the partner console at /developers.",
+            status=403,
+        )
     return user
 
 
 async def admin_home(request: Request) -> Response:
     user = await operator(request)
-    apps = await call(services(request).registry.list_apps)
+    query = request.query_params.get("q", "")[:MAX_QUERY]
+    svc = services(request)
+    listed = await call(svc.operator.listing, query)
     done = request.query_params.get("done", "")
     # Only a known action is echoed: free text here would let a link put words in our mouth.
     done = done if done in ACTIONS else ""
     return page(
         request,
         "admin.html",
-        {"user": user, "apps": apps, "done": done, "title": "Applications"},
+        {
+            "user": user,
+            "pending": [item for item in listed if item.app.status == PENDING],
+            "others": [item for item in listed if item.app.status != PENDING],
+            "query": query,
+            "done": done,
+            "title": "Applications",
+            "scopes": SCOPES,
+        },
     )
 
 

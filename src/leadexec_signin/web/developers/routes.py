@@ -1,8 +1,10 @@
-"""The partner console (SPEC section 5): register applications, origins, buttons, secrets,
-copy the snippet, and a "Try It" page.
+"""The partner console: register, edit and delete applications and buttons, rotate secrets,
+copy a complete page, preview buttons, read usage, and try the buttons out.
 
-Every partner sees only their own applications; an application registered here starts
-``pending`` until an operator approves it.
+Every partner sees only their own applications (another's is "not found"); an application
+registered here starts pending, in development mode (it works for its owner on localhost)
+until an operator approves it. Every page names this server's issuer in its snippets, so a
+console reached under another host says so before a partner copies a wrong address.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from leadexec_signin.core.accounts import User
-from leadexec_signin.core.apps import SIZES, THEMES, Application
+from leadexec_signin.core.actions.console import SECRET_GRACE
+from leadexec_signin.core.apps import LOOPBACK_HOSTS, SIZES, THEMES, Application, Button
 from leadexec_signin.core.clients import (
     ACCESS_TOKEN_FORMATS,
     AUTH_METHODS,
@@ -28,8 +31,10 @@ from leadexec_signin.core.clients import (
 )
 from leadexec_signin.core.errors import InvalidRequest
 from leadexec_signin.core.scopes import SCOPES
-from leadexec_signin.web.account.routes import page, require_user
+from leadexec_signin.web.account.routes import current_user, page, require_user
 from leadexec_signin.web.context import call, services
+from leadexec_signin.web.developers.chart import panels
+from leadexec_signin.web.developers.snippets import button_markup, complete_page, preview_markup
 from leadexec_signin.web.security import check_csrf
 from leadexec_signin.web.signin.snippet import snippet
 
@@ -62,6 +67,53 @@ def uri_lines(raw: str) -> tuple[str, ...]:
 
 def provider_host(request: Request) -> str:
     return urlsplit(services(request).settings.issuer).netloc
+
+
+def host_warning(request: Request) -> str | None:
+    """The snippets name the configured issuer; a console reached under another host (a
+    proxy, a forgotten LEADEXEC_ISSUER) would hand out an address that does not answer."""
+    issuer = services(request).settings.issuer
+    if request.url.netloc == urlsplit(issuer).netloc:
+        return None
+    return (
+        f"You opened the console at {request.url.netloc}, but this server's issuer "
+        f"(LEADEXEC_ISSUER) is {issuer}: the snippets below load the SDK from there. Open the "
+        "console at that address, or set LEADEXEC_ISSUER to the address your pages reach."
+    )
+
+
+def console_page(
+    request: Request,
+    template: str,
+    user: User | None,
+    nav: str,
+    context: dict[str, object],
+    status: int = 200,
+) -> Response:
+    """Every console page: the navigation, the signed-in partner, the issuer warning."""
+    return page(
+        request,
+        template,
+        {"user": user, "nav": nav, "host_warning": host_warning(request), **context},
+        status=status,
+    )
+
+
+def mode_words(app: Application) -> str:
+    """The approval state in words, as the application's page and list explain it."""
+    if app.status == "approved":
+        return "Approved: the buttons sign in every LeadExec user, on each origin registered below."
+    if app.status == "suspended":
+        return (
+            "Suspended by a LeadExec operator: the buttons answer app_not_approved and every "
+            "token stopped working. Write to LeadExec support to have it reinstated."
+        )
+    loopback = ", ".join(f"http://{h}:PORT" for h in LOOPBACK_HOSTS)
+    return (
+        "Development mode, waiting for approval: the buttons work only for you (the owner) "
+        f"and only on {loopback}. Production origins and other users get app_not_approved "
+        "until a LeadExec operator approves the application; you will get an email then."
+    )
 
 
 def client_fields(app: Application) -> dict[str, object]:
@@ -135,11 +187,15 @@ def app_action(handler: AppAction) -> Callable[[Request], Awaitable[Response]]:
 async def console(request: Request) -> Response:
     user = await require_user(request)
     apps = await call(services(request).console.apps_for_owner, user)
-    return page(
+    deleted = request.query_params.get("done") == "deleted"
+    return console_page(
         request,
         "developers.html",
-        {"user": user, "apps": apps, "scopes": SCOPES, "title": "Partner console", "form": {}},
-    )
+        user,
+        "apps",
+        {"apps": apps, "scopes": SCOPES, "title": "Partner console", "form": {},
+         "mode_words": mode_words, "notice": "Application deleted." if deleted else None},
+    )  # fmt: skip
 
 
 async def register(request: Request) -> Response:
@@ -176,10 +232,12 @@ async def register(request: Request) -> Response:
         )
     except InvalidRequest as exc:
         apps = await call(console.apps_for_owner, user)
-        return page(
+        return console_page(
             request,
             "developers.html",
-            {"user": user, "apps": apps, "scopes": SCOPES, "title": "Partner console",
+            user,
+            "apps",
+            {"apps": apps, "scopes": SCOPES, "title": "Partner console", "mode_words": mode_words,
              "error": exc.description, "form": fields, "chosen": scopes},
             status=400,
         )  # fmt: skip
@@ -196,20 +254,32 @@ async def app_page(
     error: str | None = None,
     status: int = 200,
     oauth: dict[str, object] | None = None,
+    edit: dict[str, object] | None = None,
 ) -> Response:
-    app, buttons = await call(services(request).console.owned_app, app_id, user)
-    issuer = services(request).settings.issuer
-    return page(
+    svc = services(request)
+    app, buttons = await call(svc.console.owned_app, app_id, user)
+    usage = await call(svc.console.usage, app_id, user)
+    issuer = svc.settings.issuer
+    host = provider_host(request)
+    return console_page(
         request,
         "developer_app.html",
+        user,
+        "apps",
         {
-            "user": user,
             "app": app,
             "buttons": buttons,
             "secret": secret,
             "notice": notice,
             "error": error,
-            "snippet": snippet(provider_host(request)),
+            "mode_words": mode_words(app),
+            "snippet": snippet(host),
+            "markup": {b.id: button_markup(b) for b in buttons},
+            "previews": {b.id: preview_markup(b) for b in buttons},
+            "complete": complete_page(host, app, buttons[0]) if buttons else None,
+            "panels": panels(usage),
+            "edit": edit or edit_fields(app),
+            "graces": GRACE_CHOICES,
             "scopes": SCOPES,
             "themes": THEMES,
             "sizes": SIZES,
@@ -229,10 +299,128 @@ async def show_app(request: Request) -> Response:
     user = await require_user(request)
     notice = {
         "button": "Button created.",
+        "button_saved": "Button saved.",
+        "button_deleted": "Button deleted. Pages still showing it get invalid_button.",
         "origins": "Origins saved.",
+        "edited": "Application saved.",
         "client": "OAuth settings saved.",
     }.get(request.query_params.get("done", ""))
     return await app_page(request, request.path_params["app_id"], user, notice=notice)
+
+
+GRACE_CHOICES = [
+    ("0", "Stop the old secret now (it leaked)"),
+    ("1h", "Keep the old secret working for 1 hour"),
+    ("24h", "Keep the old secret working for 24 hours"),
+    ("7d", "Keep the old secret working for 7 days"),
+]
+
+
+def edit_fields(app: Application) -> dict[str, object]:
+    return {
+        "name": app.name,
+        "logo": app.logo_url,
+        "origins": "\n".join(app.origins),
+        "notice": app.notice_url,
+        "hardened": app.hardened,
+    }
+
+
+async def edit_app(request: Request, user: User, form: FormData, app_id: str) -> Response:
+    fields: dict[str, object] | None = None
+    try:
+        fields = {
+            "name": text(form, "name", 200),
+            "logo": text(form, "logo"),
+            "origins": text(form, "origins", 6000),
+            "notice": text(form, "notice"),
+            "hardened": form.get("hardened") == "on",
+        }
+        await call(
+            services(request).console.edit_app,
+            app_id,
+            user,
+            name=str(fields["name"]),
+            logo_url=str(fields["logo"]),
+            notice_url=str(fields["notice"]),
+            hardened=bool(fields["hardened"]),
+            origins=origin_lines(str(fields["origins"])),
+        )
+    except InvalidRequest as exc:
+        return await app_page(request, app_id, user, error=exc.description, status=400, edit=fields)
+    return RedirectResponse(f"/developers/apps/{app_id}?done=edited", status_code=303)
+
+
+async def delete_app(request: Request, user: User, form: FormData, app_id: str) -> Response:
+    try:
+        await call(services(request).console.delete_app, app_id, user, text(form, "confirm", 200))
+    except InvalidRequest as exc:
+        return await app_page(request, app_id, user, error=exc.description, status=400)
+    return RedirectResponse("/developers?done=deleted", status_code=303)
+
+
+async def edit_button(request: Request, user: User, form: FormData, app_id: str) -> Response:
+    btn_id = request.path_params["btn_id"]
+    scopes = [s for s in form.getlist("scopes") if isinstance(s, str)]
+    try:
+        await call(
+            services(request).console.edit_button,
+            app_id,
+            btn_id,
+            user,
+            scopes=scopes,
+            theme=text(form, "theme", 20) or "light",
+            size=text(form, "size", 20) or "medium",
+            text=text(form, "text", 100),
+        )
+    except InvalidRequest as exc:
+        return await app_page(request, app_id, user, error=exc.description, status=400)
+    return RedirectResponse(f"/developers/apps/{app_id}?done=button_saved", status_code=303)
+
+
+async def delete_button(request: Request, user: User, _form: FormData, app_id: str) -> Response:
+    await call(services(request).console.delete_button, app_id, request.path_params["btn_id"], user)
+    return RedirectResponse(f"/developers/apps/{app_id}?done=button_deleted", status_code=303)
+
+
+async def buttons_page(request: Request) -> Response:
+    user = await require_user(request)
+    owned = await call(services(request).console.buttons_for_owner, user)
+    return console_page(
+        request,
+        "developer_buttons.html",
+        user,
+        "buttons",
+        {
+            "owned": owned,
+            "previews": {b.id: preview_markup(b) for _, buttons in owned for b in buttons},
+            "markup": {b.id: button_markup(b) for _, buttons in owned for b in buttons},
+            "title": "Buttons",
+        },
+    )
+
+
+async def docs_page(request: Request) -> Response:
+    user = await require_user(request)
+    host = provider_host(request)
+    example_app = Application(
+        id="APP_ID", name="Your application", owner_id=None, status="pending",
+        scopes=frozenset(), origins=(),
+    )  # fmt: skip
+    example = complete_page(host, example_app, Button(id="BTN_ID", app_id="APP_ID",
+                                                     scopes=frozenset()))  # fmt: skip
+    return console_page(
+        request,
+        "developer_docs.html",
+        user,
+        "docs",
+        {
+            "title": "Documentation",
+            "issuer": services(request).settings.issuer,
+            "complete": example,
+            "loopback": [f"http://{h}:PORT" for h in LOOPBACK_HOSTS],
+        },
+    )
 
 
 async def save_origins(request: Request, user: User, form: FormData, app_id: str) -> Response:
@@ -273,14 +461,43 @@ async def add_button(request: Request, user: User, form: FormData, app_id: str) 
     return RedirectResponse(f"/developers/apps/{app_id}?done=button", status_code=303)
 
 
-async def rotate_secret(request: Request, user: User, _form: FormData, app_id: str) -> Response:
-    secret = await call(services(request).console.rotate_secret, app_id, user)
-    return await app_page(request, app_id, user, secret=secret, notice="New secret created.")
+async def rotate_secret(request: Request, user: User, form: FormData, app_id: str) -> Response:
+    choice = text(form, "grace", 8) or "0"
+    grace = SECRET_GRACE.get(choice)
+    if grace is None:
+        return await app_page(
+            request, app_id, user, error="Choose how long the old secret keeps working.",
+            status=400,
+        )  # fmt: skip
+    secret = await call(services(request).console.rotate_secret, app_id, user, grace)
+    words = dict(GRACE_CHOICES)[choice].replace("Keep the old secret working for", "for")
+    notice = (
+        "New secret created. The old secret stopped working."
+        if not grace
+        else f"New secret created. The old secret keeps working {words}."
+    )
+    return await app_page(request, app_id, user, secret=secret, notice=notice)
 
 
 async def try_it(request: Request) -> Response:
-    button = await call(services(request).console.try_it_button)
-    response = page(request, "try_it.html", {"btn_id": button.id, "title": "Try It"})
+    svc = services(request)
+    button = await call(svc.console.try_it_button)
+    user = await current_user(request)
+    owned = await call(svc.console.buttons_for_owner, user) if user else []
+    here = f"{request.url.scheme}://{request.url.netloc}"
+    response = console_page(
+        request,
+        "try_it.html",
+        user,
+        "try",
+        {
+            "btn_id": button.id,
+            "title": "Try It",
+            "owned": owned,
+            "here": here,
+            "markup": {b.id: button_markup(b) for _, buttons in owned for b in buttons},
+        },
+    )
     # The SDK on this page frames the silent check on this same origin.
     response.headers["Content-Security-Policy"] = (
         "default-src 'none'; script-src 'self'; style-src 'self'; style-src-attr 'unsafe-inline'; "
@@ -298,5 +515,15 @@ routes = [
     Route("/developers/apps/{app_id}/buttons", app_action(add_button), methods=["POST"]),
     Route("/developers/apps/{app_id}/client", app_action(save_client), methods=["POST"]),
     Route("/developers/apps/{app_id}/secret", app_action(rotate_secret), methods=["POST"]),
+    Route("/developers/apps/{app_id}/edit", app_action(edit_app), methods=["POST"]),
+    Route("/developers/apps/{app_id}/delete", app_action(delete_app), methods=["POST"]),
+    Route("/developers/apps/{app_id}/buttons/{btn_id}", app_action(edit_button), methods=["POST"]),
+    Route(
+        "/developers/apps/{app_id}/buttons/{btn_id}/delete",
+        app_action(delete_button),
+        methods=["POST"],
+    ),
+    Route("/developers/buttons", buttons_page, methods=["GET"]),
+    Route("/developers/docs", docs_page, methods=["GET"]),
     Route("/developers/try", try_it, methods=["GET"]),
 ]

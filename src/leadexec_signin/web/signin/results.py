@@ -40,7 +40,8 @@ def remember(request: Request, req: AuthorizeRequest, mode: str) -> AuthorizeReq
 
 # A serialized origin as browsers write it: the only thing ever put into a CSP source list or
 # a postMessage target, so no quoting, spaces or semicolons can reach either.
-_ORIGIN = re.compile(r"^https?://[a-z0-9.-]{1,253}(?::[0-9]{1,5})?$")
+# A host name or IPv4 address, or the IPv6 loopback as browsers write it (development mode).
+_ORIGIN = re.compile(r"^https?://(?:[a-z0-9.-]{1,253}|\[::1\])(?::[0-9]{1,5})?$")
 MESSAGE_SOURCE = "leadexec-signin"
 CALLBACK_ERRORS = frozenset(
     {

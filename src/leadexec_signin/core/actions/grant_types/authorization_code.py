@@ -12,7 +12,7 @@ from leadexec_signin.core.actions.issue import add_refresh_token
 from leadexec_signin.core.actions.oauth_minting import Refusal, Signin, TokenResponse, TokenStep
 from leadexec_signin.core.actions.revocation import revoke
 from leadexec_signin.core.clients import verify_code_verifier
-from leadexec_signin.core.errors import InvalidGrant, InvalidRequest
+from leadexec_signin.core.errors import InvalidClient, InvalidGrant, InvalidRequest
 from leadexec_signin.core.scopes import OFFLINE_ACCESS
 
 REFUSED = "The code is not valid, was already used or has expired."
@@ -35,6 +35,8 @@ def exchange(step: TokenStep) -> TokenResponse | Refusal:
     grant = tx.grant_by_id(code.grant_id)
     if grant is None or not credentials.same(code.app_id, app.id):
         raise InvalidGrant(REFUSED)
+    if not app.serves(grant.user_id):  # development mode: only the owner's codes
+        raise InvalidClient(f"The application is {app.status}.")
     if not first_use:
         if grant.active:
             revoke(tx, grant, now, step.ip, via="code_replay")

@@ -32,6 +32,8 @@ def exchange(step: Exchange) -> Issued | Refused:
     # A standard authorization code (it has a PKCE challenge) belongs to /oauth2/token only.
     if grant is None or not credentials.same(code.app_id, app.id) or code.code_challenge:
         raise InvalidGrant(REFUSED)
+    if not app.serves(grant.user_id):  # development mode: only the owner's codes
+        raise InvalidClient(f"The application is {app.status}.")
     if not first_use:
         if grant.active:
             revoke(tx, grant, step.now, "", via="code_replay")

@@ -19,7 +19,7 @@ from datetime import timedelta
 from leadexec_signin.core import audit, credentials
 from leadexec_signin.core.actions.oauth_minting import Refusal, Signin, TokenResponse, TokenStep
 from leadexec_signin.core.actions.revocation import revoke
-from leadexec_signin.core.errors import InvalidGrant, InvalidRequest, InvalidScope
+from leadexec_signin.core.errors import InvalidClient, InvalidGrant, InvalidRequest, InvalidScope
 from leadexec_signin.core.tokens import RefreshToken
 
 REFUSED = "The refresh token is not valid or has been revoked."
@@ -41,6 +41,8 @@ def exchange(step: TokenStep) -> TokenResponse | Refusal:
     # like a made-up one.
     if token.kind != "oauth" or not credentials.same(token.app_id, app.id) or not grant.active:
         raise InvalidGrant(REFUSED)
+    if not app.serves(grant.user_id):  # development mode: only the owner's tokens
+        raise InvalidClient(f"The application is {app.status}.")
     scopes = token.scopes if token.scopes is not None else grant.scopes
     asked = form.get("scope")
     if asked is not None:

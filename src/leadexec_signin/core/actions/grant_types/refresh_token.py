@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from leadexec_signin.core import credentials
 from leadexec_signin.core.actions.grant_types import Exchange, Issued, Refused
-from leadexec_signin.core.errors import InvalidGrant
+from leadexec_signin.core.errors import InvalidClient, InvalidGrant
 from leadexec_signin.core.tokens import IssuedTokens
 
 
@@ -27,6 +27,8 @@ def exchange(step: Exchange) -> Issued | Refused:
     # Another application's refresh token is refused exactly like a made-up one.
     if not credentials.same(found.app_id, app.id) or not grant.active:
         raise InvalidGrant()
+    if not app.serves(grant.user_id):  # development mode: only the owner's tokens
+        raise InvalidClient(f"The application is {app.status}.")
     step.count_for_app(app)
     step.usage.used(
         grant.id,

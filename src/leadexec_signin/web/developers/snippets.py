@@ -1,0 +1,77 @@
+"""What the console hands a partner to paste: the button markup and a complete page (loader,
+button, a callback that shows the seed's "Success!" / "Failure!"), with the application's ids
+and this provider's host filled in, so the first sign-in works without reading anything else.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from leadexec_signin.core.apps import Application, Button
+from leadexec_signin.web.signin.snippet import snippet
+
+# The seed's own messages, which its sample page showed after a click.
+SUCCESS = "Success! You have accepted access to your account."
+FAILURE = "Failure! You have denied access to your account."
+
+
+def button_markup(button: Button) -> str:
+    """The markup the SDK turns into a button; ``data-size`` is written when it is not the
+    default so the stylesheet sizes the slot before the button's settings arrive."""
+    size = f' data-size="{button.size}"' if button.size != "medium" else ""
+    return (
+        f'<button id="leAppButton" data-btnId="{escape(button.id)}"{size}>'
+        f"{escape(button.text)}</button>"
+    )
+
+
+CALLBACK = """<script>
+  // Called once when the button renders (a silent check) and after each click.
+  function AuthorizeResult(result) {
+    var out = document.getElementById('le-result');
+    if (result.valid) {
+      out.textContent = 'SUCCESS';
+      document.getElementById('leAppButton').setAttribute('style', 'display: none');
+      // Send result.refreshToken (or result.code, with hardened delivery) to your backend.
+    } else if (result.error === 'access_denied') {
+      out.textContent = 'FAILURE';
+    } else if (result.error && result.error !== 'immediate_failed') {
+      // immediate_failed only means "show the button"; anything else is worth reading.
+      out.textContent = 'Failure! ' + result.errorMessage + ' (' + result.error + ')';
+    }
+  }
+</script>""".replace("SUCCESS", SUCCESS).replace("FAILURE", FAILURE)
+
+
+def complete_page(provider_host: str, app: Application, button: Button) -> str:
+    """A whole HTML file: save it, serve it from one of the application's origins, click."""
+    return "\n".join(
+        [
+            "<!doctype html>",
+            '<html lang="en">',
+            "<head>",
+            '<meta charset="utf-8">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f"<title>{escape(app.name)}: sign in with LeadExec</title>",
+            snippet(provider_host),
+            "</head>",
+            "<body>",
+            f"<h1>{escape(app.name)}</h1>",
+            button_markup(button),
+            '<p id="le-result" role="status"></p>',
+            CALLBACK,
+            "</body>",
+            "</html>",
+            "",
+        ]
+    )
+
+
+def preview_markup(button: Button) -> str:
+    """The same markup, styled by the real /signin/button.css in the button's theme and size,
+    inert: the console loads no SDK, so the preview looks like the button and does nothing."""
+    return (
+        f'<button type="button" tabindex="-1" aria-disabled="true" class="le-preview" '
+        f'data-btnId="{escape(button.id)}" data-theme="{escape(button.theme)}" '
+        f'data-size="{escape(button.size)}">{escape(button.text)}</button>'
+    )
