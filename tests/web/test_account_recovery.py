@@ -609,3 +609,25 @@ def test_an_smtp_url_is_checked_at_start_up() -> None:
     assert SmtpTarget.parse("smtp+starttls://mail.example.com").port == 587
     assert SmtpTarget.parse("smtp://127.0.0.1:2525").port == 2525
     assert Settings.from_env({}).mail_sender == "LeadExec <no-reply@127.0.0.1>"
+
+
+def test_mail_still_queued_at_shutdown_is_sent_before_the_process_exits(
+    settings: Settings, clock: FrozenClock, smtp: SmtpServer
+) -> None:
+    services = build(settings, clock)
+    queue = services.mail_queue
+    assert queue is not None
+    drained: list[bool] = []
+    real_close = queue.close
+    queue.close = lambda: drained.append(True) or real_close()  # type: ignore[method-assign]
+    try:
+        with TestClient(create_app(services), base_url=ISSUER) as client:
+            assert sign_up(client, "late@example.com").status_code == 200
+            assert drained == []
+        # The lifespan has ended (what uvicorn does at SIGTERM) and drained the queue.
+        assert drained == [True]
+        assert [m.subject for m in smtp.inbox.to("late@example.com")] == [
+            "Confirm your email address for LeadExec"
+        ]
+    finally:
+        services.close()

@@ -169,6 +169,8 @@ def create_app(services_: Services) -> Starlette:
             await call(services_.usage.flush)  # what is only in memory, before the exit
         except Exception:
             log.warning("usage not written at shutdown")
+        if services_.mail_queue is not None:  # queued mail goes out first (a few seconds)
+            await call(services_.mail_queue.close)
 
     app = Starlette(routes=[surfaces()], lifespan=lifespan)
     # The page's language, innermost: every route and renderer below speaks it.
