@@ -104,27 +104,6 @@ def _smtp_url(raw: str) -> str:
     return raw
 
 
-SMTP_SCHEMES = ("smtp", "smtps", "smtp+starttls")
-
-
-def _smtp_url(raw: str) -> str:
-    """Checked at start-up, so a typo stops the server with the variable's name instead of
-    failing at the first sign-up."""
-    if not raw:
-        return ""
-    parts = urlsplit(raw)
-    try:
-        parts.port  # noqa: B018 (raises on a port that is not a number)
-    except ValueError:
-        raise SystemExit("LEADEXEC_SMTP_URL has a port that is not a number") from None
-    if parts.scheme not in SMTP_SCHEMES or not parts.hostname:
-        raise SystemExit(
-            "LEADEXEC_SMTP_URL must look like smtp+starttls://user:pass@host:587, "
-            "smtps://user:pass@host:465 or smtp://host:25"
-        )
-    return raw
-
-
 @dataclass(frozen=True)
 class Settings:
     # Where the embedded SQLite database and other local state live. One per-user folder by
