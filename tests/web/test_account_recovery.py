@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 
 from conftest import ISSUER, PASSWORD, csrf_of, sign_in
 from leadexec_signin.compose import Services, build
-from leadexec_signin.core import credentials
+from leadexec_signin.core import audit, credentials
 from leadexec_signin.core.clock import FrozenClock
 from leadexec_signin.settings import Settings
 from leadexec_signin.storage.sql import tables
@@ -631,3 +631,33 @@ def test_mail_still_queued_at_shutdown_is_sent_before_the_process_exits(
         ]
     finally:
         services.close()
+
+
+def test_each_step_is_an_audit_event_that_names_no_address_or_link(
+    client: TestClient, services: Services, smtp: SmtpServer
+) -> None:
+    sign_up(client, "audited@example.com")
+    [verify] = smtp.inbox.wait_for("audited@example.com")
+    follow(client, verify.link)
+    post_form(client, "/account/forgot", {"email": "audited@example.com"})
+    [_, reset] = smtp.inbox.wait_for("audited@example.com", 2)
+    page = client.get(path_of(reset.link))
+    token = re.search(r'name="token" value="([^"]+)"', page.text).group(1)
+    client.post(
+        "/account/reset",
+        data={"csrf": csrf_of(page.text), "token": token, "password": NEW_PASSWORD},
+    )
+    client.post("/account/verify", data={"csrf": csrf_of(page.text), "token": token})
+    with services.storage.engine.connect() as c:
+        rows = c.execute(select(tables.audit_events).order_by(tables.audit_events.c.id)).all()
+    kinds = [r.event for r in rows]
+    assert kinds == [
+        audit.SIGNUP,
+        audit.EMAIL_VERIFIED,
+        audit.RESET_REQUESTED,
+        audit.PASSWORD_RESET,
+        audit.LINK_REFUSED,  # the reset link presented as a verification link
+    ]
+    assert set(kinds) <= set(audit.EVENTS)  # the operators' audit page can filter by each
+    assert rows[3].detail["sessions_ended"] == 0
+    assert not any("audited@" in repr(r) or "leo_" in repr(r) for r in rows)
