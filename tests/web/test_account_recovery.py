@@ -661,3 +661,18 @@ def test_each_step_is_an_audit_event_that_names_no_address_or_link(
     assert set(kinds) <= set(audit.EVENTS)  # the operators' audit page can filter by each
     assert rows[3].detail["sessions_ended"] == 0
     assert not any("audited@" in repr(r) or "leo_" in repr(r) for r in rows)
+
+
+def test_the_sweep_forgets_expired_links(
+    client: TestClient, services: Services, world, clock: FrozenClock, smtp: SmtpServer
+) -> None:
+    post_form(client, "/account/forgot", {"email": world.email})
+    [mail] = smtp.inbox.wait_for(world.email)
+    services.housekeeping.delete_expired()
+    with services.storage.engine.connect() as c:
+        assert len(c.execute(select(tables.account_tokens)).all()) == 1  # still live
+    clock.advance(seconds=3600)
+    services.housekeeping.delete_expired()
+    with services.storage.engine.connect() as c:
+        assert c.execute(select(tables.account_tokens)).all() == []
+    refused_page(client.get(path_of(mail.link)), 400, "invalid_link")
