@@ -258,7 +258,7 @@ def world(services: Services) -> World:
         company="Example Leads",
         plan="Enterprise",
         timezone="Europe/Paris",
-        locale="fr-FR",
+        locale="en-GB",
     )
     app, _ = services.registry.register(
         name="Acme CRM", origins=[PARTNER], scopes="profile,email,account,settings"

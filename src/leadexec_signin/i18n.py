@@ -23,6 +23,7 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 
 from babel import Locale
+from babel.dates import format_date as babel_date
 from babel.dates import format_datetime as babel_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -142,6 +143,10 @@ def format_datetime(value: datetime, zone: tzinfo | None = None, form: str = "me
     return babel_datetime(value, format=form, tzinfo=zone, locale=Locale.parse(current()))
 
 
+def format_date(value: datetime, form: str = "medium") -> str:
+    return babel_date(value, format=form, locale=Locale.parse(current()))
+
+
 def format_number(value: float) -> str:
     return babel_decimal(value, locale=Locale.parse(current()))
 
@@ -149,25 +154,27 @@ def format_number(value: float) -> str:
 def extract_descriptions(
     fileobj: io.BufferedReader, keywords: object, comment_tags: object, options: object
 ) -> Iterator[tuple[int, str, str, list[str]]]:
-    """pybabel's extractor for ``core/errors.py`` (``babel.cfg``): each error class's default
-    ``description``, the sentence a person sees when nothing more specific can be said, so
-    the core needs no marker and no import of this module."""
+    """pybabel's extractor for the core's words (``babel.cfg``): each error class's default
+    ``description`` (the sentence a person sees when nothing more specific can be said) and
+    the scopes' descriptions (``SCOPES``, ``OPENID_WORDS``), so the core needs no marker and
+    no import of this module."""
     import ast
 
-    tree = ast.parse(fileobj.read())
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ClassDef):
-            for item in node.body:
-                value = item.value if isinstance(item, ast.Assign | ast.AnnAssign) else None
-                target = (
-                    item.targets[0]
-                    if isinstance(item, ast.Assign)
-                    else getattr(item, "target", None)
-                )
-                if (
-                    isinstance(target, ast.Name)
-                    and target.id == "description"
-                    and isinstance(value, ast.Constant)
-                    and isinstance(value.value, str)
-                ):
-                    yield item.lineno, "gettext", value.value, [f"{node.name}.description"]
+    def text(node: ast.AST | None) -> str | None:
+        ok = isinstance(node, ast.Constant) and isinstance(node.value, str)
+        return node.value if ok else None  # type: ignore[union-attr]
+
+    for node in ast.walk(ast.parse(fileobj.read())):
+        target, value = None, None
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+        elif isinstance(node, ast.AnnAssign):
+            target, value = node.target, node.value
+        if not isinstance(target, ast.Name) or value is None:
+            continue
+        if target.id in ("description", "OPENID_WORDS") and text(value):
+            yield node.lineno, "gettext", text(value) or "", [target.id]
+        elif target.id == "SCOPES" and isinstance(value, ast.Dict):
+            for key, words in zip(value.keys, value.values, strict=True):
+                if text(words):
+                    yield words.lineno, "gettext", text(words) or "", [f"scope {text(key)}"]

@@ -127,7 +127,7 @@ def test_connected_apps_lists_and_removes(client: TestClient, world) -> None:
     page = client.get("/account/apps")
     assert page.status_code == 200
     assert "Acme CRM" in page.text and "Remove access" in page.text
-    assert "see your email address" in page.text
+    assert "See your email address" in page.text
     grant_id = world.services.accounts.connected_apps(world.user_id)[0].grant.id
     r = client.post(
         f"/account/apps/{grant_id}/remove",

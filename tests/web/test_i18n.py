@@ -86,6 +86,8 @@ def sentences(page: str) -> set[str]:
 PAGES = {
     "sign-out, signed out": "/account/logout",
     "not found": "/account/no-such-page",
+    "sign-in": "/account/login",
+    "sign-in for the console": "/account/login?next=/developers",
 }
 
 
@@ -101,6 +103,26 @@ def test_no_english_sentence_is_left_on_a_translated_page(
     assert f'<html lang="{language}">' in translated.text
     left = sentences(english.text) & sentences(translated.text)
     assert not left, f"English on the {language} page: {left}"
+
+
+def test_connected_apps_speak_the_users_language_and_time_zone(client: TestClient, world) -> None:
+    from conftest import authorize
+
+    world.services.accounts.create_user(
+        email="de@example.com", name="Dora", password=PASSWORD, locale="de-DE",
+        timezone="Europe/Berlin",
+    )  # fmt: skip
+    sign_in(client, "de@example.com")
+    authorize(client, world.btn_id)
+    english = client.get("/account/apps", params={"lang": "en"})
+    german = client.get("/account/apps", params={"lang": "de"})
+    assert "Verbundene Anwendungen" in german.text and "Zugriff entfernen" in german.text
+    assert "Ihren Namen und Ihre LeadExec-Nutzer-ID sehen" in german.text  # a scope, translated
+    # Dates in German, in the user's zone (CET/CEST), never a bare UTC.
+    assert re.search(r"Zugriff erteilt am \d{2}\.\d{2}\.\d{4}", german.text), german.text
+    assert re.search(r"CES?T", german.text)
+    left = sentences(english.text) & sentences(german.text)
+    assert not left - {"Acme CRM", "de@example.com"}, left  # names and addresses stay
 
 
 def test_the_language_is_chosen_in_order(client: TestClient, world) -> None:

@@ -190,7 +190,7 @@ def test_me_returns_only_what_the_scopes_allow(client, world) -> None:
     }
     settings = client.get("/api/v1/settings", headers=bearer(wide["authToken"]))
     assert settings.status_code == 200
-    assert settings.json() == {"timezone": "Europe/Paris", "locale": "fr-FR"}
+    assert settings.json() == {"timezone": "Europe/Paris", "locale": "en-GB"}
 
 
 def test_settings_needs_the_settings_scope(client, world, tokens) -> None:

@@ -9,7 +9,9 @@ that shows a user is rendered, ranked below the choice and the partner's request
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from starlette.datastructures import URL
 from starlette.requests import Request
@@ -88,6 +90,8 @@ class LocalizedTemplates(Jinja2Templates):
         self.env.globals["describe"] = describe
         self.env.filters["datetime"] = i18n.format_datetime
         self.env.filters["number"] = i18n.format_number
+        self.env.filters["date"] = date_for
+        self.env.filters["datetime_for"] = datetime_for
 
     def TemplateResponse(
         self, request: Request, name: str, context: dict[str, Any] | None = None, **kwargs: Any
@@ -131,6 +135,29 @@ def describe(text: str | None, code: str | None = None) -> str:
         return translated
     general = _DEFAULT_DESCRIPTIONS.get(code or "", SigninError.description)
     return i18n.gettext(general)
+
+
+def zone_of(user: object) -> tzinfo:
+    """The user's LeadExec time zone; UTC for a missing or unknown one."""
+    try:
+        return ZoneInfo(str(getattr(user, "timezone", "") or "UTC"))
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def date_for(value: datetime, user: object = None) -> str:
+    """A day as the reader's language writes it, in the user's time zone."""
+    return i18n.format_date(_aware(value).astimezone(zone_of(user)))
+
+
+def datetime_for(value: datetime, user: object = None) -> str:
+    """A moment in the reader's language and the user's time zone, with the zone's name."""
+    local = _aware(value).astimezone(zone_of(user))
+    return f"{i18n.format_datetime(local, local.tzinfo, 'medium')} {local.tzname() or ''}".strip()
 
 
 def _with_language(url: URL, code: str) -> URL:
