@@ -1,0 +1,136 @@
+"""The operators' page over HTTP: who may see it, the queue of pending applications with
+owner, origins and scopes, search, and the owner's email when the status changes."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from starlette.testclient import TestClient
+
+from conftest import ISSUER, PASSWORD, csrf_of, sign_in
+from leadexec_signin.compose import Services, build
+from leadexec_signin.core.clock import FrozenClock
+from leadexec_signin.settings import Settings
+from leadexec_signin.web.app import create_app
+
+
+@pytest.fixture
+def outboxed(settings: Settings, clock: FrozenClock) -> Iterator[tuple[TestClient, Services]]:
+    """A provider whose mail goes to the development outbox, where the test reads it."""
+    services = build(settings.with_changes(dev_outbox=True), clock)
+    with TestClient(create_app(services), base_url=ISSUER) as client:
+        yield client, services
+    services.close()
+
+
+def partner_app(services: Services, email: str, name: str, origin: str) -> str:
+    owner = services.accounts.create_user(email=email, name=name, password=PASSWORD)
+    app, _ = services.registry.register(
+        name=f"{name}'s CRM", origins=[origin], scopes="profile,email", owner_id=owner.id
+    )
+    return app.id
+
+
+@pytest.fixture
+def operator(outboxed: tuple[TestClient, Services]) -> tuple[TestClient, Services]:
+    client, services = outboxed
+    services.accounts.create_user(
+        email="op@example.com", name="Op", password=PASSWORD, operator=True
+    )
+    sign_in(client, "op@example.com")
+    return client, services
+
+
+def test_a_partner_who_is_not_an_operator_is_told_so(outboxed) -> None:
+    client, services = outboxed
+    services.accounts.create_user(email="pat@example.com", name="Pat", password=PASSWORD)
+    r = client.get("/admin", follow_redirects=False)
+    assert (r.status_code, r.headers["location"]) == (303, "/account/login?next=/admin")
+    sign_in(client, "pat@example.com")
+    r = client.get("/admin")
+    assert r.status_code == 403
+    assert "This page is for LeadExec operators, and pat@example.com is not one." in r.text
+    assert "/developers" in r.text
+
+
+def test_the_queue_shows_owner_origins_and_scopes(operator) -> None:
+    client, services = operator
+    app_id = partner_app(services, "ann@acme.example", "Ann", "https://crm.acme.example")
+    approved = partner_app(services, "bo@beta.example", "Bo", "http://localhost:4000")
+    services.operator.set_app_status(approved, "approved")
+    page = client.get("/admin")
+    assert page.status_code == 200
+    queue = page.text[page.text.index('id="pending-queue"') : page.text.index('id="other-apps"')]
+    assert app_id in queue and approved not in queue
+    assert "ann@acme.example" in queue and "https://crm.acme.example" in queue
+    assert ">email</code>" in queue and ">profile</code>" in queue
+    assert "Waiting for approval (1)" in page.text
+
+
+@pytest.mark.parametrize(
+    ("query", "found"),
+    [("acme", "ann"), ("ANN'S", "ann"), ("bo@beta", "bo"), ("APP_ID", "ann"), ("nothing", None)],
+    ids=["by name", "by name in any case", "by owner email", "by id", "nothing matches"],
+)
+def test_search_by_name_id_or_owner_email(operator, query: str, found: str | None) -> None:
+    client, services = operator
+    ids = {
+        "ann": partner_app(services, "ann@acme.example", "Ann", "https://crm.acme.example"),
+        "bo": partner_app(services, "bo@beta.example", "Bo", "https://books.beta.example"),
+    }
+    query = ids["ann"][4:14] if query == "APP_ID" else query
+    page = client.get("/admin", params={"q": query})
+    assert page.status_code == 200
+    shown = {who for who, app_id in ids.items() if app_id in page.text}
+    assert shown == ({found} if found else set())
+    if found is None:
+        assert "No pending application matches" in page.text
+
+
+def test_approving_and_suspending_email_the_owner(operator) -> None:
+    client, services = operator
+    app_id = partner_app(services, "ann@acme.example", "Ann", "https://crm.acme.example")
+    for action, subject in [("approve", "is approved"), ("suspend", "is suspended"),
+                            ("reinstate", "is reinstated")]:  # fmt: skip
+        page = client.get("/admin")
+        r = client.post(
+            f"/admin/apps/{app_id}/status",
+            data={"csrf": csrf_of(page.text), "action": action},
+            follow_redirects=False,
+        )
+        assert r.status_code == 303 and r.headers["location"] == f"/admin?done={action}"
+        latest = services.outbox.messages()[0].message
+        assert latest.to == "ann@acme.example" and subject in latest.subject
+        assert f"{ISSUER}/developers/apps/{app_id}" in latest.text
+    assert len(services.outbox.messages()) == 3
+
+
+def test_an_application_without_owner_is_approved_without_mail(operator) -> None:
+    client, services = operator
+    app, _ = services.registry.register(
+        name="CLI App", origins=["https://a.example"], scopes="profile"
+    )
+    page = client.get("/admin")
+    assert "none (command line)" in page.text
+    client.post(
+        f"/admin/apps/{app.id}/status", data={"csrf": csrf_of(page.text), "action": "approve"}
+    )
+    assert services.registry.app(app.id).status == "approved"
+    assert services.outbox.messages() == []
+
+
+def test_status_changes_need_csrf_and_a_known_application(operator) -> None:
+    client, services = operator
+    app_id = partner_app(services, "ann@acme.example", "Ann", "https://crm.acme.example")
+    r = client.post(f"/admin/apps/{app_id}/status", data={"action": "approve"})
+    assert r.status_code == 403
+    page = client.get("/admin")
+    csrf = csrf_of(page.text)
+    r = client.post(
+        "/admin/apps/app_" + "x" * 22 + "/status", data={"csrf": csrf, "action": "approve"}
+    )
+    assert r.status_code == 404
+    assert services.registry.app(app_id).status == "pending"
+    assert re.search(r"Error code: <code>not_found</code>", r.text)
