@@ -96,11 +96,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_smtp_server() -> Iterator[SmtpServer]:
-    """For a module's fixture: one server, its inbox emptied by each test's ``smtp``."""
+def running_smtp_server(**options: object) -> Iterator[SmtpServer]:
+    """For a module's fixture: one server, its inbox emptied by each test's ``smtp``.
+    ``options`` go to aiosmtpd (``ssl_context`` for TLS from the first byte, ``tls_context``
+    for STARTTLS, an ``authenticator``)."""
     inbox = Inbox()
     port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, **options)
     controller.start()
     try:
         yield SmtpServer(inbox, port)
