@@ -206,7 +206,7 @@ async def disconnect(request: Request) -> Response:
     await check_readable(request, client_id, origin)
     hint = values.get("account_hint", "")
     if not hint or len(hint) > 320:
-        raise InvalidRequest("The request names no account_hint.")
+        raise InvalidRequest("The request names no account_hint, or one too long to be an account.")
     account_id = await call(
         svc.fedcm.disconnect,
         client_id,
