@@ -31,7 +31,7 @@ from leadexec_signin.core.notices import (
     signature_header,
     signed_payload,
 )
-from leadexec_signin.metrics import count_notice, sample_pool
+from leadexec_signin.metrics import count_notice
 
 if TYPE_CHECKING:
     from leadexec_signin.compose import Services
@@ -126,13 +126,6 @@ async def run_forever(
                 log.exception("notice delivery failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopping.wait(), interval)
-
-
-async def sample_forever(services: Services, every: float = 5.0) -> None:
-    """This process's gauges that no request moves (its connection pool), every few seconds."""
-    while True:
-        sample_pool(services.storage.engine)
-        await asyncio.sleep(every)
 
 
 async def flush_usage_forever(services: Services, every: float) -> None:

@@ -20,6 +20,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from leadexec_signin.core.errors import SigninError, TemporarilyUnavailable
+from leadexec_signin.metrics import process_exited
 from leadexec_signin.web import api_docs
 from leadexec_signin.web.account import recovery
 from leadexec_signin.web.account import routes as account
@@ -33,6 +34,9 @@ from leadexec_signin.web.fedcm.errors import render_fedcm
 from leadexec_signin.web.i18n import LanguageMiddleware, LocalizedTemplates
 from leadexec_signin.web.leadexec_api import api_v1, revoke
 from leadexec_signin.web.leadexec_api import token as seed_token
+from leadexec_signin.web.metrics import RequestMetrics, publish_forever, route_templates
+from leadexec_signin.web.metrics import flush as flush_metrics
+from leadexec_signin.web.metrics import routes as metrics_routes
 from leadexec_signin.web.oauth2 import authorize, discovery, logout, token, userinfo
 from leadexec_signin.web.oauth2.errors import render_oauth
 from leadexec_signin.web.request_context import RequestContextMiddleware
@@ -97,6 +101,8 @@ def surfaces() -> Mount:
         [
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            # Prometheus: 404 unless LEADEXEC_METRICS_TOKEN is set, then for that bearer only.
+            *metrics_routes,
             # The API's description is part of the seed's API: its refusals take that shape.
             Route("/openapi.json", rendered_by(openapi, seed_renderer())),
             mount("/api/v1", render_bearer, api_v1.routes),
@@ -155,12 +161,25 @@ def create_app(services_: Services) -> Starlette:
             log.warning("start-up writes postponed: %s", exc.code)
             tasks.append(prepare_when_possible(services_))
 
+        # Set by the shutdown: the notice sender finishes the delivery in hand, then stops.
+        stopping = asyncio.Event()
+        senders = []
         if settings.notice_interval_seconds > 0:
-            tasks.append(run_forever(services_, settings.notice_interval_seconds))
+            senders.append(
+                asyncio.create_task(
+                    run_forever(services_, settings.notice_interval_seconds, stopping)
+                )
+            )
         if settings.usage_flush_seconds > 0:
             tasks.append(flush_usage_forever(services_, settings.usage_flush_seconds))
+        tasks.append(publish_forever(services_))
         running = [asyncio.create_task(t) for t in tasks]
+        # uvicorn comes back here once every request in flight was answered (SIGTERM).
         yield
+        stopping.set()
+        if senders:
+            _done, late = await asyncio.wait(senders, timeout=settings.shutdown_grace_seconds)
+            running += late  # a delivery that outlived the grace is cut (leased, retried)
         for task in running:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -171,13 +190,17 @@ def create_app(services_: Services) -> Starlette:
             log.warning("usage not written at shutdown")
         if services_.mail_queue is not None:  # queued mail goes out first (a few seconds)
             await call(services_.mail_queue.close)
+        flush_metrics()  # the last second's counts, before the process leaves
+        process_exited()
 
     app = Starlette(routes=[surfaces()], lifespan=lifespan)
     # The page's language, innermost: every route and renderer below speaks it.
     app.add_middleware(LanguageMiddleware, settings=settings)
     # Inside the security middleware, which makes the request id the audit trail records.
     app.add_middleware(RequestContextMiddleware, settings=settings)
-    app.add_middleware(SecurityMiddleware, settings=settings)
+    app.add_middleware(
+        SecurityMiddleware, settings=settings, metrics=RequestMetrics(route_templates(app.routes))
+    )
     app.state.services = services_
     app.state.templates = LocalizedTemplates(directory=PACKAGE / "templates")
     app.state.openapi = json.dumps(json.loads(OPENAPI.read_text())).encode()

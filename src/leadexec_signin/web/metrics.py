@@ -9,8 +9,11 @@ them (``prometheus_client``'s multiprocess collector reads every worker's files)
 
 from __future__ import annotations
 
+import asyncio
+import weakref
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -23,7 +26,13 @@ from starlette.routing import BaseRoute, Mount, Route
 from leadexec_signin.core.actions.notices import NoticeBacklog
 from leadexec_signin.core.credentials import same
 from leadexec_signin.core.errors import NotFound, SigninError
-from leadexec_signin.metrics import HTTP_DURATION, TOKEN_EXCHANGES, multiprocess, sample_pool
+from leadexec_signin.metrics import (
+    HTTP_DURATION,
+    LATENCY_BUCKETS,
+    TOKEN_EXCHANGES,
+    multiprocess,
+    sample_pool,
+)
 from leadexec_signin.web.context import call, services
 from leadexec_signin.web.surfaces import Surface
 
@@ -52,40 +61,79 @@ def route_templates(routes: Sequence[BaseRoute], prefix: str = "") -> dict[int, 
     return found
 
 
+class _Tally:
+    """One latency histogram child's observations since the last flush, in plain numbers.
+
+    Counted on the event loop's thread only (the middleware and the routes' own code run
+    there), so no lock is needed; ``flush`` runs there too. A locked write per bucket, and in
+    multiprocess mode a write to the worker's file, is paid once a second instead of on
+    every request."""
+
+    __slots__ = ("child", "counts", "seconds")
+
+    def __init__(self, child: Histogram) -> None:
+        self.child = child
+        self.counts = [0] * len(BOUNDS)
+        self.seconds = 0.0
+
+    def flush(self) -> None:
+        # The child's own values, as Histogram.observe would move them (one bucket per
+        # observation; the exposition makes them cumulative).
+        for i, n in enumerate(self.counts):
+            if n:
+                self.child._buckets[i].inc(n)
+                self.counts[i] = 0
+        if self.seconds:
+            self.child._sum.inc(self.seconds)
+            self.seconds = 0.0
+
+
+BOUNDS = (*LATENCY_BUCKETS, float("inf"))
+
+
 class RequestMetrics:
-    """The latency histogram's children, bound on first use per (route, method, status) and
-    kept, so a request costs a tuple, a dict lookup and one observation."""
+    """The latency histogram, per (route, method, status): a request costs a tuple, a dict
+    lookup, a bisection and two additions; ``flush`` hands the sums to prometheus-client."""
 
     def __init__(self, templates: dict[int, str]) -> None:
         self.templates = templates
-        self._children: dict[tuple[int, str, int], Histogram] = {}
+        self._tallies: dict[tuple[int, str, int], _Tally] = {}
+        _FLUSHED.add(self)
 
     def route(self, scope_route: object) -> str:
         return self.templates.get(id(scope_route), UNMATCHED)
 
     def observe(self, scope_route: object, method: str, status: int, seconds: float) -> None:
         key = (id(scope_route), method, status)
-        child = self._children.get(key)
-        if child is None:
+        tally = self._tallies.get(key)
+        if tally is None:
             shown = method if method in METHODS else "other"
             child = HTTP_DURATION.labels(self.route(scope_route), shown, str(status))
-            self._children[key] = child
-        child.observe(seconds)
+            tally = self._tallies[key] = _Tally(child)
+        tally.counts[bisect_left(BOUNDS, seconds)] += 1
+        tally.seconds += seconds
+
+    def flush(self) -> None:
+        for tally in list(self._tallies.values()):
+            tally.flush()
 
 
 class Exchanges:
     """Token exchanges of one surface: successes pre-bound per grant type, refusals bound on
-    first use per (grant type, error code), both bounded by the code, not by requests."""
+    first use per (grant type, error code), both bounded by the code, not by requests.
+    Counted in plain numbers on the event loop, handed over by ``flush``."""
 
     def __init__(self, surface: str, grant_types: Iterable[str]) -> None:
         self.surface = surface
         self.ok: dict[str, Counter] = {
             g: TOKEN_EXCHANGES.labels(surface, g, "ok") for g in grant_types
         }
+        self._counts: dict[Counter, int] = dict.fromkeys(self.ok.values(), 0)
         self._refused: dict[tuple[str, str], Counter] = {}
+        _FLUSHED.add(self)
 
     def issued(self, grant_type: str) -> None:
-        self.ok[grant_type].inc()
+        self._counts[self.ok[grant_type]] += 1
 
     def refused(self, grant_type: str, exc: BaseException) -> None:
         shown = grant_type if grant_type in self.ok else "other"
@@ -93,7 +141,38 @@ class Exchanges:
         child = self._refused.get((shown, code))
         if child is None:
             child = self._refused[(shown, code)] = TOKEN_EXCHANGES.labels(self.surface, shown, code)
-        child.inc()
+            self._counts[child] = 0
+        self._counts[child] += 1
+
+    def flush(self) -> None:
+        for child, n in list(self._counts.items()):
+            if n:
+                child.inc(n)
+                self._counts[child] = 0
+
+
+class _Flushed(Protocol):
+    def flush(self) -> None: ...
+
+
+# Everything that counts in plain numbers (weakly: a test's app may go away).
+_FLUSHED: weakref.WeakSet[_Flushed] = weakref.WeakSet()
+
+
+def flush() -> None:
+    """Hand this process's tallies to prometheus-client: before a scrape here, every second
+    (``publish_forever``), and at shutdown."""
+    for counted in list(_FLUSHED):
+        counted.flush()
+
+
+async def publish_forever(services: Services, every: float = 1.0) -> None:
+    """Each worker's counts reach its multiprocess files within a second, so a scrape
+    answered by another worker is at most that late; the pool is sampled with them."""
+    while True:
+        await asyncio.sleep(every)
+        flush()
+        sample_pool(services.storage.engine)
 
 
 # -- the scrape --------------------------------------------------------------------------
@@ -171,7 +250,8 @@ async def metrics_endpoint(request: Request) -> Response:
             media_type="text/plain",
             headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
         )
-    sample_pool(svc.storage.engine)  # this process's pool, fresh for this scrape
+    flush()  # this process's own counts and pool, exact for this scrape
+    sample_pool(svc.storage.engine)
     backlog = await call(_read_backlog, svc)
     redis = await call(_read_redis, svc)
     registry = CollectorRegistry(auto_describe=False)
