@@ -45,6 +45,12 @@ def field(form: FormData, name: str) -> str:
     return value
 
 
+def echoed(form: FormData, *names: str) -> dict[str, str]:
+    """What the form shows again after a refusal: text only, cut to the field's length."""
+    values = {name: form.get(name) for name in names}
+    return {k: v[: LIMITS[k]] if isinstance(v, str) else "" for k, v in values.items()}
+
+
 async def checked_form(request: Request) -> FormData:
     form = await request.form(max_files=0, max_fields=MAX_FIELDS)
     check_csrf(request, services(request).settings, form.get("csrf"))
@@ -76,8 +82,10 @@ async def signup_get(request: Request) -> Response:
 async def signup_post(request: Request) -> Response:
     svc = services(request)
     form = await checked_form(request)
-    shown = {"name": form.get("name"), "email": form.get("email")}
-    context: dict[str, object] = {"title": "Create your account", "form": shown}
+    context: dict[str, object] = {
+        "title": "Create your account",
+        "form": echoed(form, "name", "email"),
+    }
     try:
         email, name, password = field(form, "email"), field(form, "name"), field(form, "password")
         if not email or not name or not password:
@@ -145,7 +153,7 @@ async def forgot_post(request: Request) -> Response:
     form = await checked_form(request)
     context: dict[str, object] = {
         "title": "Reset your password",
-        "form": {"email": form.get("email")},
+        "form": echoed(form, "email"),
     }
     try:
         email = field(form, "email")
@@ -219,7 +227,7 @@ async def email_post(request: Request) -> Response:
     context: dict[str, object] = {
         "title": "Your email address",
         "user": user,
-        "form": {"new_email": form.get("new_email")},
+        "form": echoed(form, "new_email"),
     }
     try:
         new_email, password = field(form, "new_email"), field(form, "password")
