@@ -1,0 +1,136 @@
+"""Every person-facing page in each language, at desktop and phone widths: axe-core finds no
+serious or critical violation, a phone needs no horizontal scrolling, and a screenshot of each
+is written (``artifacts/screenshots/pages/<page>-<language>-<width>.png``).
+
+axe-core comes from the npm lockfile (``tests/oauth_clients/js``) and is injected into
+Chromium; the audit's contexts bypass the pages' script policy only so that the audit script
+can run, which the pages' own tests check separately. A summary table is written to
+``artifacts/accessibility.json``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page
+
+from conftest import allow
+from leadexec_signin.core.authorize import AuthorizeRequest
+from oauth_clients.conftest import node_modules  # noqa: F401 - the npm fixture
+
+from .conftest import NO_FEDCM, PASSWORD, ROOT, SCREENSHOTS, Site
+
+pytestmark = pytest.mark.browser
+
+LANGUAGES = ("en", "fr", "de", "es")
+WIDTHS = {"desktop": {"width": 1100, "height": 760}, "phone": {"width": 390, "height": 844}}
+SUMMARY = ROOT / "artifacts" / "accessibility.json"
+BLOCKING = ("serious", "critical")
+
+
+@dataclass
+class Audit:
+    site: Site
+    email: str
+    btn_new: str  # a button of an app the user has not granted: its popup asks for consent
+    axe: Path
+    results: dict[str, dict[str, object]]
+
+
+@pytest.fixture(scope="module")
+def audit(site: Site, node_modules: Path) -> Iterator[Audit]:  # noqa: F811
+    email = "audit@example.com"
+    user = site.services.accounts.create_user(email=email, name="Alex Audit", password=PASSWORD)
+    allow(site.services, AuthorizeRequest(site.btn_a, site.partner, "s", False), user, "::1")
+    btn_new = site.btn_b
+    results: dict[str, dict[str, object]] = {}
+    yield Audit(site, email, btn_new, node_modules / "axe-core" / "axe.min.js", results)
+    SUMMARY.parent.mkdir(parents=True, exist_ok=True)
+    previous = json.loads(SUMMARY.read_text()) if SUMMARY.exists() else {}
+    SUMMARY.write_text(json.dumps({**previous, **results}, indent=1, sort_keys=True))
+
+
+def sign_in(context: BrowserContext, site: Site, email: str) -> None:
+    page = context.new_page()
+    page.goto(site.idp + "/account/login")
+    page.fill("#email", email)  # by id: the labels are in the context's language
+    page.fill("#password", PASSWORD)
+    page.click("form.stack button[type=submit]")
+    page.wait_for_url("**/account/apps")
+    page.close()
+
+
+PAGES: dict[str, tuple[bool, Callable[[Audit], str]]] = {
+    # name: (signed in?, path)
+    "login": (False, lambda a: "/account/login"),
+    "login-console": (False, lambda a: "/account/login?next=/developers"),
+    "not-found": (False, lambda a: "/account/nowhere"),
+    "popup-error": (
+        False,
+        lambda a: f"/signin/authorize?btnId=btn_nope&origin={a.site.partner}&state=s",
+    ),
+    "connected-apps": (True, lambda a: "/account/apps"),
+    "sign-out": (True, lambda a: "/account/logout"),
+    "consent": (
+        True,
+        lambda a: f"/signin/authorize?btnId={a.btn_new}&origin={a.site.partner}&state=s",
+    ),
+}
+
+
+def axe_violations(page: Page, axe: Path) -> list[dict[str, object]]:
+    page.add_script_tag(path=str(axe))
+    found: list[dict[str, object]] = page.evaluate(
+        """async () => {
+            const r = await axe.run(document, {resultTypes: ['violations']});
+            return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                                          nodes: v.nodes.map(n => n.target.join(' '))}));
+        }"""
+    )
+    return found
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_page_passes_axe_and_fits_a_phone(
+    browser: Browser, audit: Audit, language: str, width: str
+) -> None:
+    problems: dict[str, object] = {}
+    for signed_in in (False, True):
+        context = browser.new_context(
+            viewport=WIDTHS[width],
+            bypass_csp=True,
+            locale=language,
+            is_mobile=width == "phone",
+            has_touch=width == "phone",
+        )
+        context.add_init_script(NO_FEDCM)
+        if signed_in:
+            sign_in(context, audit.site, audit.email)
+        page = context.new_page()
+        for name, (needs_user, path) in PAGES.items():
+            if needs_user != signed_in:
+                continue
+            target = path(audit)
+            join = "&" if "?" in target else "?"
+            page.goto(f"{audit.site.idp}{target}{join}lang={language}")
+            assert page.evaluate("document.documentElement.lang") == language, name
+            violations = axe_violations(page, audit.axe)
+            blocking = [v for v in violations if v["impact"] in BLOCKING]
+            overflow = page.evaluate("document.scrollingElement.scrollWidth - window.innerWidth")
+            shot = SCREENSHOTS / "pages" / f"{name}-{language}-{width}.png"
+            shot.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(shot), full_page=True)
+            audit.results[f"{name} {language} {width}"] = {
+                "serious_or_critical": len(blocking),
+                "other": len(violations) - len(blocking),
+                "horizontal_overflow_px": overflow,
+            }
+            if blocking or overflow > 0:
+                problems[name] = {"axe": blocking, "overflow": overflow}
+        context.close()
+    assert not problems, json.dumps(problems, indent=1)
