@@ -198,7 +198,98 @@ def _email_unchanged(client: TestClient, world) -> None:
     assert _ann(world).email == world.email
 
 
+# -- the partner console and the operators' page -------------------------------------------
+
+
+def _ann_app(world) -> tuple[str, str]:
+    """Ann's own application (pending, with a secret) and its button."""
+    app, _ = world.services.registry.register(
+        name="Ann's CRM", origins=[PARTNER], scopes="profile,email", with_secret=True,
+        owner_id=world.user_id,
+    )  # fmt: skip
+    return app.id, world.services.registry.create_button(app_id=app.id, scopes="profile").id
+
+
+def _console_form(
+    path: str, page: str = "/developers/apps/{app}", **fields: object
+) -> Callable[[TestClient, object], tuple[str, dict[str, str]]]:
+    def open_form(client: TestClient, world) -> tuple[str, dict[str, str]]:
+        sign_in(client)
+        app_id, btn_id = _ann_app(world)
+        world.console_ids = (app_id, btn_id)
+        html = client.get(page.format(app=app_id)).text
+        action = path.format(app=app_id, btn=btn_id)
+        assert f'action="{action}"' in html, action  # the page really has this form
+        return action, {"csrf": csrf_of(html), **fields}  # type: ignore[dict-item]
+
+    return open_form
+
+
+def _console_untouched(client: TestClient, world) -> None:
+    app_id, btn_id = world.console_ids
+    with world.services.storage.transaction() as tx:
+        app = tx.app_by_id(app_id)
+        button = tx.button_by_id(btn_id)
+        apps = tx.apps_for_owner(world.user_id)
+        buttons = tx.buttons_for_app(app_id)
+    assert app is not None and app.name == "Ann's CRM" and app.origins == (PARTNER,)
+    assert app.previous_secret_hash is None and app.secret_hash == world.console_secret_hash
+    assert button is not None and button.theme == "light" and button.text == "Sign in with LeadExec"
+    assert [a.id for a in apps] == [app_id]  # nothing registered either
+    assert [b.id for b in buttons] == [btn_id]  # nor a button created
+
+
+def _remember_secret(opener):
+    def open_form(client: TestClient, world) -> tuple[str, dict[str, str]]:
+        found = opener(client, world)
+        world.console_secret_hash = world.services.registry.app(world.console_ids[0]).secret_hash
+        return found
+
+    return open_form
+
+
+def _register_form(client: TestClient, world) -> tuple[str, dict[str, str]]:
+    action, data = _console_form("/developers/apps", "/developers")(client, world)
+    return action, {**data, "name": "Planted", "origins": PARTNER, "scopes": "profile"}
+
+
+def _status_form(client: TestClient, world) -> tuple[str, dict[str, str]]:
+    world.services.accounts.create_user(
+        email="op@example.com", name="Op", password=PASSWORD, operator=True
+    )
+    app_id, btn_id = _ann_app(world)
+    world.console_ids = (app_id, btn_id)
+    sign_in(client, "op@example.com")
+    html = client.get("/admin").text
+    assert f'action="/admin/apps/{app_id}/status"' in html
+    return f"/admin/apps/{app_id}/status", {"csrf": csrf_of(html), "action": "approve"}
+
+
+def _still_pending(client: TestClient, world) -> None:
+    assert world.services.registry.app(world.console_ids[0]).status == "pending"
+
+
+CONSOLE_FORMS = {
+    "register an application": _register_form,
+    "edit an application": _console_form(
+        "/developers/apps/{app}/edit", name="Renamed", origins="https://evil.example"
+    ),
+    "delete an application": _console_form("/developers/apps/{app}/delete", confirm="Ann's CRM"),
+    "create a button": _console_form("/developers/apps/{app}/buttons", scopes="profile"),
+    "edit a button": _console_form(
+        "/developers/apps/{app}/buttons/{btn}", scopes="profile", theme="dark", text="Mine"
+    ),
+    "delete a button": _console_form("/developers/apps/{app}/buttons/{btn}/delete"),
+    "rotate the secret": _console_form("/developers/apps/{app}/secret", grace="7d"),
+}
+
+
 FORMS = {
+    **{
+        name: Form(_remember_secret(opener), _console_untouched)
+        for name, opener in CONSOLE_FORMS.items()
+    },
+    "approve an application": Form(_status_form, _still_pending),
     "sign-in": Form(_login_form, _not_signed_in),
     "sign-out": Form(_logout_form, _still_signed_in),
     "remove access": Form(_remove_form, _still_connected),

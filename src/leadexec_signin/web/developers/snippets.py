@@ -21,7 +21,7 @@ def button_markup(button: Button) -> str:
     size = f' data-size="{button.size}"' if button.size != "medium" else ""
     return (
         f'<button id="leAppButton" data-btnId="{escape(button.id)}"{size}>'
-        f"{escape(button.text)}</button>"
+        f"{escape(button.text, quote=False)}</button>"
     )
 
 
@@ -52,11 +52,11 @@ def complete_page(provider_host: str, app: Application, button: Button) -> str:
             "<head>",
             '<meta charset="utf-8">',
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
-            f"<title>{escape(app.name)}: sign in with LeadExec</title>",
+            f"<title>{escape(app.name, quote=False)}: sign in with LeadExec</title>",
             snippet(provider_host),
             "</head>",
             "<body>",
-            f"<h1>{escape(app.name)}</h1>",
+            f"<h1>{escape(app.name, quote=False)}</h1>",
             button_markup(button),
             '<p id="le-result" role="status"></p>',
             CALLBACK,
