@@ -71,8 +71,9 @@ def test_the_numbers_move_with_real_traffic(client: TestClient, world) -> None:
     assert client.get("/api/revoke", params={"token": refresh}).status_code == 429
     authorize(client, world.btn_id)
     world.services.revocation.by_operator(world.app_id, world.email, actor="cli")
-    # An address that names nothing, with something unique in it.
+    # An address that names nothing, with something unique in it; a route with a parameter.
     assert client.get("/nowhere/scanner-4f1c2a").status_code == 404
+    assert client.get(f"/signin/buttons/{world.btn_id}").status_code == 200
 
     after = scrape(client)
     assert moved(before, after, "leadexec_signins_total", result="ok") == 1
@@ -100,9 +101,12 @@ def test_the_numbers_move_with_real_traffic(client: TestClient, world) -> None:
     assert moved(before, after, http, route="/api/token", method="GET", status="400") == 1
     assert moved(before, after, http, route="/api/revoke", method="GET", status="429") == 1
     assert moved(before, after, http, route="unmatched", method="GET", status="404") >= 1
+    buttons = {"route": "/signin/buttons/{btn_id}", "method": "GET", "status": "200"}
+    assert moved(before, after, http, **buttons) == 1
     # Bounded labels: a raw path, a token or an appId never becomes a label.
     labels = " ".join(v for _name, items in after for _k, v in items)
     assert "scanner-4f1c2a" not in labels and "ler_" not in labels and world.app_id not in labels
+    assert world.btn_id not in labels
     # What the database knows at scrape time.
     assert after[("leadexec_database_up", frozenset())] == 1
     assert ("leadexec_notices_pending", frozenset()) in after
@@ -117,6 +121,10 @@ def test_metrics_are_refused_without_the_token(client: TestClient) -> None:
     assert wrong.status_code == 401 and "leadexec_" not in wrong.text
     basic = client.get("/metrics", headers={"Authorization": f"Basic {TOKEN}"})
     assert basic.status_code == 401
+    odd = client.get(
+        "/metrics", headers={"Authorization": "Bearer \u00e9t\u00e9".encode("latin-1")}
+    )
+    assert odd.status_code == 401  # a header that is not ASCII is a refusal, not a 500
     assert client.post("/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 405
 
 
