@@ -188,3 +188,18 @@ def test_the_console_says_which_mode_the_application_is_in(client: TestClient, w
     page = client.get(f"/developers/apps/{app_id}")
     assert "Approved: the buttons sign in every LeadExec user" in page.text
     assert csrf_of(page.text)
+
+
+def test_the_browsers_fedcm_dialog_may_name_an_application_in_development_mode(
+    client: TestClient, world
+) -> None:
+    """Chromium's own dialog fetches the client metadata first: a partner's pending
+    application answers it (the assertion then follows the popup's rule), an ownerless or
+    suspended one does not."""
+    app_id, _, _ = owner_app(world)
+    webidentity = {"Sec-Fetch-Dest": "webidentity"}
+    r = client.get(f"/fedcm/client_metadata?client_id={app_id}", headers=webidentity)
+    assert r.status_code == 200
+    world.services.operator.set_app_status(app_id, "suspended")
+    r = client.get(f"/fedcm/client_metadata?client_id={app_id}", headers=webidentity)
+    assert r.status_code == 404

@@ -26,7 +26,7 @@ from leadexec_signin.core.actions.signin import (
     SignIn,
     shown_scopes,
 )
-from leadexec_signin.core.apps import APPROVED, Application
+from leadexec_signin.core.apps import APPROVED, PENDING, Application
 from leadexec_signin.core.authorize import AuthorizeRequest, is_btn_id
 from leadexec_signin.core.errors import (
     AccessDenied,
@@ -81,10 +81,14 @@ class FedCm:
         return SignedIn(user, granted)
 
     def client(self, app_id: str) -> Application | None:
-        """An application the browser may name in its dialog: approved ones only, so a
-        pending or suspended one shows no privacy policy to anyone."""
+        """An application the browser may name in its dialog: approved ones, and a partner's
+        pending one in development mode (the assertion then signs in its owner alone, on a
+        loopback origin), so a suspended or ownerless pending one shows no privacy policy."""
         app = self.registry.app(app_id)
-        return app if app is not None and app.status == APPROVED else None
+        if app is None:
+            return None
+        in_development = app.status == PENDING and app.owner_id is not None
+        return app if app.status == APPROVED or in_development else None
 
     def registered(self, app_id: str, origin: str) -> bool:
         """Whether ``origin`` is one of the application's own pages, whatever its status: a
