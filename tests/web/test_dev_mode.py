@@ -203,3 +203,17 @@ def test_the_browsers_fedcm_dialog_may_name_an_application_in_development_mode(
     world.services.operator.set_app_status(app_id, "suspended")
     r = client.get(f"/fedcm/client_metadata?client_id={app_id}", headers=webidentity)
     assert r.status_code == 404
+
+
+def test_the_standard_surfaces_exchanges_count_in_the_usage_chart(
+    client: TestClient, world
+) -> None:
+    c = oauth_client(world, LOOPBACK_REDIRECT)
+    sign_in(client)
+    pkce = Pkce()
+    got = oauth_authorize(client, auth_params(c, pkce))
+    assert exchange(client, c, got["code"], pkce).status_code == 200
+    usage = world.services.console.usage(
+        c.id, world.services.accounts.sign_in(world.email, PASSWORD, "t")
+    )
+    assert usage.exchanges[-1] == 1 and usage.signins[-1] == 1 and usage.grants[-1] == 1

@@ -88,4 +88,5 @@ class OAuthTokens:
             result = handler(step)
         if isinstance(result, Refusal):
             raise result.error
+        self.usage.exchanged(app.id, now)  # the console's usage chart
         return result
