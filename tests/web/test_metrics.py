@@ -7,7 +7,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
 
-from conftest import PASSWORD, authorize, csrf_of, sign_in
+from conftest import PARTNER, PASSWORD, authorize, csrf_of, sign_in
 from leadexec_signin.settings import Settings
 from leadexec_signin.web.app import create_app
 
@@ -154,3 +154,20 @@ def test_the_password_is_never_a_label(client: TestClient, world) -> None:
     )
     r = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
     assert PASSWORD not in r.text and world.email not in r.text
+
+
+def test_the_outbox_backlog_is_read_at_scrape_time(client: TestClient, world, clock) -> None:
+    """A revocation queues a notice (the sender is off in these tests): pending, and its age
+    as the clock moves."""
+    app, _ = world.services.registry.register(
+        name="Notified", origins=[PARTNER], scopes="profile", notice_url="https://p.example/n"
+    )
+    world.services.operator.set_app_status(app.id, "approved")
+    sign_in(client)
+    tokens = authorize(client, world.button("profile", app.id))
+    before = scrape(client)
+    assert client.get("/api/revoke", params={"token": tokens["refreshToken"]}).status_code == 200
+    clock.advance(seconds=90)
+    after = scrape(client)
+    assert moved(before, after, "leadexec_notices_pending") == 1
+    assert after[("leadexec_notices_oldest_pending_age_seconds", frozenset())] == 90

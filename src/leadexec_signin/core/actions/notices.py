@@ -10,7 +10,7 @@ from typing import Protocol
 from leadexec_signin.core import notices
 from leadexec_signin.core.clock import Clock
 from leadexec_signin.core.notices import Notice
-from leadexec_signin.core.ports import Notices, Store
+from leadexec_signin.core.ports import Notices, Reader, Store
 
 log = logging.getLogger("leadexec_signin.core")
 
@@ -29,8 +29,12 @@ class NoticesTx(Notices, Protocol):
     def notice_backlog(self) -> tuple[int, int, datetime | None]: ...
 
 
+class NoticeStore(Store[NoticesTx], Reader[NoticesTx], Protocol):
+    pass
+
+
 class NoticeOutbox:
-    def __init__(self, store: Store[NoticesTx], clock: Clock) -> None:
+    def __init__(self, store: NoticeStore, clock: Clock) -> None:
         self.store = store
         self.clock = clock
 
@@ -41,7 +45,8 @@ class NoticeOutbox:
             return [n for n in due if tx.lease_notice(n, now + notices.LEASE)]
 
     def backlog(self) -> NoticeBacklog:
-        with self.store.transaction() as tx:
+        # A read: on SQLite it takes no write lock, so a scrape never waits behind a writer.
+        with self.store.reading() as tx:
             pending, abandoned, oldest = tx.notice_backlog()
         age = (self.clock.now() - oldest).total_seconds() if oldest is not None else 0.0
         return NoticeBacklog(pending, abandoned, max(0.0, age))
