@@ -3,15 +3,20 @@ error codes (never what a client sent), and nothing is shown without the token."
 
 from __future__ import annotations
 
+import os
+import socket
+
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
 
 from conftest import PARTNER, PASSWORD, authorize, csrf_of, sign_in
+from leadexec_signin.compose import build
 from leadexec_signin.settings import Settings
 from leadexec_signin.web.app import create_app
 
 TOKEN = "metrics-token-for-the-tests"
+REDIS_URL = os.environ.get("LEADEXEC_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
@@ -171,3 +176,24 @@ def test_the_outbox_backlog_is_read_at_scrape_time(client: TestClient, world, cl
     after = scrape(client)
     assert moved(before, after, "leadexec_notices_pending") == 1
     assert after[("leadexec_notices_oldest_pending_age_seconds", frozenset())] == 90
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.parametrize(
+    ("where", "up"),
+    [(REDIS_URL, 1), ("nowhere", 0)],
+    ids=["a reachable Redis is up", "a Redis nobody listens on is down"],
+)
+def test_redis_availability_is_read_at_scrape_time(settings: Settings, where: str, up: int) -> None:
+    url = where if where != "nowhere" else f"redis://127.0.0.1:{free_port()}/0"
+    services = build(settings.with_changes(redis_url=url))
+    try:
+        with TestClient(create_app(services), base_url=settings.issuer) as c:
+            assert scrape(c)[("leadexec_redis_up", frozenset())] == up
+    finally:
+        services.close()
