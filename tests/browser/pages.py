@@ -151,6 +151,18 @@ def gallery(site: Site) -> str:
     return page("Gallery", head, body)
 
 
+def script_only(site: Site) -> str:
+    """The seed's loader without its stylesheet lines, and a button asking for French."""
+    loader = "\n".join(
+        line
+        for line in snippet(site.idp_host).splitlines()
+        if "styles" not in line and "newSS" not in line
+    )
+    body = f"""<button id="leAppButton" data-btnId="{site.btn_a}"
+  data-lang="fr">Sign in with LeadExec</button>"""
+    return page("Script only", RECORDER + "\n" + loader, body)
+
+
 PAGES: dict[str, Callable[[Site], str]] = {
     "two": two_buttons,
     "empty": empty,
@@ -158,4 +170,5 @@ PAGES: dict[str, Callable[[Site], str]] = {
     "jquery": jquery_disconnect,
     "unregistered": unregistered,
     "gallery": gallery,
+    "script-only": script_only,
 }

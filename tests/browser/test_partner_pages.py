@@ -3,6 +3,8 @@ tag, the seed's jQuery disconnect; and the button's looks (screenshots)."""
 
 from __future__ import annotations
 
+from urllib.parse import unquote
+
 import httpx
 import pytest
 from playwright.sync_api import Page
@@ -118,3 +120,31 @@ def test_button_looks_and_keyboard_focus(site: Site, page: Page, shot: object) -
     assert named.count() == 4
     shot(page.locator("#light"), "button-light-focused")  # type: ignore[operator]
     assert page.errors == []  # type: ignore[attr-defined]
+
+
+STYLESHEETS = "[...document.querySelectorAll('link')].filter(l => l.href.includes('button.css'))"
+
+
+def test_the_seeds_markup_alone_is_styled_and_data_lang_picks_the_popups_language(
+    site: Site, page: Page
+) -> None:
+    page.goto(site.partner + "/t/script-only")
+    ready(page, "#leAppButton")
+    page.wait_for_function(
+        "getComputedStyle(document.querySelector('#leAppButton')).borderRadius === '6px'"
+    )
+    button = page.eval_on_selector(
+        "#leAppButton", "e => [e.offsetHeight, getComputedStyle(e).backgroundColor]"
+    )
+    assert button == [40, "rgb(255, 255, 255)"]
+    assert page.evaluate(f"{STYLESHEETS}.length") == 1  # the SDK linked it itself
+    popup = open_popup(page)
+    assert "hl=fr" in unquote(popup.url)  # carried through the sign-in page to the popup
+    assert popup.evaluate("document.documentElement.lang") == "fr"
+    assert popup.get_by_role("button", name="Se connecter", exact=True).is_visible()
+    popup.close()
+
+    # The seed's full snippet links the stylesheet itself: the SDK adds no second one.
+    page.goto(site.partner + "/t/gallery")
+    ready(page, "#leAppButton")
+    assert page.evaluate(f"{STYLESHEETS}.length") == 1

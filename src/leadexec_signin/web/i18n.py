@@ -13,7 +13,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from starlette.datastructures import URL
+from starlette.datastructures import URL, QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
@@ -44,7 +44,7 @@ class LanguageMiddleware:
         request = Request(scope)
         picked = i18n.supported(request.query_params.get("lang"))
         remembered = i18n.supported(request.cookies.get(self.cookie))
-        requested = request.query_params.get("ui_locales") or request.query_params.get("hl")
+        requested = _requested(request.query_params)
         language = i18n.negotiate(
             chosen=picked or remembered,
             requested=requested,
@@ -56,7 +56,11 @@ class LanguageMiddleware:
             how = REQUESTED
         else:
             how = BROWSER
-        scope.setdefault("state", {})["language_choice"] = how
+        state = scope.setdefault("state", {})
+        state["language_choice"] = how
+        state["language_requested"] = (
+            i18n.negotiate(requested=requested) if how == REQUESTED else None
+        )
 
         async def send_with_cookie(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -75,6 +79,26 @@ class LanguageMiddleware:
 
         with i18n.using(language):
             await self.app(scope, receive, send_with_cookie)
+
+
+def _requested(query: Any) -> str | None:
+    """The partner's ``ui_locales`` / ``hl``, on this address or, for the sign-in page a popup
+    sends a person to, on the page it returns to (``next``, a path of this site)."""
+    found = query.get("ui_locales") or query.get("hl")
+    if found:
+        return str(found)
+    after = str(query.get("next") or "")
+    if after.startswith("/") and not after.startswith(("//", "/\\")) and "?" in after:
+        inner = QueryParams(after.split("?", 1)[1])
+        return inner.get("ui_locales") or inner.get("hl")
+    return None
+
+
+def requested_language(request: Request) -> str | None:
+    """The language the partner asked for, when it decided this request's language: links
+    and forms that continue the flow carry it on (``hl``)."""
+    found = request.scope.get("state", {}).get("language_requested")
+    return str(found) if found else None
 
 
 class LocalizedTemplates(Jinja2Templates):

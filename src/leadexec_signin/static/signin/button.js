@@ -9,8 +9,7 @@
   }
   mark("leadexec:start");
 
-  // The identity provider is wherever this file was loaded from, so the same SDK works for
-  // every deployment and a partner page never names the provider's origin twice.
+  // The provider is wherever this file came from: one SDK for every deployment.
   var me = d.currentScript;
   var OWN = /\/signin\/button\.js([?#]|$)/;
   if (!me || !OWN.test(me.src)) {
@@ -20,6 +19,13 @@
   }
   if (!me) return;
   var IDP = new URL(me.src, location.href).origin;
+  // The button's stylesheet, when the page did not link it: the markup alone is enough.
+  if (!d.querySelector('link[href*="signin/button.css"]')) {
+    var css = d.createElement("link");
+    css.rel = "stylesheet";
+    css.href = IDP + "/signin/button.css";
+    d.head.appendChild(css);
+  }
   var SOURCE = "leadexec-signin";
   var SELECTOR = "#leAppButton,[data-btnid]";
   var pending = new Map(); // state -> {win, done}: windows we are waiting on
@@ -35,17 +41,17 @@
     return [].map.call(a, function (b) { return (b + 256).toString(16).slice(1); }).join("");
   }
 
-  function query(btnId, state) {
-    return new URLSearchParams({ btnId: btnId, origin: origin(), state: state }).toString();
+  function query(b, state) {
+    var q = { btnId: b.btnId, origin: origin(), state: state };
+    if (b.el.dataset.lang) q.hl = b.el.dataset.lang; // the popup's language (data-lang)
+    return new URLSearchParams(q).toString();
   }
 
-  // self.origin is "null" in a sandboxed frame (location.origin is not): such a page can never
-  // receive a result, so it is told at once instead of after a popup it cannot hear from.
+  // self.origin is "null" in a sandboxed frame, which can never get a result: told at once.
   function origin() { return w.origin || location.origin; }
   var NO_ORIGIN = "This page has no origin of its own (a sandboxed frame?), so it cannot sign in.";
 
-  // Every field of the authorization object, whatever the source, so a callback never has to
-  // test for a missing key.
+  // Every field, whatever the source: a callback never tests for a missing key.
   function shape(r, btnId, immediate) {
     r = r && typeof r === "object" ? r : {};
     var ok = r.valid === true;
@@ -70,8 +76,7 @@
     return shape({ error: error, errorMessage: message }, b.btnId, immediate);
   }
 
-  // The account a refresh token was handed out for, as far as its scopes told this page (the
-  // id with profile, else the email address): IdentityCredential.disconnect must name it.
+  // Whom IdentityCredential.disconnect names for a token: its user id, else its email.
   function remember(r) {
     var u = r.valid && r.refreshToken && r.user;
     if (u && (u.id || u.email)) accounts[r.refreshToken] = { appId: r.appId, hint: u.id || u.email };
@@ -192,7 +197,7 @@
       clearTimeout(timer);
       timer = setTimeout(giveUp, 2000);
     });
-    frame.src = IDP + "/signin/immediate?" + query(b.btnId, state);
+    frame.src = IDP + "/signin/immediate?" + query(b, state);
     timer = setTimeout(giveUp, 10000);
     (d.body || d.documentElement).appendChild(frame);
     pending.set(state, { win: frame.contentWindow, done: done });
@@ -218,7 +223,7 @@
     var left = (w.screenX || 0) + Math.max(0, (w.outerWidth - W) / 2);
     var top = (w.screenY || 0) + Math.max(0, (w.outerHeight - H) / 2);
     // Opened synchronously in the click handler: browsers block popups opened after an await.
-    var p = w.open(IDP + "/signin/authorize?" + query(b.btnId, state), "",
+    var p = w.open(IDP + "/signin/authorize?" + query(b, state), "",
       "popup=yes,width=" + W + ",height=" + H + ",left=" + Math.round(left) + ",top=" + Math.round(top));
     if (!p || p.closed) {
       return deliver(b, fail(b, "popup_blocked",
@@ -280,10 +285,7 @@
     [].forEach.call(root.querySelectorAll(SELECTOR), render);
   }
 
-  // After the token's grant has ended, the browser also forgets that this application may
-  // sign the user in by itself. Only for a token this page was handed (whose account it
-  // knows); for another, LeadExec already stops listing the application as approved, so the
-  // browser asks again on the next visit all the same.
+  // After the revoke the browser forgets this app may sign the user in (a token this page knows).
   function forget(refreshToken) {
     var known = accounts[refreshToken];
     if (!FEDCM || !IdentityCredential.disconnect || !known) return Promise.resolve();

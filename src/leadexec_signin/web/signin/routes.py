@@ -29,6 +29,7 @@ from leadexec_signin.core.authorize import AuthorizeRequest, is_btn_id
 from leadexec_signin.core.errors import InvalidRequest, SigninError, UnknownButton
 from leadexec_signin.core.scopes import SCOPES, ordered
 from leadexec_signin.web.context import PACKAGE, call, services
+from leadexec_signin.web.i18n import requested_language
 from leadexec_signin.web.security import (
     attach_csrf_cookie,
     check_csrf,
@@ -58,15 +59,15 @@ def query_values(request: Request) -> dict[str, str]:
     return values
 
 
-def authorize_url(req: AuthorizeRequest) -> str:
-    return "/signin/authorize?" + urlencode(
-        {"btnId": req.btn_id, "origin": req.origin, "state": req.state}
-    )
+def authorize_url(req: AuthorizeRequest, hl: str | None = None) -> str:
+    """The popup's own address; ``hl`` keeps the language the partner asked for."""
+    query = {"btnId": req.btn_id, "origin": req.origin, "state": req.state}
+    return "/signin/authorize?" + urlencode({**query, "hl": hl} if hl else query)
 
 
-def login_redirect(req: AuthorizeRequest) -> Response:
+def login_redirect(req: AuthorizeRequest, hl: str | None = None) -> Response:
     return RedirectResponse(
-        "/account/login?next=" + quote(authorize_url(req), safe=""), status_code=303
+        "/account/login?next=" + quote(authorize_url(req, hl), safe=""), status_code=303
     )
 
 
@@ -88,7 +89,8 @@ def consent_page(request: Request, asked: ConsentNeeded) -> Response:
             "user": asked.user,
             "ask": [ScopeLine(s, SCOPES[s]) for s in ordered(asked.ask)],
             "had": [ScopeLine(s, SCOPES[s]) for s in ordered(asked.had)],
-            "form_action": "/signin/authorize",
+            "form_action": "/signin/authorize"
+            + (f"?hl={requested_language(request)}" if requested_language(request) else ""),
             "hidden": [
                 ("btnId", ctx.request.btn_id),
                 ("origin", ctx.request.origin),
@@ -96,7 +98,7 @@ def consent_page(request: Request, asked: ConsentNeeded) -> Response:
             ],
             "scopes_field": shown_scopes(asked.ask),
             "csrf": csrf_token(request, settings),
-            "switch_next": authorize_url(ctx.request),
+            "switch_next": authorize_url(ctx.request, requested_language(request)),
             "title": f"Allow {ctx.app.name} to access your account?",
         },
         headers={"Referrer-Policy": "same-origin"},
@@ -141,7 +143,7 @@ async def _popup(
         shown=shown,
     )
     if isinstance(outcome, LoginNeeded):
-        return login_redirect(req)
+        return login_redirect(req, requested_language(request))
     if isinstance(outcome, ConsentNeeded):
         return consent_page(request, outcome)
     assert isinstance(outcome, Done)
