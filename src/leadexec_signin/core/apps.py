@@ -177,14 +177,16 @@ def serves_user(status: str, owner_id: str | None, user_id: str) -> bool:
 
 
 def is_loopback_origin(origin: str) -> bool:
-    """``http://localhost:PORT``, ``http://127.0.0.1:PORT`` or ``http://[::1]:PORT`` exactly,
-    as browsers spell the origin (no trailing slash, lowercase, no path)."""
-    if not origin.startswith("http://"):
+    """``http://localhost[:PORT]``, ``http://127.0.0.1[:PORT]`` or ``http://[::1][:PORT]``
+    exactly, as browsers spell an origin (lowercase, no path, no trailing slash)."""
+    try:
+        parts = urlsplit(origin)
+        port = parts.port  # raises on a port out of range
+    except ValueError:
         return False
-    host, _, port = origin[len("http://") :].rpartition(":")
-    if not host:  # no port: the default, 80
-        host, port = origin[len("http://") :], "80"
-    return host in LOOPBACK_HOSTS and port.isdigit() and 0 < int(port) < 65536
+    netloc = parts.netloc
+    host = netloc if port is None else netloc[: netloc.rindex(":")]
+    return parts.scheme == "http" and f"http://{netloc}" == origin and host in LOOPBACK_HOSTS
 
 
 @dataclass(frozen=True)
