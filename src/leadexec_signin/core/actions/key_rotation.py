@@ -109,11 +109,14 @@ class KeyRotation:
         if not 0 <= wait <= 30 * 24 * 3600:
             raise InvalidRequest("The delay must be between 0 and 2592000 seconds (30 days).")
         now = self.clock.now()
-        starts = now + timedelta(seconds=wait)
         made: list[SigningKey] = []
         with self.store.transaction() as tx:
             keys = tx.signing_keys()
             for alg in algs:
+                # Nothing signs this algorithm yet (a new database): nobody can have cached a
+                # key set without it, and waiting would leave it unable to sign meanwhile.
+                signing = current_signing_key(keys, alg, now) is not None
+                starts = now + timedelta(seconds=wait if signing else 0)
                 pending = [k for k in keys if k.alg == alg and key_state(k, keys, now) == NEXT]
                 if pending:
                     raise Conflict(

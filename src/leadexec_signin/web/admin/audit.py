@@ -43,6 +43,8 @@ def describe(event: AuditEvent) -> str:
     """The detail as a short line for people (the exports carry it whole)."""
     parts = []
     for key, value in event.detail.items():
+        if key == "description":
+            continue  # the reason's sentence: the code beside it says as much, in the export
         shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
         parts.append(f"{key}: {shown}")
     return "; ".join(parts)
