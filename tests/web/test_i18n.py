@@ -88,6 +88,8 @@ PAGES = {
     "not found": "/account/no-such-page",
     "sign-in": "/account/login",
     "sign-in for the console": "/account/login?next=/developers",
+    "sign-up": "/account/signup",
+    "forgot password": "/account/forgot",
 }
 
 
@@ -200,3 +202,23 @@ def test_machine_fields_never_change_with_the_language(client: TestClient) -> No
     )  # fmt: skip
     body = answer.json()
     assert set(body) >= {"valid", "error", "errorMessage"} and body["error"] == "invalid_client"
+
+
+def test_the_check_your_email_page_speaks_french(client: TestClient) -> None:
+    from conftest import csrf_of
+
+    form = client.get("/account/signup", headers={"Accept-Language": "fr"})
+    done = client.post(
+        "/account/signup",
+        data={
+            "csrf": csrf_of(form.text),
+            "name": "Zoé",
+            "email": "zoe@example.com",
+            "password": "un mot de passe long",
+        },
+        headers={"Accept-Language": "fr"},
+    )
+    assert done.status_code == 200
+    assert "Consultez vos e-mails" in done.text
+    assert "Nous avons envoyé un message à zoe@example.com." in done.text
+    assert "We sent" not in done.text

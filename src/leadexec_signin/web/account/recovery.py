@@ -25,6 +25,7 @@ from leadexec_signin.core.errors import (
     RateLimited,
     SigninError,
 )
+from leadexec_signin.i18n import N_
 from leadexec_signin.web.account.routes import current_user, page, require_user
 from leadexec_signin.web.context import call, services
 from leadexec_signin.web.security import check_csrf, clear_session_cookie, client_ip
@@ -67,7 +68,9 @@ def refused(
     return response
 
 
-def sent(request: Request, title: str, lines: list[str]) -> Response:
+def sent(request: Request, title: str, lines: list[tuple[str, dict[str, object]]]) -> Response:
+    """The "check your email" page: each line a catalog sentence and its values, so the page
+    speaks the reader's language (mail_sent.html translates them)."""
     return page(request, "mail_sent.html", {"title": title, "lines": lines})
 
 
@@ -76,14 +79,15 @@ def sent(request: Request, title: str, lines: list[str]) -> Response:
 
 async def signup_get(request: Request) -> Response:
     user = await current_user(request)
-    return page(request, "signup.html", {"title": "Create your account", "user": user, "form": {}})
+    context = {"title": N_("Create your account"), "user": user, "form": {}}
+    return page(request, "signup.html", context)
 
 
 async def signup_post(request: Request) -> Response:
     svc = services(request)
     form = await checked_form(request)
     context: dict[str, object] = {
-        "title": "Create your account",
+        "title": N_("Create your account"),
         "form": echoed(form, "name", "email"),
     }
     try:
@@ -104,12 +108,22 @@ async def signup_post(request: Request) -> Response:
     hours = svc.settings.verify_link_ttl_seconds // 3600
     return sent(
         request,
-        "Check your email",
+        N_("Check your email"),
         [
-            f"We sent a message to {email.strip().lower()}. Follow the link in it to finish "
-            f"creating your account; it works once, for {hours} hours.",
-            "Nothing arrived after a few minutes? Look in your spam folder, or sign up again "
-            "with the same address for a new link.",
+            (
+                N_(
+                    "We sent a message to %(email)s. Follow the link in it to finish creating "
+                    "your account; it works once, for %(hours)s hours."
+                ),
+                {"email": email.strip().lower(), "hours": hours},
+            ),
+            (
+                N_(
+                    "Nothing arrived after a few minutes? Look in your spam folder, or sign up "
+                    "again with the same address for a new link."
+                ),
+                {},
+            ),
         ],
     )
 
@@ -120,7 +134,7 @@ async def verify_get(request: Request) -> Response:
     return page(
         request,
         "verify.html",
-        {"title": "Confirm your email address", "token": token, "email": view.email},
+        {"title": N_("Confirm your email address"), "token": token, "email": view.email},
     )
 
 
@@ -145,14 +159,14 @@ def signin_after(done: str, email: str, next_url: str = "") -> str:
 async def forgot_get(request: Request) -> Response:
     hint = request.query_params.get("email", "")[:320]
     shown = {"email": hint if hint.isprintable() else ""}
-    return page(request, "forgot.html", {"title": "Reset your password", "form": shown})
+    return page(request, "forgot.html", {"title": N_("Reset your password"), "form": shown})
 
 
 async def forgot_post(request: Request) -> Response:
     svc = services(request)
     form = await checked_form(request)
     context: dict[str, object] = {
-        "title": "Reset your password",
+        "title": N_("Reset your password"),
         "form": echoed(form, "email"),
     }
     try:
@@ -165,11 +179,19 @@ async def forgot_post(request: Request) -> Response:
     minutes = svc.settings.reset_link_ttl_seconds // 60
     return sent(
         request,
-        "Check your email",
+        N_("Check your email"),
         [
-            f"If a LeadExec account uses {email.strip().lower()}, we sent it a link to choose "
-            f"a new password. The link works once, for {minutes} minutes.",
-            "Nothing arrived after a few minutes? Look in your spam folder, or ask again.",
+            (
+                N_(
+                    "If a LeadExec account uses %(email)s, we sent it a link to choose a new "
+                    "password. The link works once, for %(minutes)s minutes."
+                ),
+                {"email": email.strip().lower(), "minutes": minutes},
+            ),
+            (
+                N_("Nothing arrived after a few minutes? Look in your spam folder, or ask again."),
+                {},
+            ),
         ],
     )
 
@@ -180,7 +202,7 @@ async def reset_get(request: Request) -> Response:
     return page(
         request,
         "reset.html",
-        {"title": "Choose a new password", "token": token, "email": view.email},
+        {"title": N_("Choose a new password"), "token": token, "email": view.email},
     )
 
 
@@ -199,7 +221,7 @@ async def reset_post(request: Request) -> Response:
         if exc.code != "invalid_request":
             raise
         view = await call(svc.recovery.look_at, token, RESET)
-        context = {"title": "Choose a new password", "token": token, "email": view.email}
+        context = {"title": N_("Choose a new password"), "token": token, "email": view.email}
         return refused(request, "reset.html", context, exc)
     # Every session of the account ended with the reset, this browser's too.
     response = RedirectResponse(signin_after("reset", email), status_code=303)
@@ -216,7 +238,7 @@ async def email_get(request: Request) -> Response:
     return page(
         request,
         "email.html",
-        {"title": "Your email address", "user": user, "form": {}, "changed": done},
+        {"title": N_("Your email address"), "user": user, "form": {}, "changed": done},
     )
 
 
@@ -225,7 +247,7 @@ async def email_post(request: Request) -> Response:
     form = await checked_form(request)
     user = await require_user(request)
     context: dict[str, object] = {
-        "title": "Your email address",
+        "title": N_("Your email address"),
         "user": user,
         "form": echoed(form, "new_email"),
     }
@@ -245,10 +267,15 @@ async def email_post(request: Request) -> Response:
     hours = svc.settings.verify_link_ttl_seconds // 3600
     return sent(
         request,
-        "Confirm from your new address",
+        N_("Confirm from your new address"),
         [
-            f"We sent a link to {new_email.strip().lower()}. Your account keeps using "
-            f"{user.email} until the link is followed; it works once, for {hours} hours.",
+            (
+                N_(
+                    "We sent a link to %(new)s. Your account keeps using %(old)s until the link "
+                    "is followed; it works once, for %(hours)s hours."
+                ),
+                {"new": new_email.strip().lower(), "old": user.email, "hours": hours},
+            ),
         ],
     )
 
@@ -260,7 +287,7 @@ async def email_confirm_get(request: Request) -> Response:
         request,
         "email_confirm.html",
         {
-            "title": "Confirm your new email address",
+            "title": N_("Confirm your new email address"),
             "token": token,
             "email": view.email,
             "new_email": view.new_email,
@@ -304,7 +331,7 @@ async def outbox_get(request: Request) -> Response:
         }
         for sent in svc.outbox.messages()
     ]
-    return page(request, "outbox.html", {"title": "Mail outbox", "messages": messages})
+    return page(request, "outbox.html", {"title": N_("Mail outbox"), "messages": messages})
 
 
 routes = [
