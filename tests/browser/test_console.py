@@ -133,10 +133,13 @@ def test_a_new_partner_reaches_success_on_localhost_then_edits_rotates_and_delet
     expect(button).to_have_attribute("data-le-theme", "dark")  # the SDK applied the button
     popup = open_popup(partner)
     expect(popup.locator(".dev-mode")).to_contain_text("Development mode: only you, on localhost.")
+    popup.get_by_role("button", name="Allow", exact=True).wait_for()
+    shot(popup, "consent-development-mode")
     decide(popup, "Allow")
     expect(partner.locator("#le-result")).to_have_text(
         "Success! You have accepted access to your account."
     )
+    shot(partner, "partner-page-success")
     expect(button).to_be_hidden()
     partner.close()
 
