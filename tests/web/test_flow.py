@@ -146,7 +146,8 @@ def test_incremental_consent_asks_only_for_new_scopes(client: TestClient, world)
     assert "See your time zone, language and preferences" in consent.text
     asked = consent.text.split("This will allow")[1].split("</ul>")[0]
     assert "See your email address" not in asked and "See your name" not in asked
-    assert "Acme CRM can already see your name and LeadExec user ID; see your email" in consent.text
+    already = "Acme CRM can already: See your name and LeadExec user ID; See your email"
+    assert already in consent.text
     result = result_of(decide(client, consent.text, "allow", wider).text)["result"]
     assert result["scopes"] == ["profile", "email", "settings"]
     # The narrower button is still covered: no prompt.

@@ -222,3 +222,17 @@ def test_the_check_your_email_page_speaks_french(client: TestClient) -> None:
     assert "Consultez vos e-mails" in done.text
     assert "Nous avons envoyé un message à zoe@example.com." in done.text
     assert "We sent" not in done.text
+
+
+@pytest.mark.parametrize("language", ["fr", "de", "es"])
+def test_the_consent_dialog_has_no_english_sentence(client: TestClient, world, language) -> None:
+    from conftest import PARTNER
+
+    sign_in(client)
+    query = {"btnId": world.btn_id, "origin": PARTNER, "state": "s"}
+    english = client.get("/signin/authorize", params={**query, "lang": "en"})
+    translated = client.get("/signin/authorize", params={**query, "lang": language})
+    assert english.status_code == translated.status_code == 200
+    assert 'name="decision" value="allow"' in translated.text  # the dialog itself
+    left = sentences(english.text) & sentences(translated.text)
+    assert not left - {"Acme CRM", "ann@example.com", PARTNER}, left

@@ -20,6 +20,7 @@ from leadexec_signin.core.actions.authorize_code import AskConsent, SendBack, Sh
 from leadexec_signin.core.errors import InvalidRequest
 from leadexec_signin.core.oauth_authorize import AUTH_AFTER, PARAMETERS, OAuthRequest
 from leadexec_signin.core.scopes import OPENID_WORDS, SCOPES, ordered
+from leadexec_signin.i18n import N_
 from leadexec_signin.web.context import call, services
 from leadexec_signin.web.oauth2.params import collect, form_pairs
 from leadexec_signin.web.security import (
@@ -101,7 +102,8 @@ def consent_page(request: Request, out: AskConsent) -> Response:
             "scopes_field": out.shown,
             "csrf": csrf_token(request, settings),
             "switch_next": authorize_url(params),
-            "title": f"Allow {ctx.app.name} to access your account?",
+            # A catalog sentence and its value: base.html translates it.
+            "title": (N_("Allow %(app)s to access your account?"), {"app": ctx.app.name}),
         },
         headers={
             "Referrer-Policy": "same-origin",

@@ -28,6 +28,7 @@ from leadexec_signin.core.actions.signin import (
 from leadexec_signin.core.authorize import AuthorizeRequest, is_btn_id
 from leadexec_signin.core.errors import InvalidRequest, SigninError, UnknownButton
 from leadexec_signin.core.scopes import SCOPES, ordered
+from leadexec_signin.i18n import N_
 from leadexec_signin.web.context import PACKAGE, call, services
 from leadexec_signin.web.i18n import requested_language
 from leadexec_signin.web.security import (
@@ -99,7 +100,8 @@ def consent_page(request: Request, asked: ConsentNeeded) -> Response:
             "scopes_field": shown_scopes(asked.ask),
             "csrf": csrf_token(request, settings),
             "switch_next": authorize_url(ctx.request, requested_language(request)),
-            "title": f"Allow {ctx.app.name} to access your account?",
+            # A catalog sentence and its value: base.html translates it.
+            "title": (N_("Allow %(app)s to access your account?"), {"app": ctx.app.name}),
         },
         headers={"Referrer-Policy": "same-origin"},
     )
