@@ -1,7 +1,7 @@
 """The operators' audit trail: search by user, application, kind and time, page through it,
 and download what was found as CSV or JSON.
 
-Operator only, like the rest of /admin: to anyone else it does not exist (404). Filters are
+Operator only, like the rest of /admin (``operator`` refuses everyone else). Filters are
 parsed by the core (``parse_query``), so a hostile value is a 400 page, never a 500.
 """
 
