@@ -195,8 +195,10 @@ def test_serve_without_an_issuer_names_the_address_it_listens_on(tmp_path: Path)
     finally:
         server.terminate()
         server.wait(15)
+    database = (tmp_path / "leadexec-signin.sqlite3").resolve()
     assert first.strip() == (
-        f"LeadExec Sign-In on http://127.0.0.1:{port} (issuer http://127.0.0.1:{port})"
+        f"LeadExec Sign-In on http://127.0.0.1:{port} (issuer http://127.0.0.1:{port}, "
+        f"database {database})"
     )
 
 
@@ -224,9 +226,11 @@ def test_an_app_with_only_a_redirect_uri_needs_no_origin(tmp_path: Path) -> None
     [listed] = ok(tmp_path, "apps", "list")  # type: ignore[misc]
     assert {k: v for k, v in created.items() if k != "appSecret"} == listed
     text = run(tmp_path, "apps", "list").stdout
+    # Said last, so a command run against the wrong database is noticed.
+    database = (tmp_path / "leadexec-signin.sqlite3").resolve()
     assert text == (
         f"{created['appId']}  pending    Native  com.example.app:/callback "
-        "http://127.0.0.1/callback\n"
+        f"http://127.0.0.1/callback\n(database: {database})\n"
     )
 
 
@@ -278,9 +282,10 @@ def test_apps_client_replaces_the_whole_registration(tmp_path: Path) -> None:
     assert listed == second
     # Without --json: one line that names the outcome.
     done = run(tmp_path, "apps", "client", app_id, "--redirect-uri", "https://a.example/cb")
+    database = (tmp_path / "leadexec-signin.sqlite3").resolve()
     assert done.returncode == 0 and done.stdout == (
         f"{app_id}: OAuth registration saved (confidential client, client_secret_basic, "
-        "1 redirect URI(s)).\n"
+        f"1 redirect URI(s)).\n(database: {database})\n"
     )
 
 
