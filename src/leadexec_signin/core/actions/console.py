@@ -141,6 +141,25 @@ class Console:
             )
         return secret
 
+    def _changed(
+        self,
+        tx: AppsTx,
+        owner: User,
+        app_id: str,
+        detail: dict[str, object],
+        subject: str | None = None,
+    ) -> None:
+        """Every console edit is one ``app.updated`` event by its owner, naming what changed."""
+        audit.record(
+            tx,
+            self.clock.now(),
+            audit.APP_UPDATED,
+            user_id=owner.id,
+            app_id=app_id,
+            subject=subject or app_id,
+            detail=detail,
+        )
+
     def edit_app(
         self,
         app_id: str,
@@ -170,16 +189,17 @@ class Console:
             )
             tx.set_app_profile(edited)
             tx.set_app_origins(app.id, canonical)
-            audit.record(
+            self._changed(
                 tx,
-                self.clock.now(),
-                audit.APP_UPDATED,
-                user_id=owner.id,
-                app_id=app.id,
-                subject=app.id,
-                detail={"changed": "profile", "name": edited.name, "hardened": hardened,
-                        "origins": list(canonical)},
-            )  # fmt: skip
+                owner,
+                app.id,
+                {
+                    "changed": "profile",
+                    "name": edited.name,
+                    "hardened": hardened,
+                    "origins": list(canonical),
+                },
+            )
         return edited
 
     def delete_app(self, app_id: str, owner: User, confirm_name: str) -> Application:
@@ -190,15 +210,7 @@ class Console:
             if " ".join(confirm_name.split()) != app.name:
                 raise InvalidRequest("Type the application's name exactly to delete it.")
             tx.delete_app(app.id)
-            audit.record(
-                tx,
-                self.clock.now(),
-                audit.APP_UPDATED,
-                user_id=owner.id,
-                app_id=app.id,
-                subject=app.id,
-                detail={"changed": "deleted", "name": app.name},
-            )
+            self._changed(tx, owner, app.id, {"changed": "deleted", "name": app.name})
         return app
 
     def edit_button(
@@ -225,15 +237,8 @@ class Console:
                 )
             edited = replace(button, scopes=wanted, theme=theme, size=size, text=text)
             tx.set_button(edited)
-            audit.record(
-                tx,
-                self.clock.now(),
-                audit.APP_UPDATED,
-                user_id=owner.id,
-                app_id=app.id,
-                subject=button.id,
-                detail={"changed": "button", "scopes": sorted(wanted)},
-            )
+            detail = {"changed": "button", "scopes": sorted(wanted)}
+            self._changed(tx, owner, app.id, detail, subject=button.id)
         return edited
 
     def delete_button(self, app_id: str, btn_id: str, owner: User) -> None:
@@ -242,15 +247,7 @@ class Console:
             app = owned(tx, app_id, owner)
             button = owned_button(tx, app, btn_id)
             tx.delete_button(button.id)
-            audit.record(
-                tx,
-                self.clock.now(),
-                audit.APP_UPDATED,
-                user_id=owner.id,
-                app_id=app.id,
-                subject=button.id,
-                detail={"changed": "button deleted"},
-            )
+            self._changed(tx, owner, app.id, {"changed": "button deleted"}, subject=button.id)
 
     def buttons_for_owner(self, owner: User) -> list[tuple[Application, list[Button]]]:
         with self.store.transaction() as tx:
@@ -274,15 +271,7 @@ class Console:
             keep_none = not any(o.strip() for o in origins) and bool(app.redirect_uris)
             canonical = () if keep_none else check_origins(origins)
             tx.set_app_origins(app.id, canonical)
-            audit.record(
-                tx,
-                self.clock.now(),
-                audit.APP_UPDATED,
-                user_id=owner.id,
-                app_id=app.id,
-                subject=app.id,
-                detail={"changed": "origins", "origins": list(canonical)},
-            )
+            self._changed(tx, owner, app.id, {"changed": "origins", "origins": list(canonical)})
         return replace(app, origins=canonical)
 
     def set_client(self, app_id: str, owner: User, client: ClientRegistration) -> Application:
