@@ -1,9 +1,12 @@
 """Chromium as a new partner: sign up, follow the verification link the SMTP server received,
-sign in, reach the console; then "forgot password" and a change of email the same way. Each new
-page is photographed at desktop and phone widths (artifacts/screenshots/account-*.png)."""
+register an application for localhost, paste the console's complete page into a site of one's
+own, reach "Success!", then edit, rotate the secret and delete; "forgot password" and a change
+of email the same way. Each new page is photographed at desktop and phone widths
+(artifacts/screenshots/account-*.png)."""
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -11,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from leadexec_signin.compose import Services, build
 from leadexec_signin.settings import Settings
@@ -19,9 +22,12 @@ from leadexec_signin.storage.sql.migrate import upgrade
 from leadexec_signin.web.app import create_app
 from smtp_server import SmtpServer, running_smtp_server
 
-from .conftest import PASSWORD, LiveServer
+from .conftest import NO_FEDCM, PASSWORD, ROOT, LiveServer
+from .console import check_code_blocks, static_site
+from .popup import decide, log_in, open_popup
 
 pytestmark = pytest.mark.browser
+log = logging.getLogger(__name__)
 
 DESKTOP = {"width": 1100, "height": 760}
 PHONE = {"width": 390, "height": 844}
@@ -84,9 +90,16 @@ def no_horizontal_scroll(page: Page) -> None:
     assert overflow <= 0, f"{page.url} scrolls sideways at phone width"
 
 
-def test_a_new_partner_signs_up_verifies_and_reaches_the_console(
-    page: Page, idp: Idp, photograph: Callable[[Page, str], None]
+def test_a_new_partner_from_sign_up_to_success_then_edit_rotate_and_delete(
+    page: Page,
+    browser: Browser,
+    idp: Idp,
+    photograph: Callable[[Page, str], None],
+    shot: Callable[..., Path],
+    tmp_path: Path,
 ) -> None:
+    """The whole first visit, as one person does it: nothing here comes from an operator or a
+    command line, and the page that says "Success!" is the one copied from the console."""
     started = time.perf_counter()
     page.goto(idp.url + "/developers")
     expect(page.locator("h1")).to_have_text("Sign in")
@@ -115,11 +128,83 @@ def test_a_new_partner_signs_up_verifies_and_reaches_the_console(
     page.fill("#password", PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(idp.url + "/developers")
-    # The console itself, not the sign-in form it sends strangers to.
-    expect(page.locator("h1")).not_to_have_text("Sign in")
-    expect(page.locator("form[action='/account/login']")).to_have_count(0)
+    expect(page.get_by_role("heading", name="Your applications")).to_be_visible()
+
+    with static_site(tmp_path) as partner_server:
+        origin = f"http://localhost:{partner_server.port}"
+        page.get_by_label("Application name").fill("Nia's CRM")
+        page.get_by_label("Allowed JavaScript origins", exact=False).fill(origin)
+        page.get_by_role("button", name="Register application").click()
+        expect(page.locator("#app-status")).to_have_text("development mode")
+        expect(page.locator("#app-mode")).to_contain_text("the buttons work only for you")
+
+        form = page.locator("#new-button")
+        form.get_by_label("Theme").select_option("dark")
+        form.get_by_label("Size").select_option("large")
+        preview = page.locator("#preview-button")
+        expect(preview).to_have_attribute("data-theme", "dark")  # the live preview follows
+        expect(preview).to_have_attribute("data-size", "large")
+        assert preview.evaluate("e => getComputedStyle(e).height") == "48px"  # the SDK's CSS
+        form.get_by_role("button", name="Create button").click()
+        expect(page.get_by_text("Button created.")).to_be_visible()
+        assert check_code_blocks(page) >= 2
+
+        # The complete page, copied with its Copy button as a person would, then saved as the
+        # partner's index.html.
+        page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=idp.url)
+        copy = page.locator('button.copy[data-copy="complete-page"]')
+        copy.click()
+        expect(copy).to_have_text("Copied")
+        copied = page.evaluate("navigator.clipboard.readText()")
+        assert copied == page.locator("#complete-page").text_content()
+        assert "Success!" in copied and idp.url.removeprefix("http://") in copied
+        (tmp_path / "index.html").write_text(copied)
+
+        # The partner tries the page in a browser of its own: the popup asks them to sign in.
+        visitor = browser.new_context(viewport=DESKTOP)
+        visitor.add_init_script(NO_FEDCM)
+        partner = visitor.new_page()
+        partner.goto(origin + "/")
+        button = partner.locator("#leAppButton")
+        expect(button).to_have_attribute("data-le-theme", "dark")
+        popup = open_popup(partner)
+        log_in(popup, "nia@partner.example")
+        expect(popup.locator(".dev-mode")).to_contain_text(
+            "Development mode: only you, on localhost."
+        )
+        popup.get_by_role("button", name="Allow", exact=True).wait_for()
+        shot(popup, "consent-development-mode")
+        decide(popup, "Allow")
+        expect(partner.locator("#le-result")).to_have_text(
+            "Success! You have accepted access to your account."
+        )
+        expect(button).to_be_hidden()
+        shot(partner, "partner-page-success")
+        visitor.close()
+
+    page.reload()
+    page.locator("#edit-name").fill("Nia's CRM v2")
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.get_by_text("Application saved.")).to_be_visible()
+    expect(page.get_by_role("heading", name="Nia's CRM v2", exact=True)).to_be_visible()
+
+    page.get_by_role("button", name="Create a secret").click()
+    expect(page.locator("#app-secret")).to_be_visible()
+    page.get_by_label("When the new secret is made").select_option("1h")
+    page.get_by_role("button", name="Replace the secret").click()
+    expect(page.get_by_text("The old secret keeps working for 1 hour.")).to_be_visible()
+
+    page.get_by_label("Type the name", exact=False).fill("Nia's CRM v2")
+    page.get_by_role("button", name="Delete Nia's CRM v2").click()
+    expect(page.get_by_text("Application deleted.")).to_be_visible()
+    expect(page.get_by_text("You have not registered an application yet.")).to_be_visible()
     assert page.errors == []  # type: ignore[attr-defined]
-    print(f"sign-up to console in {time.perf_counter() - started:.2f} s")
+
+    elapsed = time.perf_counter() - started
+    log.warning("sign-up to Success! to deletion: %.1f s", elapsed)
+    (ROOT / "artifacts").mkdir(exist_ok=True)
+    (ROOT / "artifacts" / "partner_walkthrough.txt").write_text(f"{elapsed:.1f} s\n")
+    assert elapsed < 30
 
 
 def test_forgot_password_and_a_change_of_email_in_the_browser(
