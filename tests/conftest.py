@@ -50,8 +50,8 @@ ISSUER = "http://127.0.0.1:8000"
 PARTNER = "http://127.0.0.1:9000"
 OTHER_PARTNER = "http://127.0.0.1:9001"
 PASSWORD = "correct horse battery"
-# Every field of the authorization object a callback receives (SPEC section 1).
-SPEC_FIELDS = frozenset(
+# Every field of the authorization object a callback receives (docs/sdk.md).
+RESULT_FIELDS = frozenset(
     {"valid", "error", "errorMessage", "immediate", "appId", "btnId", "scopes",
      "refreshToken", "authToken", "expireDate", "user"}
 )  # fmt: skip

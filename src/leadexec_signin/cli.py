@@ -1,7 +1,7 @@
 """``leadexec-signin``: serve, migrate, and administer users, applications and buttons.
 
-SPEC section 6. Secrets (passwords) are read from standard input, never from arguments, so
-they stay out of shell history and ``ps``.
+The command line operators use (docs/operations.md). Secrets (passwords) are read from
+standard input, never from arguments, so they stay out of shell history and ``ps``.
 """
 
 from __future__ import annotations

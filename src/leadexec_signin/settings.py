@@ -128,7 +128,7 @@ class Settings:
     # How long (milliseconds, 0-1000, 0 = off) a process may reuse an access-token check for
     # the LeadExec API before asking the database again. Revocations and suspensions clear it
     # at once in this process and, over Redis, in every other; without Redis this is the
-    # bound on how late another process sees them (SPEC: within 1 second).
+    # bound on how late another process sees them (the promise: within 1 second).
     token_cache_ms: int = 500
     # Public base URL of this provider (scheme://host[:port]); used in snippets, cookies'
     # Secure flag and the Origin check of forms.

@@ -1,4 +1,4 @@
-"""The demo partner site in Chromium: the seed's steps 2 to 4 as a person goes through them."""
+"""The demo partner site in Chromium: button, popup and result, as a person goes through them."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import BrowserContext, Page
 
-from conftest import SPEC_FIELDS
+from conftest import RESULT_FIELDS
 
 from .conftest import ROOT, Site
 from .popup import decide, events, last_result, log_in, open_popup, sign_in_and_allow
@@ -71,7 +71,7 @@ def test_first_sign_in_calls_authorize_result_with_every_field(
 
     assert events(page, 2)[1] == {"valid": "true", "error": "", "immediate": "false"}
     result = last_result(page)
-    assert SPEC_FIELDS <= result.keys()
+    assert RESULT_FIELDS <= result.keys()
     assert result["valid"] is True
     assert result["error"] is None and result["errorMessage"] is None
     assert result["immediate"] is False

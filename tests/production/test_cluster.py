@@ -1,6 +1,6 @@
 """Two server processes on one PostgreSQL (and Redis): what one node does, the other obeys.
 
-SPEC section 3: a revoked grant "stops working everywhere within 1 second". The propagation
+The promise: a revoked grant "stops working everywhere within 1 second". The propagation
 time is measured from node A's acknowledgement to node B's first refusal, after B has just
 accepted (and so may have cached) the token, and printed.
 """
@@ -21,7 +21,7 @@ import pytest
 from conftest import PgDatabase
 from production.nodes import Node, Seeded, node_env, seed
 
-BOUND = 1.0  # seconds, SPEC section 3
+BOUND = 1.0  # seconds, the documented bound
 
 
 class Cluster:
@@ -83,7 +83,7 @@ def bearer(token: str) -> dict[str, str]:
 
 
 def until_refused(client: httpx.Client, path: str, token: str, refused: int = 401) -> float:
-    """Seconds until ``client`` gets ``refused`` for ``token``; fails past the SPEC bound."""
+    """Seconds until ``client`` gets ``refused`` for ``token``; fails past the documented bound."""
     started = time.perf_counter()
     while True:
         status = client.get(path, headers=bearer(token)).status_code

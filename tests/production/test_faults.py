@@ -108,7 +108,7 @@ def test_a_server_cut_off_postgresql_answers_503_in_every_surface_then_recovers(
         r = c.get(f"/signin/buttons/{seeded.btn_id}")
         assert (r.status_code, r.json()["error"]) == (503, "temporarily_unavailable")
         # The popup reports the failure to the partner page that opened it, without tokens,
-        # as SPEC's server_error naming the real cause.
+        # as the documented server_error naming the real cause.
         r = c.get("/signin/authorize", params=popup)
         assert r.status_code == 503
         result = result_of(r.text)["result"]

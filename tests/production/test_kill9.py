@@ -1,5 +1,5 @@
 """``kill -9`` of a server in the middle of a stream of sign-ins, token exchanges and
-revocations: nothing acknowledged is lost, nothing is left half-written (SPEC section 8).
+revocations: nothing acknowledged is lost, nothing is left half-written.
 
 Each worker is a signed-in user who loops: consent (a new grant and its refresh token),
 two exchanges (access tokens), one revocation. Every answer the server acknowledged goes in a

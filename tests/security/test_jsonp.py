@@ -1,4 +1,4 @@
-"""JSONP callback injection at ``/api/revoke`` (SPEC section 3; OWASP ASVS V13.1): only a
+"""JSONP callback injection at ``/api/revoke`` (OWASP ASVS V13.1): only a
 JavaScript identifier path of at most 64 characters is ever written into the script, anything
 else is a 400 that revokes nothing, and the answer cannot be sniffed as another type."""
 

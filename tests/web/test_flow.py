@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 from conftest import (
     OTHER_PARTNER,
     PARTNER,
-    SPEC_FIELDS,
+    RESULT_FIELDS,
     authorize,
     decide,
     open_popup,
@@ -81,7 +81,7 @@ def test_full_flow_seeded_by_the_command_line(settings: Settings, client: TestCl
     assert message["source"] == "leadexec-signin" and message["state"] == "xyz"
     assert f'data-target="{PARTNER}"' in done.text
     result = message["result"]
-    assert SPEC_FIELDS <= set(result)
+    assert RESULT_FIELDS <= set(result)
     assert result["valid"] is True and result["immediate"] is False and result["error"] is None
     assert result["appId"] == app["appId"] and result["btnId"] == button["btnId"]
     assert result["scopes"] == ["profile", "email"]

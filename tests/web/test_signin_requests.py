@@ -62,7 +62,7 @@ def test_popup_refuses_malformed_parameters(client, world, btn_id, state, code) 
     assert r.status_code == 400  # a refusal, still posted to the page
     result = result_of(r.text)["result"]
     assert (result["valid"], result["error"], result["refreshToken"]) == (False, code, None)
-    if code == "server_error":  # SPEC's list has no invalid_request: the message names it
+    if code == "server_error":  # the documented list has no invalid_request: the message names it
         assert result["errorMessage"].endswith("(invalid_request)")
     assert "<script>alert(1)" not in r.text
 

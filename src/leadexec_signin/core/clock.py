@@ -29,7 +29,7 @@ class FrozenClock:
 
 
 def iso_z(moment: datetime) -> str:
-    """ISO-8601 UTC ending in ``Z``, as SPEC fixes ``expireDate``."""
+    """ISO-8601 UTC ending in ``Z``, the format the seed's ``expireDate`` promises partners."""
     m = moment.astimezone(UTC)
     # Formatted by hand: strftime costs several times more, on every token answer.
     return f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}Z"

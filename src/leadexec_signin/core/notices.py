@@ -1,4 +1,4 @@
-"""Disconnect notices (SPEC section 3): a transactional outbox of signed, timestamped POSTs.
+"""Disconnect notices (docs/api.md): a transactional outbox of signed, timestamped POSTs.
 
 The notice is written in the same transaction as the revocation, so a revocation can never
 happen without its notice being queued, whatever crashes afterwards. Delivery retries with

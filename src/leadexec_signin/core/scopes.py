@@ -1,4 +1,4 @@
-"""The four scopes of SPEC, their plain-words descriptions, and what each one releases."""
+"""The four LeadExec scopes, their plain-words descriptions, and what each one releases."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def ordered(scopes: Iterable[str]) -> list[str]:
 
 
 def user_claims(user: User, scopes: frozenset[str]) -> dict[str, object]:
-    """The ``user`` object of SPEC: only the fields the granted scopes release."""
+    """The result's ``user`` object: only the fields the granted scopes release."""
     claims: dict[str, object] = {}
     if "profile" in scopes:
         claims["id"] = user.id

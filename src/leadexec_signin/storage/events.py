@@ -6,7 +6,7 @@ revoked, ``app:<id>`` when an application's status changes, ``flush`` for anythi
 process subscribes and forgets the matching entries within milliseconds.
 
 Pub/sub delivers at most once: a message sent while a process is cut off from Redis is lost
-for it. That is why the cache's lifetime alone already keeps the SPEC's 1-second bound, and
+for it. That is why the cache's lifetime alone already keeps the promised 1-second bound, and
 why a subscriber forgets everything each time it (re)subscribes; Redis only makes the bound
 milliseconds instead of the lifetime. When Redis is unreachable nothing waits on it: a
 publish fails fast (short socket timeouts, then a pause before the next attempt), the failure

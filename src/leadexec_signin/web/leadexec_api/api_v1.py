@@ -1,4 +1,4 @@
-"""The LeadExec API called on the user's behalf with ``Authorization: Bearer`` (SPEC section 4,
+"""The LeadExec API called on the user's behalf with ``Authorization: Bearer`` (docs/api.md,
 RFC 6750). Tokens are accepted only in the header, never in the query string."""
 
 from __future__ import annotations

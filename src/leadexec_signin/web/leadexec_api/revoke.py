@@ -1,4 +1,4 @@
-"""``/api/revoke``: the seed's disconnect, as JSON or JSONP (SPEC section 3).
+"""``/api/revoke``: the seed's disconnect, as JSON or JSONP (docs/api.md).
 
 JSONP is the one GET that changes state; the refresh token in it is its own credential. The
 callback name is restricted to a dotted identifier path so nothing but a function call can be

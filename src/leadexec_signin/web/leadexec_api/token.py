@@ -1,6 +1,6 @@
 """``/api/token``: trade a refresh token (or hardened delivery's code) for a 1-hour authToken.
 
-SPEC section 2. The answer always has the seed's shape and is never cached.
+The answer always has the documented shape (docs/api.md) and is never cached.
 """
 
 from __future__ import annotations

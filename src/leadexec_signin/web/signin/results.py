@@ -67,7 +67,7 @@ def result_object(
     authorization: Authorization | None = None,
     error: SigninError | None = None,
 ) -> dict[str, object]:
-    """The authorization object of SPEC section 1, exactly as the callback receives it."""
+    """The authorization object exactly as the partner's callback receives it (docs/sdk.md)."""
     if authorization is not None:
         tokens = authorization.tokens
         return {
@@ -85,7 +85,7 @@ def result_object(
             "user": authorization.user,
         }
     assert error is not None
-    # The callback's error is always one of SPEC's codes; any other refusal (a malformed
+    # The callback's error is always one of the documented codes; any other refusal (a malformed
     # parameter, the database away) is a server_error whose message names the real code.
     code = error.code if error.code in CALLBACK_ERRORS else "server_error"
     message = error.description if code == error.code else f"{error.description} ({error.code})"
