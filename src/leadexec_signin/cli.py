@@ -19,6 +19,7 @@ from pathlib import Path
 
 from leadexec_signin import operations
 from leadexec_signin.compose import Services, build_migrated, ensure_schema
+from leadexec_signin.core.actions.console import SECRET_GRACE
 from leadexec_signin.core.apps import Application
 from leadexec_signin.core.clients import (
     ACCESS_TOKEN_FORMATS,
@@ -255,6 +256,15 @@ def cmd_apps_status(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_apps_rotate_secret(args: argparse.Namespace, settings: Settings) -> int:
+    grace = SECRET_GRACE[args.grace]
+    secret = services_for(settings).console.rotate_secret(args.app_id, None, grace)
+    kept = f"the old one keeps working for {args.grace}" if grace else "the old one is refused"
+    text = f"{args.app_id}: new appSecret (shown once, store it now): {secret}\n{kept}."
+    emit(args, {"appId": args.app_id, "appSecret": secret, "grace": args.grace}, text)
+    return 0
+
+
 def cmd_apps_client(args: argparse.Namespace, settings: Settings) -> int:
     app = services_for(settings).registry.set_client(args.app_id, client_registration(args))
     text = (
@@ -435,6 +445,17 @@ def parser() -> argparse.ArgumentParser:
         sp = with_json(apps.add_parser(action, help=words))
         sp.add_argument("app_id", help="the appId")
         sp.set_defaults(fn=cmd_apps_status, action=action)
+    rs = with_json(
+        apps.add_parser("rotate-secret", help="a new appSecret; the old one for a grace period")
+    )
+    rs.add_argument("app_id", help="the appId")
+    rs.add_argument(
+        "--grace",
+        choices=list(SECRET_GRACE),
+        default="0",
+        help="how long the old secret keeps working (default 0: refused at once, for a leak)",
+    )
+    rs.set_defaults(fn=cmd_apps_rotate_secret)
     with_json(apps.add_parser("list", help="every application and its status")).set_defaults(
         fn=cmd_apps_list
     )

@@ -11,8 +11,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from starlette.testclient import TestClient
 
 from leadexec_signin.cli import parser
+from leadexec_signin.compose import build
+from leadexec_signin.settings import Settings
+from leadexec_signin.web.app import create_app
 
 
 def run(data_dir: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
@@ -381,3 +385,50 @@ def test_apps_client_for_an_unknown_app_is_not_found(tmp_path: Path) -> None:
     assert done.returncode == 2 and "Traceback" not in done.stderr
     [line] = done.stderr.splitlines()
     assert line.endswith("(not_found)")
+
+
+def accepted_secrets(data_dir: Path, app_id: str, secrets: dict[str, str]) -> set[str]:
+    """Over HTTP: the standard revocation endpoint authenticates the client, so it tells which
+    secrets a provider on this data folder accepts (200) and which it refuses (401)."""
+    settings = Settings.from_env(
+        {"LEADEXEC_DATA_DIR": str(data_dir), "LEADEXEC_ISSUER": "https://id.example.test"}
+    )
+    services = build(settings)
+    try:
+        with TestClient(create_app(services), base_url="https://id.example.test") as client:
+            codes = {
+                name: client.post(
+                    "/oauth2/revoke", data={"token": "unknown"}, auth=(app_id, secret)
+                ).status_code
+                for name, secret in secrets.items()
+            }
+    finally:
+        services.close()
+    assert set(codes.values()) <= {200, 401}, codes
+    return {name for name, code in codes.items() if code == 200}
+
+
+def test_rotating_a_secret_keeps_the_old_one_for_the_chosen_grace(tmp_path: Path) -> None:
+    created = ok(
+        tmp_path, "apps", "create", "--name", "Rotating", "--redirect-uri",
+        "https://crm.example.com/cb", "--scopes", "profile", "--with-secret",
+    )  # fmt: skip
+    assert isinstance(created, dict)
+    app_id = str(created["appId"])
+    secrets = {"first": str(created["appSecret"])}
+    ok(tmp_path, "apps", "approve", app_id)
+    kept = ok(tmp_path, "apps", "rotate-secret", app_id, "--grace", "1h")
+    assert isinstance(kept, dict) and kept["grace"] == "1h"
+    secrets["second"] = str(kept["appSecret"])
+    assert accepted_secrets(tmp_path, app_id, secrets) == {"first", "second"}
+    # Without a grace (a leaked secret) the one replaced is refused at once, and so is the
+    # first, whose grace a later rotation ends.
+    third = run(tmp_path, "apps", "rotate-secret", app_id)
+    assert third.returncode == 0, third.stderr
+    assert "the old one is refused" in third.stdout
+    [secrets["third"]] = re.findall(r"lesk_\S+", third.stdout)
+    assert accepted_secrets(tmp_path, app_id, secrets) == {"third"}
+    bad = run(tmp_path, "apps", "rotate-secret", app_id, "--grace", "forever")
+    assert bad.returncode == 2 and "invalid choice" in bad.stderr
+    unknown = run(tmp_path, "apps", "rotate-secret", "app_nope")
+    assert unknown.returncode != 0 and "Traceback" not in unknown.stderr

@@ -80,10 +80,11 @@ def owned_button(tx: AppsTx, app: Application, btn_id: str) -> Button:
     return button
 
 
-def owned(tx: AppsTx, app_id: str, owner: User) -> Application:
+def owned(tx: AppsTx, app_id: str, owner: User | None) -> Application:
+    """``owner`` None is an operator at the command line, who may act on any application."""
     # Only a well-formed id reaches storage (a NUL byte would be a 500 on PostgreSQL).
     app = tx.app_by_id(app_id) if APP_ID.fullmatch(app_id) else None
-    if app is None or (app.owner_id != owner.id and not owner.is_operator):
+    if app is None or (owner and app.owner_id != owner.id and not owner.is_operator):
         raise NotFound("No such application in your account.")
     return app
 
@@ -110,7 +111,9 @@ class Console:
             app = owned(tx, app_id, owner)
             return app, tx.buttons_for_app(app.id)
 
-    def rotate_secret(self, app_id: str, owner: User, grace: timedelta = timedelta(0)) -> str:
+    def rotate_secret(
+        self, app_id: str, owner: User | None, grace: timedelta = timedelta(0)
+    ) -> str:
         """A new secret, shown once and stored hashed. The one it replaces keeps working for
         ``grace`` (one of ``SECRET_GRACE``), so every backend can move to the new secret
         before the old is refused; with no grace it stops at once (a leaked secret)."""
@@ -137,7 +140,13 @@ class Console:
             # The first secret is created, any later one rotated.
             event = audit.APP_SECRET_ROTATED if app.requires_secret else audit.APP_SECRET_CREATED
             audit.record(
-                tx, self.clock.now(), event, user_id=owner.id, app_id=app.id, subject=app.id
+                tx,
+                self.clock.now(),
+                event,
+                user_id=owner.id if owner else None,
+                app_id=app.id,
+                actor=None if owner else "cli",
+                subject=app.id,
             )
         return secret
 
