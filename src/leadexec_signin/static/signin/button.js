@@ -49,7 +49,6 @@
 
   // self.origin is "null" in a sandboxed frame, which can never get a result: told at once.
   function origin() { return w.origin || location.origin; }
-  var NO_ORIGIN = "This page has no origin of its own (a sandboxed frame?), so it cannot sign in.";
 
   // Every field, whatever the source: a callback never tests for a missing key.
   function shape(r, btnId, immediate) {
@@ -72,8 +71,13 @@
     };
   }
 
-  function fail(b, error, message, immediate) {
-    return shape({ error: error, errorMessage: message }, b.btnId, immediate);
+  // The SDK's words come with the button's settings, in the page's language.
+  var MSG = {};
+  function fail(b, error, key, immediate, code) {
+    return config(b).then(function (c) {
+      var m = ((c && c.messages) || MSG)[key || error];
+      return shape({ error: error, errorMessage: m ? m.replace("%s", code) : null }, b.btnId, immediate);
+    });
   }
 
   // Whom IdentityCredential.disconnect names for a token: its user id, else its email.
@@ -93,6 +97,7 @@
   }
 
   function deliver(b, result, late) {
+    if (result.then) return result.then(function (r) { deliver(b, r, late); });
     remember(result);
     var fn = callbackOf(b.el);
     if (fn) return fn.call(b.el, result);
@@ -115,13 +120,15 @@
     p.done(m.result);
   });
 
-  function config(btnId) {
-    if (!configs[btnId]) {
-      configs[btnId] = fetch(IDP + "/signin/buttons/" + encodeURIComponent(btnId), {
-        credentials: "omit"
-      }).then(function (r) { return r.ok ? r.json() : null; }, function () { return null; });
+  function config(b) {
+    var lang = b.el.dataset.lang || "", key = b.btnId + " " + lang;
+    if (!configs[key]) {
+      configs[key] = fetch(IDP + "/signin/buttons/" + encodeURIComponent(b.btnId) +
+        (lang && "?hl=" + encodeURIComponent(lang)), { credentials: "omit" })
+        .then(function (r) { return r.ok ? r.json() : null; }, function () { return null; })
+        .then(function (c) { if (c && c.messages) MSG = c.messages; return c; });
     }
-    return configs[btnId];
+    return configs[key];
   }
 
   function look(el, name, value) {
@@ -151,7 +158,7 @@
   var CONFIG_URL = IDP + "/fedcm/config.json";
   var REFUSALS = ["access_denied", "invalid_button", "origin_not_allowed", "app_not_approved"];
   function fedcm(b, active) {
-    return config(b.btnId).then(function (c) {
+    return config(b).then(function (c) {
       if (!c) throw 0;
       var o = { identity: { providers: [{
         configURL: CONFIG_URL, clientId: c.appId, params: { btnId: b.btnId }
@@ -169,7 +176,7 @@
     var key = b.btnId + " " + (b.el.getAttribute("data-callback") || "");
     if (checked[key]) return;
     checked[key] = true;
-    if (origin() === "null") return deliver(b, fail(b, "immediate_failed", NO_ORIGIN, true));
+    if (origin() === "null") return deliver(b, fail(b, "immediate_failed", "no_origin", true));
     if (!FEDCM) return frameCheck(b);
     fedcm(b, false).then(function (r) { deliver(b, r); }, function () { frameCheck(b); });
   }
@@ -185,7 +192,8 @@
       deliver(b, shape(r, b.btnId, true));
     }
     function giveUp() {
-      done(fail(b, "immediate_failed", "The sign-in check did not answer.", true));
+      pending.delete(state);
+      fail(b, "immediate_failed", 0, true).then(done);
     }
     frame.hidden = true;
     frame.style.display = "none";
@@ -205,7 +213,7 @@
 
   function open(b) {
     if (b.popup && !b.popup.closed) return b.popup.focus();
-    if (origin() === "null") return deliver(b, fail(b, "origin_not_allowed", NO_ORIGIN, false));
+    if (origin() === "null") return deliver(b, fail(b, "origin_not_allowed", "no_origin", false));
     if (FEDCM && !b.nofed) {
       // A failed dialog (closed, refused) leaves the popup for the next click: it must open
       // inside a click, which has passed by the time the browser answers.
@@ -213,21 +221,20 @@
         b.nofed = true;
         // LeadExec's refusal, which the browser hands over to a registered origin only.
         var code = e && REFUSALS.indexOf(e.error) >= 0 ? e.error : null;
-        deliver(b, shape({ error: code || "popup_closed", via: "fedcm", errorMessage: code
-          ? "LeadExec refused the sign-in (" + code + ")." : "The sign-in dialog was closed."
-        }, b.btnId, false));
+        deliver(b, fail(b, code || "popup_closed", code ? "refused" : "dialog_closed", false, code)
+          .then(function (r) { r.via = "fedcm"; return r; }));
       });
     }
     var state = nonce();
     var W = 500, H = 680;
     var left = (w.screenX || 0) + Math.max(0, (w.outerWidth - W) / 2);
     var top = (w.screenY || 0) + Math.max(0, (w.outerHeight - H) / 2);
-    // Opened synchronously in the click handler: browsers block popups opened after an await.
-    var p = w.open(IDP + "/signin/authorize?" + query(b, state), "",
+    // Opened inside the click (browsers block popups opened after an await); a tab on touch.
+    var p = w.open(IDP + "/signin/authorize?" + query(b, state), "_blank",
+      w.matchMedia("(pointer:coarse)").matches ? "" :
       "popup=yes,width=" + W + ",height=" + H + ",left=" + Math.round(left) + ",top=" + Math.round(top));
     if (!p || p.closed) {
-      return deliver(b, fail(b, "popup_blocked",
-        "The browser blocked the sign-in window. Allow pop-ups for this site and try again.", false));
+      return deliver(b, fail(b, "popup_blocked", 0, false));
     }
     b.popup = p;
     var poll = setInterval(function () {
@@ -235,7 +242,7 @@
       clearInterval(poll);
       // A result posted just before the window closed is still on its way: let it land.
       setTimeout(function () {
-        if (pending.get(state)) done(fail(b, "popup_closed", "The sign-in window was closed.", false));
+        if (pending.delete(state)) fail(b, "popup_closed", 0, false).then(done);
       }, 300);
     }, 300);
     function done(r) {
@@ -275,7 +282,7 @@
     if (el.getAttribute("data-theme")) look(el, "theme", "light");
     if (el.getAttribute("data-size")) look(el, "size", "medium");
     el.setAttribute("data-le-state", "loading");
-    config(btnId).then(function (c) { apply(b, c); });
+    config(b).then(function (c) { apply(b, c); });
     silentCheck(b);
   }
 
@@ -319,7 +326,7 @@
       }
       jsonp[name] = finish;
       function unreachable() {
-        finish({ errorMessage: "LeadExec could not be reached.", error: "server_error" });
+        finish({ errorMessage: MSG.unreachable || null, error: "server_error" });
       }
       script.onerror = unreachable;
       script.onload = unreachable; // runs after the answer, so only when it was not a call

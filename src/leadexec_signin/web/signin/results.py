@@ -22,6 +22,7 @@ from leadexec_signin.core.clock import iso_z
 from leadexec_signin.core.errors import SigninError
 from leadexec_signin.core.scopes import ordered
 from leadexec_signin.web.errors import render_page
+from leadexec_signin.web.i18n import describe
 from leadexec_signin.web.security import page_csp
 
 
@@ -88,7 +89,9 @@ def result_object(
     # The callback's error is always one of the documented codes; any other refusal (a malformed
     # parameter, the database away) is a server_error whose message names the real code.
     code = error.code if error.code in CALLBACK_ERRORS else "server_error"
-    message = error.description if code == error.code else f"{error.description} ({error.code})"
+    # In the popup's language, like the page the person saw; the code never changes.
+    said = describe(error.description, error.code)
+    message = said if code == error.code else f"{said} ({error.code})"
     return {
         "valid": False,
         "error": code,

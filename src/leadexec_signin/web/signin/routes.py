@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from leadexec_signin import i18n
 from leadexec_signin.core.actions.signin import (
     ConsentNeeded,
     Done,
@@ -25,6 +26,7 @@ from leadexec_signin.core.actions.signin import (
     as_immediate_failure,
     shown_scopes,
 )
+from leadexec_signin.core.apps import Button
 from leadexec_signin.core.authorize import AuthorizeRequest, is_btn_id
 from leadexec_signin.core.errors import InvalidRequest, SigninError, UnknownButton
 from leadexec_signin.core.scopes import SCOPES, ordered
@@ -183,8 +185,30 @@ async def immediate(request: Request) -> Response:
     return result_page(request, req, mode="iframe", authorization=authorization)
 
 
+# The SDK's own words, sent with each button's settings in the page's language so the script
+# carries none of them (it stays small) and a callback's errorMessage reads like the page.
+# Keys are the SDK's; "%s" is where it puts an error code.
+DEFAULT_BUTTON_TEXT = Button.text
+SDK_MESSAGES = {
+    "popup_closed": N_("The sign-in window was closed."),
+    "popup_blocked": N_(
+        "The browser blocked the sign-in window. Allow pop-ups for this site and try again."
+    ),
+    "immediate_failed": N_("The sign-in check did not answer."),
+    "no_origin": N_(
+        "This page has no origin of its own (a sandboxed frame?), so it cannot sign in."
+    ),
+    "dialog_closed": N_("The sign-in dialog was closed."),
+    "refused": N_("LeadExec refused the sign-in (%s)."),
+    "unreachable": N_("LeadExec could not be reached."),
+}
+N_("Sign in with LeadExec")
+
+
 async def button_config(request: Request) -> Response:
-    """Public appearance of a button, read by the SDK before it draws (CORS: anyone)."""
+    """Public appearance of a button, read by the SDK before it draws (CORS: anyone). Its
+    words follow the button's ``data-lang`` (``hl``), else the browser's language; the
+    default button text is translated, a partner's own text never is."""
     btn_id = request.path_params["btn_id"]
     # Only a well-formed id reaches storage (a NUL byte would be a 500 on PostgreSQL).
     found = await call(services(request).registry.button, btn_id) if is_btn_id(btn_id) else None
@@ -199,9 +223,15 @@ async def button_config(request: Request) -> Response:
             "scopes": ordered(button.scopes),
             "theme": button.theme,
             "size": button.size,
-            "text": button.text,
+            "text": i18n.gettext(text) if (text := button.text) == DEFAULT_BUTTON_TEXT else text,
+            "lang": i18n.current(),
+            "messages": {key: i18n.gettext(text) for key, text in SDK_MESSAGES.items()},
         },
-        headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "public, max-age=60"},
+        headers={
+            "Access-Control-Allow-Origin": "*",
+            "Cache-Control": "public, max-age=60",
+            "Vary": "Accept-Language",
+        },
     )
 
 
