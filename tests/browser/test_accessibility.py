@@ -37,6 +37,7 @@ class Audit:
     site: Site
     email: str
     btn_new: str  # a button of an app the user has not granted: its popup asks for consent
+    own_app: str  # an application of the user's own (a partner), in development mode
     axe: Path
     results: dict[str, dict[str, object]]
 
@@ -44,11 +45,22 @@ class Audit:
 @pytest.fixture(scope="module")
 def audit(site: Site, node_modules: Path) -> Iterator[Audit]:  # noqa: F811
     email = "audit@example.com"
-    user = site.services.accounts.create_user(email=email, name="Alex Audit", password=PASSWORD)
+    # A partner and an operator too, so the console and the operator pages are audited.
+    user = site.services.accounts.create_user(
+        email=email, name="Alex Audit", password=PASSWORD, operator=True
+    )
     allow(site.services, AuthorizeRequest(site.btn_a, site.partner, "s", False), user, "::1")
-    btn_new = site.btn_b
+    own, _ = site.services.registry.register(
+        name="Alex's Leads",
+        origins=["http://localhost:3000"],
+        scopes="profile,email",
+        owner_id=user.id,
+    )
+    site.services.registry.create_button(app_id=own.id, scopes="profile")
+    site.services.registry.ensure_try_it(site.services.settings.issuer_origin)
     results: dict[str, dict[str, object]] = {}
-    yield Audit(site, email, btn_new, node_modules / "axe-core" / "axe.min.js", results)
+    axe = node_modules / "axe-core" / "axe.min.js"
+    yield Audit(site, email, site.btn_b, own.id, axe, results)
     SUMMARY.parent.mkdir(parents=True, exist_ok=True)
     previous = json.loads(SUMMARY.read_text()) if SUMMARY.exists() else {}
     SUMMARY.write_text(json.dumps({**previous, **results}, indent=1, sort_keys=True))
@@ -68,6 +80,8 @@ PAGES: dict[str, tuple[bool, Callable[[Audit], str]]] = {
     # name: (signed in?, path)
     "login": (False, lambda a: "/account/login"),
     "login-console": (False, lambda a: "/account/login?next=/developers"),
+    "signup": (False, lambda a: "/account/signup"),
+    "forgot": (False, lambda a: "/account/forgot"),
     "not-found": (False, lambda a: "/account/nowhere"),
     "popup-error": (
         False,
@@ -75,6 +89,14 @@ PAGES: dict[str, tuple[bool, Callable[[Audit], str]]] = {
     ),
     "connected-apps": (True, lambda a: "/account/apps"),
     "sign-out": (True, lambda a: "/account/logout"),
+    "email": (True, lambda a: "/account/email"),
+    "console-apps": (True, lambda a: "/developers"),
+    "console-app": (True, lambda a: f"/developers/apps/{a.own_app}"),
+    "console-buttons": (True, lambda a: "/developers/buttons"),
+    "console-docs": (True, lambda a: "/developers/docs"),
+    "console-try": (True, lambda a: "/developers/try"),
+    "admin": (True, lambda a: "/admin"),
+    "admin-audit": (True, lambda a: "/admin/audit"),
     "consent": (
         True,
         lambda a: f"/signin/authorize?btnId={a.btn_new}&origin={a.site.partner}&state=s",
