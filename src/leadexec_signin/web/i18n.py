@@ -31,6 +31,25 @@ _YEAR = 365 * 24 * 3600
 CHOSEN, REQUESTED, BROWSER = "chosen", "requested", "browser"
 
 
+# Answers read by programs only (a partner's backend, a monitor, a library's discovery): no
+# sentence in them is for a person, so they skip the negotiation, which the token exchange,
+# the busiest path, would otherwise pay on every call.
+MACHINE_PATHS = (
+    "/api/",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/oauth2/token",
+    "/oauth2/userinfo",
+    "/oauth2/jwks",
+    "/oauth2/revoke",
+    "/oauth2/introspect",
+    "/.well-known/",
+    "/signin/button.",
+    "/signin/keys",
+)
+
+
 class LanguageMiddleware:
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
@@ -38,7 +57,7 @@ class LanguageMiddleware:
         self.cookie = cookie_name(settings, COOKIE)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"].startswith(MACHINE_PATHS):
             await self.app(scope, receive, send)
             return
         request = Request(scope)
