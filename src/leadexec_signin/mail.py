@@ -61,6 +61,7 @@ def email_message(message: Message, sender: str, at: datetime) -> EmailMessage:
     domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
     mail["Message-ID"] = make_msgid(domain=domain)
     mail.set_content(message.text)
+    mail["Content-Language"] = message.language  # after set_content, which clears Content-*
     return mail
 
 

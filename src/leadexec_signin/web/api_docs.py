@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from leadexec_signin.i18n import N_
 from leadexec_signin.web.security import page_csp
 
 SWAGGER_UI = Path(swagger_ui.__file__).resolve().parent / "static"
@@ -29,7 +30,7 @@ DOCS_CSP = (
 
 async def api_docs(request: Request) -> Response:
     response: Response = request.app.state.templates.TemplateResponse(
-        request, "api_docs.html", {"title": "API reference"}
+        request, "api_docs.html", {"title": N_("API reference")}
     )
     response.headers["Content-Security-Policy"] = DOCS_CSP
     return response

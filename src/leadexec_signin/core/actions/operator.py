@@ -6,13 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Protocol
 
+from leadexec_signin import i18n
 from leadexec_signin.core import audit
 from leadexec_signin.core.actions.apps import APP_ID, TRY_IT_APP, AppsTx
 from leadexec_signin.core.apps import APPROVED, PENDING, STATUSES, SUSPENDED, Application
 from leadexec_signin.core.clock import Clock
 from leadexec_signin.core.errors import InvalidRequest, NotFound
-from leadexec_signin.core.mail import Mailer, Message
+from leadexec_signin.core.mail import Mailer, Message, compose
 from leadexec_signin.core.ports import Store, Users
+from leadexec_signin.i18n import N_
 
 # The one map from an operator's verb to the status it sets (admin page and command line).
 ACTIONS = {"approve": APPROVED, "suspend": SUSPENDED, "reinstate": APPROVED}
@@ -34,34 +36,40 @@ class Listed:
 
 
 def status_mail(app: Application, status: str, was: str, to: str, console: str) -> Message | None:
-    """What the owner is told when an operator changes the application's status."""
+    """What the owner is told when an operator changes the application's status, in the
+    current language (the caller picks the owner's, with ``i18n.using``)."""
+    values = {"app": app.name, "id": app.id, "console": console}
     if status == APPROVED and was == PENDING:
-        return Message(
-            to=to,
-            subject=f"{app.name} is approved for LeadExec Sign-In",
-            text=(
-                f"Your application {app.name} ({app.id}) is approved. Its buttons now sign in "
-                f"every LeadExec user on each origin you registered.\n\n{console}\n"
+        return compose(
+            to,
+            N_("%(app)s is approved for LeadExec Sign-In"),
+            N_(
+                "Your application %(app)s (%(id)s) is approved. Its buttons now sign in "
+                "every LeadExec user on each origin you registered.\n\n%(console)s\n"
             ),
+            **values,
         )
     if status == SUSPENDED:
-        return Message(
-            to=to,
-            subject=f"{app.name} is suspended on LeadExec Sign-In",
-            text=(
-                f"Your application {app.name} ({app.id}) was suspended by a LeadExec "
-                "operator: its buttons answer app_not_approved and its tokens stop working. "
-                f"Write to LeadExec support to ask why or to have it reinstated.\n\n{console}\n"
+        return compose(
+            to,
+            N_("%(app)s is suspended on LeadExec Sign-In"),
+            N_(
+                "Your application %(app)s (%(id)s) was suspended by a LeadExec "
+                "operator: its buttons answer %(code)s and its tokens stop working. "
+                "Write to LeadExec support to ask why or to have it reinstated.\n\n%(console)s\n"
             ),
+            code="app_not_approved",
+            **values,
         )
     if status == APPROVED and was == SUSPENDED:
-        return Message(
-            to=to,
-            subject=f"{app.name} is reinstated on LeadExec Sign-In",
-            text=(
-                f"Your application {app.name} ({app.id}) is reinstated: its buttons and the "
-                f"grants its users gave work again.\n\n{console}\n"
+        return compose(
+            to,
+            N_("%(app)s is reinstated on LeadExec Sign-In"),
+            N_(
+                "Your application %(app)s (%(id)s) is reinstated: its buttons and the "
+                "grants its users gave work again.\n\n%(console)s\n"
             ),
+            **values,
         )
     return None
 
@@ -126,7 +134,9 @@ class Operator:
         # After the commit: a slow mail server never holds the transaction open.
         if owner is not None and self.mailer is not None:
             console = f"{self.issuer}/developers/apps/{app.id}"
-            message = status_mail(app, status, app.status, owner.email, console)
+            # In the owner's language (their LeadExec locale), not the operator's.
+            with i18n.using(i18n.supported(owner.locale) or i18n.DEFAULT):
+                message = status_mail(app, status, app.status, owner.email, console)
             if message is not None:
                 self.mailer.send(message)
         return replace(app, status=status)

@@ -46,8 +46,9 @@ from leadexec_signin.core.errors import (
     InvalidRequest,
     RateLimited,
 )
-from leadexec_signin.core.mail import Mailer, Message
+from leadexec_signin.core.mail import Mailer, Message, compose
 from leadexec_signin.core.ports import AccountTokens, Audit, RateLimiter, Sessions, Store, Users
+from leadexec_signin.i18n import N_
 from leadexec_signin.settings import Settings
 
 MAX_NAME = 120
@@ -169,25 +170,34 @@ class AccountRecovery:
         self.mailer.send(message)
 
     def _verification(self, email: str, name: str, raw: str) -> Message:
-        hours = self.settings.verify_link_ttl_seconds // 3600
-        return Message(
+        # In the language of the request that asked (so with every mail below).
+        return compose(
             email,
-            "Confirm your email address for LeadExec",
-            f"Hello {name},\n\n"
-            "To finish creating your LeadExec account, confirm this email address:\n\n"
-            f"{self._link('/account/verify', raw)}\n\n"
-            f"The link works once, for {hours} hours. If you did not sign up, ignore this "
-            "email: nobody can sign in with this address unless the link is followed.\n",
+            N_("Confirm your email address for LeadExec"),
+            N_(
+                "Hello %(name)s,\n\n"
+                "To finish creating your LeadExec account, confirm this email address:\n\n"
+                "%(link)s\n\n"
+                "The link works once, for %(hours)s hours. If you did not sign up, ignore this "
+                "email: nobody can sign in with this address unless the link is followed.\n"
+            ),
+            name=name,
+            link=self._link("/account/verify", raw),
+            hours=self.settings.verify_link_ttl_seconds // 3600,
         )
 
     def _already_registered(self, email: str) -> Message:
-        return Message(
+        return compose(
             email,
-            "You already have a LeadExec account",
-            "Someone (probably you) tried to sign up for LeadExec with this email address, "
-            "which already has an account. Nothing was changed.\n\n"
-            f"Sign in: {self.settings.issuer}/account/login\n"
-            f"Forgot your password? {self.settings.issuer}/account/forgot\n",
+            N_("You already have a LeadExec account"),
+            N_(
+                "Someone (probably you) tried to sign up for LeadExec with this email address, "
+                "which already has an account. Nothing was changed.\n\n"
+                "Sign in: %(login)s\n"
+                "Forgot your password? %(forgot)s\n"
+            ),
+            login=f"{self.settings.issuer}/account/login",
+            forgot=f"{self.settings.issuer}/account/forgot",
         )
 
     def verify_email(self, raw: object, ip: str) -> str:
@@ -232,16 +242,20 @@ class AccountRecovery:
             self.mailer.send(message)
 
     def _reset(self, user: User, raw: str) -> Message:
-        minutes = self.settings.reset_link_ttl_seconds // 60
-        return Message(
+        return compose(
             user.email,
-            "Reset your LeadExec password",
-            f"Hello {user.name},\n\n"
-            "Someone asked to reset the password of the LeadExec account for this address. "
-            "To choose a new password, open:\n\n"
-            f"{self._link('/account/reset', raw)}\n\n"
-            f"The link works once, for {minutes} minutes. If you did not ask, ignore this "
-            "email: your password stays as it is.\n",
+            N_("Reset your LeadExec password"),
+            N_(
+                "Hello %(name)s,\n\n"
+                "Someone asked to reset the password of the LeadExec account for this address. "
+                "To choose a new password, open:\n\n"
+                "%(link)s\n\n"
+                "The link works once, for %(minutes)s minutes. If you did not ask, ignore this "
+                "email: your password stays as it is.\n"
+            ),
+            name=user.name,
+            link=self._link("/account/reset", raw),
+            minutes=self.settings.reset_link_ttl_seconds // 60,
         )
 
     def reset_password(self, raw: object, password: str, ip: str) -> str:
@@ -273,13 +287,16 @@ class AccountRecovery:
             audit.record(tx, now, audit.PASSWORD_RESET, user_id=user.id, ip=ip, detail=detail)
         self.limiter.reset(self.settings.login_limit_per_account, "login", user.email)
         self.mailer.send(
-            Message(
+            compose(
                 user.email,
-                "Your LeadExec password was changed",
-                f"Hello {user.name},\n\nThe password of your LeadExec account was just changed "
-                "with a reset link, and every device signed in to it was signed out.\n\n"
-                "If this was not you, reset it again at once: "
-                f"{self.settings.issuer}/account/forgot\n",
+                N_("Your LeadExec password was changed"),
+                N_(
+                    "Hello %(name)s,\n\nThe password of your LeadExec account was just changed "
+                    "with a reset link, and every device signed in to it was signed out.\n\n"
+                    "If this was not you, reset it again at once: %(link)s\n"
+                ),
+                name=user.name,
+                link=f"{self.settings.issuer}/account/forgot",
             )
         )
         return user.email
@@ -311,23 +328,31 @@ class AccountRecovery:
                 raw = self._token(
                     tx, user.id, EMAIL, s.verify_link_ttl_seconds, {"email": new_email}
                 )
-                message = Message(
+                message = compose(
                     new_email,
-                    "Confirm your new email address for LeadExec",
-                    f"Hello {current.name},\n\n"
-                    f"To use this address for your LeadExec account instead of {current.email}, "
-                    f"open:\n\n{self._link('/account/email/confirm', raw)}\n\n"
-                    f"The link works once, for {s.verify_link_ttl_seconds // 3600} hours. "
-                    "Until then nothing changes. If you did not ask, ignore this email.\n",
+                    N_("Confirm your new email address for LeadExec"),
+                    N_(
+                        "Hello %(name)s,\n\n"
+                        "To use this address for your LeadExec account instead of %(email)s, "
+                        "open:\n\n%(link)s\n\n"
+                        "The link works once, for %(hours)s hours. "
+                        "Until then nothing changes. If you did not ask, ignore this email.\n"
+                    ),
+                    name=current.name,
+                    email=current.email,
+                    link=self._link("/account/email/confirm", raw),
+                    hours=s.verify_link_ttl_seconds // 3600,
                 )
             else:
                 # Said to the owner of the address, not to the person asking: they see the
                 # same page whether or not the address is taken.
-                message = Message(
+                message = compose(
                     new_email,
-                    "Your email address was not added to another LeadExec account",
-                    "Someone asked to move another LeadExec account to this email address. "
-                    "It already has an account, so nothing was changed.\n",
+                    N_("Your email address was not added to another LeadExec account"),
+                    N_(
+                        "Someone asked to move another LeadExec account to this email address. "
+                        "It already has an account, so nothing was changed.\n"
+                    ),
                 )
             audit.record(tx, now, audit.EMAIL_CHANGE_REQUESTED, user_id=user.id, ip=ip)
         self.mailer.send(message)
@@ -355,12 +380,16 @@ class AccountRecovery:
             audit.record(tx, now, audit.EMAIL_CHANGED, user_id=user.id)
         self.limiter.reset(self.settings.login_limit_per_account, "login", user.email)
         self.mailer.send(
-            Message(
+            compose(
                 user.email,
-                "Your LeadExec email address was changed",
-                f"Hello {user.name},\n\nYour LeadExec account now uses {new_email}; sign in "
-                "with that address from now on. This address no longer signs in.\n\n"
-                "If this was not you, contact your LeadExec administrator at once.\n",
+                N_("Your LeadExec email address was changed"),
+                N_(
+                    "Hello %(name)s,\n\nYour LeadExec account now uses %(email)s; sign in "
+                    "with that address from now on. This address no longer signs in.\n\n"
+                    "If this was not you, contact your LeadExec administrator at once.\n"
+                ),
+                name=user.name,
+                email=new_email,
             )
         )
         return new_email

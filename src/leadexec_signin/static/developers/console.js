@@ -20,28 +20,40 @@
     return ok ? Promise.resolve() : Promise.reject(new Error("copy refused"));
   }
 
+  // The words are the page's, in its language: the button's own text, and what it says after
+  // a click (data-copied, data-copy-failed), so no sentence lives in this script.
   function bindCopy(button) {
+    var label = button.textContent;
+    var copied = button.getAttribute("data-copied") || label;
+    var failed = button.getAttribute("data-copy-failed") || label;
     button.addEventListener("click", function () {
       var block = document.getElementById(button.getAttribute("data-copy"));
       if (!block) return;
       copyText(block.textContent).then(
-        function () { button.textContent = "Copied"; },
-        function () { button.textContent = "Select and copy"; }
+        function () { button.textContent = copied; },
+        function () { button.textContent = failed; }
       );
-      window.setTimeout(function () { button.textContent = "Copy"; }, 2000);
+      window.setTimeout(function () { button.textContent = label; }, 2000);
     });
   }
 
+  // The default text is shown as the SDK will show it, in the page's language
+  // (data-default-words); any other text is the partner's own and shown as typed.
   function bindPreview(form) {
     var preview = document.getElementById("preview-button");
     if (!preview) return;
+    var defaultText = preview.getAttribute("data-default-text") || "";
+    var defaultWords = preview.getAttribute("data-default-words") || defaultText;
     function update() {
       var theme = form.querySelector("[name=theme]");
       var size = form.querySelector("[name=size]");
       var text = form.querySelector("[name=text]");
       if (theme) preview.setAttribute("data-theme", theme.value);
       if (size) preview.setAttribute("data-size", size.value);
-      if (text) preview.textContent = text.value.trim() || "Sign in with LeadExec";
+      if (text) {
+        var typed = text.value.trim();
+        preview.textContent = !typed || typed === defaultText ? defaultWords : typed;
+      }
     }
     form.addEventListener("input", update);
     form.addEventListener("change", update);

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from leadexec_signin import i18n
 from leadexec_signin.core import audit
 from leadexec_signin.core.actions.audit_trail import (
     FILTERS,
@@ -27,6 +28,7 @@ from leadexec_signin.core.actions.audit_trail import (
 )
 from leadexec_signin.core.audit import AuditEvent
 from leadexec_signin.core.errors import InvalidRequest
+from leadexec_signin.i18n import N_
 from leadexec_signin.web.account.routes import page
 from leadexec_signin.web.admin.routes import operator
 from leadexec_signin.web.context import call, services
@@ -39,6 +41,32 @@ def read_query(request: Request) -> AuditQuery:
     return parse_query(request.query_params)
 
 
+# The detail's fields as the page names them, in the reader's language (English shows the
+# field's own name, as the exports do); their values are codes, names and ids, shown as they are.
+DETAIL_LABELS = {
+    "alg": N_("alg"),
+    "authMethod": N_("authMethod"),
+    "before": N_("before"),
+    "changed": N_("changed"),
+    "clientType": N_("clientType"),
+    "count": N_("count"),
+    "forced": N_("forced"),
+    "grantType": N_("grantType"),
+    "name": N_("name"),
+    "origins": N_("origins"),
+    "purpose": N_("purpose"),
+    "reason": N_("reason"),
+    "redirectUris": N_("redirectUris"),
+    "replaces": N_("replaces"),
+    "scopes": N_("scopes"),
+    "sessions_ended": N_("sessions_ended"),
+    "signsFrom": N_("signsFrom"),
+    "status": N_("status"),
+    "via": N_("via"),
+    "was": N_("was"),
+}
+
+
 def describe(event: AuditEvent) -> str:
     """The detail as a short line for people (the exports carry it whole)."""
     parts = []
@@ -46,7 +74,8 @@ def describe(event: AuditEvent) -> str:
         if key == "description":
             continue  # the reason's sentence: the code beside it says as much, in the export
         shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
-        parts.append(f"{key}: {shown}")
+        label = i18n.gettext(DETAIL_LABELS[key]) if key in DETAIL_LABELS else key
+        parts.append(f"{label}: {shown}")
     return "; ".join(parts)
 
 
@@ -62,7 +91,7 @@ async def audit_page(request: Request) -> Response:
         "admin_audit.html",
         {
             "user": user,
-            "title": "Audit trail",
+            "title": N_("Audit trail"),
             "found": found,
             "query": query,
             "form": {
@@ -93,7 +122,7 @@ async def export(request: Request) -> Response:
     query = read_query(request)
     kind = request.path_params["format"]
     if kind not in ("csv", "json"):
-        raise InvalidRequest("Export as csv or json.")
+        raise InvalidRequest(N_("Export as csv or json."))
     batches = services(request).audit_trail.export(query)
     first = await call(next, batches, None)
 

@@ -13,14 +13,30 @@ from starlette.routing import Route
 
 from leadexec_signin.core.accounts import User
 from leadexec_signin.core.actions.operator import ACTIONS
-from leadexec_signin.core.apps import PENDING
+from leadexec_signin.core.apps import APPROVED, PENDING, SUSPENDED
+from leadexec_signin.core.clients import CONFIDENTIAL, PUBLIC
 from leadexec_signin.core.errors import AccessDenied, InvalidRequest, NotFound
 from leadexec_signin.core.scopes import SCOPES
+from leadexec_signin.i18n import N_
 from leadexec_signin.web.account.routes import page, require_user
 from leadexec_signin.web.context import call, services
 from leadexec_signin.web.security import check_csrf
 
 MAX_QUERY = 200
+# What the page says once an action is done (the address carries only the action's verb).
+DONE = {
+    "approve": N_("Done: approve."),
+    "suspend": N_("Done: suspend."),
+    "reinstate": N_("Done: reinstate."),
+}
+# An application's status as the page names it (the class keeps the code).
+STATUS_WORDS = {
+    PENDING: N_("pending"),
+    APPROVED: N_("approved"),
+    SUSPENDED: N_("suspended"),
+}
+# The OAuth client type in words (the authentication method beside it is a code).
+CLIENT_TYPE_WORDS = {CONFIDENTIAL: N_("confidential"), PUBLIC: N_("public")}
 
 
 async def operator(request: Request) -> User:
@@ -41,7 +57,7 @@ async def admin_home(request: Request) -> Response:
     listed = await call(svc.operator.listing, query)
     done = request.query_params.get("done", "")
     # Only a known action is echoed: free text here would let a link put words in our mouth.
-    done = done if done in ACTIONS else ""
+    done = DONE.get(done, "")
     return page(
         request,
         "admin.html",
@@ -51,8 +67,10 @@ async def admin_home(request: Request) -> Response:
             "others": [item for item in listed if item.app.status != PENDING],
             "query": query,
             "done": done,
-            "title": "Applications",
+            "title": N_("Applications"),
             "scopes": SCOPES,
+            "statuses": STATUS_WORDS,
+            "client_types": CLIENT_TYPE_WORDS,
         },
     )
 
@@ -63,10 +81,10 @@ async def change_status(request: Request) -> Response:
     user = await operator(request)
     action = form.get("action")
     if not isinstance(action, str) or action not in ACTIONS:
-        raise InvalidRequest("Choose approve, suspend or reinstate.")
+        raise InvalidRequest(N_("Choose approve, suspend or reinstate."))
     app_id = request.path_params["app_id"]
     if len(app_id) > 80:
-        raise NotFound("No such application.")
+        raise NotFound(N_("No such application."))
     await call(services(request).operator.act, app_id, action, actor=user.id)
     return RedirectResponse(f"/admin?done={action}", status_code=303)
 

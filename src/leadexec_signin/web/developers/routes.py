@@ -20,7 +20,16 @@ from starlette.routing import Route
 
 from leadexec_signin.core.accounts import User
 from leadexec_signin.core.actions.console import SECRET_GRACE
-from leadexec_signin.core.apps import LOOPBACK_HOSTS, SIZES, THEMES, Application, Button
+from leadexec_signin.core.apps import (
+    APPROVED,
+    LOOPBACK_HOSTS,
+    PENDING,
+    SIZES,
+    SUSPENDED,
+    THEMES,
+    Application,
+    Button,
+)
 from leadexec_signin.core.clients import (
     ACCESS_TOKEN_FORMATS,
     AUTH_METHODS,
@@ -31,10 +40,11 @@ from leadexec_signin.core.clients import (
 )
 from leadexec_signin.core.errors import InvalidRequest
 from leadexec_signin.core.scopes import SCOPES
+from leadexec_signin.i18n import N_
 from leadexec_signin.web.account.routes import current_user, page, require_user
 from leadexec_signin.web.context import call, services
 from leadexec_signin.web.developers.chart import panels
-from leadexec_signin.web.developers.snippets import button_markup, complete_page, preview_markup
+from leadexec_signin.web.developers.snippets import button_markup, complete_page
 from leadexec_signin.web.security import check_csrf
 from leadexec_signin.web.signin.snippet import snippet
 
@@ -42,6 +52,29 @@ MAX_ORIGIN_LINES = 20
 # A textarea of URIs: room for the 20 the core allows at a realistic length, well inside the
 # request body limit together with the JWKS.
 MAX_URI_FIELD = 12_000
+
+# Words the pages show for machine values: the values themselves (form fields, classes) stay.
+# A sentence with a value is a (message, values) pair, translated when the page is drawn, in
+# the page's language (which the signed-in user's locale may still change at that point).
+Words = str | tuple[str, dict[str, object]]
+STATUS_WORDS = {
+    PENDING: N_("development mode"),
+    APPROVED: N_("approved"),
+    SUSPENDED: N_("suspended"),
+}
+THEME_WORDS = {"light": N_("light"), "dark": N_("dark")}
+SIZE_WORDS = {"small": N_("small"), "medium": N_("medium"), "large": N_("large")}
+# The OAuth choices that are English words (the client types, the "none" method, the opaque
+# format); names such as client_secret_basic, jwt or EdDSA read the same in every language.
+OPTION_WORDS = {
+    "confidential": N_("confidential"),
+    "public": N_("public"),
+    "none": N_("none"),
+    "opaque": N_("opaque"),
+}
+# A button left with the default text says it in each visitor's language (the SDK translates
+# it); a partner's own text never changes. The previews show it the same way.
+DEFAULT_TEXT = Button.text
 
 
 def text(form: FormData, name: str, limit: int = 2048) -> str:
@@ -69,16 +102,19 @@ def provider_host(request: Request) -> str:
     return urlsplit(services(request).settings.issuer).netloc
 
 
-def host_warning(request: Request) -> str | None:
+def host_warning(request: Request) -> Words | None:
     """The snippets name the configured issuer; a console reached under another host (a
     proxy, a forgotten LEADEXEC_ISSUER) would hand out an address that does not answer."""
     issuer = services(request).settings.issuer
     if request.url.netloc == urlsplit(issuer).netloc:
         return None
     return (
-        f"You opened the console at {request.url.netloc}, but this server's issuer "
-        f"(LEADEXEC_ISSUER) is {issuer}: the snippets below load the SDK from there. Open the "
-        "console at that address, or set LEADEXEC_ISSUER to the address your pages reach."
+        N_(
+            "You opened the console at %(here)s, but this server's issuer (LEADEXEC_ISSUER) is "
+            "%(issuer)s: the snippets below load the SDK from there. Open the console at that "
+            "address, or set LEADEXEC_ISSUER to the address your pages reach."
+        ),
+        {"here": request.url.netloc, "issuer": issuer},
     )
 
 
@@ -94,25 +130,39 @@ def console_page(
     return page(
         request,
         template,
-        {"user": user, "nav": nav, "host_warning": host_warning(request), **context},
+        {
+            "user": user,
+            "nav": nav,
+            "host_warning": host_warning(request),
+            "status_words": STATUS_WORDS,
+            "theme_words": THEME_WORDS,
+            "size_words": SIZE_WORDS,
+            "default_text": DEFAULT_TEXT,
+            **context,
+        },
         status=status,
     )
 
 
-def mode_words(app: Application) -> str:
+def mode_words(app: Application) -> Words:
     """The approval state in words, as the application's page and list explain it."""
     if app.status == "approved":
-        return "Approved: the buttons sign in every LeadExec user, on each origin registered below."
+        return N_(
+            "Approved: the buttons sign in every LeadExec user, on each origin registered below."
+        )
     if app.status == "suspended":
-        return (
+        return N_(
             "Suspended by a LeadExec operator: the buttons answer app_not_approved and every "
             "token stopped working. Write to LeadExec support to have it reinstated."
         )
     loopback = ", ".join(f"http://{h}:PORT" for h in LOOPBACK_HOSTS)
     return (
-        "Development mode, waiting for approval: the buttons work only for you (the owner) "
-        f"and only on {loopback}. Production origins and other users get app_not_approved "
-        "until a LeadExec operator approves the application; you will get an email then."
+        N_(
+            "Development mode, waiting for approval: the buttons work only for you (the owner) "
+            "and only on %(loopback)s. Production origins and other users get app_not_approved "
+            "until a LeadExec operator approves the application; you will get an email then."
+        ),
+        {"loopback": loopback},
     )
 
 
@@ -193,8 +243,8 @@ async def console(request: Request) -> Response:
         "developers.html",
         user,
         "apps",
-        {"apps": apps, "scopes": SCOPES, "title": "Partner console", "form": {},
-         "mode_words": mode_words, "notice": "Application deleted." if deleted else None},
+        {"apps": apps, "scopes": SCOPES, "title": N_("Partner console"), "form": {},
+         "mode_words": mode_words, "notice": N_("Application deleted.") if deleted else None},
     )  # fmt: skip
 
 
@@ -237,11 +287,14 @@ async def register(request: Request) -> Response:
             "developers.html",
             user,
             "apps",
-            {"apps": apps, "scopes": SCOPES, "title": "Partner console", "mode_words": mode_words,
-             "error": exc.description, "form": fields, "chosen": scopes},
+            {"apps": apps, "scopes": SCOPES, "title": N_("Partner console"),
+             "mode_words": mode_words, "error": exc.description, "error_code": exc.code,
+             "form": fields, "chosen": scopes},
             status=400,
         )  # fmt: skip
-    return await app_page(request, app.id, user, secret=secret, notice="Application registered.")
+    return await app_page(
+        request, app.id, user, secret=secret, notice=N_("Application registered.")
+    )
 
 
 async def app_page(
@@ -251,7 +304,7 @@ async def app_page(
     *,
     secret: str | None = None,
     notice: str | None = None,
-    error: str | None = None,
+    error: InvalidRequest | None = None,
     status: int = 200,
     oauth: dict[str, object] | None = None,
     edit: dict[str, object] | None = None,
@@ -271,11 +324,12 @@ async def app_page(
             "buttons": buttons,
             "secret": secret,
             "notice": notice,
-            "error": error,
+            # The refusal's own sentence and its code, so ``describe`` can word it in any language.
+            "error": error.description if error else None,
+            "error_code": error.code if error else None,
             "mode_words": mode_words(app),
             "snippet": snippet(host),
             "markup": {b.id: button_markup(b) for b in buttons},
-            "previews": {b.id: preview_markup(b) for b in buttons},
             "complete": complete_page(host, app, buttons[0]) if buttons else None,
             "panels": panels(usage),
             "edit": edit or edit_fields(app),
@@ -290,6 +344,7 @@ async def app_page(
             "auth_methods": AUTH_METHODS,
             "access_token_formats": ACCESS_TOKEN_FORMATS,
             "id_token_algs": ID_TOKEN_ALGS,
+            "option_words": OPTION_WORDS,
         },
         status=status,
     )
@@ -298,22 +353,30 @@ async def app_page(
 async def show_app(request: Request) -> Response:
     user = await require_user(request)
     notice = {
-        "button": "Button created.",
-        "button_saved": "Button saved.",
-        "button_deleted": "Button deleted. Pages still showing it get invalid_button.",
-        "origins": "Origins saved.",
-        "edited": "Application saved.",
-        "client": "OAuth settings saved.",
+        "button": N_("Button created."),
+        "button_saved": N_("Button saved."),
+        "button_deleted": N_("Button deleted. Pages still showing it get invalid_button."),
+        "origins": N_("Origins saved."),
+        "edited": N_("Application saved."),
+        "client": N_("OAuth settings saved."),
     }.get(request.query_params.get("done", ""))
     return await app_page(request, request.path_params["app_id"], user, notice=notice)
 
 
 GRACE_CHOICES = [
-    ("0", "Stop the old secret now (it leaked)"),
-    ("1h", "Keep the old secret working for 1 hour"),
-    ("24h", "Keep the old secret working for 24 hours"),
-    ("7d", "Keep the old secret working for 7 days"),
+    ("0", N_("Stop the old secret now (it leaked)")),
+    ("1h", N_("Keep the old secret working for 1 hour")),
+    ("24h", N_("Keep the old secret working for 24 hours")),
+    ("7d", N_("Keep the old secret working for 7 days")),
 ]
+# What the page says once the new secret is made: whole sentences, one per choice (a closed
+# set), so each language words its own duration.
+GRACE_NOTICES = {
+    "0": N_("New secret created. The old secret stopped working."),
+    "1h": N_("New secret created. The old secret keeps working for 1 hour."),
+    "24h": N_("New secret created. The old secret keeps working for 24 hours."),
+    "7d": N_("New secret created. The old secret keeps working for 7 days."),
+}
 
 
 def edit_fields(app: Application) -> dict[str, object]:
@@ -347,7 +410,7 @@ async def edit_app(request: Request, user: User, form: FormData, app_id: str) ->
             origins=origin_lines(str(fields["origins"])),
         )
     except InvalidRequest as exc:
-        return await app_page(request, app_id, user, error=exc.description, status=400, edit=fields)
+        return await app_page(request, app_id, user, error=exc, status=400, edit=fields)
     return RedirectResponse(f"/developers/apps/{app_id}?done=edited", status_code=303)
 
 
@@ -355,7 +418,7 @@ async def delete_app(request: Request, user: User, form: FormData, app_id: str) 
     try:
         await call(services(request).console.delete_app, app_id, user, text(form, "confirm", 200))
     except InvalidRequest as exc:
-        return await app_page(request, app_id, user, error=exc.description, status=400)
+        return await app_page(request, app_id, user, error=exc, status=400)
     return RedirectResponse("/developers?done=deleted", status_code=303)
 
 
@@ -374,7 +437,7 @@ async def edit_button(request: Request, user: User, form: FormData, app_id: str)
             text=text(form, "text", 100),
         )
     except InvalidRequest as exc:
-        return await app_page(request, app_id, user, error=exc.description, status=400)
+        return await app_page(request, app_id, user, error=exc, status=400)
     return RedirectResponse(f"/developers/apps/{app_id}?done=button_saved", status_code=303)
 
 
@@ -393,9 +456,8 @@ async def buttons_page(request: Request) -> Response:
         "buttons",
         {
             "owned": owned,
-            "previews": {b.id: preview_markup(b) for _, buttons in owned for b in buttons},
             "markup": {b.id: button_markup(b) for _, buttons in owned for b in buttons},
-            "title": "Buttons",
+            "title": N_("Buttons"),
         },
     )
 
@@ -415,7 +477,7 @@ async def docs_page(request: Request) -> Response:
         user,
         "docs",
         {
-            "title": "Documentation",
+            "title": N_("Documentation"),
             "issuer": services(request).settings.issuer,
             "complete": example,
             "loopback": [f"http://{h}:PORT" for h in LOOPBACK_HOSTS],
@@ -428,7 +490,7 @@ async def save_origins(request: Request, user: User, form: FormData, app_id: str
         lines = origin_lines(text(form, "origins", 6000))
         await call(services(request).console.set_origins, app_id, user, lines)
     except InvalidRequest as exc:
-        return await app_page(request, app_id, user, error=exc.description, status=400)
+        return await app_page(request, app_id, user, error=exc, status=400)
     return RedirectResponse(f"/developers/apps/{app_id}?done=origins", status_code=303)
 
 
@@ -438,9 +500,7 @@ async def save_client(request: Request, user: User, form: FormData, app_id: str)
         fields = posted_client_fields(form)
         await call(services(request).console.set_client, app_id, user, registration(fields))
     except InvalidRequest as exc:
-        return await app_page(
-            request, app_id, user, error=exc.description, status=400, oauth=fields
-        )
+        return await app_page(request, app_id, user, error=exc, status=400, oauth=fields)
     return RedirectResponse(f"/developers/apps/{app_id}?done=client#oauth", status_code=303)
 
 
@@ -454,10 +514,10 @@ async def add_button(request: Request, user: User, form: FormData, app_id: str) 
             scopes=scopes,
             theme=text(form, "theme", 20) or "light",
             size=text(form, "size", 20) or "medium",
-            text=text(form, "text", 100) or "Sign in with LeadExec",
+            text=text(form, "text", 100) or DEFAULT_TEXT,
         )
     except InvalidRequest as exc:
-        return await app_page(request, app_id, user, error=exc.description, status=400)
+        return await app_page(request, app_id, user, error=exc, status=400)
     return RedirectResponse(f"/developers/apps/{app_id}?done=button", status_code=303)
 
 
@@ -466,16 +526,11 @@ async def rotate_secret(request: Request, user: User, form: FormData, app_id: st
     grace = SECRET_GRACE.get(choice)
     if grace is None:
         return await app_page(
-            request, app_id, user, error="Choose how long the old secret keeps working.",
-            status=400,
+            request, app_id, user,
+            error=InvalidRequest(N_("Choose how long the old secret keeps working.")), status=400,
         )  # fmt: skip
     secret = await call(services(request).console.rotate_secret, app_id, user, grace)
-    words = dict(GRACE_CHOICES)[choice].replace("Keep the old secret working for", "for")
-    notice = (
-        "New secret created. The old secret stopped working."
-        if not grace
-        else f"New secret created. The old secret keeps working {words}."
-    )
+    notice = GRACE_NOTICES[choice]
     return await app_page(request, app_id, user, secret=secret, notice=notice)
 
 
@@ -492,7 +547,7 @@ async def try_it(request: Request) -> Response:
         "try",
         {
             "btn_id": button.id,
-            "title": "Try It",
+            "title": N_("Try It"),
             "owned": owned,
             "here": here,
             "markup": {b.id: button_markup(b) for _, buttons in owned for b in buttons},

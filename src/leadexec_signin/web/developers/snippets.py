@@ -65,13 +65,3 @@ def complete_page(provider_host: str, app: Application, button: Button) -> str:
             "",
         ]
     )
-
-
-def preview_markup(button: Button) -> str:
-    """The same markup, styled by the real /signin/button.css in the button's theme and size,
-    inert: the console loads no SDK, so the preview looks like the button and does nothing."""
-    return (
-        f'<button type="button" tabindex="-1" aria-disabled="true" class="le-preview" '
-        f'data-btnId="{escape(button.id)}" data-theme="{escape(button.theme)}" '
-        f'data-size="{escape(button.size)}">{escape(button.text)}</button>'
-    )

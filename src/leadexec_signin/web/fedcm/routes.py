@@ -20,6 +20,7 @@ from starlette.routing import Route
 from leadexec_signin.core.actions.fedcm import ContinueNeeded
 from leadexec_signin.core.authorize import AuthorizeRequest
 from leadexec_signin.core.errors import InvalidRequest, LoginRequired, NotFound
+from leadexec_signin.i18n import N_
 from leadexec_signin.web.context import call, services
 from leadexec_signin.web.fedcm.cors import allow_reading, readable_by
 from leadexec_signin.web.security import client_ip, session_cookie
@@ -223,7 +224,7 @@ async def signed_in(request: Request) -> Response:
     if session_cookie(request, services(request).settings) is None:
         raise LoginRequired("/fedcm/signed-in")
     return request.app.state.templates.TemplateResponse(
-        request, "fedcm_signed_in.html", {"title": "Signed in"}
+        request, "fedcm_signed_in.html", {"title": N_("Signed in")}
     )
 
 

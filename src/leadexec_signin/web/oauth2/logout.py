@@ -12,6 +12,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from leadexec_signin.core.actions.logout import LogoutPlan, LogoutRequest
+from leadexec_signin.i18n import N_
 from leadexec_signin.web.context import call, services
 from leadexec_signin.web.oauth2.authorize import with_form_target
 from leadexec_signin.web.oauth2.params import collect, form_pairs
@@ -43,7 +44,7 @@ def logout_page(request: Request, req: LogoutRequest, plan: LogoutPlan) -> Respo
             "signed_in": plan.signed_in,
             "hidden": hidden,
             "csrf": csrf_token(request, settings),
-            "title": "Sign out",
+            "title": N_("Sign out"),
         },
         headers={
             "Referrer-Policy": "same-origin",
