@@ -7,7 +7,11 @@ from urllib.parse import unquote
 
 import httpx
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
+
+from leadexec_signin import i18n
+from leadexec_signin.core.errors import ImmediateFailed
+from leadexec_signin.web.signin.routes import SDK_MESSAGES
 
 from .conftest import Site
 from .popup import decide, log_in, open_popup, results, sign_in_and_allow
@@ -143,6 +147,20 @@ def test_the_seeds_markup_alone_is_styled_and_data_lang_picks_the_popups_languag
     assert popup.evaluate("document.documentElement.lang") == "fr"
     assert popup.get_by_role("button", name="Se connecter", exact=True).is_visible()
     popup.close()
+    # The SDK's own words follow data-lang too: the default button text and the messages of
+    # its error results; the codes stay the same in every language.
+    with i18n.using("fr"):
+        french = {k: i18n.gettext(v) for k, v in SDK_MESSAGES.items()}
+        label = i18n.gettext("Sign in with LeadExec")
+        not_yet = i18n.gettext(ImmediateFailed.description)  # the silent check's, from us
+    assert label != "Sign in with LeadExec"
+    expect(page.locator("#leAppButton")).to_have_text(label)
+    expect(page.get_by_role("button", name=label)).to_have_count(1)  # its accessible name
+    checked, closed = results(page, 2)
+    assert (checked["error"], checked["errorMessage"]) == ("immediate_failed", not_yet)
+    assert not_yet != ImmediateFailed.description
+    assert (closed["error"], closed["errorMessage"]) == ("popup_closed", french["popup_closed"])
+    assert french["popup_closed"] != SDK_MESSAGES["popup_closed"]
 
     # The seed's full snippet links the stylesheet itself: the SDK adds no second one.
     page.goto(site.partner + "/t/gallery")
