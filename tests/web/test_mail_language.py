@@ -1,8 +1,7 @@
 """Mail in the reader's language, delivered by SMTP to a real server (aiosmtpd): a person's own
 request is answered in the language of that request, an operator's action in the owner's
-LeadExec locale. Each message says which with ``Content-Language``; its link works whatever
-the language. (The assertions are on the header, not on the words, so they hold before and
-after the catalogs translate the mail.)"""
+LeadExec locale. Each message says which with ``Content-Language`` and its subject is the
+catalog's translation; its link works whatever the language."""
 
 from __future__ import annotations
 
@@ -14,6 +13,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from conftest import ISSUER, PASSWORD, csrf_of, sign_in
+from leadexec_signin import i18n
 from leadexec_signin.compose import Services
 from leadexec_signin.settings import Settings
 from smtp_server import SmtpServer, running_smtp_server
@@ -65,6 +65,10 @@ def test_the_verification_mail_speaks_the_sign_up_language(
     assert r.status_code == 200 and r.headers["content-language"] == language
     [mail] = smtp.inbox.wait_for("pat@example.com")
     assert mail.mail["Content-Language"] == language
+    english = "Confirm your email address for LeadExec"
+    with i18n.using(language):
+        assert mail.mail["Subject"] == i18n.gettext(english)
+    assert (language == "en") == (mail.mail["Subject"] == english)
     assert mail.mail["From"] == "LeadExec <id@example.com>"
     # The link works, opened in any language (here the browser's, then English).
     page = client.get(path_of(mail.link), headers=headers)
@@ -110,4 +114,8 @@ def test_an_owner_is_told_of_an_approval_in_their_own_locale(
     assert r.status_code == 303
     [mail] = smtp.inbox.wait_for("ann@acme.example")
     assert mail.mail["Content-Language"] == language
+    with i18n.using(language):
+        subject = i18n.gettext("%(app)s is approved for LeadExec Sign-In") % {"app": "Ann's CRM"}
+    assert mail.mail["Subject"] == subject
+    assert (language == "en") == (subject == "Ann's CRM is approved for LeadExec Sign-In")
     assert f"{ISSUER}/developers/apps/{app.id}" in mail.text
