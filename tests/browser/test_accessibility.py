@@ -82,6 +82,7 @@ PAGES: dict[str, tuple[bool, Callable[[Audit], str]]] = {
     "login-console": (False, lambda a: "/account/login?next=/developers"),
     "signup": (False, lambda a: "/account/signup"),
     "forgot": (False, lambda a: "/account/forgot"),
+    "api-docs": (False, lambda a: "/docs"),
     "not-found": (False, lambda a: "/account/nowhere"),
     "popup-error": (
         False,
@@ -150,6 +151,7 @@ def test_every_page_passes_axe_and_fits_a_phone(
             audit.results[f"{name} {language} {width}"] = {
                 "serious_or_critical": len(blocking),
                 "other": len(violations) - len(blocking),
+                "other_rules": sorted({str(v["id"]) for v in violations if v not in blocking}),
                 "horizontal_overflow_px": overflow,
             }
             if blocking or overflow > 0:

@@ -4,9 +4,17 @@ window.addEventListener("DOMContentLoaded", function () {
   window.SwaggerUIBundle({
     url: "/openapi.json",
     dom_id: "#swagger-ui",
-    deepLinking: true,
+    // No deep links: Swagger UI draws each one as a link inside the operation's button, a
+    // control inside a control that screen readers and keyboards cannot use.
+    deepLinking: false,
     // Requests "Try it out" sends go to this origin; tokens typed in stay in this page.
     persistAuthorization: false,
     validatorUrl: null,
+    onComplete: function () {
+      // Swagger UI's server menu has no label of its own; ours, in the page's language.
+      var servers = document.getElementById("servers");
+      var label = document.getElementById("swagger-ui").getAttribute("data-servers-label");
+      if (servers && label) servers.setAttribute("aria-label", label);
+    },
   });
 });
