@@ -13,7 +13,7 @@ use case's signature would add three parameters to thirty functions for no rule 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -101,11 +101,14 @@ class RequestContext:
     request_id: str | None = None
 
 
-_request: ContextVar[RequestContext | None] = ContextVar("leadexec_audit_request", default=None)
+# The context itself, or a function that makes it: most requests record no event, so the web
+# layer binds a function and the headers are read only when an event needs them.
+Bound = RequestContext | Callable[[], RequestContext]
+_request: ContextVar[Bound | None] = ContextVar("leadexec_audit_request", default=None)
 
 
 @contextmanager
-def bind_request(ctx: RequestContext) -> Iterator[None]:
+def bind_request(ctx: Bound) -> Iterator[None]:
     """For one request: every event recorded meanwhile carries its IP, user agent and id.
     Threads started by ``run_in_threadpool`` copy the context, so use cases see it."""
     token = _request.set(ctx)
@@ -116,7 +119,8 @@ def bind_request(ctx: RequestContext) -> Iterator[None]:
 
 
 def current_request() -> RequestContext | None:
-    return _request.get()
+    found = _request.get()
+    return found() if callable(found) else found
 
 
 class Recorder(Protocol):
@@ -142,7 +146,7 @@ def record(
     """Written in the caller's transaction: the event exists exactly when the change does.
     ``actor`` is who did it; left out, it is the user (most events are a person's own act),
     unless the event is of a proof that failed."""
-    ctx = _request.get() or RequestContext()
+    ctx = current_request() or RequestContext()
     if actor is None and event not in UNPROVEN:
         actor = user_id
     tx.record(

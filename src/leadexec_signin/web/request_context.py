@@ -23,14 +23,23 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request = Request(scope)
-        agent = request.headers.get("user-agent", "")
-        ctx = RequestContext(
-            ip=client_ip(request, self.settings)[:64],
-            # The agent is whatever the client wrote: control characters escaped and anything
-            # shaped like one of our tokens redacted, as in the access log.
-            user_agent=loggable(agent[:512])[:256] or None,
-            request_id=str(scope.get("state", {}).get("request_id", ""))[:40] or None,
-        )
-        with bind_request(ctx):
+        made: list[RequestContext] = []
+
+        def context() -> RequestContext:
+            # Read the first time an event is recorded, then kept: most requests record none.
+            if not made:
+                request = Request(scope)
+                agent = request.headers.get("user-agent", "")
+                made.append(
+                    RequestContext(
+                        ip=client_ip(request, self.settings)[:64],
+                        # The agent is whatever the client wrote: control characters escaped
+                        # and anything shaped like one of our tokens redacted, as in the log.
+                        user_agent=loggable(agent[:512])[:256] or None,
+                        request_id=str(scope.get("state", {}).get("request_id", ""))[:40] or None,
+                    )
+                )
+            return made[0]
+
+        with bind_request(context):
             await self.app(scope, receive, send)
