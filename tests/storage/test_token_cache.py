@@ -78,18 +78,18 @@ def checkouts(services: Services) -> list[int]:
         if not inside_hot_read[0]:
             seen[0] += 1
 
-    if hot._own_connections:  # a connection of its own per thread: each read is one trip
-        read = hot._one
+    # Hot reads use a connection of their own per thread: each read is one trip.
+    read = hot._one
 
-        def counted(*args: object) -> object:
-            seen[0] += 1
-            inside_hot_read[0] = True  # its first use opens the connection: one trip
-            try:
-                return read(*args)  # type: ignore[arg-type]
-            finally:
-                inside_hot_read[0] = False
+    def counted(*args: object) -> object:
+        seen[0] += 1
+        inside_hot_read[0] = True  # its first use opens the connection: one trip
+        try:
+            return read(*args)  # type: ignore[arg-type]
+        finally:
+            inside_hot_read[0] = False
 
-        hot._one = counted  # type: ignore[method-assign]
+    hot._one = counted  # type: ignore[method-assign]
     return seen
 
 

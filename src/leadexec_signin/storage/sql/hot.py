@@ -83,32 +83,17 @@ class HotReads:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._dbapi_error = engine.dialect.loaded_dbapi.Error
-        # SQLite: the pool's checkout is a few microseconds. A network database: each thread
-        # keeps one connection of its own in autocommit, so a read is one round trip, not
-        # three (the pool's liveness ping, the query, the rollback when it is given back).
-        self._own_connections = engine.dialect.name != "sqlite"
+        # Each thread keeps one connection of its own in autocommit. A network database: a
+        # read is one round trip, not three (the pool's liveness ping, the query, the rollback
+        # when it is given back). SQLite: no pool checkout and check-in around each read
+        # (about 10 us of a 130 us exchange); each statement still reads the latest commit.
+        self._sqlite = engine.dialect.name == "sqlite"
         self._local = threading.local()
         self._refresh = _Statement(engine, REFRESH_GRANT, "token_hash")
         self._grant = _Statement(engine, GRANT_CONTEXT, "grant_id")
 
     @contextmanager
     def _cursor(self) -> Iterator[Any]:
-        if self._own_connections:
-            with self._own_cursor() as cursor:
-                yield cursor
-            return
-        connection = self.engine.raw_connection()
-        try:
-            with _closing_cursor(connection) as cursor:
-                yield cursor
-        except self._dbapi_error as exc:
-            connection.invalidate(exc)  # a connection that failed is not reused
-            raise TemporarilyUnavailable(debug=type(exc).__name__) from exc
-        finally:
-            connection.close()  # back to the pool, which ends the read transaction
-
-    @contextmanager
-    def _own_cursor(self) -> Iterator[Any]:
         connection = getattr(self._local, "connection", None)
         try:
             if connection is None:
@@ -118,7 +103,10 @@ class HotReads:
                 pooled.detach()  # ours from now on, outside the pool's count
                 self._local.pooled = pooled  # held: letting it go would close the connection
                 connection.rollback()
-                connection.autocommit = True
+                if self._sqlite:
+                    connection.isolation_level = None  # Python 3.11's sqlite3 autocommit
+                else:
+                    connection.autocommit = True
                 self._local.connection = connection
             with _closing_cursor(connection) as cursor:
                 yield cursor
