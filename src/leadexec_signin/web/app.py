@@ -194,6 +194,8 @@ def create_app(services_: Services) -> Starlette:
         process_exited()
 
     app = Starlette(routes=[surfaces()], lifespan=lifespan)
+    # The partner backends' hourly refresh, innermost: the plain call skips the router.
+    app.add_middleware(seed_token.HotTokenPath)
     # The page's language, innermost: every route and renderer below speaks it.
     app.add_middleware(LanguageMiddleware, settings=settings)
     # Inside the security middleware, which makes the request id the audit trail records.

@@ -5,18 +5,25 @@ The answer always has the documented shape (docs/api.md) and is never cached.
 
 from __future__ import annotations
 
+import json
+from urllib.parse import parse_qsl
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from leadexec_signin.core.actions.token import GRANT_TYPES
 from leadexec_signin.core.clock import iso_z
 from leadexec_signin.core.errors import InvalidRequest
 from leadexec_signin.core.scopes import ordered
+from leadexec_signin.core.tokens import IssuedTokens
 from leadexec_signin.web.context import call, call_read, services
-from leadexec_signin.web.leadexec_api.params import read_params, required
+from leadexec_signin.web.errors import seed_body
+from leadexec_signin.web.leadexec_api.params import MAX_VALUE, read_params, required
 from leadexec_signin.web.metrics import Exchanges
 from leadexec_signin.web.security import client_ip
+from leadexec_signin.web.surfaces import MAX_QUERY_BYTES, as_signin_error
 
 PARAMS = frozenset({"appId", "refreshToken", "appSecret", "code"})
 EXCHANGES = Exchanges("api", GRANT_TYPES)
@@ -46,18 +53,22 @@ async def token_endpoint(request: Request) -> Response:
         EXCHANGES.refused(grant_type, exc)
         raise
     EXCHANGES.issued(grant_type)
-    return JSONResponse(
-        {
-            "valid": True,
-            "refreshToken": issued.refresh_token,
-            "authToken": issued.access_token,
-            "expireDate": iso_z(issued.expires_at),
-            "scopes": ordered(issued.scopes),
-            "errorMessage": None,
-            "error": None,
-        },
-        headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
-    )
+    return JSONResponse(answer(issued), headers=NO_STORE)
+
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def answer(issued: IssuedTokens) -> dict[str, object]:
+    return {
+        "valid": True,
+        "refreshToken": issued.refresh_token,
+        "authToken": issued.access_token,
+        "expireDate": iso_z(issued.expires_at),
+        "scopes": ordered(issued.scopes),
+        "errorMessage": None,
+        "error": None,
+    }
 
 
 # A refusal still carries the token fields, as null (see web/errors.py).
@@ -68,3 +79,74 @@ token_endpoint.error_fields = {  # type: ignore[attr-defined]
 }
 
 routes = [Route("/token", token_endpoint, methods=["GET", "POST"])]
+
+
+class HotTokenPath:
+    """``GET /api/token?appId=...&refreshToken=...``, the call every partner backend makes
+    once an hour per user, answered without Starlette's routing levels, request and response
+    objects (a third of an exchange's cost in the profile). Only that plain, well-formed call
+    is taken here; anything else (a code, a secret sent twice, a missing or over-long value,
+    another method, a long address) goes on to the route above, which answers every case, so
+    both give the same answers. Pure ASGI, inside the security and request-context layers."""
+
+    PATH = "/api/token"
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        params = self._plain(scope)
+        if params is None:
+            await self.app(scope, receive, send)
+            return
+        # What the router would have set: the metrics label the route by its template.
+        scope["route"], scope["endpoint"] = routes[0], token_endpoint
+        request = Request(scope, receive)
+        svc = services(request)
+        ip = client_ip(request, svc.settings)
+        args = ("refresh_token", params["appId"], params["refreshToken"], params.get("appSecret"))
+        try:
+            issued = await call_read(request, svc.tokens.exchange, *args, ip)
+        except Exception as exc:
+            EXCHANGES.refused("refresh_token", exc)
+            error = as_signin_error(request, exc)  # logged as the surface would log it
+            headers = [] if error.retry_after is None else [("retry-after", error.retry_after)]
+            body = seed_body(error, **token_endpoint.error_fields)  # type: ignore[attr-defined]
+            await _send_json(send, error.status, body, headers)
+            return
+        EXCHANGES.issued("refresh_token")
+        await _send_json(send, 200, answer(issued), list(NO_STORE.items()))
+
+    def _plain(self, scope: Scope) -> dict[str, str] | None:
+        if scope["type"] != "http" or scope["path"] != self.PATH or scope["method"] != "GET":
+            return None
+        query: bytes = scope.get("query_string", b"")
+        if len(query) > MAX_QUERY_BYTES:
+            return None
+        found: dict[str, str] = {}
+        for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+            if name in PARAMS:
+                if name in found or len(value) > MAX_VALUE:
+                    return None
+                found[name] = value
+        if not found.get("appId") or not found.get("refreshToken") or "code" in found:
+            return None
+        if "appSecret" in found and not found["appSecret"]:
+            del found["appSecret"]  # an empty secret is no secret, as on the route
+        return found
+
+
+async def _send_json(
+    send: Send, status: int, body: dict[str, object], headers: list[tuple[str, object]]
+) -> None:
+    # Byte for byte what JSONResponse writes.
+    content = json.dumps(
+        body, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
+    ).encode()
+    raw = [
+        (b"content-length", str(len(content)).encode()),
+        (b"content-type", b"application/json"),
+        *((k.lower().encode(), str(v).encode()) for k, v in headers),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": content})

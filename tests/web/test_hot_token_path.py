@@ -1,0 +1,117 @@
+"""The plain ``GET /api/token`` call skips the router (``HotTokenPath``): it must answer every
+case exactly as the route does. Each request is sent twice, once plain (the fast path) and once
+with an empty ``code`` parameter, which the route ignores but which sends the request past the
+fast path; status, body (but the freshly minted token) and headers must match."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from starlette.testclient import TestClient
+
+from conftest import ISSUER, authorize, sign_in
+from leadexec_signin.compose import build
+from leadexec_signin.settings import Settings
+from leadexec_signin.web.app import create_app
+from leadexec_signin.web.leadexec_api.token import HotTokenPath
+
+FRESH = {"authToken", "expireDate"}  # minted anew on every exchange
+PER_REQUEST = {"x-request-id", "content-length", "date"}
+
+
+@pytest.fixture
+def taken(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bool]]:
+    """Whether each request went the fast way."""
+    seen: list[bool] = []
+    plain = HotTokenPath._plain
+
+    def spy(self: HotTokenPath, scope: dict[str, object]) -> object:
+        found = plain(self, scope)
+        if scope.get("path") == "/api/token":
+            seen.append(found is not None)
+        return found
+
+    monkeypatch.setattr(HotTokenPath, "_plain", spy)
+    yield seen
+
+
+def both(client: TestClient, params: dict[str, str]) -> tuple[object, object]:
+    fast = client.get("/api/token", params=params)
+    routed = client.get("/api/token", params={**params, "code": ""})
+    return fast, routed
+
+
+def same_answer(fast, routed) -> None:  # type: ignore[no-untyped-def]
+    assert fast.status_code == routed.status_code, (fast.text, routed.text)
+    a, b = fast.json(), routed.json()
+    assert {k: v for k, v in a.items() if k not in FRESH} == {
+        k: v for k, v in b.items() if k not in FRESH
+    }
+    assert set(a) == set(b)
+    ha = {k: v for k, v in fast.headers.items() if k not in PER_REQUEST}
+    hb = {k: v for k, v in routed.headers.items() if k not in PER_REQUEST}
+    assert ha == hb
+
+
+def test_the_fast_path_answers_every_case_as_the_route_does(
+    client: TestClient, world, taken: list[bool]
+) -> None:
+    sign_in(client)
+    refresh = str(authorize(client, world.btn_id)["refreshToken"])
+    cases = {
+        "a good exchange": {"appId": world.app_id, "refreshToken": refresh},
+        "an unknown refresh token": {"appId": world.app_id, "refreshToken": "ler_" + "x" * 43},
+        "a malformed refresh token": {"appId": world.app_id, "refreshToken": "nope"},
+        "a malformed appId": {"appId": "app_<script>", "refreshToken": refresh},
+        "another application's id": {"appId": "app_" + "A" * 22, "refreshToken": refresh},
+        "a secret the app does not have": {
+            "appId": world.app_id, "refreshToken": refresh, "appSecret": "lesk_wrong",
+        },
+    }  # fmt: skip
+    for name, params in cases.items():
+        taken.clear()
+        fast, routed = both(client, params)
+        assert taken == [True, False], name
+        same_answer(fast, routed)
+    good = client.get("/api/token", params=cases["a good exchange"]).json()
+    assert good["valid"] is True and good["authToken"].startswith("lea_")
+    # The access token from the fast path works on the API.
+    me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {good['authToken']}"})
+    assert me.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "appId=a&appId=b&refreshToken=x",  # a parameter twice
+        "refreshToken=x",  # no appId
+        "appId=a",  # no refresh token
+        "appId=a&refreshToken=" + "x" * 600,  # over-long
+        "appId=a&code=c",  # hardened delivery's code
+        "appId=a&refreshToken=x&pad=" + "y" * 9000,  # a long address (414)
+    ],
+)
+def test_anything_unusual_goes_to_the_route(
+    client: TestClient, taken: list[bool], query: str
+) -> None:
+    r = client.get("/api/token?" + query)
+    assert taken == [False]
+    assert r.status_code in (400, 401, 414) and r.json()["valid"] is False
+
+
+def test_a_refused_fast_exchange_is_rate_limited_like_the_route(
+    settings: Settings, clock, world, taken: list[bool]
+) -> None:
+    services = build(settings.with_changes(token_limit_per_ip="2/minute"), clock)
+    try:
+        with TestClient(create_app(services), base_url=ISSUER) as client:
+            params = {"appId": world.app_id, "refreshToken": "ler_" + "x" * 43}
+            fast = [client.get("/api/token", params=params) for _ in range(3)]
+            routed = client.get("/api/token", params={**params, "code": ""})
+    finally:
+        services.close()
+    assert [r.status_code for r in fast] == [400, 400, 429]
+    assert taken == [True, True, True, False]
+    same_answer(fast[2], routed)  # the limit counts both ways alike
+    assert int(fast[2].headers["retry-after"]) >= 1
