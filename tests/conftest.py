@@ -45,6 +45,7 @@ from leadexec_signin.settings import Settings  # noqa: E402
 from leadexec_signin.storage.sql import tables  # noqa: E402
 from leadexec_signin.storage.sql.migrate import upgrade  # noqa: E402
 from leadexec_signin.web.app import create_app  # noqa: E402
+from smtp_server import SmtpServer, running_smtp_server  # noqa: E402
 
 ISSUER = "http://127.0.0.1:8000"
 PARTNER = "http://127.0.0.1:9000"
@@ -334,3 +335,18 @@ def authorize(client: TestClient, btn_id: str, origin: str = PARTNER) -> dict[st
     if 'value="allow"' in html:
         html = decide(client, html, "allow", btn_id, origin).text  # type: ignore[attr-defined]
     return result_of(html)["result"]  # type: ignore[return-value]
+
+
+# A real SMTP server (aiosmtpd) for the modules whose provider mails over SMTP: such a module
+# also points its ``settings`` at ``smtp_server.url``.
+@pytest.fixture(scope="module")
+def smtp_server() -> Iterator[SmtpServer]:
+    with running_smtp_server() as server:
+        yield server
+
+
+@pytest.fixture
+def smtp(smtp_server: SmtpServer) -> SmtpServer:
+    """The server, its inbox emptied for this test."""
+    smtp_server.inbox.clear()
+    return smtp_server

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from urllib.parse import urlsplit
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -108,3 +109,10 @@ def running_smtp_server(**options: object) -> Iterator[SmtpServer]:
         yield SmtpServer(inbox, port)
     finally:
         controller.stop()
+
+
+def path_of(link: str, issuer: str) -> str:
+    """A link from a mail as a path for the test client, once it is known to name ``issuer``."""
+    parts = urlsplit(link)
+    assert f"{parts.scheme}://{parts.netloc}" == issuer
+    return f"{parts.path}?{parts.query}"

@@ -20,7 +20,7 @@ from pathlib import Path
 from leadexec_signin import operations
 from leadexec_signin.compose import Services, build_migrated, ensure_schema
 from leadexec_signin.core.actions.console import SECRET_GRACE
-from leadexec_signin.core.apps import Application
+from leadexec_signin.core.apps import DEFAULT_BUTTON_TEXT, Application
 from leadexec_signin.core.clients import (
     ACCESS_TOKEN_FORMATS,
     AUTH_METHODS,
@@ -468,7 +468,7 @@ def parser() -> argparse.ArgumentParser:
     bc.add_argument("--scopes", required=True, help="scopes the button asks for")
     bc.add_argument("--theme", default="light", help="light or dark")
     bc.add_argument("--size", default="medium", help="small, medium or large")
-    bc.add_argument("--text", default="Sign in with LeadExec", help="the button's words")
+    bc.add_argument("--text", default=DEFAULT_BUTTON_TEXT, help="the button's words")
     bc.set_defaults(fn=cmd_buttons_create)
 
     grants = sub.add_parser("grants", help="users' access to applications").add_subparsers(

@@ -82,3 +82,18 @@ def check_code_blocks(page: Page) -> int:
         assert pre.evaluate("e => getComputedStyle(e).whiteSpace") == "pre-wrap"
         assert pre.evaluate("e => e.scrollWidth <= e.clientWidth + 1")
     return blocks.count()
+
+
+def register_app(page: Page, name: str, origins: str) -> None:
+    """The console's registration form, filled and sent (the partner is signed in)."""
+    page.get_by_label("Application name").fill(name)
+    page.get_by_label("Allowed JavaScript origins for the sign-in button", exact=False).fill(
+        origins
+    )
+    page.get_by_role("button", name="Register application").click()
+
+
+def create_button(page: Page) -> None:
+    """The new-button form as it stands, sent, on the application's console page."""
+    page.locator("#new-button").get_by_role("button", name="Create button").click()
+    expect(page.get_by_text("Button created.")).to_be_visible()

@@ -21,7 +21,7 @@ from leadexec_signin.core.authorize import AuthorizeRequest
 from oauth_clients.conftest import node_modules  # noqa: F401 - the npm fixture
 
 from .conftest import NO_FEDCM, PASSWORD, SCREENSHOTS, Site
-from .console import check_code_blocks, luminance, parse_rgb
+from .console import check_code_blocks, create_button, luminance, parse_rgb, register_app
 
 pytestmark = pytest.mark.browser
 Shot = Callable[..., Path]
@@ -143,13 +143,8 @@ def test_every_page_in_the_dark_with_reduced_motion(
 
     # An application of one's own, with a button: the console page in full (code blocks, the
     # button preview, usage charts, every form).
-    page.get_by_label("Application name").fill("Nightly Leads")
-    page.get_by_label("Allowed JavaScript origins for the sign-in button", exact=False).fill(
-        "http://localhost:3000"
-    )
-    page.get_by_role("button", name="Register application").click()
-    page.locator("#new-button").get_by_role("button", name="Create button").click()
-    expect(page.get_by_text("Button created.")).to_be_visible()
+    register_app(page, "Nightly Leads", "http://localhost:3000")
+    create_button(page)
     assert check_code_blocks(page) >= 1
     check_dark(page, axe, shot, "console-app", results)
     # Its consent page in development mode (the owner, on localhost): the warning box too.

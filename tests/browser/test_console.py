@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from .conftest import PASSWORD, Site
-from .console import check_code_blocks, console_sign_in
+from .console import check_code_blocks, console_sign_in, create_button, register_app
 
 pytestmark = pytest.mark.browser
 Shot = Callable[..., Path]
@@ -26,13 +26,8 @@ def test_every_console_and_operator_page_at_desktop_and_phone_widths(
     # Made at start-up by `serve` and the demo; this suite's server skips that step.
     site.services.registry.ensure_try_it(site.services.settings.issuer_origin)
     console_sign_in(page, site.idp, email)
-    page.get_by_label("Application name").fill("Sam's Leads")
-    page.get_by_label("Allowed JavaScript origins for the sign-in button", exact=False).fill(
-        "http://localhost:3000\nhttps://leads.example.com"
-    )
-    page.get_by_role("button", name="Register application").click()
-    page.locator("#new-button").get_by_role("button", name="Create button").click()
-    expect(page.get_by_text("Button created.")).to_be_visible()
+    register_app(page, "Sam's Leads", "http://localhost:3000\nhttps://leads.example.com")
+    create_button(page)
     app_url = page.url.split("?")[0]
     pages = {
         "console-apps": site.idp + "/developers",

@@ -23,7 +23,7 @@ from leadexec_signin.web.app import create_app
 from smtp_server import SmtpServer, running_smtp_server
 
 from .conftest import NO_FEDCM, PASSWORD, ROOT, LiveServer
-from .console import check_code_blocks, static_site
+from .console import check_code_blocks, register_app, static_site
 from .popup import decide, log_in, open_popup
 
 pytestmark = pytest.mark.browser
@@ -132,9 +132,7 @@ def test_a_new_partner_from_sign_up_to_success_then_edit_rotate_and_delete(
 
     with static_site(tmp_path) as partner_server:
         origin = f"http://localhost:{partner_server.port}"
-        page.get_by_label("Application name").fill("Nia's CRM")
-        page.get_by_label("Allowed JavaScript origins", exact=False).fill(origin)
-        page.get_by_role("button", name="Register application").click()
+        register_app(page, "Nia's CRM", origin)
         expect(page.locator("#app-status")).to_have_text("development mode")
         expect(page.locator("#app-mode")).to_contain_text("the buttons work only for you")
 

@@ -21,21 +21,14 @@ from leadexec_signin.settings import Settings
 from leadexec_signin.storage.sql import tables
 from leadexec_signin.web.app import create_app
 from security.conftest import page_code, refused_page
-from smtp_server import SmtpServer, running_smtp_server
+from smtp_server import SmtpServer, path_of
 
 NEW_PASSWORD = "a brand new passphrase"
 
 
-@pytest.fixture(scope="module")
-def smtp_server() -> Iterator[SmtpServer]:
-    with running_smtp_server() as server:
-        yield server
-
-
 @pytest.fixture
-def smtp(smtp_server: SmtpServer) -> SmtpServer:
-    smtp_server.inbox.clear()
-    return smtp_server
+def settings(settings: Settings, smtp_server: SmtpServer) -> Settings:
+    return settings.with_changes(smtp_url=smtp_server.url, mail_from="LeadExec <id@example.com>")
 
 
 @pytest.fixture
@@ -58,17 +51,6 @@ def make_client(
         services.close()
 
 
-@pytest.fixture
-def settings(settings: Settings, smtp_server: SmtpServer) -> Settings:
-    return settings.with_changes(smtp_url=smtp_server.url, mail_from="LeadExec <id@example.com>")
-
-
-def path_of(link: str) -> str:
-    parts = urlsplit(link)
-    assert f"{parts.scheme}://{parts.netloc}" == ISSUER
-    return f"{parts.path}?{parts.query}"
-
-
 def post_form(client: TestClient, path: str, data: dict[str, str], **kwargs: object):
     """Open the page for its CSRF token, then post the form (a browser's two steps)."""
     page = client.get(path)
@@ -84,7 +66,7 @@ def sign_up(client: TestClient, email: str, password: str = PASSWORD, name: str 
 
 def follow(client: TestClient, link: str):
     """Open a mailed link and press its button (the link's page never acts on GET)."""
-    page = client.get(path_of(link))
+    page = client.get(path_of(link, ISSUER))
     assert page.status_code == 200, page.text
     token = re.search(r'name="token" value="([^"]+)"', page.text)
     assert token
@@ -117,7 +99,7 @@ def test_sign_up_verify_then_sign_in(client: TestClient, smtp: SmtpServer) -> No
     refused = try_sign_in(client, "pat@example.com", PASSWORD)
     assert refused.status_code == 403 and "Confirm your email address first" in refused.text
     assert "le_session" not in refused.headers.get("set-cookie", "")
-    page = client.get(path_of(mail.link))
+    page = client.get(path_of(mail.link, ISSUER))
     assert page.status_code == 200 and "pat@example.com" in page.text
     done = follow(client, mail.link)
     assert done.status_code == 303
@@ -127,7 +109,7 @@ def test_sign_up_verify_then_sign_in(client: TestClient, smtp: SmtpServer) -> No
     assert try_sign_in(client, "pat@example.com", PASSWORD).status_code == 303
     assert_signed_in(client)
     # The link is spent.
-    refused_page(client.get(path_of(mail.link)), 400, "invalid_link")
+    refused_page(client.get(path_of(mail.link, ISSUER)), 400, "invalid_link")
 
 
 def test_the_sign_up_page_is_linked_from_sign_in_and_from_the_console(client: TestClient) -> None:
@@ -206,7 +188,7 @@ def test_someone_who_signed_up_first_with_your_address_gains_nothing(
     assert follow(client, victims.link).status_code == 303
     assert try_sign_in(client, "victim@example.com", "squatter password").status_code == 400
     # The other link died with the first confirmation.
-    refused_page(client.get(path_of(squatters.link)), 400, "invalid_link")
+    refused_page(client.get(path_of(squatters.link, ISSUER)), 400, "invalid_link")
 
 
 def test_links_are_stored_only_as_hashes(
@@ -239,7 +221,7 @@ def test_forgot_reset_ends_other_sessions_and_the_link_works_once(
         assert r.status_code == 200 and "we sent it a link" in r.text
         [mail] = smtp.inbox.wait_for(world.email)
         assert mail.subject == "Reset your LeadExec password"
-        page = client.get(path_of(mail.link))
+        page = client.get(path_of(mail.link, ISSUER))
         assert page.status_code == 200 and world.email in page.text
         token = re.search(r'name="token" value="([^"]+)"', page.text).group(1)
         form = {"csrf": csrf_of(page.text), "token": token, "password": NEW_PASSWORD}
@@ -251,7 +233,7 @@ def test_forgot_reset_ends_other_sessions_and_the_link_works_once(
     assert try_sign_in(client, world.email, PASSWORD).status_code == 400
     assert try_sign_in(client, world.email, NEW_PASSWORD).status_code == 303
     # Used once: neither the page nor the form takes it again.
-    refused_page(client.get(path_of(mail.link)), 400, "invalid_link")
+    refused_page(client.get(path_of(mail.link, ISSUER)), 400, "invalid_link")
     again = client.post("/account/reset", data={**form, "password": "third password!"})
     refused_page(again, 400, "invalid_link")
     assert try_sign_in(client, world.email, NEW_PASSWORD).status_code == 303
@@ -267,10 +249,10 @@ def test_an_expired_reset_link_is_refused(
 ) -> None:
     post_form(client, "/account/forgot", {"email": world.email})
     [mail] = smtp.inbox.wait_for(world.email)
-    page = client.get(path_of(mail.link))
+    page = client.get(path_of(mail.link, ISSUER))
     assert page.status_code == 200
     clock.advance(seconds=3600)  # LEADEXEC_RESET_LINK_TTL: one hour
-    refused_page(client.get(path_of(mail.link)), 400, "invalid_link")
+    refused_page(client.get(path_of(mail.link, ISSUER)), 400, "invalid_link")
     token = re.search(r'name="token" value="([^"]+)"', page.text).group(1)
     r = client.post(
         "/account/reset",
@@ -289,7 +271,7 @@ def test_a_second_reset_link_spends_the_first(
     post_form(client, "/account/forgot", {"email": world.email})
     first, second = smtp.inbox.wait_for(world.email, 2)
     assert first.link != second.link
-    page = client.get(path_of(second.link))
+    page = client.get(path_of(second.link, ISSUER))
     token = re.search(r'name="token" value="([^"]+)"', page.text).group(1)
     done = client.post(
         "/account/reset",
@@ -297,7 +279,7 @@ def test_a_second_reset_link_spends_the_first(
         follow_redirects=False,
     )
     assert done.status_code == 303
-    refused_page(client.get(path_of(first.link)), 400, "invalid_link")
+    refused_page(client.get(path_of(first.link, ISSUER)), 400, "invalid_link")
 
 
 def test_a_short_new_password_shows_the_form_again(
@@ -307,14 +289,14 @@ def test_a_short_new_password_shows_the_form_again(
 ) -> None:
     post_form(client, "/account/forgot", {"email": world.email})
     [mail] = smtp.inbox.wait_for(world.email)
-    page = client.get(path_of(mail.link))
+    page = client.get(path_of(mail.link, ISSUER))
     token = re.search(r'name="token" value="([^"]+)"', page.text).group(1)
     r = client.post(
         "/account/reset", data={"csrf": csrf_of(page.text), "token": token, "password": "short"}
     )
     assert r.status_code == 400 and "at least 8 characters" in r.text
     assert f'name="token" value="{token}"' in r.text  # the link still works
-    assert client.get(path_of(mail.link)).status_code == 200
+    assert client.get(path_of(mail.link, ISSUER)).status_code == 200
 
 
 def test_an_unknown_address_gets_the_identical_answer_and_no_mail(
@@ -352,7 +334,7 @@ def test_an_email_change_takes_effect_when_confirmed_from_the_new_address(
     # Nothing changed yet: the old address still signs in.
     with TestClient(client.app, base_url=ISSUER) as meanwhile:
         assert try_sign_in(meanwhile, world.email, PASSWORD).status_code == 303
-    page = client.get(path_of(mail.link))
+    page = client.get(path_of(mail.link, ISSUER))
     assert "ann.new@example.com" in page.text and world.email in page.text
     done = follow(client, mail.link)
     assert (done.status_code, done.headers["location"]) == (303, "/account/email?done=changed")
@@ -364,7 +346,7 @@ def test_an_email_change_takes_effect_when_confirmed_from_the_new_address(
     with TestClient(client.app, base_url=ISSUER) as later:
         assert try_sign_in(later, world.email, PASSWORD).status_code == 400
         assert try_sign_in(later, "ann.new@example.com", PASSWORD).status_code == 303
-    refused_page(client.get(path_of(mail.link)), 400, "invalid_link")
+    refused_page(client.get(path_of(mail.link, ISSUER)), 400, "invalid_link")
 
 
 def test_a_confirmation_followed_while_signed_out_leads_to_sign_in(
@@ -641,7 +623,7 @@ def test_each_step_is_an_audit_event_that_names_no_address_or_link(
     follow(client, verify.link)
     post_form(client, "/account/forgot", {"email": "audited@example.com"})
     [_, reset] = smtp.inbox.wait_for("audited@example.com", 2)
-    page = client.get(path_of(reset.link))
+    page = client.get(path_of(reset.link, ISSUER))
     token = re.search(r'name="token" value="([^"]+)"', page.text).group(1)
     client.post(
         "/account/reset",
@@ -675,4 +657,4 @@ def test_the_sweep_forgets_expired_links(
     services.housekeeping.delete_expired()
     with services.storage.engine.connect() as c:
         assert c.execute(select(tables.account_tokens)).all() == []
-    refused_page(client.get(path_of(mail.link)), 400, "invalid_link")
+    refused_page(client.get(path_of(mail.link, ISSUER)), 400, "invalid_link")

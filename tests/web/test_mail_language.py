@@ -6,7 +6,6 @@ catalog's translation; its link works whatever the language."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
@@ -16,30 +15,12 @@ from conftest import ISSUER, PASSWORD, csrf_of, sign_in
 from leadexec_signin import i18n
 from leadexec_signin.compose import Services
 from leadexec_signin.settings import Settings
-from smtp_server import SmtpServer, running_smtp_server
-
-
-@pytest.fixture(scope="module")
-def smtp_server() -> Iterator[SmtpServer]:
-    with running_smtp_server() as server:
-        yield server
-
-
-@pytest.fixture
-def smtp(smtp_server: SmtpServer) -> SmtpServer:
-    smtp_server.inbox.clear()
-    return smtp_server
+from smtp_server import SmtpServer, path_of
 
 
 @pytest.fixture
 def settings(settings: Settings, smtp_server: SmtpServer) -> Settings:
     return settings.with_changes(smtp_url=smtp_server.url, mail_from="LeadExec <id@example.com>")
-
-
-def path_of(link: str) -> str:
-    parts = urlsplit(link)
-    assert f"{parts.scheme}://{parts.netloc}" == ISSUER
-    return f"{parts.path}?{parts.query}"
 
 
 @pytest.mark.parametrize(
@@ -71,7 +52,7 @@ def test_the_verification_mail_speaks_the_sign_up_language(
     assert (language == "en") == (mail.mail["Subject"] == english)
     assert mail.mail["From"] == "LeadExec <id@example.com>"
     # The link works, opened in any language (here the browser's, then English).
-    page = client.get(path_of(mail.link), headers=headers)
+    page = client.get(path_of(mail.link, ISSUER), headers=headers)
     assert page.status_code == 200 and "pat@example.com" in page.text
     token = re.search(r'name="token" value="([^"]+)"', page.text)
     assert token

@@ -16,6 +16,7 @@ from leadexec_signin.core.clients import (
     ClientRegistration,
 )
 from leadexec_signin.core.errors import InvalidRequest
+from leadexec_signin.i18n import N_
 
 PENDING, APPROVED, SUSPENDED = "pending", "approved", "suspended"
 STATUSES = (PENDING, APPROVED, SUSPENDED)
@@ -143,6 +144,11 @@ class AppCredentials:
         )
 
 
+# A button's words unless its partner chose others. Shown to each visitor in their language
+# (the SDK gets it translated with the button's settings); a partner's own words never are.
+DEFAULT_BUTTON_TEXT = N_("Sign in with LeadExec")
+
+
 @dataclass(frozen=True)
 class Button:
     id: str
@@ -150,7 +156,7 @@ class Button:
     scopes: frozenset[str]
     theme: str = "light"
     size: str = "medium"
-    text: str = "Sign in with LeadExec"
+    text: str = DEFAULT_BUTTON_TEXT
     created_at: datetime | None = None
 
 

@@ -56,6 +56,17 @@ def as_signin_error(request: Request, exc: Exception) -> SigninError:
     return ServerError()
 
 
+def refusal(render: Renderer, request: Request, exc: Exception) -> Response:
+    """Any exception raised under a surface, as that surface answers it."""
+    error = as_signin_error(request, exc)
+    response = render(request, error)
+    if isinstance(exc, HTTPException) and exc.headers:
+        response.headers.update(exc.headers)  # Allow on a 405
+    if error.retry_after is not None:
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
+
+
 RENDERER = "surface_renderer"
 ANSWER = "leadexec.answer"  # scope key: {"status": 0 until the response starts}
 
@@ -117,12 +128,5 @@ class Surface:
             # own around ``send`` on every message).
             if scope.get(ANSWER, {}).get("status"):
                 raise  # the answer already began: nothing sane left to send
-            request = Request(scope, receive)
-            error = as_signin_error(request, exc)
             render = getattr(scope.get("endpoint"), RENDERER, None) or self.render
-            response = render(request, error)
-            if isinstance(exc, HTTPException) and exc.headers:
-                response.headers.update(exc.headers)  # Allow on a 405
-            if error.retry_after is not None:
-                response.headers["Retry-After"] = str(error.retry_after)
-            await response(scope, receive, send)
+            await refusal(render, Request(scope, receive), exc)(scope, receive, send)

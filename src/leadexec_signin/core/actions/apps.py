@@ -9,6 +9,7 @@ from typing import Protocol
 from leadexec_signin.core import audit, credentials
 from leadexec_signin.core.apps import (
     APPROVED,
+    DEFAULT_BUTTON_TEXT,
     SIZES,
     THEMES,
     Application,
@@ -184,7 +185,7 @@ class Registry:
         scopes: str | list[str],
         theme: str = "light",
         size: str = "medium",
-        text: str = "Sign in with LeadExec",
+        text: str = DEFAULT_BUTTON_TEXT,
         actor: str = "cli",
     ) -> Button:
         wanted = parse_scopes(scopes)

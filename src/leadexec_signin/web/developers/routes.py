@@ -22,6 +22,7 @@ from leadexec_signin.core.accounts import User
 from leadexec_signin.core.actions.console import SECRET_GRACE
 from leadexec_signin.core.apps import (
     APPROVED,
+    DEFAULT_BUTTON_TEXT,
     LOOPBACK_HOSTS,
     PENDING,
     SIZES,
@@ -72,9 +73,6 @@ OPTION_WORDS = {
     "none": N_("none"),
     "opaque": N_("opaque"),
 }
-# A button left with the default text says it in each visitor's language (the SDK translates
-# it); a partner's own text never changes. The previews show it the same way.
-DEFAULT_TEXT = Button.text
 
 
 def text(form: FormData, name: str, limit: int = 2048) -> str:
@@ -137,7 +135,7 @@ def console_page(
             "status_words": STATUS_WORDS,
             "theme_words": THEME_WORDS,
             "size_words": SIZE_WORDS,
-            "default_text": DEFAULT_TEXT,
+            "default_text": DEFAULT_BUTTON_TEXT,
             **context,
         },
         status=status,
@@ -514,7 +512,7 @@ async def add_button(request: Request, user: User, form: FormData, app_id: str) 
             scopes=scopes,
             theme=text(form, "theme", 20) or "light",
             size=text(form, "size", 20) or "medium",
-            text=text(form, "text", 100) or DEFAULT_TEXT,
+            text=text(form, "text", 100) or DEFAULT_BUTTON_TEXT,
         )
     except InvalidRequest as exc:
         return await app_page(request, app_id, user, error=exc, status=400)

@@ -17,7 +17,7 @@ MAX_VALUE = 512
 MAX_FIELDS = 32
 
 
-def _put(found: dict[str, str], name: str, value: object, wanted: frozenset[str]) -> None:
+def put_param(found: dict[str, str], name: str, value: object, wanted: frozenset[str]) -> None:
     if name not in wanted:
         return
     if name in found:
@@ -32,7 +32,7 @@ def _put(found: dict[str, str], name: str, value: object, wanted: frozenset[str]
 async def read_params(request: Request, wanted: frozenset[str]) -> dict[str, str]:
     found: dict[str, str] = {}
     for name, value in request.query_params.multi_items():
-        _put(found, name, value, wanted)
+        put_param(found, name, value, wanted)
     if request.method != "POST":
         return found
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -45,7 +45,7 @@ async def read_params(request: Request, wanted: frozenset[str]) -> dict[str, str
         if not isinstance(body, dict):
             raise InvalidRequest("The JSON body must be an object.")
         for name, value in body.items():
-            _put(found, name, value, wanted)
+            put_param(found, name, value, wanted)
     elif kind == "application/x-www-form-urlencoded":
         # Parsed here rather than by the multipart parser: a form of three fields is the
         # common case of every partner backend, and the general parser costs ~5x more.
@@ -55,7 +55,7 @@ async def read_params(request: Request, wanted: frozenset[str]) -> dict[str, str
         except (UnicodeDecodeError, ValueError):
             raise InvalidRequest("The form body could not be parsed.") from None
         for name, value in pairs:
-            _put(found, name, value, wanted)
+            put_param(found, name, value, wanted)
     elif kind == "multipart/form-data":
         try:
             form = await request.form(max_files=0, max_fields=MAX_FIELDS)
@@ -64,7 +64,7 @@ async def read_params(request: Request, wanted: frozenset[str]) -> dict[str, str
         except Exception:  # multipart's own errors: malformed or too many parts
             raise InvalidRequest("The form body could not be parsed.") from None
         for name, value in form.multi_items():
-            _put(found, name, value, wanted)
+            put_param(found, name, value, wanted)
     elif kind or await request.body():
         raise InvalidRequest("Send parameters as a form, as JSON or in the query string.")
     return found

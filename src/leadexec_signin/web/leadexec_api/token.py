@@ -19,13 +19,14 @@ from leadexec_signin.core.errors import InvalidRequest
 from leadexec_signin.core.scopes import ordered
 from leadexec_signin.core.tokens import IssuedTokens
 from leadexec_signin.web.context import call, call_read, services
-from leadexec_signin.web.errors import seed_body
-from leadexec_signin.web.leadexec_api.params import MAX_VALUE, read_params, required
+from leadexec_signin.web.errors import seed_renderer
+from leadexec_signin.web.leadexec_api.params import put_param, read_params, required
 from leadexec_signin.web.metrics import Exchanges
 from leadexec_signin.web.security import client_ip
-from leadexec_signin.web.surfaces import MAX_QUERY_BYTES, as_signin_error
+from leadexec_signin.web.surfaces import MAX_QUERY_BYTES, refusal
 
 PARAMS = frozenset({"appId", "refreshToken", "appSecret", "code"})
+RENDER = seed_renderer()  # the /api surface's, as app.py mounts it
 EXCHANGES = Exchanges("api", GRANT_TYPES)
 
 
@@ -109,13 +110,11 @@ class HotTokenPath:
             issued = await call_read(request, svc.tokens.exchange, *args, ip)
         except Exception as exc:
             EXCHANGES.refused("refresh_token", exc)
-            error = as_signin_error(request, exc)  # logged as the surface would log it
-            headers = [] if error.retry_after is None else [("retry-after", error.retry_after)]
-            body = seed_body(error, **token_endpoint.error_fields)  # type: ignore[attr-defined]
-            await _send_json(send, error.status, body, headers)
+            # Answered and logged as the /api surface answers a refusal of the route.
+            await refusal(RENDER, request, exc)(scope, receive, send)
             return
         EXCHANGES.issued("refresh_token")
-        await _send_json(send, 200, answer(issued), list(NO_STORE.items()))
+        await _send_json(send, answer(issued))
 
     def _plain(self, scope: Scope) -> dict[str, str] | None:
         if scope["type"] != "http" or scope["path"] != self.PATH or scope["method"] != "GET":
@@ -124,11 +123,11 @@ class HotTokenPath:
         if len(query) > MAX_QUERY_BYTES:
             return None
         found: dict[str, str] = {}
-        for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
-            if name in PARAMS:
-                if name in found or len(value) > MAX_VALUE:
-                    return None
-                found[name] = value
+        try:
+            for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+                put_param(found, name, value, PARAMS)
+        except InvalidRequest:
+            return None  # twice, or too long: the route says which
         if not found.get("appId") or not found.get("refreshToken") or "code" in found:
             return None
         if "appSecret" in found and not found["appSecret"]:
@@ -136,17 +135,15 @@ class HotTokenPath:
         return found
 
 
-async def _send_json(
-    send: Send, status: int, body: dict[str, object], headers: list[tuple[str, object]]
-) -> None:
-    # Byte for byte what JSONResponse writes.
+async def _send_json(send: Send, body: dict[str, object]) -> None:
+    # Byte for byte what JSONResponse(body, headers=NO_STORE) writes.
     content = json.dumps(
         body, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
     ).encode()
-    raw = [
+    headers = [
         (b"content-length", str(len(content)).encode()),
         (b"content-type", b"application/json"),
-        *((k.lower().encode(), str(v).encode()) for k, v in headers),
+        *((k.lower().encode(), v.encode()) for k, v in NO_STORE.items()),
     ]
-    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": content})

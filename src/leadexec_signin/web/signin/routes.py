@@ -26,7 +26,7 @@ from leadexec_signin.core.actions.signin import (
     as_immediate_failure,
     shown_scopes,
 )
-from leadexec_signin.core.apps import Button
+from leadexec_signin.core.apps import DEFAULT_BUTTON_TEXT
 from leadexec_signin.core.authorize import AuthorizeRequest, is_btn_id
 from leadexec_signin.core.errors import InvalidRequest, SigninError, UnknownButton
 from leadexec_signin.core.scopes import SCOPES, ordered
@@ -188,7 +188,6 @@ async def immediate(request: Request) -> Response:
 # The SDK's own words, sent with each button's settings in the page's language so the script
 # carries none of them (it stays small) and a callback's errorMessage reads like the page.
 # Keys are the SDK's; "%s" is where it puts an error code.
-DEFAULT_BUTTON_TEXT = Button.text
 SDK_MESSAGES = {
     "popup_closed": N_("The sign-in window was closed."),
     "popup_blocked": N_(
@@ -202,7 +201,6 @@ SDK_MESSAGES = {
     "refused": N_("LeadExec refused the sign-in (%s)."),
     "unreachable": N_("LeadExec could not be reached."),
 }
-N_("Sign in with LeadExec")
 
 
 async def button_config(request: Request) -> Response:
