@@ -33,6 +33,7 @@ from leadexec_signin.core.clients import (
 from leadexec_signin.core.errors import InvalidRequest, NotFound, SigninError
 from leadexec_signin.logs import configure_logging
 from leadexec_signin.settings import Settings
+from leadexec_signin.workers import serve as serve_workers
 
 
 def services_for(settings: Settings) -> Services:
@@ -138,19 +139,21 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     # raises the signal again for whatever handler was there before it: this one makes that
     # a clean exit (0) instead of death by signal. Before uvicorn starts, it stops the start.
     signal.signal(signal.SIGTERM, _exit_cleanly)
+    config = {
+        "app": "leadexec_signin.asgi:app_from_env",
+        "factory": True,
+        "host": args.host,
+        "port": args.port,
+        "access_log": False,
+        "log_config": None,
+        "proxy_headers": settings.trust_proxy,
+        "server_header": False,
+        "timeout_graceful_shutdown": settings.shutdown_grace_seconds,
+    }
     try:
-        uvicorn.run(
-            "leadexec_signin.asgi:app_from_env",
-            factory=True,
-            host=args.host,
-            port=args.port,
-            workers=args.workers,
-            access_log=False,
-            log_config=None,
-            proxy_headers=settings.trust_proxy,
-            server_header=False,
-            timeout_graceful_shutdown=settings.shutdown_grace_seconds,
-        )
+        if args.workers > 1:  # a listening socket per worker (workers.py says why)
+            return serve_workers(config, args.workers, settings.shutdown_grace_seconds)
+        uvicorn.run(**config)  # type: ignore[arg-type]
     except SystemExit as exc:
         if exc.code not in (0, None):
             raise

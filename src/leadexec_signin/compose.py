@@ -7,11 +7,13 @@ never imports Starlette (``web/app.py`` turns :class:`Services` into the ASGI ap
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 
 from sqlalchemy import make_url
 
+from leadexec_signin.core import credentials
 from leadexec_signin.core.accounts import Passwords
 from leadexec_signin.core.actions.access import AccessTokens
 from leadexec_signin.core.actions.accounts import Accounts
@@ -87,6 +89,16 @@ class Services:
     audit_trail: AuditTrail
     key_rotation: KeyRotation
 
+    def exchange_in_memory(self, app_id: str, refresh_token: str) -> bool:
+        """Whether this refresh exchange would wait on nothing: its token's read is in the
+        cache (for this application) and the rate limits are in memory. Then it runs on the
+        event loop even with a network database."""
+        if self.settings.redis_url:
+            return False
+        if not credentials.looks_like(refresh_token, credentials.REFRESH):
+            return False
+        return self.token_checks.holds_refresh(credentials.token_hash(refresh_token), app_id)
+
     @property
     def reads_in_place(self) -> bool:
         """Hot reads need no thread: an in-process SQLite file and in-memory rate limits."""
@@ -128,6 +140,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
     events = RedisEvents(settings.redis_url) if settings.redis_url else None
     checks = TokenChecks(storage, settings.token_cache_ms / 1000, events)
     storage.after_commit = checks.after_commit
+    storage.refresh_reader = functools.partial(checks.refresh_grant, read=storage.hot.refresh_grant)
     limiter = LimitsRateLimiter(settings.redis_url or "memory://")
     passwords = Passwords(
         settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism

@@ -63,6 +63,12 @@ TOKEN_CACHE = Counter(
     "Access-token checks answered from this process's cache (hit) or the database (miss).",
     ("result",),
 )
+REFRESH_CACHE = Counter(
+    "leadexec_refresh_cache_lookups",
+    "Refresh-token exchanges whose token was read from this process's cache (hit) or the "
+    "database (miss).",
+    ("result",),
+)
 # Per process, summed over the live ones (a dead worker's connections are gone with it).
 DB_POOL = Gauge(
     "leadexec_db_pool_connections",
@@ -143,6 +149,8 @@ class Bound:
 
 CACHE_HIT = Bound(TOKEN_CACHE, "hit")
 CACHE_MISS = Bound(TOKEN_CACHE, "miss")
+REFRESH_HIT = Bound(REFRESH_CACHE, "hit")
+REFRESH_MISS = Bound(REFRESH_CACHE, "miss")
 
 
 def sample_pool(engine: Engine) -> None:

@@ -5,6 +5,7 @@ a suspension or any change it does not understand, in this process or, over Redi
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import secrets
@@ -13,15 +14,18 @@ from collections.abc import Iterator
 
 import pytest
 import redis
-from sqlalchemy import event, make_url
+from sqlalchemy import event, make_url, update
 
-from conftest import World
+from conftest import PARTNER, World, allow
 from leadexec_signin.compose import Services, build
+from leadexec_signin.core import credentials
 from leadexec_signin.core.actions.api import ApiAccess
+from leadexec_signin.core.authorize import AuthorizeRequest
 from leadexec_signin.core.clock import FrozenClock
-from leadexec_signin.core.errors import InvalidToken
+from leadexec_signin.core.errors import InvalidClient, InvalidGrant, InvalidToken
 from leadexec_signin.settings import Settings
 from leadexec_signin.storage.events import FLUSH, RedisEvents
+from leadexec_signin.storage.sql import tables
 from leadexec_signin.storage.tokencache import TokenChecks
 from production.nodes import free_port
 from production.tcpproxy import TcpProxy
@@ -47,6 +51,9 @@ def cached_provider(
     p = build(settings.with_changes(token_cache_ms=0), clock)
     checks = TokenChecks(p.storage, ttl_seconds=0.5, events=events, monotonic=ticks)
     p.storage.after_commit = checks.after_commit
+    p.storage.refresh_reader = functools.partial(
+        checks.refresh_grant, read=p.storage.hot.refresh_grant
+    )
     p.token_checks = checks
     p.api = ApiAccess(checks, p.access_tokens, clock, p.settings, p.keys)
     return p
@@ -183,6 +190,102 @@ def test_a_read_that_overlaps_an_invalidation_is_not_cached(cached: Services, wo
     cached.api.check_access_token(token)
     cached.storage.reading = real  # type: ignore[method-assign]
     assert len(checks.cache) == 0
+
+
+# -- the refresh exchange ---------------------------------------------------------------------
+
+
+def exchange(services: Services, app_id: str, refresh: str, secret: str | None = None):  # type: ignore[no-untyped-def]
+    return services.tokens.exchange("refresh_token", app_id, refresh, secret, "10.0.0.1")
+
+
+def test_a_replayed_refresh_token_is_read_once_per_lifetime(
+    cached: Services, world: World, ticks: Ticks
+) -> None:
+    app_id, _, auth = signed_in_grant(cached, world)
+    refresh = auth.tokens.refresh_token  # type: ignore[union-attr]
+    seen = checkouts(cached)
+    first, second = exchange(cached, app_id, refresh), exchange(cached, app_id, refresh)
+    assert seen == [1]
+    assert first.access_token != second.access_token  # each exchange still mints its own
+    assert cached.token_checks.holds_refresh(credentials.token_hash(refresh), app_id)
+    assert not cached.token_checks.holds_refresh(credentials.token_hash(refresh), "app_other")
+    ticks.now += 0.51
+    exchange(cached, app_id, refresh)
+    assert seen == [2]
+    # An unknown token is asked every time: nothing stands for "not found".
+    for _ in range(2):
+        with pytest.raises(InvalidGrant):
+            exchange(cached, app_id, "ler_" + "x" * 43)
+    assert seen[0] >= 4
+
+
+def test_a_cached_refresh_token_is_refused_at_once_after_a_revocation(
+    cached: Services, world: World
+) -> None:
+    app_id, _, auth = signed_in_grant(cached, world)
+    refresh = auth.tokens.refresh_token  # type: ignore[union-attr]
+    exchange(cached, app_id, refresh)
+    cached.revocation.revoke_token(refresh, "10.0.0.1")
+    with pytest.raises(InvalidGrant):
+        exchange(cached, app_id, refresh)
+
+
+def test_a_cached_refresh_token_is_refused_at_once_after_a_suspension(
+    cached: Services, world: World
+) -> None:
+    app_id, _, auth = signed_in_grant(cached, world)
+    refresh = auth.tokens.refresh_token  # type: ignore[union-attr]
+    exchange(cached, app_id, refresh)
+    cached.operator.set_app_status(app_id, "suspended")
+    with pytest.raises(InvalidClient):
+        exchange(cached, app_id, refresh)
+
+
+def test_a_refused_exchange_is_not_remembered(cached: Services, world: World) -> None:
+    """Undoing a suspension in another process, without Redis to say so, works at once here:
+    only exchanges that would succeed are remembered."""
+    app_id, _, auth = signed_in_grant(cached, world)
+    refresh = auth.tokens.refresh_token  # type: ignore[union-attr]
+    cached.operator.set_app_status(app_id, "suspended")
+    with pytest.raises(InvalidClient):
+        exchange(cached, app_id, refresh)
+    apps = tables.applications
+    with cached.storage.engine.begin() as conn:  # another process's write: no announcement
+        conn.execute(update(apps).where(apps.c.id == app_id).values(status="approved"))
+    assert exchange(cached, app_id, refresh).access_token
+
+
+def test_a_replaced_secret_is_refused_at_once_by_a_cached_exchange(
+    cached: Services, world: World
+) -> None:
+    app_id, secret = world.app(with_secret=True)
+    btn = world.button("profile,email", app_id=app_id)
+    with cached.storage.transaction() as tx:
+        user = tx.user_by_id(world.user_id)
+    auth = allow(cached, AuthorizeRequest(btn, PARTNER, "st", immediate=False), user, "10.0.0.1")
+    refresh = auth.tokens.refresh_token  # type: ignore[union-attr]
+    exchange(cached, app_id, refresh, secret)
+    new_secret = cached.console.rotate_secret(app_id, None)  # no grace: the old one ends now
+    with pytest.raises(InvalidClient):
+        exchange(cached, app_id, refresh, secret)
+    assert exchange(cached, app_id, refresh, new_secret).access_token
+
+
+def test_wider_scopes_reach_the_next_cached_exchange_at_once(
+    cached: Services, world: World
+) -> None:
+    app_id, _, auth = signed_in_grant(cached, world)
+    refresh = auth.tokens.refresh_token  # type: ignore[union-attr]
+    assert exchange(cached, app_id, refresh).scopes == {"profile", "email"}
+    token_checks = cached.token_checks
+    generation = token_checks.cache.generation
+    with cached.storage.transaction() as tx:
+        grant = tx.active_grant(world.user_id, app_id)
+        assert grant is not None
+        tx.set_grant_scopes(grant.id, frozenset({"profile", "email", "account"}))
+    assert exchange(cached, app_id, refresh).scopes == {"profile", "email", "account"}
+    assert token_checks.cache.generation == generation  # token checks kept theirs
 
 
 def test_the_setting_cannot_exceed_the_one_second_bound() -> None:

@@ -101,6 +101,8 @@ def test_the_numbers_move_with_real_traffic(client: TestClient, world) -> None:
         if ("leadexec_token_cache_lookups_total", frozenset({("result", r)})) in after
     )
     assert lookups == 2
+    # The two exchanges: one token read (then remembered), one unknown (never remembered).
+    assert moved(before, after, "leadexec_refresh_cache_lookups_total", result="miss") == 2
     http = "leadexec_http_request_duration_seconds_count"
     assert moved(before, after, http, route="/api/token", method="GET", status="200") == 1
     assert moved(before, after, http, route="/api/token", method="GET", status="400") == 1

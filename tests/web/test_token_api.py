@@ -6,6 +6,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from conftest import authorize, sign_in
+from leadexec_signin.core import audit
+from leadexec_signin.core.audit import AuditFilter
 
 SEED_KEYS = {"valid", "refreshToken", "authToken", "expireDate", "errorMessage", "error"}
 
@@ -123,6 +125,25 @@ def test_token_requires_the_secret_of_an_app_that_has_one(client, world) -> None
         client.post("/api/token", data={**base, "appSecret": "lesk_wrong"}), 401, "invalid_client"
     )
     assert client.post("/api/token", data={**base, "appSecret": secret}).status_code == 200
+
+
+def test_a_refusal_of_a_token_answered_from_memory_is_still_recorded(client, world) -> None:
+    """Once a refresh token's read is cached, its exchange runs without the database (on
+    PostgreSQL too): a refusal then must still reach the audit trail, with its request."""
+    app_id, secret = world.app(with_secret=True, name="Remembered")
+    sign_in(client)
+    result = authorize(client, world.button("profile", app_id))
+    base = {"appId": app_id, "refreshToken": result["refreshToken"], "appSecret": secret}
+    for _ in range(2):
+        assert client.get("/api/token", params=base).status_code == 200
+    wrong = client.get("/api/token", params={**base, "appSecret": "lesk_wrong"})
+    refused(wrong, 401, "invalid_client")
+    with world.services.storage.transaction() as tx:
+        found = tx.audit_events(AuditFilter(kind=audit.TOKEN_REFUSED, app_id=app_id), limit=5)
+    assert [(e.detail["reason"], e.request_id) for e in found] == [
+        ("invalid_client", wrong.headers["x-request-id"])
+    ]
+    assert client.get("/api/token", params=base).status_code == 200
 
 
 @pytest.mark.parametrize(

@@ -41,6 +41,12 @@ def app_event(app_id: str) -> str:
     return f"app:{app_id}"
 
 
+def scopes_event(grant_id: str) -> str:
+    """A grant's scopes changed: what its refresh tokens mint, not what a token checks (an
+    access token carries its own scopes). A process that does not know the kind forgets all."""
+    return f"scopes:{grant_id}"
+
+
 class RedisEvents:
     """Publishes events and, once :meth:`subscribe` is called, delivers every event to a handler
     on a background thread that reconnects by itself."""

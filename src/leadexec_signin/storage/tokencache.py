@@ -23,11 +23,15 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
+from leadexec_signin.core.apps import APPROVED, PENDING
 from leadexec_signin.core.ports import Found, Grants, Reader, Tokens
-from leadexec_signin.core.tokens import GrantContext
-from leadexec_signin.metrics import CACHE_HIT, CACHE_MISS
+from leadexec_signin.core.tokens import GrantContext, RefreshGrant
+from leadexec_signin.metrics import CACHE_HIT, CACHE_MISS, REFRESH_HIT, REFRESH_MISS
+from leadexec_signin.storage.events import grant_event
+
+V = TypeVar("V")
 
 
 class Checks(Grants, Tokens, Protocol):
@@ -41,14 +45,17 @@ class Events(Protocol):
 
 
 @dataclass
-class _Entry:
-    ctx: GrantContext
+class _Entry(Generic[V]):
+    value: V
+    grant_id: str
+    app_id: str
     expires: float
 
 
-class TokenCache:
-    """Grant contexts by grant id (every access token of a grant shares one entry), indexed by
-    application too, so a suspension forgets all of an application's grants at once."""
+class TokenCache(Generic[V]):
+    """Values by key (a grant id for token checks, a refresh token's hash for exchanges),
+    indexed by grant and by application, so a revocation forgets every entry of its grant and
+    a suspension every entry of its application at once."""
 
     def __init__(
         self,
@@ -61,61 +68,73 @@ class TokenCache:
         self.max_entries = max_entries
         self.generation = 0
         self._lock = threading.Lock()
-        self._entries: dict[str, _Entry] = {}
+        self._entries: dict[str, _Entry[V]] = {}
+        self._by_grant: dict[str, set[str]] = {}
         self._by_app: dict[str, set[str]] = {}
 
-    def get(self, grant_id: str) -> GrantContext | None:
+    def get(self, key: str, margin: float = 0.0) -> V | None:
+        """The value, if it is still fresh ``margin`` seconds from now."""
         with self._lock:
-            entry = self._entries.get(grant_id)
+            entry = self._entries.get(key)
             if entry is None:
                 return None
-            if self.monotonic() >= entry.expires:
-                self._drop(grant_id)
+            if self.monotonic() + margin >= entry.expires:
+                if margin == 0.0:
+                    self._drop(key)
                 return None
-            return entry.ctx
+            return entry.value
 
-    def put(self, ctx: GrantContext, generation: int, read_started: float) -> None:
+    def put(
+        self, key: str, value: V, grant_id: str, app_id: str, generation: int, read_started: float
+    ) -> None:
         with self._lock:
             if generation != self.generation:
                 return  # an invalidation overlapped the read: it may be stale already
             if len(self._entries) >= self.max_entries:
                 self._prune()
-            self._entries[ctx.grant.id] = _Entry(ctx, read_started + self.ttl)
-            self._by_app.setdefault(ctx.app.id, set()).add(ctx.grant.id)
+            self._drop(key)
+            self._entries[key] = _Entry(value, grant_id, app_id, read_started + self.ttl)
+            self._by_grant.setdefault(grant_id, set()).add(key)
+            self._by_app.setdefault(app_id, set()).add(key)
 
     def invalidate(self, event: str) -> None:
         kind, _, key = event.partition(":")
         with self._lock:
             self.generation += 1
             if kind == "grant":
-                self._drop(key)
+                for k in self._by_grant.get(key, set()).copy():
+                    self._drop(k)
             elif kind == "app":
-                for grant_id in self._by_app.get(key, set()).copy():
-                    self._drop(grant_id)
+                for k in self._by_app.get(key, set()).copy():
+                    self._drop(k)
             else:
-                self._entries.clear()
-                self._by_app.clear()
+                self._clear()
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def _drop(self, grant_id: str) -> None:
-        entry = self._entries.pop(grant_id, None)
+    def _clear(self) -> None:
+        self._entries.clear()
+        self._by_grant.clear()
+        self._by_app.clear()
+
+    def _drop(self, key: str) -> None:
+        entry = self._entries.pop(key, None)
         if entry is None:
             return
-        grants = self._by_app.get(entry.ctx.app.id)
-        if grants is not None:
-            grants.discard(grant_id)
-            if not grants:
-                del self._by_app[entry.ctx.app.id]
+        for index, owner in ((self._by_grant, entry.grant_id), (self._by_app, entry.app_id)):
+            keys = index.get(owner)
+            if keys is not None:
+                keys.discard(key)
+                if not keys:
+                    del index[owner]
 
     def _prune(self) -> None:
         now = self.monotonic()
-        for grant_id in [g for g, e in self._entries.items() if now >= e.expires]:
-            self._drop(grant_id)
+        for key in [k for k, e in self._entries.items() if now >= e.expires]:
+            self._drop(key)
         if len(self._entries) >= self.max_entries:
-            self._entries.clear()
-            self._by_app.clear()
+            self._clear()
 
 
 class TokenChecks:
@@ -131,7 +150,11 @@ class TokenChecks:
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store
-        self.cache = TokenCache(ttl_seconds, monotonic=monotonic)
+        self.cache: TokenCache[GrantContext] = TokenCache(ttl_seconds, monotonic=monotonic)
+        # The seed's refresh exchange, by the refresh token's hash: a backend that trades the
+        # same refresh token again and again (before every call, or many processes of one
+        # backend) reads it once per ``ttl``. Cleared by the same announcements.
+        self.refresh: TokenCache[RefreshGrant] = TokenCache(ttl_seconds, monotonic=monotonic)
         self.events = events
         self._listening = events is None
 
@@ -152,8 +175,45 @@ class TokenChecks:
         generation, started = cache.generation, cache.monotonic()
         found = self._read(grant_id)
         if found is not None:
-            cache.put(found, generation, started)
+            cache.put(grant_id, found, grant_id, found.app.id, generation, started)
         return found
+
+    def refresh_grant(
+        self, token_hash: str, read: Callable[[str], RefreshGrant | None]
+    ) -> RefreshGrant | None:
+        """``read`` (the storage's own lookup) behind the cache; only tokens found are kept."""
+        cache = self.refresh
+        if cache.ttl <= 0:
+            return read(token_hash)
+        self.listen()
+        hit = cache.get(token_hash)
+        if hit is not None:
+            REFRESH_HIT.inc()
+            return hit
+        REFRESH_MISS.inc()
+        generation, started = cache.generation, cache.monotonic()
+        found = read(token_hash)
+        # Only what an exchange would accept: a refusal (a revoked grant, a suspended
+        # application) is read again next time, so undoing it is seen at once everywhere.
+        if found is not None and found.grant.active and found.app.status in (APPROVED, PENDING):
+            cache.put(token_hash, found, found.grant.id, found.app.id, generation, started)
+        return found
+
+    def holds_refresh(self, token_hash: str, app_id: str) -> bool:
+        """Whether an exchange of this token by this application would be answered from
+        memory, with 50 ms to spare (another application's appId reads that application)."""
+        if self.refresh.ttl <= 0:
+            return False
+        hit = self.refresh.get(token_hash, margin=0.05)
+        return hit is not None and hit.app.id == app_id
+
+    def invalidate(self, event: str) -> None:
+        kind, _, key = event.partition(":")
+        if kind == "scopes":  # only what an exchange mints changed
+            self.refresh.invalidate(grant_event(key))
+            return
+        self.cache.invalidate(event)
+        self.refresh.invalidate(event)
 
     def access_token_context(self, token_hash: str) -> Found | None:
         """Tokens from before self-proving ones: read every time (they are gone within the
@@ -166,13 +226,13 @@ class TokenChecks:
         if not self._listening:
             self._listening = True
             assert self.events is not None
-            self.events.subscribe(self.cache.invalidate)
+            self.events.subscribe(self.invalidate)
 
     def after_commit(self, changes: list[str]) -> None:
         """Called by the storage once a transaction that changed a token check committed:
         forget here first (this process never sees its own writes late), then tell the others."""
         for change in changes:
-            self.cache.invalidate(change)
+            self.invalidate(change)
         if self.events is not None:
             for change in changes:
                 self.events.publish(change)

@@ -90,8 +90,19 @@ class TokenExchange:
         try:
             return self._exchange(grant_type, app_id, credential, app_secret, ip)
         except SigninError as exc:
-            record_refusal(self.store, self.clock, exc, client_id=app_id, grant_type=grant_type)
+            self.record_refused(exc, app_id, grant_type)
             raise
+
+    def refresh_unrecorded(
+        self, app_id: str, token: str, app_secret: str | None, ip: str
+    ) -> IssuedTokens:
+        """The refresh exchange without the write a refusal makes: for a caller that runs it
+        where it must not wait on the database (its read answered from memory), and records
+        a refusal itself elsewhere with :meth:`record_refused`."""
+        return self._exchange("refresh_token", app_id, token, app_secret, ip)
+
+    def record_refused(self, exc: SigninError, app_id: str, grant_type: str) -> None:
+        record_refusal(self.store, self.clock, exc, client_id=app_id, grant_type=grant_type)
 
     def _exchange(
         self, grant_type: str, app_id: str, credential: str, app_secret: str | None, ip: str

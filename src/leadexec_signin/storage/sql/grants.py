@@ -8,6 +8,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection
 
 from leadexec_signin.core.grants import Grant, GrantListing
+from leadexec_signin.storage.events import scopes_event
 from leadexec_signin.storage.sql import tables as t
 from leadexec_signin.storage.sql.rows import (
     grant_from_row,
@@ -16,6 +17,7 @@ from leadexec_signin.storage.sql.rows import (
 
 
 class GrantRepository:
+    changes: list[str]  # SqlTransaction's: what a token check must hear of after commit
     c: Connection
 
     def active_grant(self, user_id: str, app_id: str) -> Grant | None:
@@ -47,6 +49,7 @@ class GrantRepository:
         )
 
     def set_grant_scopes(self, grant_id: str, scopes: frozenset[str]) -> None:
+        self.changes.append(scopes_event(grant_id))
         self.c.execute(
             update(t.grants).where(t.grants.c.id == grant_id).values(scopes=joined(scopes))
         )

@@ -12,12 +12,14 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from leadexec_signin.core.tokens import AuthorizationCode, RefreshToken
+from leadexec_signin.storage.events import grant_event
 from leadexec_signin.storage.sql import tables as t
 from leadexec_signin.storage.sql.rows import code_from_row, scopes_or_none
 
 
 class LifetimeRepository:
     c: Connection
+    changes: list[str]  # SqlTransaction's: what a token check must hear of after commit
 
     def trim_refresh_tokens(self, grant_id: str, keep: int) -> int:
         r = t.refresh_tokens
@@ -29,9 +31,12 @@ class LifetimeRepository:
             .order_by(r.c.created_at.desc(), r.c.token_hash)
             .offset(keep)
         )
-        return self.c.execute(
+        dropped = self.c.execute(
             delete(r).where(r.c.grant_id == grant_id, r.c.token_hash.in_(beyond))
         ).rowcount
+        if dropped:  # an exchange remembered in memory must not outlive its token
+            self.changes.append(grant_event(grant_id))
+        return int(dropped)
 
     def retire_refresh_tokens(self, unused_since: datetime) -> int:
         r = t.refresh_tokens

@@ -22,6 +22,7 @@ class PartnerRepository:
     changes: list[str]  # SqlTransaction's: what a token check must hear of after commit
 
     def set_app_secret_hash(self, app_id: str, secret_hash: str | None) -> None:
+        self.changes.append(app_event(app_id))  # a cached exchange knows the old secret
         self.c.execute(
             update(t.applications)
             .where(t.applications.c.id == app_id)
@@ -53,6 +54,7 @@ class PartnerRepository:
     def set_previous_secret(
         self, app_id: str, secret_hash: str | None, expires_at: datetime | None
     ) -> None:
+        self.changes.append(app_event(app_id))
         self.c.execute(
             update(t.applications)
             .where(t.applications.c.id == app_id)

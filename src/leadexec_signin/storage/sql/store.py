@@ -214,9 +214,16 @@ class ReadTransaction(SqlTransaction):
     """What ``SqlStorage.reading`` yields: the same ports, the hot reads without SQLAlchemy's
     execution path, and a SQLAlchemy connection only if something else is asked."""
 
-    def __init__(self, engine: Engine, hot: HotReads, stack: ExitStack) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        hot: HotReads,
+        refresh: Callable[[str], RefreshGrant | None],
+        stack: ExitStack,
+    ) -> None:
         self._engine = engine
         self._hot = hot
+        self._refresh = refresh
         self._stack = stack
         self._conn: Connection | None = None
         self.changes = []
@@ -233,7 +240,7 @@ class ReadTransaction(SqlTransaction):
         return self._conn
 
     def refresh_grant(self, token_hash: str) -> RefreshGrant | None:
-        return self._hot.refresh_grant(token_hash)
+        return self._refresh(token_hash)
 
     def grant_context(self, grant_id: str) -> GrantContext | None:
         return self._hot.grant_context(grant_id)
@@ -245,6 +252,9 @@ class SqlStorage:
     ) -> None:
         self.engine = engine
         self.hot = HotReads(engine)
+        # How a read finds a refresh token: the driver directly, or a cache in front of it
+        # (``compose.py`` puts the token cache there).
+        self.refresh_reader: Callable[[str], RefreshGrant | None] = self.hot.refresh_grant
         self.after_commit = after_commit
         self.forward_audit: AuditForwarder | None = None
 
@@ -267,7 +277,7 @@ class SqlStorage:
         The hot reads (``refresh_grant``, ``grant_context``) go straight to the driver
         (``hot.py``); anything else opens a connection on first use."""
         with translated_errors(), ExitStack() as stack:
-            tx = ReadTransaction(self.engine, self.hot, stack)
+            tx = ReadTransaction(self.engine, self.hot, self.refresh_reader, stack)
             yield tx
         if tx.audited:  # a refusal recorded from a read (each statement commits by itself)
             count_audit(tx.audited)
