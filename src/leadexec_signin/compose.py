@@ -99,6 +99,14 @@ class Services:
             return False
         return self.token_checks.holds_refresh(credentials.token_hash(refresh_token), app_id)
 
+    def check_in_memory(self, access_token: str) -> bool:
+        """Whether checking this access token waits on nothing: a self-proving token under a
+        key this process holds, whose grant the token cache holds, and no Redis."""
+        if self.settings.redis_url:
+            return False
+        grant_id = self.access_tokens.grant_of(access_token)
+        return grant_id is not None and self.token_checks.holds_grant(grant_id)
+
     @property
     def reads_in_place(self) -> bool:
         """Hot reads need no thread: an in-process SQLite file and in-memory rate limits."""

@@ -14,6 +14,7 @@ from conftest import ISSUER, authorize, sign_in
 from leadexec_signin.compose import build
 from leadexec_signin.settings import Settings
 from leadexec_signin.web.app import create_app
+from leadexec_signin.web.leadexec_api import api_v1
 from leadexec_signin.web.leadexec_api.token import HotTokenPath
 
 FRESH = {"authToken", "expireDate"}  # minted anew on every exchange
@@ -120,3 +121,63 @@ def test_a_refused_fast_exchange_is_rate_limited_like_the_route(
     assert taken == [True, True, True, False]
     same_answer(fast[2], routed)  # the limit counts both ways alike
     assert int(fast[2].headers["retry-after"]) >= 1
+
+
+# -- GET /api/v1/me (``HotMePath``): sent plain (the fast path) and with a query the route
+# ignores (which sends it past the fast path); status, body and headers must match.
+
+
+@pytest.fixture
+def me_fast(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """What answered each /me request the fast way (the route answers through its surface)."""
+    seen: list[str] = []
+    real_send, real_refusal = api_v1.send_json, api_v1.refusal
+
+    async def spy_send(*args: object) -> None:
+        seen.append("answer")
+        await real_send(*args)  # type: ignore[arg-type]
+
+    def spy_refusal(*args: object) -> object:
+        seen.append("refusal")
+        return real_refusal(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(api_v1, "send_json", spy_send)
+    monkeypatch.setattr(api_v1, "refusal", spy_refusal)
+    yield seen
+
+
+def test_the_fast_me_answers_every_case_as_the_route_does(
+    client: TestClient, world, me_fast: list[str]
+) -> None:
+    sign_in(client)
+    good = authorize(client, world.btn_id)
+    other_app, _ = world.app(name="Other")
+    settings_only = authorize(client, world.button("settings", world.app(name="Third")[0]))
+    revoked = authorize(client, world.button("profile", other_app))
+    assert client.get("/api/revoke", params={"token": revoked["refreshToken"]}).status_code == 200
+    cases = {
+        "a good token": f"Bearer {good['authToken']}",
+        "no header": None,
+        "basic auth": "Basic dXNlcjpwYXNz",
+        "an empty token": "Bearer ",
+        "an unknown token": "Bearer lea_" + "A" * 43,
+        "a refresh token": f"Bearer {good['refreshToken']}",
+        "a token without a releasing scope": f"Bearer {settings_only['authToken']}",
+        "a revoked grant's token": f"Bearer {revoked['authToken']}",
+    }
+    for name, header in cases.items():
+        headers = {"Authorization": header} if header is not None else {}
+        me_fast.clear()
+        fast = client.get("/api/v1/me", headers=headers)
+        assert me_fast == ["answer" if name == "a good token" else "refusal"], name
+        routed = client.get("/api/v1/me?via=route", headers=headers)
+        assert len(me_fast) == 1, name  # the second went to the route
+        assert fast.status_code == routed.status_code, (name, fast.text, routed.text)
+        assert fast.json() == routed.json(), name
+        ha = {k: v for k, v in fast.headers.items() if k not in PER_REQUEST}
+        hb = {k: v for k, v in routed.headers.items() if k not in PER_REQUEST}
+        assert ha == hb, name
+    assert (
+        client.get("/api/v1/me", headers={"Authorization": cases["a good token"]}).json()["id"]
+        == world.user_id
+    )

@@ -194,8 +194,10 @@ def create_app(services_: Services) -> Starlette:
         process_exited()
 
     app = Starlette(routes=[surfaces()], lifespan=lifespan)
-    # The partner backends' hourly refresh, innermost: the plain call skips the router.
+    # The partner backends' hourly refresh and their API calls, innermost: the plain calls
+    # skip the router.
     app.add_middleware(seed_token.HotTokenPath)
+    app.add_middleware(api_v1.HotMePath)
     # The page's language, innermost: every route and renderer below speaks it.
     app.add_middleware(LanguageMiddleware, settings=settings)
     # Inside the security middleware, which makes the request id the audit trail records.

@@ -9,6 +9,7 @@ is rendered by that surface's renderer.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Callable, Sequence
@@ -32,6 +33,26 @@ log = logging.getLogger("leadexec_signin.web")
 
 Renderer = Callable[[Request, SigninError], Response]
 MAX_QUERY_BYTES = 8192
+
+
+async def send_json(send: Send, body: object, headers: Sequence[tuple[bytes, bytes]]) -> None:
+    """A 200 JSON answer written straight to ASGI, byte for byte what Starlette's
+    ``JSONResponse(body, headers=...)`` writes: for the hot paths that skip the router."""
+    content = json.dumps(
+        body, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [
+                (b"content-length", str(len(content)).encode()),
+                (b"content-type", b"application/json"),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": content})
 
 
 def request_id(request: Request) -> str:

@@ -8,7 +8,7 @@ import threading
 import time
 from datetime import datetime
 
-from leadexec_signin.core import access_tokens
+from leadexec_signin.core import access_tokens, credentials
 from leadexec_signin.core.access_tokens import Claims, MacKey
 from leadexec_signin.core.actions.keys import KeysStore
 from leadexec_signin.core.clock import Clock
@@ -68,6 +68,16 @@ class AccessTokens:
             self._load(force=True)
         ordered = sorted(self._keys.values(), key=lambda k: k.created_at, reverse=True)
         return [access_tokens.derive(k, b"rotate", refresh_token) for k in ordered]
+
+    def grant_of(self, token: str) -> str | None:
+        """The grant of a valid token under a key already loaded (never a read): None for
+        anything else, including a token under a key this process has not seen yet."""
+        if not credentials.looks_like(token, credentials.ACCESS):
+            return None
+        kid = access_tokens.kid_of(token)
+        key = self._keys.get(kid) if kid is not None else None
+        claims = access_tokens.verify(token, key) if key is not None else None
+        return claims.grant_id if claims is not None else None
 
     def read(self, token: str) -> Claims | None:
         """The claims of a well-formed token with a valid MAC, expired or not."""

@@ -5,7 +5,6 @@ The answer always has the documented shape (docs/api.md) and is never cached.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
@@ -24,7 +23,7 @@ from leadexec_signin.web.errors import seed_renderer
 from leadexec_signin.web.leadexec_api.params import put_param, read_params, required
 from leadexec_signin.web.metrics import Exchanges
 from leadexec_signin.web.security import client_ip
-from leadexec_signin.web.surfaces import MAX_QUERY_BYTES, refusal
+from leadexec_signin.web.surfaces import MAX_QUERY_BYTES, refusal, send_json
 
 if TYPE_CHECKING:
     from leadexec_signin.compose import Services
@@ -61,6 +60,7 @@ async def token_endpoint(request: Request) -> Response:
 
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+NO_STORE_HEADERS = tuple((k.lower().encode(), v.encode()) for k, v in NO_STORE.items())
 
 
 async def exchange_refresh(
@@ -136,7 +136,7 @@ class HotTokenPath:
             await refusal(RENDER, request, exc)(scope, receive, send)
             return
         EXCHANGES.issued("refresh_token")
-        await _send_json(send, answer(issued))
+        await send_json(send, answer(issued), NO_STORE_HEADERS)
 
     def _plain(self, scope: Scope) -> dict[str, str] | None:
         if scope["type"] != "http" or scope["path"] != self.PATH or scope["method"] != "GET":
@@ -155,17 +155,3 @@ class HotTokenPath:
         if "appSecret" in found and not found["appSecret"]:
             del found["appSecret"]  # an empty secret is no secret, as on the route
         return found
-
-
-async def _send_json(send: Send, body: dict[str, object]) -> None:
-    # Byte for byte what JSONResponse(body, headers=NO_STORE) writes.
-    content = json.dumps(
-        body, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
-    ).encode()
-    headers = [
-        (b"content-length", str(len(content)).encode()),
-        (b"content-type", b"application/json"),
-        *((k.lower().encode(), v.encode()) for k, v in NO_STORE.items()),
-    ]
-    await send({"type": "http.response.start", "status": 200, "headers": headers})
-    await send({"type": "http.response.body", "body": content})
