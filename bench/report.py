@@ -25,12 +25,13 @@ BEGIN = "<!-- bench:begin -->"
 END = "<!-- bench:end -->"
 ROOT = Path(__file__).resolve().parent.parent
 DISTURBED = 0.25  # cores used by others during a run above which it is flagged (as bench-peers)
-TOKEN_WORKLOADS = {"replay", "random", "post"}
+TOKEN_WORKLOADS = {"replay", "replay-nocache", "random", "post"}
 WORKLOAD_NAMES = {
     "refresh": "oidc-provider: POST /token, refresh_token grant (AT only)",
     "userinfo": "oidc-provider: GET /me (userinfo)",
     "hello": "hello-world ceiling: uvicorn + Starlette, 1 worker",
     "replay": "GET /api/token, 1 refresh token replayed",
+    "replay-nocache": "GET /api/token, 1 refresh token replayed, token cache off",
     "random": "GET /api/token, {users} grants at random",
     "post": "POST /api/token (form), 1 refresh token",
     "me": "GET /api/v1/me, token cache {cache}",

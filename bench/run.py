@@ -30,7 +30,9 @@ def main() -> int:
     ap.add_argument("--targets", help="of oidc, hello, ours")
     ap.add_argument("--backends", help="of sqlite, postgresql")
     ap.add_argument("--workers", help="uvicorn worker counts, e.g. 1,2")
-    ap.add_argument("--workloads", help="of replay, random, me, me-nocache, healthz, post")
+    ap.add_argument(
+        "--workloads", help="of replay, replay-nocache, random, me, me-nocache, healthz, post"
+    )
     ap.add_argument("--connections", help="wrk connections for every workload, e.g. 16")
     ap.add_argument("--main", help="connections for the main workloads, e.g. 16,64")
     ap.add_argument("--users", type=int, help="distinct grants for the random workload")

@@ -36,7 +36,7 @@ ROUNDS=${ROUNDS:-2}
 TARGETS=${TARGETS:-"oidc hello ours"}
 BACKENDS=${BACKENDS:-"sqlite postgresql"}
 WORKERS=${WORKERS:-"1 2"}
-WORKLOADS=${WORKLOADS:-"replay random me me-nocache healthz post"}
+WORKLOADS=${WORKLOADS:-"replay replay-nocache random me me-nocache healthz post"}
 CONNS=${CONNS:-16}
 CONNS_MAIN=${CONNS_MAIN:-"16 64"}
 USERS=${USERS:-10000}
@@ -309,15 +309,24 @@ ours() { # $1 = backend, $2 = workers
     done
   fi
   stop_server
-  if has "$WORKLOADS" me-nocache; then
+  if has "$WORKLOADS" me-nocache || has "$WORKLOADS" replay-nocache; then
     log "$tag: token cache off"
     ours_start "$backend" "$w" 0
-    at=$(curl -s "$url/api/token?$q" | json_get authToken)
-    check_200 "$url/api/v1/me" '"email"' -H "Authorization: Bearer $at"
-    bearer_get "$at"
-    for c in $CONNS; do
-      measure "$m,\"workload\":\"me\",\"cache_ms\":0" "$tag: GET /api/v1/me, token cache off" "$c" "$url/api/v1/me"
-    done
+    if has "$WORKLOADS" replay-nocache; then
+      # The replayed token read from the database every time, as the random workload is.
+      plain_get
+      for c in $CONNS; do
+        measure "$m,\"workload\":\"replay-nocache\",\"cache_ms\":0" "$tag: GET /api/token, 1 token replayed, token cache off" "$c" "$url/api/token?$q"
+      done
+    fi
+    if has "$WORKLOADS" me-nocache; then
+      at=$(curl -s "$url/api/token?$q" | json_get authToken)
+      check_200 "$url/api/v1/me" '"email"' -H "Authorization: Bearer $at"
+      bearer_get "$at"
+      for c in $CONNS; do
+        measure "$m,\"workload\":\"me\",\"cache_ms\":0" "$tag: GET /api/v1/me, token cache off" "$c" "$url/api/v1/me"
+      done
+    fi
     stop_server
   fi
   DB_NAME=""

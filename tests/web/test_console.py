@@ -89,7 +89,11 @@ def test_the_complete_page_has_the_ids_the_host_and_the_seed_messages(partner: T
     complete = html.unescape(block.group(1))
     assert complete.startswith("<!doctype html>") and complete.rstrip().endswith("</html>")
     assert f"'{HOST}/signin/button.js'" in complete and f"'{HOST}/signin/button.css'" in complete
-    assert f'<button id="leAppButton" data-btnId="{btn_id}" data-size="large">' in complete
+    # Its size and theme too: the stylesheet draws the final button before the script runs.
+    assert (
+        f'<button id="leAppButton" data-btnId="{btn_id}" data-size="large" data-theme="dark">'
+        in complete
+    )
     assert "Success! You have accepted access to your account." in complete
     assert "Failure! You have denied access to your account." in complete
     assert 'data-copy="complete-page"' in page.text

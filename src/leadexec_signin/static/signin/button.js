@@ -32,7 +32,7 @@
   var checked = {}; // one silent check per button ID and callback on a page
   var configs = {}; // btnId -> Promise of the button's public settings
   var boxes = new WeakMap(); // element -> per-button state
-  var rendered = false;
+  var rendered = false, drawn = false;
   var accounts = {}; // refreshToken -> {appId, hint}: whom LeadExec.disconnect names
 
   function nonce() {
@@ -282,6 +282,8 @@
     if (el.getAttribute("data-theme")) look(el, "theme", "light");
     if (el.getAttribute("data-size")) look(el, "size", "medium");
     el.setAttribute("data-le-state", "loading");
+    if (!drawn) mark("leadexec:drawn"); // styled from the markup, and clickable
+    drawn = true;
     config(b).then(function (c) { apply(b, c); });
     silentCheck(b);
   }

@@ -16,11 +16,13 @@ FAILURE = "Failure! You have denied access to your account."
 
 
 def button_markup(button: Button) -> str:
-    """The markup the SDK turns into a button; ``data-size`` is written when it is not the
-    default so the stylesheet sizes the slot before the button's settings arrive."""
+    """The markup the SDK turns into a button: its text, and ``data-size`` / ``data-theme``
+    when they are not the defaults, so the stylesheet draws the final button at first paint
+    and the settings the SDK fetches change nothing visible."""
     size = f' data-size="{button.size}"' if button.size != "medium" else ""
+    theme = f' data-theme="{button.theme}"' if button.theme != "light" else ""
     return (
-        f'<button id="leAppButton" data-btnId="{escape(button.id)}"{size}>'
+        f'<button id="leAppButton" data-btnId="{escape(button.id)}"{size}{theme}>'
         f"{escape(button.text, quote=False)}</button>"
     )
 
