@@ -154,7 +154,11 @@ class TokenChecks:
         # The seed's refresh exchange, by the refresh token's hash: a backend that trades the
         # same refresh token again and again (before every call, or many processes of one
         # backend) reads it once per ``ttl``. Cleared by the same announcements.
-        self.refresh: TokenCache[RefreshGrant] = TokenCache(ttl_seconds, monotonic=monotonic)
+        # At most a few thousand live at once (one per token exchanged within ``ttl``), so a
+        # backend trading many tokens at random costs a few megabytes, not the cache's worth.
+        self.refresh: TokenCache[RefreshGrant] = TokenCache(
+            ttl_seconds, max_entries=5000, monotonic=monotonic
+        )
         self.events = events
         self._listening = events is None
 
