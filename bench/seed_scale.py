@@ -341,7 +341,9 @@ def report_block(rows: list[dict[str, Any]], command: str, source: str) -> str:
         "scale (at 1M: distinct tokens picked uniformly over all grants; at 1k: every token, "
         f"repeated); `wrk -t1`, a discarded 5 s warm-up then 10 s; up to {rounds} "
         "interleaved round(s), the best by requests/s shown (all rounds listed), errors "
-        "summed over them.",
+        "summed over them. The token cache is off unless the command sets `CACHE_MS` (at "
+        "1,000 grants most picks would repeat within its lifetime, and the ratio would "
+        "compare the cache with the database).",
         "- **RSS peak** is the largest `VmHWM` (peak resident set since start, from "
         "`/proc/<pid>/status`) of any one server process, over all rounds; **RSS load** the "
         "largest `VmRSS` of one process sampled every 0.5 s during warm-up and measurement. "
