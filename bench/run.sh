@@ -375,7 +375,7 @@ for v in ROUNDS TARGETS BACKENDS WORKERS WORKLOADS CONNS CONNS_MAIN USERS SRC_RE
   # Name only what was changed from the defaults, so the command can be pasted back.
   case $v in
     ROUNDS) d=2 ;; TARGETS) d="oidc hello ours" ;; BACKENDS) d="sqlite postgresql" ;;
-    WORKERS) d="1 2" ;; WORKLOADS) d="replay random me me-nocache healthz post" ;;
+    WORKERS) d="1 2" ;; WORKLOADS) d="replay replay-nocache random me me-nocache healthz post" ;;
     CONNS) d=16 ;; CONNS_MAIN) d="16 64" ;; USERS) d=10000 ;; SRC_REF) d="" ;;
     QUIET_WAIT_S) d=45 ;; QUIET_MAX_CORES) d=0.25 ;; WRK_DURATION) d=10s ;; WRK_WARMUP) d=5s ;;
     OURS_REDIS_URL) d="" ;;
