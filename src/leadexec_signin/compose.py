@@ -46,6 +46,7 @@ from leadexec_signin.settings import Settings
 from leadexec_signin.storage.client_jwks import HttpClientKeys
 from leadexec_signin.storage.events import RedisEvents
 from leadexec_signin.storage.ratelimit import LimitsRateLimiter
+from leadexec_signin.storage.sql.hot_async import AsyncHotReads
 from leadexec_signin.storage.sql.store import SqlStorage, make_engine
 from leadexec_signin.storage.tokencache import TokenChecks
 
@@ -88,6 +89,9 @@ class Services:
     # Operations: the audit trail operators search and export; signing-key rotation.
     audit_trail: AuditTrail
     key_rotation: KeyRotation
+    # PostgreSQL: the refresh exchange's read on the event loop (``hot_async.py``), used
+    # when its answer can go into the token cache; None on SQLite (read in place anyway).
+    async_reads: AsyncHotReads | None = None
 
     def exchange_in_memory(self, app_id: str, refresh_token: str) -> bool:
         """Whether this refresh exchange would wait on nothing: its token's read is in the
@@ -98,6 +102,16 @@ class Services:
         if not credentials.looks_like(refresh_token, credentials.REFRESH):
             return False
         return self.token_checks.holds_refresh(credentials.token_hash(refresh_token), app_id)
+
+    def can_prefetch(self, refresh_token: str) -> bool:
+        """Whether a refresh token's read can go through the event loop into the cache:
+        PostgreSQL, the cache on, the rate limits in memory, a token of the right shape."""
+        return (
+            self.async_reads is not None
+            and not self.settings.redis_url
+            and self.token_checks.refresh.ttl > 0
+            and credentials.looks_like(refresh_token, credentials.REFRESH)
+        )
 
     def check_in_memory(self, access_token: str) -> bool:
         """Whether checking this access token waits on nothing: a self-proving token under a
@@ -197,6 +211,15 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
         outbox=outbox,
         audit_trail=AuditTrail(storage, clock, settings),
         key_rotation=KeyRotation(storage, clock, settings, keys),
+        async_reads=AsyncHotReads(
+            engine,
+            size=4,
+            pool_timeout=settings.db_pool_timeout,
+            connect_timeout=settings.db_connect_timeout,
+            statement_timeout_ms=settings.db_statement_timeout_ms,
+        )
+        if engine.dialect.name == "postgresql"
+        else None,
     )
 
 

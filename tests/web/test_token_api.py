@@ -8,6 +8,7 @@ from starlette.testclient import TestClient
 from conftest import authorize, sign_in
 from leadexec_signin.core import audit
 from leadexec_signin.core.audit import AuditFilter
+from leadexec_signin.web.leadexec_api import token as token_module
 
 SEED_KEYS = {"valid", "refreshToken", "authToken", "expireDate", "errorMessage", "error"}
 
@@ -144,6 +145,28 @@ def test_a_refusal_of_a_token_answered_from_memory_is_still_recorded(client, wor
         ("invalid_client", wrong.headers["x-request-id"])
     ]
     assert client.get("/api/token", params=base).status_code == 200
+
+
+def test_a_refresh_exchange_waits_on_no_thread(client, world, monkeypatch) -> None:
+    """A token this process has not read yet: SQLite reads it in place, PostgreSQL through
+    its async driver into the token cache; neither hands the exchange to a thread."""
+    sign_in(client)
+    result = authorize(client, world.button("profile"))
+    threads: list[object] = []
+    real = token_module.call
+
+    async def counted(fn, *args):  # type: ignore[no-untyped-def]
+        threads.append(fn)
+        return await real(fn, *args)
+
+    monkeypatch.setattr(token_module, "call", counted)
+    params = {"appId": world.app_id, "refreshToken": result["refreshToken"]}
+    first = client.get("/api/token", params=params)
+    assert first.status_code == 200 and first.json()["valid"] is True, first.text
+    assert threads == []
+    # A token nobody has: refused, its refusal recorded (from a thread on PostgreSQL).
+    unknown = client.get("/api/token", params={**params, "refreshToken": "ler_" + "q" * 43})
+    refused(unknown, 400, "invalid_grant")
 
 
 @pytest.mark.parametrize(

@@ -190,6 +190,8 @@ def create_app(services_: Services) -> Starlette:
             log.warning("usage not written at shutdown")
         if services_.mail_queue is not None:  # queued mail goes out first (a few seconds)
             await call(services_.mail_queue.close)
+        if services_.async_reads is not None:
+            await services_.async_reads.close()
         flush_metrics()  # the last second's counts, before the process leaves
         process_exited()
 

@@ -70,6 +70,22 @@ class _Statement:
         return _Row(mapping)
 
 
+def refresh_grant_of(row: _Row) -> RefreshGrant:
+    m = row._mapping
+    return RefreshGrant(
+        token_hash=m["token_hash"],
+        app_id=m["r_app_id"],
+        last_used_at=m["r_last_used_at"],
+        created_at=m["r_created_at"],
+        grant=grant_from_row(row, "g_"),  # type: ignore[arg-type]
+        app=credentials_of(m),
+    )
+
+
+def refresh_statement(engine: Engine) -> _Statement:
+    return _Statement(engine, REFRESH_GRANT, "token_hash")
+
+
 @contextmanager
 def _closing_cursor(connection: Any) -> Iterator[Any]:
     cursor = connection.cursor()
@@ -89,7 +105,7 @@ class HotReads:
         # (about 10 us of a 130 us exchange); each statement still reads the latest commit.
         self._sqlite = engine.dialect.name == "sqlite"
         self._local = threading.local()
-        self._refresh = _Statement(engine, REFRESH_GRANT, "token_hash")
+        self._refresh = refresh_statement(engine)
         self._grant = _Statement(engine, GRANT_CONTEXT, "grant_id")
 
     @contextmanager
@@ -127,17 +143,7 @@ class HotReads:
 
     def refresh_grant(self, token_hash: str) -> RefreshGrant | None:
         row = self._one(self._refresh, token_hash)
-        if row is None:
-            return None
-        m = row._mapping
-        return RefreshGrant(
-            token_hash=m["token_hash"],
-            app_id=m["r_app_id"],
-            last_used_at=m["r_last_used_at"],
-            created_at=m["r_created_at"],  # type: ignore[arg-type]
-            grant=grant_from_row(row, "g_"),  # type: ignore[arg-type]
-            app=credentials_of(m),
-        )
+        return refresh_grant_of(row) if row is not None else None
 
     def grant_context(self, grant_id: str) -> GrantContext | None:
         row = self._one(self._grant, grant_id)

@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from leadexec_signin.core import credentials
 from leadexec_signin.core.actions.token import GRANT_TYPES
 from leadexec_signin.core.clock import iso_z
 from leadexec_signin.core.errors import InvalidRequest, SigninError
@@ -73,6 +74,12 @@ async def exchange_refresh(
     tokens = svc.tokens
     if svc.reads_in_place:
         return tokens.exchange("refresh_token", app_id, token, secret, ip)
+    if not svc.exchange_in_memory(app_id, token) and svc.can_prefetch(token):
+        # PostgreSQL: the read awaits the socket instead of a thread, into the cache.
+        await svc.token_checks.prefetch_refresh(
+            credentials.token_hash(token),
+            svc.async_reads.refresh_grant,  # type: ignore[union-attr]
+        )
     if svc.exchange_in_memory(app_id, token):
         try:
             return tokens.refresh_unrecorded(app_id, token, secret, ip)
