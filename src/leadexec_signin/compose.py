@@ -93,11 +93,16 @@ class Services:
     # when its answer can go into the token cache; None on SQLite (read in place anyway).
     async_reads: AsyncHotReads | None = None
 
+    @property
+    def limits_in_memory(self) -> bool:
+        """Rate limits counted in this process (no Redis): a hit waits on nothing."""
+        return not self.settings.redis_url
+
     def exchange_in_memory(self, app_id: str, refresh_token: str) -> bool:
         """Whether this refresh exchange would wait on nothing: its token's read is in the
         cache (for this application) and the rate limits are in memory. Then it runs on the
         event loop even with a network database."""
-        if self.settings.redis_url:
+        if not self.limits_in_memory:
             return False
         if not credentials.looks_like(refresh_token, credentials.REFRESH):
             return False

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -15,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from leadexec_signin import workers
 from production.nodes import node_env
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -86,11 +88,11 @@ def test_each_worker_listens_for_itself_and_both_answer(
     assert len(seen) == 2, dict(seen)
 
     # A worker that dies is replaced, and listens again.
-    workers = workers_of(node.proc.pid)
-    assert len(workers) == 2, workers
-    victim = max(workers)
+    pids = workers_of(node.proc.pid)
+    assert len(pids) == 2, pids
+    victim = max(pids)
     os.kill(victim, signal.SIGKILL)
-    assert until(lambda: len(workers_of(node.proc.pid) - workers) == 1)
+    assert until(lambda: len(workers_of(node.proc.pid) - pids) == 1)
     assert victim not in workers_of(node.proc.pid)
     assert until(lambda: listening_sockets(node.port) == 2)
     assert httpx.get(node.url + "/healthz", timeout=20).status_code == 200
@@ -110,3 +112,42 @@ def test_a_second_server_on_the_same_port_refuses_to_start(
     assert "Address already in use" in second.stderr
     assert listening_sockets(node.port) == 2  # the first one's, untouched
     assert httpx.get(node.url + "/healthz", timeout=20).status_code == 200
+
+
+def test_the_held_port_admits_our_workers_and_nobody_else(database_url: str) -> None:
+    """What the supervisor relies on while no worker listens yet (or all are restarting): its
+    SO_REUSEPORT-only socket refuses another server's bind, plain or SO_REUSEADDR, and lets a
+    worker's SO_REUSEPORT socket join."""
+    holder = workers.reuseport_socket("127.0.0.1", 0, reuse_address=False)
+    port = holder.getsockname()[1]
+    try:
+        for reuse in (False, True):
+            with socket.socket() as other:
+                if reuse:
+                    other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                with pytest.raises(OSError, match="in use"):
+                    other.bind(("127.0.0.1", port))
+        worker = workers.reuseport_socket("127.0.0.1", port)
+        worker.close()
+    finally:
+        holder.close()
+
+
+def test_sighup_replaces_the_workers_and_a_killed_parent_takes_them_along(
+    database_url: str, tmp_path: Path, start_node
+) -> None:
+    node = start_node("hup", node_env(database_url, tmp_path), workers=2)
+    assert node.proc is not None
+    assert until(lambda: len(workers_of(node.proc.pid)) == 2)
+    before = workers_of(node.proc.pid)
+    os.kill(node.proc.pid, signal.SIGHUP)
+    assert until(lambda: len(workers_of(node.proc.pid) - before) == 2), workers_of(node.proc.pid)
+    assert until(lambda: listening_sockets(node.port) == 2)
+    assert httpx.get(node.url + "/healthz", timeout=20).status_code == 200
+
+    after = workers_of(node.proc.pid)
+    os.kill(node.proc.pid, signal.SIGKILL)  # the supervisor only: no chance to pass anything on
+    node.proc.wait(10)
+    gone = lambda: not any(Path(f"/proc/{pid}").exists() for pid in after)  # noqa: E731
+    assert until(gone), "workers outlived their supervisor"
+    assert listening_sockets(node.port) == 0

@@ -242,6 +242,18 @@ def test_a_cached_refresh_token_is_refused_at_once_after_a_suspension(
         exchange(cached, app_id, refresh)
 
 
+def test_a_deleted_applications_cached_exchange_is_refused_at_once(
+    cached: Services, world: World
+) -> None:
+    app_id, _, auth = signed_in_grant(cached, world)
+    refresh = auth.tokens.refresh_token  # type: ignore[union-attr]
+    exchange(cached, app_id, refresh)
+    with cached.storage.transaction() as tx:
+        tx.delete_app(app_id)
+    with pytest.raises(InvalidClient):
+        exchange(cached, app_id, refresh)
+
+
 def test_a_refused_exchange_is_not_remembered(cached: Services, world: World) -> None:
     """Undoing a suspension in another process, without Redis to say so, works at once here:
     only exchanges that would succeed are remembered."""

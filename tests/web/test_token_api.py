@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 from starlette.testclient import TestClient
 
-from conftest import authorize, sign_in
+from conftest import ISSUER, authorize, sign_in
+from leadexec_signin.compose import build
 from leadexec_signin.core import audit
 from leadexec_signin.core.audit import AuditFilter
+from leadexec_signin.web.app import create_app
 from leadexec_signin.web.leadexec_api import token as token_module
 
 SEED_KEYS = {"valid", "refreshToken", "authToken", "expireDate", "errorMessage", "error"}
@@ -128,9 +130,20 @@ def test_token_requires_the_secret_of_an_app_that_has_one(client, world) -> None
     assert client.post("/api/token", data={**base, "appSecret": secret}).status_code == 200
 
 
-def test_a_refusal_of_a_token_answered_from_memory_is_still_recorded(client, world) -> None:
+def test_a_refusal_of_a_token_answered_from_memory_is_still_recorded(
+    client, world, monkeypatch
+) -> None:
     """Once a refresh token's read is cached, its exchange runs without the database (on
     PostgreSQL too): a refusal then must still reach the audit trail, with its request."""
+    in_memory: list[str] = []
+    tokens_type = type(world.services.tokens)
+    real = tokens_type.refresh_unrecorded
+
+    def spy(self, app_id, *args, **kwargs):  # type: ignore[no-untyped-def]
+        in_memory.append(app_id)
+        return real(self, app_id, *args, **kwargs)
+
+    monkeypatch.setattr(tokens_type, "refresh_unrecorded", spy)
     app_id, secret = world.app(with_secret=True, name="Remembered")
     sign_in(client)
     result = authorize(client, world.button("profile", app_id))
@@ -145,6 +158,8 @@ def test_a_refusal_of_a_token_answered_from_memory_is_still_recorded(client, wor
         ("invalid_client", wrong.headers["x-request-id"])
     ]
     assert client.get("/api/token", params=base).status_code == 200
+    # SQLite reads in place anyway; PostgreSQL took the in-memory way for all four.
+    assert len(in_memory) == (0 if world.services.reads_in_place else 4)
 
 
 def test_a_refresh_exchange_waits_on_no_thread(client, world, monkeypatch) -> None:
@@ -155,9 +170,9 @@ def test_a_refresh_exchange_waits_on_no_thread(client, world, monkeypatch) -> No
     threads: list[object] = []
     real = token_module.call
 
-    async def counted(fn, *args):  # type: ignore[no-untyped-def]
+    async def counted(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
         threads.append(fn)
-        return await real(fn, *args)
+        return await real(fn, *args, **kwargs)
 
     monkeypatch.setattr(token_module, "call", counted)
     params = {"appId": world.app_id, "refreshToken": result["refreshToken"]}
@@ -326,3 +341,64 @@ def test_an_access_token_issued_before_self_proving_tokens_works_until_it_expire
     clock.advance(minutes=31)
     late = client.get("/api/v1/me", headers={"Authorization": f"Bearer {old}"})
     assert (late.status_code, late.json()["error"]) == (401, "invalid_token")
+
+
+# -- PostgreSQL: the exchange on the event loop ----------------------------------------------
+
+on_postgresql = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+
+
+@on_postgresql
+def test_a_cache_entry_dropped_at_the_last_moment_sends_the_exchange_to_a_thread(
+    client, world, monkeypatch
+) -> None:
+    """The exchange was judged answerable from memory, but its entry is gone when it runs (an
+    invalidation in between): it must not read the database on the event loop, but go to a
+    thread, and the address is counted once."""
+    sign_in(client)
+    result = authorize(client, world.button("profile"))
+    services = world.services
+    monkeypatch.setattr(type(services), "exchange_in_memory", lambda *_args: True)
+    monkeypatch.setattr(type(services), "can_prefetch", lambda *_args: False)
+    threads: list[object] = []
+    real = token_module.call
+
+    async def counted(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+        threads.append(fn)
+        return await real(fn, *args, **kwargs)
+
+    monkeypatch.setattr(token_module, "call", counted)
+    r = client.get(
+        "/api/token", params={"appId": world.app_id, "refreshToken": result["refreshToken"]}
+    )
+    assert r.status_code == 200, r.text
+    assert threads == [services.tokens.exchange]
+
+
+@on_postgresql
+def test_the_address_limit_counts_each_exchange_once_before_any_read(
+    settings, clock, world, monkeypatch
+) -> None:
+    """One request, one count against the limit, however the exchange goes (read ahead, then
+    in a thread); an address over its limit costs no database read."""
+    services = build(settings.with_changes(token_limit_per_ip="2/minute"), clock)
+    reads: list[str] = []
+    real = services.async_reads.refresh_grant  # type: ignore[union-attr]
+
+    async def counted(token_hash: str):  # type: ignore[no-untyped-def]
+        reads.append(token_hash)
+        return await real(token_hash)
+
+    monkeypatch.setattr(services.async_reads, "refresh_grant", counted)
+    try:
+        with TestClient(create_app(services), base_url=ISSUER) as c:
+            codes = [
+                c.get(
+                    "/api/token", params={"appId": world.app_id, "refreshToken": f"ler_{i}" * 9}
+                ).status_code
+                for i in range(3)
+            ]
+    finally:
+        services.close()
+    assert codes == [400, 400, 429]
+    assert len(reads) == 2

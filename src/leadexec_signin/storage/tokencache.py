@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
@@ -33,6 +34,24 @@ from leadexec_signin.metrics import CACHE_HIT, CACHE_MISS, REFRESH_HIT, REFRESH_
 from leadexec_signin.storage.events import grant_event
 
 V = TypeVar("V")
+# Set while a caller runs a check or an exchange on the event loop: a miss must not read.
+_CACHE_ONLY: ContextVar[bool] = ContextVar("leadexec_cache_only", default=False)
+
+
+class NotInMemory(Exception):
+    """Raised instead of reading the database under :func:`cache_only`: the entry the caller
+    saw a moment ago was dropped (an invalidation, a prune); it should go the thread's way."""
+
+
+@contextmanager
+def cache_only() -> Iterator[None]:
+    bound = _CACHE_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _CACHE_ONLY.reset(bound)
+
+
 # The refresh token this request read ahead into the cache (``prefetch_refresh``).
 _PREFETCHED: ContextVar[str | None] = ContextVar("leadexec_prefetched", default=None)
 
@@ -172,12 +191,16 @@ class TokenChecks:
     def grant_context(self, grant_id: str) -> GrantContext | None:
         cache = self.cache
         if cache.ttl <= 0:
+            if _CACHE_ONLY.get():
+                raise NotInMemory
             return self._read(grant_id)
         self.listen()
         hit = cache.get(grant_id)
         if hit is not None:
             CACHE_HIT.inc()
             return hit
+        if _CACHE_ONLY.get():
+            raise NotInMemory
         CACHE_MISS.inc()
         generation, started = cache.generation, cache.monotonic()
         found = self._read(grant_id)
@@ -191,6 +214,8 @@ class TokenChecks:
         """``read`` (the storage's own lookup) behind the cache; only tokens found are kept."""
         cache = self.refresh
         if cache.ttl <= 0:
+            if _CACHE_ONLY.get():
+                raise NotInMemory
             return read(token_hash)
         self.listen()
         counted = _PREFETCHED.get() == token_hash  # read ahead: counted as the miss then
@@ -201,6 +226,8 @@ class TokenChecks:
             if not counted:
                 REFRESH_HIT.inc()
             return hit
+        if _CACHE_ONLY.get():
+            raise NotInMemory
         if not counted:
             REFRESH_MISS.inc()
         generation, started = cache.generation, cache.monotonic()

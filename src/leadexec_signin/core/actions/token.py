@@ -85,34 +85,53 @@ class TokenExchange:
         self.usage = usage
 
     def exchange(
-        self, grant_type: str, app_id: str, credential: str, app_secret: str | None, ip: str
+        self,
+        grant_type: str,
+        app_id: str,
+        credential: str,
+        app_secret: str | None,
+        ip: str,
+        admitted: bool = False,
     ) -> IssuedTokens:
         try:
-            return self._exchange(grant_type, app_id, credential, app_secret, ip)
+            return self._exchange(grant_type, app_id, credential, app_secret, ip, admitted)
         except SigninError as exc:
             self.record_refused(exc, app_id, grant_type)
             raise
 
+    def admit(self, app_id: str, ip: str) -> None:
+        """The checks before any read: a well-formed appId, and the caller's address under its
+        limit (counted once). An exchange then called with ``admitted=True`` skips them, so a
+        caller may try it more than one way without counting the address twice."""
+        if not APP_ID.fullmatch(app_id):
+            raise InvalidClient("The appId is not a valid application ID.")
+        count_or_refuse(self.limiter, self.settings.token_limit_per_ip, "token-ip", ip)
+
     def refresh_unrecorded(
-        self, app_id: str, token: str, app_secret: str | None, ip: str
+        self, app_id: str, token: str, app_secret: str | None, ip: str, admitted: bool = False
     ) -> IssuedTokens:
         """The refresh exchange without the write a refusal makes: for a caller that runs it
         where it must not wait on the database (its read answered from memory), and records
         a refusal itself elsewhere with :meth:`record_refused`."""
-        return self._exchange("refresh_token", app_id, token, app_secret, ip)
+        return self._exchange("refresh_token", app_id, token, app_secret, ip, admitted)
 
     def record_refused(self, exc: SigninError, app_id: str, grant_type: str) -> None:
         record_refusal(self.store, self.clock, exc, client_id=app_id, grant_type=grant_type)
 
     def _exchange(
-        self, grant_type: str, app_id: str, credential: str, app_secret: str | None, ip: str
+        self,
+        grant_type: str,
+        app_id: str,
+        credential: str,
+        app_secret: str | None,
+        ip: str,
+        admitted: bool = False,
     ) -> IssuedTokens:
         kind = GRANT_TYPES.get(grant_type)
         if kind is None:
             raise InvalidRequest(f"Unsupported grant type {grant_type[:40]!r}.")
-        if not APP_ID.fullmatch(app_id):
-            raise InvalidClient("The appId is not a valid application ID.")
-        count_or_refuse(self.limiter, self.settings.token_limit_per_ip, "token-ip", ip)
+        if not admitted:
+            self.admit(app_id, ip)
         self.minter.ready()
         opened: AbstractContextManager[ExchangeTx] = (
             self.store.reading() if kind.read_only else self.store.transaction()

@@ -90,9 +90,6 @@ def make_engine(
                 cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
-            # SQLite's default page cache is 2 MB per connection: a refresh exchange at random
-            # over 10,000 grants (a 21 MB file) then reads most pages from the file again.
-            cur.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
             cur.close()
 
         @event.listens_for(engine, "begin")
@@ -184,10 +181,6 @@ class SqlTransaction(
     def set_app_status(self, app_id: str, status: str) -> None:
         self.changes.append(app_event(app_id))
         super().set_app_status(app_id, status)
-
-
-# Pages kept per connection (KiB), allocated only as pages are read.
-SQLITE_CACHE_KIB = 16384
 
 
 @contextmanager

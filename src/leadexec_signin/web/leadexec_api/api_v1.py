@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from leadexec_signin.core.errors import InsufficientScope, InvalidToken
 from leadexec_signin.core.scopes import user_claims, user_settings
 from leadexec_signin.core.tokens import AccessToken, TokenContext
+from leadexec_signin.storage.tokencache import NotInMemory, cache_only
 from leadexec_signin.web.context import call, services
 from leadexec_signin.web.errors import render_bearer
 from leadexec_signin.web.surfaces import refusal, send_json
@@ -36,8 +37,14 @@ async def authenticate(request: Request) -> tuple[AccessToken, TokenContext]:
 async def check(svc: Services, token: str) -> tuple[AccessToken, TokenContext]:
     """In place when nothing in the check can wait (SQLite, or a grant the token cache
     holds), in a thread otherwise."""
-    if svc.reads_in_place or svc.check_in_memory(token):
+    if svc.reads_in_place:
         return svc.api.check_access_token(token)
+    if svc.check_in_memory(token):
+        try:
+            with cache_only():
+                return svc.api.check_access_token(token)
+        except NotInMemory:
+            pass  # dropped from the cache a moment ago: read it in a thread
     return await call(svc.api.check_access_token, token)
 
 

@@ -19,6 +19,7 @@ from leadexec_signin.core.clock import iso_z
 from leadexec_signin.core.errors import InvalidRequest, SigninError
 from leadexec_signin.core.scopes import ordered
 from leadexec_signin.core.tokens import IssuedTokens
+from leadexec_signin.storage.tokencache import NotInMemory, cache_only
 from leadexec_signin.web.context import call, services
 from leadexec_signin.web.errors import seed_renderer
 from leadexec_signin.web.leadexec_api.params import put_param, read_params, required
@@ -69,24 +70,29 @@ async def exchange_refresh(
 ) -> IssuedTokens:
     """Where the exchange runs: in place when nothing in it can wait (SQLite's few
     microseconds, or a read the token cache answers, with the rate limits in memory), in a
-    thread otherwise. In place with a network database, a refusal's audit row is written
-    from a thread."""
+    thread otherwise. With a network database the token is first read through the async
+    driver into the cache; in place, a refusal's audit row is written from a thread."""
     tokens = svc.tokens
     if svc.reads_in_place:
         return tokens.exchange("refresh_token", app_id, token, secret, ip)
-    if not svc.exchange_in_memory(app_id, token) and svc.can_prefetch(token):
-        # PostgreSQL: the read awaits the socket instead of a thread, into the cache.
-        await svc.token_checks.prefetch_refresh(
-            credentials.token_hash(token),
-            svc.async_reads.refresh_grant,  # type: ignore[union-attr]
-        )
-    if svc.exchange_in_memory(app_id, token):
-        try:
-            return tokens.refresh_unrecorded(app_id, token, secret, ip)
-        except SigninError as exc:
-            await call(tokens.record_refused, exc, app_id, "refresh_token")
-            raise
-    return await call(tokens.exchange, "refresh_token", app_id, token, secret, ip)
+    if not svc.limits_in_memory:  # a Redis round trip: a thread
+        return await call(tokens.exchange, "refresh_token", app_id, token, secret, ip)
+    try:
+        tokens.admit(app_id, ip)  # counted once, however the exchange goes on
+        if not svc.exchange_in_memory(app_id, token) and svc.can_prefetch(token):
+            await svc.token_checks.prefetch_refresh(
+                credentials.token_hash(token),
+                svc.async_reads.refresh_grant,  # type: ignore[union-attr]
+            )
+        if svc.exchange_in_memory(app_id, token):
+            with cache_only():
+                return tokens.refresh_unrecorded(app_id, token, secret, ip, admitted=True)
+    except NotInMemory:
+        pass  # dropped from the cache a moment ago (an invalidation): read it in a thread
+    except SigninError as exc:
+        await call(tokens.record_refused, exc, app_id, "refresh_token")
+        raise
+    return await call(tokens.exchange, "refresh_token", app_id, token, secret, ip, admitted=True)
 
 
 def answer(issued: IssuedTokens) -> dict[str, object]:
