@@ -79,6 +79,9 @@ class AsyncHotReads:
         return refresh_grant_of(statement.convert(row)) if row is not None else None
 
     async def close(self) -> None:
-        pool, self._pool, self._loop = self._pool, None, None
-        if pool is not None:
+        pool, loop = self._pool, self._loop
+        self._pool = self._loop = None
+        # A pool opened on another loop (a test client's, gone since) cannot be awaited here;
+        # its connections went with that loop.
+        if pool is not None and loop is asyncio.get_running_loop():
             await pool.close()
