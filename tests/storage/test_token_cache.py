@@ -11,6 +11,7 @@ import os
 import secrets
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 import redis
@@ -252,6 +253,39 @@ def test_a_deleted_applications_cached_exchange_is_refused_at_once(
         tx.delete_app(app_id)
     with pytest.raises(InvalidClient):
         exchange(cached, app_id, refresh)
+
+
+def test_a_trimmed_refresh_token_is_refused_at_once_though_it_was_cached(
+    cached: Services, world: World
+) -> None:
+    """A sign-in trims a grant's never-used tokens (its first use is written in the next
+    batch): the cache hears of it and forgets them."""
+    app_id, _, auth = signed_in_grant(cached, world)
+    refresh = auth.tokens.refresh_token  # type: ignore[union-attr]
+    exchange(cached, app_id, refresh)
+    with cached.storage.transaction() as tx:
+        grant = tx.active_grant(world.user_id, app_id)
+        assert grant is not None
+        assert tx.trim_refresh_tokens(grant.id, 0) >= 1
+    with pytest.raises(InvalidGrant):
+        exchange(cached, app_id, refresh)
+
+
+def test_ending_a_rotation_grace_refuses_the_old_secret_at_once(
+    cached: Services, world: World
+) -> None:
+    app_id, old_secret = world.app(with_secret=True)
+    btn = world.button("profile,email", app_id=app_id)
+    with cached.storage.transaction() as tx:
+        user = tx.user_by_id(world.user_id)
+    auth = allow(cached, AuthorizeRequest(btn, PARTNER, "st", immediate=False), user, "10.0.0.1")
+    refresh = auth.tokens.refresh_token  # type: ignore[union-attr]
+    cached.console.rotate_secret(app_id, None, grace=timedelta(hours=1))
+    exchange(cached, app_id, refresh, old_secret)  # still accepted, and now remembered
+    with cached.storage.transaction() as tx:
+        tx.set_previous_secret(app_id, None, None)  # the grace ended early
+    with pytest.raises(InvalidClient):
+        exchange(cached, app_id, refresh, old_secret)
 
 
 def test_a_refused_exchange_is_not_remembered(cached: Services, world: World) -> None:
