@@ -196,6 +196,18 @@ def test_a_read_that_overlaps_an_invalidation_is_not_cached(cached: Services, wo
 # -- the refresh exchange ---------------------------------------------------------------------
 
 
+def signed_in_with_secret(services: Services, world: World) -> tuple[str, str, str]:
+    """A new application with a secret that the world's user has just signed in to: its id,
+    its secret and the refresh token the sign-in delivered."""
+    app_id, secret = world.app(with_secret=True)
+    btn = world.button("profile,email", app_id=app_id)
+    with services.storage.transaction() as tx:
+        user = tx.user_by_id(world.user_id)
+    assert user is not None and secret is not None
+    auth = allow(services, AuthorizeRequest(btn, PARTNER, "st", immediate=False), user, "10.0.0.1")
+    return app_id, secret, auth.tokens.refresh_token  # type: ignore[union-attr]
+
+
 def exchange(services: Services, app_id: str, refresh: str, secret: str | None = None):  # type: ignore[no-untyped-def]
     return services.tokens.exchange("refresh_token", app_id, refresh, secret, "10.0.0.1")
 
@@ -274,12 +286,7 @@ def test_a_trimmed_refresh_token_is_refused_at_once_though_it_was_cached(
 def test_ending_a_rotation_grace_refuses_the_old_secret_at_once(
     cached: Services, world: World
 ) -> None:
-    app_id, old_secret = world.app(with_secret=True)
-    btn = world.button("profile,email", app_id=app_id)
-    with cached.storage.transaction() as tx:
-        user = tx.user_by_id(world.user_id)
-    auth = allow(cached, AuthorizeRequest(btn, PARTNER, "st", immediate=False), user, "10.0.0.1")
-    refresh = auth.tokens.refresh_token  # type: ignore[union-attr]
+    app_id, old_secret, refresh = signed_in_with_secret(cached, world)
     cached.console.rotate_secret(app_id, None, grace=timedelta(hours=1))
     exchange(cached, app_id, refresh, old_secret)  # still accepted, and now remembered
     with cached.storage.transaction() as tx:
@@ -305,12 +312,7 @@ def test_a_refused_exchange_is_not_remembered(cached: Services, world: World) ->
 def test_a_replaced_secret_is_refused_at_once_by_a_cached_exchange(
     cached: Services, world: World
 ) -> None:
-    app_id, secret = world.app(with_secret=True)
-    btn = world.button("profile,email", app_id=app_id)
-    with cached.storage.transaction() as tx:
-        user = tx.user_by_id(world.user_id)
-    auth = allow(cached, AuthorizeRequest(btn, PARTNER, "st", immediate=False), user, "10.0.0.1")
-    refresh = auth.tokens.refresh_token  # type: ignore[union-attr]
+    app_id, secret, refresh = signed_in_with_secret(cached, world)
     exchange(cached, app_id, refresh, secret)
     new_secret = cached.console.rotate_secret(app_id, None)  # no grace: the old one ends now
     with pytest.raises(InvalidClient):

@@ -162,19 +162,25 @@ def test_a_refusal_of_a_token_answered_from_memory_is_still_recorded(
     assert len(in_memory) == (0 if world.services.reads_in_place else 4)
 
 
-def test_a_refresh_exchange_waits_on_no_thread(client, world, monkeypatch) -> None:
+@pytest.fixture
+def threads(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """What the token endpoint handed to a thread, in order."""
+    handed: list[object] = []
+    real = token_module.call
+
+    async def counted(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+        handed.append(fn)
+        return await real(fn, *args, **kwargs)
+
+    monkeypatch.setattr(token_module, "call", counted)
+    return handed
+
+
+def test_a_refresh_exchange_waits_on_no_thread(client, world, threads) -> None:
     """A token this process has not read yet: SQLite reads it in place, PostgreSQL through
     its async driver into the token cache; neither hands the exchange to a thread."""
     sign_in(client)
     result = authorize(client, world.button("profile"))
-    threads: list[object] = []
-    real = token_module.call
-
-    async def counted(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
-        threads.append(fn)
-        return await real(fn, *args, **kwargs)
-
-    monkeypatch.setattr(token_module, "call", counted)
     params = {"appId": world.app_id, "refreshToken": result["refreshToken"]}
     first = client.get("/api/token", params=params)
     assert first.status_code == 200 and first.json()["valid"] is True, first.text
@@ -350,7 +356,7 @@ on_postgresql = pytest.mark.parametrize("database_url", ["postgresql"], indirect
 
 @on_postgresql
 def test_a_cache_entry_dropped_at_the_last_moment_sends_the_exchange_to_a_thread(
-    client, world, monkeypatch
+    client, world, monkeypatch, threads
 ) -> None:
     """The exchange was judged answerable from memory, but its entry is gone when it runs (an
     invalidation in between): it must not read the database on the event loop, but go to a
@@ -360,14 +366,6 @@ def test_a_cache_entry_dropped_at_the_last_moment_sends_the_exchange_to_a_thread
     services = world.services
     monkeypatch.setattr(type(services), "exchange_in_memory", lambda *_args: True)
     monkeypatch.setattr(type(services), "can_prefetch", lambda *_args: False)
-    threads: list[object] = []
-    real = token_module.call
-
-    async def counted(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
-        threads.append(fn)
-        return await real(fn, *args, **kwargs)
-
-    monkeypatch.setattr(token_module, "call", counted)
     r = client.get(
         "/api/token", params={"appId": world.app_id, "refreshToken": result["refreshToken"]}
     )

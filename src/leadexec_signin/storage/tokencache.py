@@ -190,17 +190,16 @@ class TokenChecks:
 
     def grant_context(self, grant_id: str) -> GrantContext | None:
         cache = self.cache
-        if cache.ttl <= 0:
-            if _CACHE_ONLY.get():
-                raise NotInMemory
-            return self._read(grant_id)
-        self.listen()
-        hit = cache.get(grant_id)
-        if hit is not None:
-            CACHE_HIT.inc()
-            return hit
+        if cache.ttl > 0:
+            self.listen()
+            hit = cache.get(grant_id)
+            if hit is not None:
+                CACHE_HIT.inc()
+                return hit
         if _CACHE_ONLY.get():
             raise NotInMemory
+        if cache.ttl <= 0:
+            return self._read(grant_id)
         CACHE_MISS.inc()
         generation, started = cache.generation, cache.monotonic()
         found = self._read(grant_id)
@@ -211,31 +210,27 @@ class TokenChecks:
     def refresh_grant(
         self, token_hash: str, read: Callable[[str], RefreshGrant | None]
     ) -> RefreshGrant | None:
-        """``read`` (the storage's own lookup) behind the cache; only tokens found are kept."""
+        """``read`` (the storage's own lookup) behind the cache."""
         cache = self.refresh
-        if cache.ttl <= 0:
-            if _CACHE_ONLY.get():
-                raise NotInMemory
-            return read(token_hash)
-        self.listen()
         counted = _PREFETCHED.get() == token_hash  # read ahead: counted as the miss then
         if counted:
             _PREFETCHED.set(None)
-        hit = cache.get(token_hash)
-        if hit is not None:
-            if not counted:
-                REFRESH_HIT.inc()
-            return hit
+        if cache.ttl > 0:
+            self.listen()
+            hit = cache.get(token_hash)
+            if hit is not None:
+                if not counted:
+                    REFRESH_HIT.inc()
+                return hit
         if _CACHE_ONLY.get():
             raise NotInMemory
+        if cache.ttl <= 0:
+            return read(token_hash)
         if not counted:
             REFRESH_MISS.inc()
         generation, started = cache.generation, cache.monotonic()
         found = read(token_hash)
-        # Only what an exchange would accept: a refusal (a revoked grant, a suspended
-        # application) is read again next time, so undoing it is seen at once everywhere.
-        if found is not None and found.grant.active and found.app.status in (APPROVED, PENDING):
-            cache.put(token_hash, found, found.grant.id, found.app.id, generation, started)
+        self._remember_refresh(token_hash, found, generation, started)
         return found
 
     async def prefetch_refresh(
@@ -249,8 +244,15 @@ class TokenChecks:
         generation, started = cache.generation, cache.monotonic()
         found = await read(token_hash)
         _PREFETCHED.set(token_hash)
+        self._remember_refresh(token_hash, found, generation, started)
+
+    def _remember_refresh(
+        self, token_hash: str, found: RefreshGrant | None, generation: int, started: float
+    ) -> None:
+        # Only what an exchange would accept: a refusal (a revoked grant, a suspended
+        # application) is read again next time, so undoing it is seen at once everywhere.
         if found is not None and found.grant.active and found.app.status in (APPROVED, PENDING):
-            cache.put(token_hash, found, found.grant.id, found.app.id, generation, started)
+            self.refresh.put(token_hash, found, found.grant.id, found.app.id, generation, started)
 
     def holds_grant(self, grant_id: str) -> bool:
         """Whether a token check of this grant would be answered from memory (50 ms to spare)."""

@@ -74,18 +74,17 @@ class AccessTokens:
         anything else, including a token under a key this process has not seen yet."""
         if not credentials.looks_like(token, credentials.ACCESS):
             return None
-        kid = access_tokens.kid_of(token)
-        key = self._keys.get(kid) if kid is not None else None
-        claims = access_tokens.verify(token, key) if key is not None else None
+        claims = self.read(token, load=False)
         return claims.grant_id if claims is not None else None
 
-    def read(self, token: str) -> Claims | None:
-        """The claims of a well-formed token with a valid MAC, expired or not."""
+    def read(self, token: str, *, load: bool = True) -> Claims | None:
+        """The claims of a well-formed token with a valid MAC, expired or not; an unknown key
+        is looked for in the database (at most once a minute) unless ``load`` is false."""
         kid = access_tokens.kid_of(token)
         if kid is None:
             return None
         key = self._keys.get(kid)
-        if key is None:
+        if key is None and load:
             self._load()
             key = self._keys.get(kid)
         return access_tokens.verify(token, key) if key is not None else None

@@ -79,12 +79,14 @@ async def exchange_refresh(
         return await call(tokens.exchange, "refresh_token", app_id, token, secret, ip)
     try:
         tokens.admit(app_id, ip)  # counted once, however the exchange goes on
-        if not svc.exchange_in_memory(app_id, token) and svc.can_prefetch(token):
+        in_memory = svc.exchange_in_memory(app_id, token)
+        if not in_memory and svc.can_prefetch(token):
             await svc.token_checks.prefetch_refresh(
                 credentials.token_hash(token),
                 svc.async_reads.refresh_grant,  # type: ignore[union-attr]
             )
-        if svc.exchange_in_memory(app_id, token):
+            in_memory = svc.exchange_in_memory(app_id, token)
+        if in_memory:
             with cache_only():
                 return tokens.refresh_unrecorded(app_id, token, secret, ip, admitted=True)
     except NotInMemory:
