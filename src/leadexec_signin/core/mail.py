@@ -5,18 +5,27 @@ them to a :class:`Mailer` after its transaction has committed, so a slow mail se
 holds a database lock. ``leadexec_signin/mail.py`` implements it over SMTP, the log, and the
 demo's outbox page.
 
-Each message is written in one language: :func:`compose` translates its subject and text
-(English msgids, marked with ``N_`` where the use case writes them) into the language current
-where it is called, the request's for a person's own request, the recipient's LeadExec locale
-under ``i18n.using`` otherwise, and records it for the ``Content-Language`` header.
+Each message is a template, ``templates/mail_<name>.txt``: a ``subject`` block and a ``text``
+block, each one ``{% trans %}`` sentence (English msgid, extracted into the catalogs by
+``babel.cfg``). :func:`compose` renders it in the language current where it is called, the
+request's for a person's own request, the recipient's LeadExec locale under ``i18n.using``
+otherwise, and records that language for the ``Content-Language`` header. Values (a name, a
+link) are filled in after translation and never translated; nothing is escaped, since a mail
+is plain text.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
+import jinja2
+
 from leadexec_signin import i18n
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 
 
 @dataclass(frozen=True)
@@ -27,19 +36,31 @@ class Message:
     language: str = i18n.DEFAULT  # what subject and text are written in (Content-Language)
 
 
-def compose(to: str, subject: str, text: str, **values: object) -> Message:
-    """A message in the current language: ``subject`` and ``text`` are msgids, translated
-    first and then given their ``%(name)s`` values (a name or a link is never translated)."""
+def compose(to: str, template: str, **values: object) -> Message:
+    """The message of ``templates/mail_<template>.txt`` in the current language."""
+    mail = _templates().get_template(f"mail_{template}.txt")
+    context = mail.new_context(values)
     return Message(
         to,
-        _filled(i18n.gettext(subject), values),
-        _filled(i18n.gettext(text), values),
+        "".join(mail.blocks["subject"](context)),
+        "".join(mail.blocks["text"](context)),
         language=i18n.current(),
     )
 
 
-def _filled(template: str, values: dict[str, object]) -> str:
-    return template % values if values else template
+@functools.cache
+def _templates() -> jinja2.Environment:
+    # Old-style gettext: Jinja translates each {% trans %} and then fills in its values with
+    # ``%``; a value the template names but no caller gave raises. No escaping: a mail is
+    # plain text, never read as HTML.
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        extensions=["jinja2.ext.i18n"],
+        autoescape=False,  # noqa: S701
+        undefined=jinja2.StrictUndefined,
+    )
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=False)  # type: ignore[attr-defined]
+    return env
 
 
 class Mailer(Protocol):

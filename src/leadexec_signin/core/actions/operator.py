@@ -14,7 +14,6 @@ from leadexec_signin.core.clock import Clock
 from leadexec_signin.core.errors import InvalidRequest, NotFound
 from leadexec_signin.core.mail import Mailer, Message, compose
 from leadexec_signin.core.ports import Store, Users
-from leadexec_signin.i18n import N_
 
 # The one map from an operator's verb to the status it sets (admin page and command line).
 ACTIONS = {"approve": APPROVED, "suspend": SUSPENDED, "reinstate": APPROVED}
@@ -40,37 +39,11 @@ def status_mail(app: Application, status: str, was: str, to: str, console: str) 
     current language (the caller picks the owner's, with ``i18n.using``)."""
     values = {"app": app.name, "id": app.id, "console": console}
     if status == APPROVED and was == PENDING:
-        return compose(
-            to,
-            N_("%(app)s is approved for LeadExec Sign-In"),
-            N_(
-                "Your application %(app)s (%(id)s) is approved. Its buttons now sign in "
-                "every LeadExec user on each origin you registered.\n\n%(console)s\n"
-            ),
-            **values,
-        )
+        return compose(to, "app_approved", **values)
     if status == SUSPENDED:
-        return compose(
-            to,
-            N_("%(app)s is suspended on LeadExec Sign-In"),
-            N_(
-                "Your application %(app)s (%(id)s) was suspended by a LeadExec "
-                "operator: its buttons answer %(code)s and its tokens stop working. "
-                "Write to LeadExec support to ask why or to have it reinstated.\n\n%(console)s\n"
-            ),
-            code="app_not_approved",
-            **values,
-        )
+        return compose(to, "app_suspended", code="app_not_approved", **values)
     if status == APPROVED and was == SUSPENDED:
-        return compose(
-            to,
-            N_("%(app)s is reinstated on LeadExec Sign-In"),
-            N_(
-                "Your application %(app)s (%(id)s) is reinstated: its buttons and the "
-                "grants its users gave work again.\n\n%(console)s\n"
-            ),
-            **values,
-        )
+        return compose(to, "app_reinstated", **values)
     return None
 
 

@@ -48,7 +48,6 @@ from leadexec_signin.core.errors import (
 )
 from leadexec_signin.core.mail import Mailer, Message, compose
 from leadexec_signin.core.ports import AccountTokens, Audit, RateLimiter, Sessions, Store, Users
-from leadexec_signin.i18n import N_
 from leadexec_signin.settings import Settings
 
 MAX_NAME = 120
@@ -173,14 +172,7 @@ class AccountRecovery:
         # In the language of the request that asked (so with every mail below).
         return compose(
             email,
-            N_("Confirm your email address for LeadExec"),
-            N_(
-                "Hello %(name)s,\n\n"
-                "To finish creating your LeadExec account, confirm this email address:\n\n"
-                "%(link)s\n\n"
-                "The link works once, for %(hours)s hours. If you did not sign up, ignore this "
-                "email: nobody can sign in with this address unless the link is followed.\n"
-            ),
+            "verify_email",
             name=name,
             link=self._link("/account/verify", raw),
             hours=self.settings.verify_link_ttl_seconds // 3600,
@@ -189,13 +181,7 @@ class AccountRecovery:
     def _already_registered(self, email: str) -> Message:
         return compose(
             email,
-            N_("You already have a LeadExec account"),
-            N_(
-                "Someone (probably you) tried to sign up for LeadExec with this email address, "
-                "which already has an account. Nothing was changed.\n\n"
-                "Sign in: %(login)s\n"
-                "Forgot your password? %(forgot)s\n"
-            ),
+            "already_registered",
             login=f"{self.settings.issuer}/account/login",
             forgot=f"{self.settings.issuer}/account/forgot",
         )
@@ -244,15 +230,7 @@ class AccountRecovery:
     def _reset(self, user: User, raw: str) -> Message:
         return compose(
             user.email,
-            N_("Reset your LeadExec password"),
-            N_(
-                "Hello %(name)s,\n\n"
-                "Someone asked to reset the password of the LeadExec account for this address. "
-                "To choose a new password, open:\n\n"
-                "%(link)s\n\n"
-                "The link works once, for %(minutes)s minutes. If you did not ask, ignore this "
-                "email: your password stays as it is.\n"
-            ),
+            "reset_password",
             name=user.name,
             link=self._link("/account/reset", raw),
             minutes=self.settings.reset_link_ttl_seconds // 60,
@@ -289,12 +267,7 @@ class AccountRecovery:
         self.mailer.send(
             compose(
                 user.email,
-                N_("Your LeadExec password was changed"),
-                N_(
-                    "Hello %(name)s,\n\nThe password of your LeadExec account was just changed "
-                    "with a reset link, and every device signed in to it was signed out.\n\n"
-                    "If this was not you, reset it again at once: %(link)s\n"
-                ),
+                "password_changed",
                 name=user.name,
                 link=f"{self.settings.issuer}/account/forgot",
             )
@@ -330,14 +303,7 @@ class AccountRecovery:
                 )
                 message = compose(
                     new_email,
-                    N_("Confirm your new email address for LeadExec"),
-                    N_(
-                        "Hello %(name)s,\n\n"
-                        "To use this address for your LeadExec account instead of %(email)s, "
-                        "open:\n\n%(link)s\n\n"
-                        "The link works once, for %(hours)s hours. "
-                        "Until then nothing changes. If you did not ask, ignore this email.\n"
-                    ),
+                    "confirm_new_email",
                     name=current.name,
                     email=current.email,
                     link=self._link("/account/email/confirm", raw),
@@ -346,14 +312,7 @@ class AccountRecovery:
             else:
                 # Said to the owner of the address, not to the person asking: they see the
                 # same page whether or not the address is taken.
-                message = compose(
-                    new_email,
-                    N_("Your email address was not added to another LeadExec account"),
-                    N_(
-                        "Someone asked to move another LeadExec account to this email address. "
-                        "It already has an account, so nothing was changed.\n"
-                    ),
-                )
+                message = compose(new_email, "email_taken")
             audit.record(tx, now, audit.EMAIL_CHANGE_REQUESTED, user_id=user.id, ip=ip)
         self.mailer.send(message)
 
@@ -379,19 +338,7 @@ class AccountRecovery:
             tx.spend_account_tokens(user.id, EMAIL, now)
             audit.record(tx, now, audit.EMAIL_CHANGED, user_id=user.id)
         self.limiter.reset(self.settings.login_limit_per_account, "login", user.email)
-        self.mailer.send(
-            compose(
-                user.email,
-                N_("Your LeadExec email address was changed"),
-                N_(
-                    "Hello %(name)s,\n\nYour LeadExec account now uses %(email)s; sign in "
-                    "with that address from now on. This address no longer signs in.\n\n"
-                    "If this was not you, contact your LeadExec administrator at once.\n"
-                ),
-                name=user.name,
-                email=new_email,
-            )
-        )
+        self.mailer.send(compose(user.email, "email_changed", name=user.name, email=new_email))
         return new_email
 
     # -- the page before the click ---------------------------------------------------------
