@@ -24,6 +24,7 @@ from leadexec_signin.core.actions.authorize_code import AuthorizeCode
 from leadexec_signin.core.actions.client_auth import ClientAuthenticator
 from leadexec_signin.core.actions.client_tokens import ClientTokens
 from leadexec_signin.core.actions.console import Console
+from leadexec_signin.core.actions.factors import AccountFactors
 from leadexec_signin.core.actions.fedcm import FedCm
 from leadexec_signin.core.actions.housekeeping import Housekeeping
 from leadexec_signin.core.actions.key_rotation import KeyRotation
@@ -32,6 +33,7 @@ from leadexec_signin.core.actions.logout import Logout
 from leadexec_signin.core.actions.notices import NoticeOutbox
 from leadexec_signin.core.actions.oauth_token import OAuthTokens
 from leadexec_signin.core.actions.operator import Operator
+from leadexec_signin.core.actions.passkeys import Passkeys
 from leadexec_signin.core.actions.recovery import AccountRecovery
 from leadexec_signin.core.actions.revocation import Revocation
 from leadexec_signin.core.actions.sessions import BrowserSessions
@@ -40,6 +42,7 @@ from leadexec_signin.core.actions.token import TokenExchange
 from leadexec_signin.core.actions.usage import UsageLog
 from leadexec_signin.core.clock import Clock, SystemClock
 from leadexec_signin.core.errors import TemporarilyUnavailable
+from leadexec_signin.core.passkey_ceremonies import RelyingParty
 from leadexec_signin.core.ports import RateLimiter
 from leadexec_signin.mail import DevOutbox, QueuedMailer, build_mailer
 from leadexec_signin.settings import Settings
@@ -89,6 +92,9 @@ class Services:
     # Operations: the audit trail operators search and export; signing-key rotation.
     audit_trail: AuditTrail
     key_rotation: KeyRotation
+    # Second factors: passkeys (WebAuthn) and the rules around them.
+    passkeys: Passkeys
+    factors: AccountFactors
     # PostgreSQL: the refresh exchange's read on the event loop (``hot_async.py``), used
     # when its answer can go into the token cache; None on SQLite (read in place anyway).
     async_reads: AsyncHotReads | None = None
@@ -216,6 +222,8 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
         outbox=outbox,
         audit_trail=AuditTrail(storage, clock, settings),
         key_rotation=KeyRotation(storage, clock, settings, keys),
+        passkeys=Passkeys(storage, clock, RelyingParty(settings.rp_id, settings.issuer_origin)),
+        factors=AccountFactors(storage, clock, settings),
         async_reads=AsyncHotReads(
             engine,
             size=4,

@@ -224,6 +224,24 @@ class Settings:
     # Seconds a SIGTERM waits for requests in flight and the notice being delivered before the
     # process stops anyway (under Kubernetes' default 30 s grace period).
     shutdown_grace_seconds: int = 20
+    # The WebAuthn relying party id passkeys are made for: the issuer's host by default. A
+    # provider on id.example.com may use example.com (passkeys then also work on its other
+    # subdomains); start-up refuses one that is not the host or a parent domain of it.
+    webauthn_rp_id: str = ""
+    # ``required`` (the default): operators need a second factor to use /admin (the command
+    # line is not affected). ``off``: for the demo only.
+    operator_mfa: str = "required"
+
+    @property
+    def rp_id(self) -> str:
+        host = (urlsplit(self.issuer).hostname or "localhost").lower()
+        rp_id = (self.webauthn_rp_id or host).lower().rstrip(".")
+        if rp_id != host and not host.endswith("." + rp_id):
+            raise SystemExit(
+                f"LEADEXEC_WEBAUTHN_RP_ID must be the issuer's host ({host}) or a parent "
+                f"domain of it, got {rp_id!r}"
+            )
+        return rp_id
 
     @property
     def embedded_database(self) -> Path:
@@ -371,4 +389,6 @@ class Settings:
                 1,
                 3600,
             ),
+            webauthn_rp_id=env.get("LEADEXEC_WEBAUTHN_RP_ID", "").strip(),
+            operator_mfa=_choice(env, "LEADEXEC_OPERATOR_MFA", d.operator_mfa, ("required", "off")),
         )

@@ -55,6 +55,13 @@ LINK_REFUSED = "account.link_refused"
 KEY_ROTATED = "key.rotated"
 KEY_RETIRED = "key.retired"
 AUDIT_SWEPT = "audit.swept"
+# Second factors (core/factors.py): never a key, a code or a secret, only ids.
+PASSKEY_SIGNIN = "signin.passkey"
+PASSKEY_REFUSED = "signin.passkey_refused"
+PASSKEY_ADDED = "factor.passkey_added"
+PASSKEY_REMOVED = "factor.passkey_removed"
+COUNTER_REGRESSED = "factor.counter_regressed"
+REAUTHENTICATED = "account.reauthenticated"
 
 # Every kind, in the order the admin page offers them (its filter accepts nothing else).
 EVENTS = (
@@ -65,10 +72,15 @@ EVENTS = (
     KEY_ROTATED, KEY_RETIRED, AUDIT_SWEPT,
     SIGNUP, SIGNUP_REPEATED, EMAIL_VERIFIED, RESET_REQUESTED, PASSWORD_RESET,
     EMAIL_CHANGE_REQUESTED, EMAIL_CHANGED, LINK_REFUSED,
+    PASSKEY_SIGNIN, PASSKEY_REFUSED, PASSKEY_ADDED, PASSKEY_REMOVED, COUNTER_REGRESSED,
+    REAUTHENTICATED,
 )  # fmt: skip
 
 # Events of a proof that failed: the user they name did not prove anything, so is not the actor.
-UNPROVEN = frozenset({SIGNIN_FAILED, SIGNIN_LIMITED, TOKEN_REFUSED, CLIENT_AUTH_FAILED})
+UNPROVEN = frozenset(
+    {SIGNIN_FAILED, SIGNIN_LIMITED, TOKEN_REFUSED, CLIENT_AUTH_FAILED, PASSKEY_REFUSED}
+    | {COUNTER_REGRESSED}
+)
 
 # Column widths (storage/sql/tables.py): what a request supplies is cut to fit, never refused.
 USER_AGENT_MAX = 256

@@ -18,6 +18,7 @@ from leadexec_signin.core.accounts import User
 from leadexec_signin.core.apps import AppActivity, Application, Button
 from leadexec_signin.core.audit import AuditEvent, AuditFilter
 from leadexec_signin.core.clients import ClientRegistration
+from leadexec_signin.core.factors import Challenge, Passkey
 from leadexec_signin.core.grants import Grant, GrantListing
 from leadexec_signin.core.keys import SigningKey
 from leadexec_signin.core.notices import Notice
@@ -125,6 +126,26 @@ class Sessions(Protocol):
         ...
 
 
+class Factors(Protocol):
+    """Passkeys, WebAuthn challenges and re-authenticated sessions (core/factors.py)."""
+
+    def add_passkey(self, passkey: Passkey) -> None: ...
+    def passkeys_for_user(self, user_id: str) -> list[Passkey]: ...
+    def passkey_by_credential(self, credential_id: str) -> Passkey | None: ...
+    def use_passkey(
+        self, passkey_id: str, sign_count: int, backed_up: bool, at: datetime
+    ) -> None: ...
+    def rename_passkey(self, user_id: str, passkey_id: str, name: str) -> bool: ...
+    def delete_passkey(self, user_id: str, passkey_id: str) -> bool: ...
+    def add_challenge(self, challenge: Challenge, now: datetime) -> None: ...
+    def take_challenge(self, challenge_hash: str) -> Challenge | None:
+        """The challenge, deleted as it is read (single use)."""
+        ...
+
+    def confirm_session(self, id_hash: str, at: datetime, amr: tuple[str, ...]) -> None: ...
+    def sessions_for_user(self, user_id: str) -> list[Session]: ...
+
+
 class Audit(Protocol):
     def record(self, event: AuditEvent) -> None: ...
 
@@ -219,6 +240,7 @@ class Transaction(
     PartnerApps,
     Usage,
     AccountTokens,
+    Factors,
     Protocol,
 ):
     """Every port at once: what a storage backend implements, never what a use case asks."""

@@ -13,3 +13,13 @@ class Session:
     created_at: datetime
     last_seen_at: datetime
     expires_at: datetime
+    # How it was signed in (RFC 8176 values, core/factors.py), when the user last proved who
+    # they are (None: at creation), and the browser it belongs to.
+    amr: tuple[str, ...] = ("pwd",)
+    authenticated_at: datetime | None = None
+    ip: str = ""
+    user_agent: str = ""
+
+    @property
+    def proven_at(self) -> datetime:
+        return self.authenticated_at or self.created_at

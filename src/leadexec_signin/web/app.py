@@ -22,7 +22,7 @@ from starlette.staticfiles import StaticFiles
 from leadexec_signin.core.errors import SigninError, TemporarilyUnavailable
 from leadexec_signin.metrics import process_exited
 from leadexec_signin.web import api_docs
-from leadexec_signin.web.account import recovery
+from leadexec_signin.web.account import passkeys, recovery
 from leadexec_signin.web.account import routes as account
 from leadexec_signin.web.admin import audit as admin_audit
 from leadexec_signin.web.admin import routes as admin
@@ -133,6 +133,7 @@ def surfaces() -> Mount:
             mount("/signin", render_result, [*signin.popup, Route("/keys", keys)]),
             *account.routes,
             *recovery.routes,
+            *passkeys.routes,
             *developers.routes,
             *admin.routes,
             *admin_audit.routes,
@@ -145,6 +146,7 @@ def surfaces() -> Mount:
 
 def create_app(services_: Services) -> Starlette:
     settings = services_.settings
+    settings.rp_id  # noqa: B018 (start-up refuses an RP ID that is not the issuer's domain)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:

@@ -37,10 +37,11 @@ def next_request_id() -> str:
     return f"{_REQUEST_PREFIX}{next(_REQUEST_COUNTER):08x}"
 
 
-# Pages: scripts and styles only from this origin, no inline code, nothing may frame them.
+# Pages: scripts and styles only from this origin, no inline code, nothing may frame them;
+# scripts may call this origin only (the passkey ceremonies' fetches).
 PAGE_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 # JSON and JSONP answers: nothing to render, nothing to frame.
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"

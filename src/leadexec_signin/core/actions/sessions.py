@@ -63,7 +63,13 @@ class BrowserSessions:
         self.clock = clock
         self.settings = settings
 
-    def start(self, user: User) -> str:
+    def start(
+        self,
+        user: User,
+        amr: tuple[str, ...] = ("pwd",),
+        ip: str = "",
+        user_agent: str = "",
+    ) -> str:
         raw = credentials.new_token(credentials.SESSION)
         now = self.clock.now()
         with self.store.transaction() as tx:
@@ -74,9 +80,19 @@ class BrowserSessions:
                     created_at=now,
                     last_seen_at=now,
                     expires_at=now + timedelta(seconds=self.settings.session_idle_seconds),
+                    amr=amr,
+                    ip=ip,
+                    user_agent=user_agent,
                 )
             )
         return raw
+
+    def current(self, raw: str | None) -> tuple[Session, User] | None:
+        """The session and its user (the security page needs when the user last proved it)."""
+        if not credentials.looks_like(raw, credentials.SESSION):
+            return None
+        with self.store.transaction() as tx:
+            return signed_in(tx, raw, self.clock.now(), self.settings)
 
     def user(self, raw: str | None) -> User | None:
         if not credentials.looks_like(raw, credentials.SESSION):

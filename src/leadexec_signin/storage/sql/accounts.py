@@ -9,6 +9,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection
 
 from leadexec_signin.core.accounts import User
+from leadexec_signin.core.factors import parse_amr
 from leadexec_signin.core.sessions import Session
 from leadexec_signin.storage.sql import tables as t
 from leadexec_signin.storage.sql.rows import (
@@ -60,6 +61,10 @@ class AccountRepository:
                 created_at=session.created_at,
                 last_seen_at=session.last_seen_at,
                 expires_at=session.expires_at,
+                amr=" ".join(session.amr),
+                authenticated_at=session.authenticated_at,
+                ip=session.ip[:64] or None,
+                user_agent=session.user_agent[:256] or None,
             )
         )
 
@@ -73,6 +78,10 @@ class AccountRepository:
             created_at=row.created_at,
             last_seen_at=row.last_seen_at,
             expires_at=row.expires_at,
+            amr=parse_amr(row.amr),
+            authenticated_at=row.authenticated_at,
+            ip=row.ip or "",
+            user_agent=row.user_agent or "",
         )
 
     def touch_session(self, id_hash: str, at: datetime, expires_at: datetime) -> None:

@@ -41,6 +41,7 @@ from leadexec_signin.storage.sql.accounts import AccountRepository
 from leadexec_signin.storage.sql.apps import AppRepository
 from leadexec_signin.storage.sql.audit import AuditRepository
 from leadexec_signin.storage.sql.checks import CheckRepository
+from leadexec_signin.storage.sql.factors import FactorRepository
 from leadexec_signin.storage.sql.grants import GrantRepository
 from leadexec_signin.storage.sql.hot import HotReads
 from leadexec_signin.storage.sql.keys import KeyRepository
@@ -150,6 +151,7 @@ class SqlTransaction(
     OutboxRepository,
     PartnerRepository,
     RecoveryRepository,
+    FactorRepository,
 ):
     """Every repository over one connection: one instance is one database transaction.
 

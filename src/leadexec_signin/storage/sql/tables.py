@@ -109,6 +109,8 @@ applications = Table(
     # Migration 0008: the secret a rotation replaced keeps working until this time.
     Column("previous_secret_hash", String(HASH), nullable=True),
     Column("previous_secret_expires_at", UTCDateTime, nullable=True),
+    # Migration 0009: its users sign in with a second factor (core/factors.py).
+    Column("require_mfa", Boolean, nullable=False, server_default=text("false")),
 )
 
 app_origins = Table(
@@ -250,6 +252,12 @@ sessions = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("last_seen_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
+    # Migration 0009: how it was signed in (RFC 8176 amr, space-separated), when the user last
+    # proved it (re-authentication), and where from (the signed-in browsers list).
+    Column("amr", String(40), nullable=False, server_default="pwd"),
+    Column("authenticated_at", UTCDateTime, nullable=True),
+    Column("ip", String(64), nullable=True),
+    Column("user_agent", String(256), nullable=True),
 )
 
 audit_events = Table(

@@ -2,6 +2,7 @@
 
 from alembic import context
 
+from leadexec_signin.storage.sql import factor_tables  # noqa: F401 (its tables join metadata)
 from leadexec_signin.storage.sql.store import make_engine
 from leadexec_signin.storage.sql.tables import metadata
 

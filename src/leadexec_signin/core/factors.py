@@ -1,0 +1,84 @@
+"""Second factors and how a sign-in was proven: passkeys (WebAuthn), the authenticator app
+(RFC 6238), recovery codes, and the ``amr`` (RFC 8176) and ``acr`` values derived from them.
+
+A session records the methods that signed it in; tokens and ID tokens repeat them, so a partner
+can tell a password from a passkey without asking us again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+# RFC 8176 section 2: the values we emit.
+PWD = "pwd"  # a password
+HWK = "hwk"  # a passkey bound to one device (not backup-eligible)
+SWK = "swk"  # a passkey that syncs (backup-eligible): a software-held key
+OTP = "otp"  # the authenticator app's code, or a recovery code
+USER = "user"  # the authenticator verified the user (PIN or biometrics)
+MFA = "mfa"  # more than one factor
+
+# acr values (OpenID Connect Core 2): one factor, or more than one. Discovery lists both.
+ACR_SINGLE = "urn:leadexec:acr:1fa"
+ACR_MFA = "urn:leadexec:acr:mfa"
+ACR_VALUES = (ACR_SINGLE, ACR_MFA)
+
+# Adding or removing a factor asks for a proof newer than this (re-authentication).
+REAUTH_WINDOW = timedelta(minutes=5)
+# A WebAuthn challenge works once, for the browser that asked, within this time.
+CHALLENGE_TTL = timedelta(minutes=5)
+
+# What a challenge is for: adding a passkey, signing in with one, or re-authenticating.
+REGISTER = "register"
+SIGNIN = "signin"
+CONFIRM = "confirm"
+
+
+@dataclass(frozen=True)
+class Passkey:
+    id: str
+    user_id: str
+    credential_id: str  # base64url
+    public_key: str  # base64url of the COSE key
+    name: str
+    sign_count: int
+    backup_eligible: bool
+    backed_up: bool
+    created_at: datetime
+    transports: str = ""
+    aaguid: str = ""
+    last_used_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Challenge:
+    challenge_hash: str
+    binding: str
+    purpose: str
+    user_id: str | None
+    expires_at: datetime
+
+
+def passkey_amr(passkey: Passkey, user_verified: bool) -> tuple[str, ...]:
+    """A passkey with user verification is two factors in one gesture (possession and PIN or
+    biometrics): RFC 8176 ``hwk``/``swk`` + ``user`` + ``mfa``."""
+    key = SWK if passkey.backup_eligible else HWK
+    return (key, USER, MFA) if user_verified else (key,)
+
+
+def combined(first: tuple[str, ...], second: tuple[str, ...]) -> tuple[str, ...]:
+    """The methods of a password followed by a second step: both, and ``mfa``."""
+    seen = [m for m in (*first, *second) if m != MFA]
+    return (*dict.fromkeys(seen), MFA)
+
+
+def acr_of(amr: tuple[str, ...]) -> str:
+    return ACR_MFA if MFA in amr else ACR_SINGLE
+
+
+def parse_amr(raw: str | None) -> tuple[str, ...]:
+    return tuple(raw.split()) if raw else (PWD,)
+
+
+def is_fresh(authenticated_at: datetime, now: datetime) -> bool:
+    return now - authenticated_at < REAUTH_WINDOW
