@@ -4,7 +4,7 @@
 Cloud Logging): ``time``, ``level``, ``logger``, ``message``, the ``request_id`` of the request
 being answered when there is one, and on access lines ``method``, ``path``, ``route``,
 ``status`` and ``duration_ms``. What a line says is redacted before it is logged
-(``web/security.py``), so both formats hold the same words.
+(``web/security/access_log.py``), so both formats hold the same words.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ REFUSED = ("leadexec_token_exchanges_total", (("grant_type", "refresh_token"),
 
 
 def process_of(r: httpx.Response) -> str:
-    """Request ids start with a random prefix of the process that answered (web/security.py)."""
+    """Request ids start with the answering process's random prefix (web/security/middleware.py)."""
     return r.headers["x-request-id"][:8]
 
 

@@ -1,7 +1,7 @@
 """Security headers and cookie flags on every route (OWASP ASVS V14.4, V3.4; RFC 9700 section
 4.16): the test walks the application's route table, so a route added tomorrow is checked
 without anyone remembering to add it here. Headers are set in one place,
-``web/security.py``'s ``SecurityMiddleware``."""
+``web/security/middleware.py``'s ``SecurityMiddleware``."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from leadexec_signin.i18n import N_
-from leadexec_signin.web.security import page_csp
+from leadexec_signin.web.security.headers import page_csp
 
 SWAGGER_UI = Path(swagger_ui.__file__).resolve().parent / "static"
 DOCS_CSP = (

@@ -40,7 +40,7 @@ from leadexec_signin.web.metrics import routes as metrics_routes
 from leadexec_signin.web.oauth2 import authorize, discovery, logout, token, userinfo
 from leadexec_signin.web.oauth2.errors import render_oauth
 from leadexec_signin.web.request_context import RequestContextMiddleware
-from leadexec_signin.web.security import SecurityMiddleware
+from leadexec_signin.web.security.middleware import SecurityMiddleware
 from leadexec_signin.web.signin import routes as signin
 from leadexec_signin.web.signin.results import render_result
 from leadexec_signin.web.surfaces import mount, rendered_by, rendered_by_all

@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from leadexec_signin import i18n
 from leadexec_signin.core.errors import SigninError
 from leadexec_signin.settings import Settings
-from leadexec_signin.web.security import cookie_name
+from leadexec_signin.web.security.cookies import cookie_name
 
 COOKIE = "le_lang"
 _YEAR = 365 * 24 * 3600

@@ -11,7 +11,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from leadexec_signin.core.audit import RequestContext, bind_request
 from leadexec_signin.settings import Settings
-from leadexec_signin.web.security import client_ip, loggable
+from leadexec_signin.web.security.access_log import loggable
+from leadexec_signin.web.security.client_ip import client_ip
 
 
 class RequestContextMiddleware:

@@ -28,7 +28,9 @@ from leadexec_signin.core.errors import (
 from leadexec_signin.i18n import N_
 from leadexec_signin.web.account.routes import current_user, page, require_user
 from leadexec_signin.web.context import call, services
-from leadexec_signin.web.security import check_csrf, clear_session_cookie, client_ip
+from leadexec_signin.web.security.client_ip import client_ip
+from leadexec_signin.web.security.cookies import clear_session_cookie
+from leadexec_signin.web.security.csrf import check_csrf
 
 MAX_FIELDS = 16
 LIMITS = {"email": 320, "new_email": 320, "name": 120, "password": 1024, "token": 256}

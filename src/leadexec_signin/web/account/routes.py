@@ -22,15 +22,13 @@ from leadexec_signin.core.errors import (
 )
 from leadexec_signin.core.scopes import SCOPES, ordered
 from leadexec_signin.web.context import call, services
-from leadexec_signin.web.security import (
-    attach_csrf_cookie,
-    check_csrf,
+from leadexec_signin.web.security.client_ip import client_ip
+from leadexec_signin.web.security.cookies import (
     clear_session_cookie,
-    client_ip,
-    csrf_token,
     session_cookie,
     set_session_cookie,
 )
+from leadexec_signin.web.security.csrf import attach_csrf_cookie, check_csrf, csrf_token
 
 DEFAULT_NEXT = "/account/apps"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\\]")

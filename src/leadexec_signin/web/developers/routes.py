@@ -46,7 +46,7 @@ from leadexec_signin.web.account.routes import current_user, page, require_user
 from leadexec_signin.web.context import call, services
 from leadexec_signin.web.developers.chart import panels
 from leadexec_signin.web.developers.snippets import button_markup, complete_page
-from leadexec_signin.web.security import check_csrf
+from leadexec_signin.web.security.csrf import check_csrf
 from leadexec_signin.web.signin.snippet import snippet
 
 MAX_ORIGIN_LINES = 20

@@ -23,7 +23,8 @@ from leadexec_signin.core.errors import InvalidRequest, LoginRequired, NotFound
 from leadexec_signin.i18n import N_
 from leadexec_signin.web.context import call, services
 from leadexec_signin.web.fedcm.cors import allow_reading, readable_by
-from leadexec_signin.web.security import client_ip, session_cookie
+from leadexec_signin.web.security.client_ip import client_ip
+from leadexec_signin.web.security.cookies import session_cookie
 from leadexec_signin.web.signin.results import claimed_origin, result_object
 
 CONFIG = "/fedcm/config.json"

@@ -18,7 +18,7 @@ from leadexec_signin.core.errors import InvalidRequest, SigninError
 from leadexec_signin.web.context import call, services
 from leadexec_signin.web.errors import seed_body
 from leadexec_signin.web.leadexec_api.params import read_params, required
-from leadexec_signin.web.security import client_ip
+from leadexec_signin.web.security.client_ip import client_ip
 
 PARAMS = frozenset({"token", "callback"})
 CALLBACK = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*(?:\.[A-Za-z_$][A-Za-z0-9_$]*)*$")

@@ -24,7 +24,7 @@ from leadexec_signin.web.context import call, services
 from leadexec_signin.web.errors import seed_renderer
 from leadexec_signin.web.leadexec_api.params import put_param, read_params, required
 from leadexec_signin.web.metrics import Exchanges
-from leadexec_signin.web.security import client_ip
+from leadexec_signin.web.security.client_ip import client_ip
 from leadexec_signin.web.surfaces import MAX_QUERY_BYTES, refusal, send_json
 
 if TYPE_CHECKING:

@@ -23,14 +23,10 @@ from leadexec_signin.core.scopes import OPENID_WORDS, SCOPES, ordered
 from leadexec_signin.i18n import N_
 from leadexec_signin.web.context import call, services
 from leadexec_signin.web.oauth2.params import collect, form_pairs
-from leadexec_signin.web.security import (
-    attach_csrf_cookie,
-    check_csrf,
-    client_ip,
-    csrf_token,
-    page_csp,
-    session_cookie,
-)
+from leadexec_signin.web.security.client_ip import client_ip
+from leadexec_signin.web.security.cookies import session_cookie
+from leadexec_signin.web.security.csrf import attach_csrf_cookie, check_csrf, csrf_token
+from leadexec_signin.web.security.headers import page_csp
 from leadexec_signin.web.signin.routes import ScopeLine
 
 # A CSP source for where a form on our pages may lead (RFC 3986 scheme, then an origin):

@@ -16,15 +16,10 @@ from leadexec_signin.i18n import N_
 from leadexec_signin.web.context import call, services
 from leadexec_signin.web.oauth2.authorize import with_form_target
 from leadexec_signin.web.oauth2.params import collect, form_pairs
-from leadexec_signin.web.security import (
-    attach_csrf_cookie,
-    check_csrf,
-    clear_session_cookie,
-    client_ip,
-    csrf_token,
-    page_csp,
-    session_cookie,
-)
+from leadexec_signin.web.security.client_ip import client_ip
+from leadexec_signin.web.security.cookies import clear_session_cookie, session_cookie
+from leadexec_signin.web.security.csrf import attach_csrf_cookie, check_csrf, csrf_token
+from leadexec_signin.web.security.headers import page_csp
 
 FIELDS = ("id_token_hint", "client_id", "post_logout_redirect_uri", "state")
 

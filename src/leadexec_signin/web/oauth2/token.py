@@ -19,7 +19,7 @@ from leadexec_signin.web.context import call, services
 from leadexec_signin.web.metrics import Exchanges
 from leadexec_signin.web.oauth2.errors import NO_STORE
 from leadexec_signin.web.oauth2.params import basic_credentials, read_form
-from leadexec_signin.web.security import client_ip
+from leadexec_signin.web.security.client_ip import client_ip
 
 EXCHANGES = Exchanges("oauth2", GRANT_TYPES)
 PREFLIGHT = {

@@ -23,7 +23,7 @@ from leadexec_signin.core.errors import SigninError
 from leadexec_signin.core.scopes import ordered
 from leadexec_signin.web.errors import render_page
 from leadexec_signin.web.i18n import describe
-from leadexec_signin.web.security import page_csp
+from leadexec_signin.web.security.headers import page_csp
 
 
 @dataclass(frozen=True)
