@@ -26,8 +26,8 @@ from leadexec_signin.core.errors import (
     SigninError,
 )
 from leadexec_signin.i18n import N_
-from leadexec_signin.web.account.routes import current_user, page, require_user
 from leadexec_signin.web.context import call, services
+from leadexec_signin.web.pages import current_user, page, require_user
 from leadexec_signin.web.security.client_ip import client_ip
 from leadexec_signin.web.security.cookies import clear_session_cookie
 from leadexec_signin.web.security.csrf import check_csrf

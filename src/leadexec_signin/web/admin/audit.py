@@ -29,9 +29,9 @@ from leadexec_signin.core.actions.audit_trail import (
 from leadexec_signin.core.audit import AuditEvent
 from leadexec_signin.core.errors import InvalidRequest
 from leadexec_signin.i18n import N_
-from leadexec_signin.web.account.routes import page
 from leadexec_signin.web.admin.routes import operator
 from leadexec_signin.web.context import call, services
+from leadexec_signin.web.pages import page
 
 
 def read_query(request: Request) -> AuditQuery:

@@ -18,8 +18,8 @@ from leadexec_signin.core.clients import CONFIDENTIAL, PUBLIC
 from leadexec_signin.core.errors import AccessDenied, InvalidRequest, NotFound
 from leadexec_signin.core.scopes import SCOPES
 from leadexec_signin.i18n import N_
-from leadexec_signin.web.account.routes import page, require_user
 from leadexec_signin.web.context import call, services
+from leadexec_signin.web.pages import page, require_user
 from leadexec_signin.web.security.csrf import check_csrf
 
 MAX_QUERY = 200

@@ -42,10 +42,10 @@ from leadexec_signin.core.clients import (
 from leadexec_signin.core.errors import InvalidRequest
 from leadexec_signin.core.scopes import SCOPES
 from leadexec_signin.i18n import N_
-from leadexec_signin.web.account.routes import current_user, page, require_user
 from leadexec_signin.web.context import call, services
 from leadexec_signin.web.developers.chart import panels
 from leadexec_signin.web.developers.snippets import button_markup, complete_page
+from leadexec_signin.web.pages import current_user, page, require_user
 from leadexec_signin.web.security.csrf import check_csrf
 from leadexec_signin.web.signin.snippet import snippet
 
