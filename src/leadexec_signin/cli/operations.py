@@ -1,10 +1,10 @@
 """The operators' commands of ``leadexec-signin``: ``audit export``, ``keys list|rotate|retire``,
 ``backup`` and ``restore`` (docs/operations.md has a section for each).
 
-Kept apart from ``cli.py`` (which adds them to its parser) because they are the operations
-work, not the accounts and applications the rest of the command line administers. None of them
-loads the web stack. Every refusal is a ``SigninError``, which ``cli.main`` prints as one line
-and exit status 2.
+One module for the operations work, beside one per noun the rest of the command line
+administers (``users``, ``apps``, ``buttons``, ``grants``). None of them loads the web
+stack. Every refusal is a ``SigninError``, which ``cli.main`` prints as one line and exit
+status 2.
 """
 
 from __future__ import annotations

@@ -1,0 +1,23 @@
+"""The command line's parser: the top level, then each noun's module adds its commands."""
+
+from __future__ import annotations
+
+import argparse
+
+from leadexec_signin.cli import apps, buttons, grants, operations, serve, users
+from leadexec_signin.cli.terminal import with_json
+
+DESCRIPTION = "``leadexec-signin``: serve, migrate, and administer users, applications and buttons."
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="leadexec-signin", description=DESCRIPTION)
+    sub = p.add_subparsers(dest="command", required=True)
+    serve.add_parsers(sub)
+    users.add_parsers(sub, with_json)
+    apps.add_parsers(sub, with_json)
+    buttons.add_parsers(sub, with_json)
+    grants.add_parsers(sub, with_json)
+    # The operators' commands: audit export, keys, backup and restore.
+    operations.add_parsers(sub, with_json)
+    return p
