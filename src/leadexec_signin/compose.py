@@ -41,7 +41,7 @@ from leadexec_signin.core.actions.signin import SignIn
 from leadexec_signin.core.actions.token import TokenExchange
 from leadexec_signin.core.actions.usage import UsageLog
 from leadexec_signin.core.clock import Clock, SystemClock
-from leadexec_signin.core.errors import TemporarilyUnavailable
+from leadexec_signin.core.errors import SchemaMissing, TemporarilyUnavailable
 from leadexec_signin.core.passkey_ceremonies import RelyingParty
 from leadexec_signin.core.ports import RateLimiter
 from leadexec_signin.mail import DevOutbox, QueuedMailer, build_mailer
@@ -237,23 +237,33 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
 
 
 def ensure_schema(settings: Settings, *, always: bool = False) -> None:
-    """The embedded SQLite default migrates itself; a configured database only on request."""
+    """The embedded SQLite default migrates itself; a configured database only on request
+    (``migrate`` or ``serve --migrate``). A configured database that has no schema yet is
+    refused in one sentence naming ``migrate``, instead of failing at its first query; one
+    that cannot be reached is left to the server, which starts and waits for it."""
     from sqlalchemy.exc import DBAPIError
 
-    from leadexec_signin.storage.sql.migrate import upgrade
+    from leadexec_signin.storage.sql.migrate import schema_revision, upgrade
 
-    if always or not settings.database_url:
-        if not settings.database_url:
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
-        try:
-            upgrade(settings.effective_database_url)
-        except DBAPIError as exc:
-            # The command line says which database and why, in a line, not a traceback.
-            where = make_url(settings.effective_database_url).render_as_string()
-            reason = str(exc.orig).strip().splitlines()[0][:200] if exc.orig else type(exc)
-            raise TemporarilyUnavailable(
-                f"The database at {where} cannot be migrated: {reason}"
-            ) from exc
+    if settings.database_url and not always:
+        if schema_revision(settings.database_url, settings.db_connect_timeout) == "":
+            where = make_url(settings.database_url).render_as_string()
+            raise SchemaMissing(
+                f"The database at {where} has no schema yet: run `leadexec-signin migrate` "
+                "first (or start the server with `leadexec-signin serve --migrate`)."
+            )
+        return
+    if not settings.database_url:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        upgrade(settings.effective_database_url)
+    except DBAPIError as exc:
+        # The command line says which database and why, in a line, not a traceback.
+        where = make_url(settings.effective_database_url).render_as_string()
+        reason = str(exc.orig).strip().splitlines()[0][:200] if exc.orig else type(exc)
+        raise TemporarilyUnavailable(
+            f"The database at {where} cannot be migrated: {reason}"
+        ) from exc
 
 
 def build_migrated(settings: Settings, clock: Clock | None = None) -> Services:

@@ -63,6 +63,14 @@ class TemporarilyUnavailable(SigninError):
     description = "The service is temporarily unavailable. Try again shortly."
 
 
+class SchemaMissing(SigninError):
+    """A configured database that was never migrated: said at start, not at the first query."""
+
+    code = "schema_missing"
+    status = 503
+    description = "The database has no schema yet: run leadexec-signin migrate."
+
+
 class InvalidToken(SigninError):
     code = "invalid_token"
     status = 401

@@ -20,3 +20,21 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str) -> None:
     command.upgrade(alembic_config(url), "head")
+
+
+def schema_revision(url: str, connect_timeout: int) -> str | None:
+    """The database's schema revision: "" when it has no schema at all (a new, empty
+    database), None when it cannot be reached (the server starts anyway, and waits for it)."""
+    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy.exc import DBAPIError
+
+    from leadexec_signin.storage.sql.store import make_engine
+
+    engine = make_engine(url, pool_size=1, max_overflow=0, connect_timeout=connect_timeout)
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision() or ""
+    except DBAPIError:
+        return None
+    finally:
+        engine.dispose()
