@@ -10,7 +10,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from leadexec_signin.web.context import PACKAGE
-from leadexec_signin.web.signin.routes import chosen_encoding
+from leadexec_signin.web.signin.popup import chosen_encoding
 
 SDK = PACKAGE / "static" / "signin"
 

@@ -2,7 +2,7 @@
 
 Each error carries the machine code, the HTTP status, a description that is safe to show the
 client, and a debug detail that only goes to logs (fosite ``errors.go``). Surfaces render them
-in their own shape in ``web/errors.py``.
+in their own shape in ``web/renderers.py`` (and each surface's own).
 """
 
 from __future__ import annotations

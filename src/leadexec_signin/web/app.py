@@ -23,25 +23,25 @@ from leadexec_signin.core.errors import SigninError, TemporarilyUnavailable
 from leadexec_signin.metrics import process_exited
 from leadexec_signin.web import api_docs
 from leadexec_signin.web.account import passkeys, recovery
-from leadexec_signin.web.account import routes as account
+from leadexec_signin.web.account import sign_in as account
+from leadexec_signin.web.admin import app_queue as admin
 from leadexec_signin.web.admin import audit as admin_audit
-from leadexec_signin.web.admin import routes as admin
 from leadexec_signin.web.context import PACKAGE, call, services
 from leadexec_signin.web.developers import routes as developers
-from leadexec_signin.web.errors import render_bearer, render_page, seed_renderer
-from leadexec_signin.web.fedcm import routes as fedcm
-from leadexec_signin.web.fedcm.errors import render_fedcm
-from leadexec_signin.web.i18n import LanguageMiddleware, LocalizedTemplates
+from leadexec_signin.web.fedcm import endpoints as fedcm
+from leadexec_signin.web.fedcm.fedcm_renderer import render_fedcm
+from leadexec_signin.web.language import LanguageMiddleware, LocalizedTemplates
 from leadexec_signin.web.leadexec_api import api_v1, revoke
 from leadexec_signin.web.leadexec_api import token as seed_token
 from leadexec_signin.web.metrics import RequestMetrics, publish_forever, route_templates
 from leadexec_signin.web.metrics import flush as flush_metrics
 from leadexec_signin.web.metrics import routes as metrics_routes
 from leadexec_signin.web.oauth2 import authorize, discovery, logout, token, userinfo
-from leadexec_signin.web.oauth2.errors import render_oauth
+from leadexec_signin.web.oauth2.oauth_renderer import render_oauth
+from leadexec_signin.web.renderers import render_bearer, render_page, seed_renderer
 from leadexec_signin.web.request_context import RequestContextMiddleware
 from leadexec_signin.web.security.middleware import SecurityMiddleware
-from leadexec_signin.web.signin import routes as signin
+from leadexec_signin.web.signin import popup as signin
 from leadexec_signin.web.signin.results import render_result
 from leadexec_signin.web.surfaces import mount, rendered_by, rendered_by_all
 

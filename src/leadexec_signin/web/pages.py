@@ -2,7 +2,7 @@
 operator): the signed-in user, a page rendered with its form's CSRF token, and the one safe
 place to go back to after a form.
 
-A missing sign-in is raised as ``LoginRequired``; the pages' renderer (``web/errors.py``)
+A missing sign-in is raised as ``LoginRequired``; the pages' renderer (``web/renderers.py``)
 turns it into a redirect to the sign-in form.
 """
 

@@ -26,7 +26,7 @@ from leadexec_signin.core.factors import is_fresh
 from leadexec_signin.core.sessions import Session
 from leadexec_signin.i18n import N_
 from leadexec_signin.web.context import call, services
-from leadexec_signin.web.i18n import describe
+from leadexec_signin.web.language import describe
 from leadexec_signin.web.pages import page, safe_next
 from leadexec_signin.web.security.client_ip import client_ip
 from leadexec_signin.web.security.cookies import cookie_name, session_cookie, set_session_cookie

@@ -29,7 +29,7 @@ from leadexec_signin.core.actions.audit_trail import (
 from leadexec_signin.core.audit import AuditEvent
 from leadexec_signin.core.errors import InvalidRequest
 from leadexec_signin.i18n import N_
-from leadexec_signin.web.admin.routes import operator
+from leadexec_signin.web.admin.app_queue import operator
 from leadexec_signin.web.context import call, services
 from leadexec_signin.web.pages import page
 

@@ -3,7 +3,7 @@ browser makes for the partner's page, and it reads an answer (a token, or the re
 shows in its error dialog) only when told the page's exact origin may.
 
 The route decides, once it knows the origin and the application the browser named; the
-renderer of refusals (``errors.py``) asks the same question, so a refusal is readable by
+renderer of refusals (``fedcm_renderer.py``) asks the same question, so a refusal is readable by
 exactly the pages a success would be, and by no other.
 """
 

@@ -15,7 +15,7 @@ from leadexec_signin.core.scopes import user_claims, user_settings
 from leadexec_signin.core.tokens import AccessToken, TokenContext
 from leadexec_signin.storage.tokencache import NotInMemory, cache_only
 from leadexec_signin.web.context import call, services
-from leadexec_signin.web.errors import render_bearer
+from leadexec_signin.web.renderers import render_bearer
 from leadexec_signin.web.surfaces import refusal, send_json
 
 if TYPE_CHECKING:

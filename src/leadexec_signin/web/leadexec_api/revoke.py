@@ -16,8 +16,8 @@ from starlette.routing import Route
 
 from leadexec_signin.core.errors import InvalidRequest, SigninError
 from leadexec_signin.web.context import call, services
-from leadexec_signin.web.errors import seed_body
 from leadexec_signin.web.leadexec_api.params import read_params, required
+from leadexec_signin.web.renderers import seed_body
 from leadexec_signin.web.security.client_ip import client_ip
 
 PARAMS = frozenset({"token", "callback"})

@@ -21,9 +21,9 @@ from leadexec_signin.core.scopes import ordered
 from leadexec_signin.core.tokens import IssuedTokens
 from leadexec_signin.storage.tokencache import NotInMemory, cache_only
 from leadexec_signin.web.context import call, services
-from leadexec_signin.web.errors import seed_renderer
 from leadexec_signin.web.leadexec_api.params import put_param, read_params, required
 from leadexec_signin.web.metrics import Exchanges
+from leadexec_signin.web.renderers import seed_renderer
 from leadexec_signin.web.security.client_ip import client_ip
 from leadexec_signin.web.surfaces import MAX_QUERY_BYTES, refusal, send_json
 

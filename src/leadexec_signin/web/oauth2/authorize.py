@@ -27,7 +27,7 @@ from leadexec_signin.web.security.client_ip import client_ip
 from leadexec_signin.web.security.cookies import session_cookie
 from leadexec_signin.web.security.csrf import attach_csrf_cookie, check_csrf, csrf_token
 from leadexec_signin.web.security.headers import page_csp
-from leadexec_signin.web.signin.routes import ScopeLine
+from leadexec_signin.web.signin.popup import ScopeLine
 
 # A CSP source for where a form on our pages may lead (RFC 3986 scheme, then an origin):
 # built only from this shape, so a redirect URI can never add a directive of its own.

@@ -17,7 +17,7 @@ from leadexec_signin.core.actions.client_auth import presented
 from leadexec_signin.core.actions.oauth_token import GRANT_TYPES
 from leadexec_signin.web.context import call, services
 from leadexec_signin.web.metrics import Exchanges
-from leadexec_signin.web.oauth2.errors import NO_STORE
+from leadexec_signin.web.oauth2.oauth_renderer import NO_STORE
 from leadexec_signin.web.oauth2.params import basic_credentials, read_form
 from leadexec_signin.web.security.client_ip import client_ip
 

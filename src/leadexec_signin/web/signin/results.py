@@ -21,8 +21,8 @@ from leadexec_signin.core.authorize import AuthorizeRequest
 from leadexec_signin.core.clock import iso_z
 from leadexec_signin.core.errors import SigninError
 from leadexec_signin.core.scopes import ordered
-from leadexec_signin.web.errors import render_page
-from leadexec_signin.web.i18n import describe
+from leadexec_signin.web.language import describe
+from leadexec_signin.web.renderers import render_page
 from leadexec_signin.web.security.headers import page_csp
 
 

@@ -1,7 +1,7 @@
 """The FedCM identity provider (W3C Federated Credential Management, section 6): the
 well-known file, the config file, accounts, client metadata, the identity assertion and
 disconnect. Each route parses the browser's request, calls ``core/actions/fedcm.py`` once and
-renders its answer; refusals are rendered by ``errors.py``.
+renders its answer; refusals are rendered by ``fedcm_renderer.py``.
 
 Only the browser itself may call the credentialed endpoints: it marks its FedCM requests
 ``Sec-Fetch-Dest: webidentity``, a header no page can set (a forbidden request header), so a

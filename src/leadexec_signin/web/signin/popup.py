@@ -32,7 +32,7 @@ from leadexec_signin.core.errors import InvalidRequest, SigninError, UnknownButt
 from leadexec_signin.core.scopes import SCOPES, ordered
 from leadexec_signin.i18n import N_
 from leadexec_signin.web.context import PACKAGE, call, services
-from leadexec_signin.web.i18n import requested_language
+from leadexec_signin.web.language import requested_language
 from leadexec_signin.web.security.client_ip import client_ip
 from leadexec_signin.web.security.cookies import session_cookie
 from leadexec_signin.web.security.csrf import attach_csrf_cookie, check_csrf, csrf_token
