@@ -6,7 +6,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import shlex
 import signal
+import socket
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -98,7 +101,44 @@ def _servers(
     return _server(create_app(build(settings)), host, port), _server(partner, host, partner_port)
 
 
+def check_ports(host: str, port: int, partner_port: int) -> None:
+    """Before anything is seeded or printed: a port another server holds (often a demo
+    already running) is one sentence naming the flags, not a banner and then tracebacks."""
+    if port == partner_port:
+        raise Conflict(f"--port and --partner-port must differ (both are {port}).")
+    busy = []
+    for candidate in (port, partner_port):
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+            # As uvicorn binds: a port left in TIME_WAIT by a demo just stopped is free.
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind((host, candidate))
+            except OSError:
+                busy.append(candidate)
+    if busy:
+        which = " and ".join(str(p) for p in busy)
+        taken = "is" if len(busy) == 1 else "are"
+        raise Conflict(
+            f"Port {which} on {host} {taken} already in use (a demo already running?): stop "
+            f"it, or choose free ports with --port and --partner-port, e.g. "
+            f"`bash scripts/demo --port {port + 100} --partner-port {partner_port + 100}`."
+        )
+
+
+def command_line(settings: Settings) -> list[str]:
+    """How to run the command line against this demo: its data directory, its outbox (the
+    mail of an approval shows there), its issuer (the links in that mail)."""
+    program = Path(sys.executable).parent / "leadexec-signin"
+    env = (
+        f"export LEADEXEC_DATA_DIR={shlex.quote(str(settings.data_dir.resolve()))} "
+        f"LEADEXEC_DEV_OUTBOX=1 LEADEXEC_ISSUER={shlex.quote(settings.issuer)}"
+    )
+    run = shlex.quote(str(program)) if program.exists() else "leadexec-signin"
+    return [env, f"{run} apps list"]
+
+
 def run_demo(settings: Settings, *, host: str, port: int, partner_port: int) -> int:
+    check_ports(host, port, partner_port)
     # Mail (sign-up links, password resets) is shown on /dev/outbox, unless SMTP is set.
     settings = settings.with_changes(issuer=f"http://{host}:{port}", dev_outbox=True)
     partner_url = f"http://{host}:{partner_port}"
@@ -116,6 +156,9 @@ def run_demo(settings: Settings, *, host: str, port: int, partner_port: int) -> 
     print(f"  Identity provider: {base}   (discovery: {base}/.well-known/openid-configuration)")
     print(f"  Database:          {settings.database_label}")
     print(f"  appId {ids['appId']}  btnId {ids['btnId']}")
+    print("  Command line, against this demo (its mail goes to the outbox above):")
+    for line in command_line(settings):
+        print(f"    {line}")
     print("", flush=True)
 
     async def serve() -> None:

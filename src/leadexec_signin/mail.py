@@ -9,6 +9,9 @@ queued when the process dies is lost; every mail here is one the person can ask 
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import json
 import logging
 import queue
 import smtplib
@@ -19,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
+from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from leadexec_signin.core.clock import Clock
@@ -108,23 +112,49 @@ class Sent:
 
 
 class DevOutbox:
-    """The last messages of this process, for ``/dev/outbox`` (development and the demo)."""
+    """The last messages sent, for ``/dev/outbox`` (development and the demo). With a file,
+    every process of the same data directory shares it: a command-line approval's mail shows
+    on the demo's outbox page. One JSON line a message, appended (a line this short is written
+    in one piece), the last ``keep`` read back."""
 
-    def __init__(self, inner: Mailer, clock: Clock, keep: int = 50) -> None:
+    def __init__(
+        self, inner: Mailer, clock: Clock, keep: int = 50, file: Path | None = None
+    ) -> None:
         self.inner = inner
         self.clock = clock
+        self.keep = keep
+        self.file = file
         self._sent: deque[Sent] = deque(maxlen=keep)
         self._lock = threading.Lock()
 
     def send(self, message: Message) -> None:
+        sent = Sent(self.clock.now(), message)
         with self._lock:
-            self._sent.appendleft(Sent(self.clock.now(), message))
+            if self.file is None:
+                self._sent.appendleft(sent)
+            else:
+                line = json.dumps({"at": sent.at.isoformat(), **dataclasses.asdict(message)})
+                self.file.parent.mkdir(parents=True, exist_ok=True)
+                with self.file.open("a", encoding="utf-8") as f:
+                    f.write(line + "\n")
         self.inner.send(message)
 
     def messages(self) -> list[Sent]:
         """Newest first."""
         with self._lock:
-            return list(self._sent)
+            if self.file is None:
+                return list(self._sent)
+            try:
+                lines = self.file.read_text(encoding="utf-8").splitlines()[-self.keep :]
+            except FileNotFoundError:
+                return []
+        sent = []
+        for line in reversed(lines):
+            with contextlib.suppress(ValueError, TypeError, KeyError):  # a torn last line
+                data = json.loads(line)
+                at = datetime.fromisoformat(data.pop("at"))
+                sent.append(Sent(at, Message(**data)))
+        return sent
 
 
 class QueuedMailer:
@@ -179,5 +209,9 @@ def build_mailer(
         mailer = queued = QueuedMailer(smtp)
     else:
         mailer = LogMailer()
-    outbox = DevOutbox(mailer, clock) if settings.dev_outbox else None
+    outbox = (
+        DevOutbox(mailer, clock, file=settings.data_dir / "dev-outbox.jsonl")
+        if settings.dev_outbox
+        else None
+    )
     return (outbox or mailer), queued, outbox

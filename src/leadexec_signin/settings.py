@@ -188,9 +188,10 @@ class Settings:
     # Seconds one SMTP conversation may take; a message that fails is logged and dropped (the
     # person asks again), never retried into a duplicate.
     smtp_timeout_seconds: float = 10.0
-    # Development only: keep the last 50 messages in memory and show them, links clickable, at
-    # /dev/outbox. Anyone who can reach the server could read them there, so it is off unless
-    # turned on; the demo turns it on.
+    # Development only: keep the last 50 messages in data_dir/dev-outbox.jsonl (shared by every
+    # process of that folder) and show them, links clickable, at /dev/outbox. Anyone who can
+    # reach the server could read them there, so it is off unless turned on; the demo turns it
+    # on.
     dev_outbox: bool = False
     # Lifetime of an email-verification or email-change link, and of a password-reset link.
     verify_link_ttl_seconds: int = 24 * 3600

@@ -117,3 +117,36 @@ def test_demo_serves_the_provider_and_the_partner_site_seeded(demo: Demo, page: 
 
     demo.process.send_signal(signal.SIGINT)
     assert demo.process.wait(15) == 0
+
+
+def test_the_banner_names_the_command_line_of_this_demo_and_its_mail_reaches_the_outbox(
+    demo: Demo, page: Page
+) -> None:
+    """The printed lines, run as printed from another folder, find the demo's database; an
+    operator's decision made there mails the owner on the demo's own outbox page."""
+    printed = "".join(demo.output)
+    lines = printed.splitlines()
+    start = lines.index("  Command line, against this demo (its mail goes to the outbox above):")
+    export, listing = (line.strip() for line in lines[start + 1 : start + 3])
+    assert export.startswith(f"export LEADEXEC_DATA_DIR={demo.data.resolve()} ")
+    assert f"LEADEXEC_ISSUER=http://127.0.0.1:{demo.port}" in export
+    assert listing.endswith("leadexec-signin apps list")
+    app_id = re.search(r"appId (app_\S+)", printed).group(1)  # type: ignore[union-attr]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEADEXEC_")}
+
+    def run(args: str) -> str:
+        done = subprocess.run(
+            ["bash", "-c", f"{export} && {listing.removesuffix(' apps list')} {args}"],
+            capture_output=True, text=True, env=env, cwd="/", timeout=60, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    assert app_id in run("apps list")
+    run(f"apps suspend {app_id} --json")
+    run(f"apps reinstate {app_id} --json")
+    page.goto(f"http://127.0.0.1:{demo.port}/dev/outbox")
+    assert page.locator("h2").all_inner_texts()[:2] == [
+        "Acme CRM (demo) is reinstated on LeadExec Sign-In",
+        "Acme CRM (demo) is suspended on LeadExec Sign-In",
+    ]

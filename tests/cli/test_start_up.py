@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,6 +17,8 @@ from sqlalchemy import create_engine, make_url
 
 from conftest import PG_ADMIN_URL
 from production.nodes import free_port
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -75,3 +79,60 @@ def test_a_command_on_a_database_with_no_schema_says_the_same(
     assert command(tmp_path, empty_pg_database, "migrate", "--json").returncode == 0
     listed = command(tmp_path, empty_pg_database, "apps", "list", "--json")
     assert (listed.returncode, listed.stdout.strip()) == (0, "[]")
+
+
+def test_the_demo_on_a_busy_port_names_the_flags_before_printing_anything(tmp_path: Path) -> None:
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port, partner_port = taken.getsockname()[1], free_port()
+    env = {**os.environ, "LEADEXEC_DATA_DIR": str(tmp_path / "data")}
+    env.pop("LEADEXEC_DATABASE_URL", None)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "leadexec_signin.cli", "demo", "--port", str(port),
+             "--partner-port", str(partner_port)],
+            capture_output=True, text=True, env=env, timeout=60, check=False,
+        )  # fmt: skip
+    finally:
+        taken.close()
+    assert done.returncode == 2
+    assert done.stdout == ""  # no banner, no appId of a demo that does not start
+    assert "Traceback" not in done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith(f"error: Port {port} on 127.0.0.1 is already in use")
+    assert "--port and --partner-port" in line
+    assert not (tmp_path / "data").exists()  # nothing seeded either
+
+
+FAKE_PYTHON = """#!/usr/bin/env bash
+# Stands in for python3 and pip: records the call, makes a .venv, installs nothing.
+echo "$@" >> calls.txt
+if [ "$1" = "-m" ] && [ "$2" = "venv" ]; then mkdir -p "$3/bin" && cp "$0" "$3/bin/python"; fi
+"""
+
+
+def test_the_first_run_says_it_is_installing_and_later_runs_say_nothing(tmp_path: Path) -> None:
+    """scripts/_env.sh (sourced by scripts/demo and scripts/test) as it stands, with a python
+    that installs nothing: the line is printed exactly when the install runs."""
+    (tmp_path / "scripts").mkdir()
+    shutil.copy(REPO / "scripts" / "_env.sh", tmp_path / "scripts" / "_env.sh")
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    fake = tmp_path / "fake-python"
+    fake.write_text(FAKE_PYTHON)
+    fake.chmod(0o755)
+
+    def source() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["bash", "-c", "source scripts/_env.sh"], cwd=tmp_path, capture_output=True,
+            text=True, env={**os.environ, "PYTHON": str(fake)}, timeout=60, check=False,
+        )  # fmt: skip
+
+    first = source()
+    assert first.returncode == 0, first.stderr
+    assert first.stderr == "Installing dependencies into .venv, about a minute...\n"
+    assert "-m pip install" in (tmp_path / "calls.txt").read_text()
+    again = source()
+    assert (again.returncode, again.stderr) == (0, "")
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'y'\n")  # a changed project
+    assert source().stderr == "Installing dependencies into .venv, about a minute...\n"
