@@ -161,6 +161,9 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
     return Settings.from_env(
         {
             **{k: v for k, v in os.environ.items() if k.startswith("LEADEXEC_ARGON2")},
+            # Operators without a second factor: the operator pages' own tests; the second
+            # factor they need by default is tested in tests/web/test_operator_mfa.py.
+            "LEADEXEC_OPERATOR_MFA": "off",
             "LEADEXEC_DATA_DIR": str(tmp_path / "data"),
             "LEADEXEC_DATABASE_URL": database_url,
             "LEADEXEC_ISSUER": ISSUER,

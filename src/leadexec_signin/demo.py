@@ -140,7 +140,12 @@ def command_line(settings: Settings) -> list[str]:
 def run_demo(settings: Settings, *, host: str, port: int, partner_port: int) -> int:
     check_ports(host, port, partner_port)
     # Mail (sign-up links, password resets) is shown on /dev/outbox, unless SMTP is set.
-    settings = settings.with_changes(issuer=f"http://{host}:{port}", dev_outbox=True)
+    settings = settings.with_changes(
+        issuer=f"http://{host}:{port}",
+        dev_outbox=True,
+        # The demo's operator has no second factor: LEADEXEC_OPERATOR_MFA=off is for it only.
+        operator_mfa="off",
+    )
     partner_url = f"http://{host}:{partner_port}"
     ids = seed(settings, partner_url)
     servers = _servers(settings, ids, host, port, partner_port)

@@ -133,6 +133,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     settings = Settings.from_env(
         {
             **{k: v for k, v in os.environ.items() if k.startswith("LEADEXEC_ARGON2")},
+            # Operators without a second factor: the operator pages' own tests; the second
+            # factor they need by default is tested in tests/web/test_operator_mfa.py.
+            "LEADEXEC_OPERATOR_MFA": "off",
             "LEADEXEC_DATA_DIR": str(data),
             "LEADEXEC_DATABASE_URL": database,
             "LEADEXEC_ISSUER": idp.url,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from leadexec_signin.core.accounts import User
+from leadexec_signin.core.factors import acr_of
 from leadexec_signin.core.scopes import user_claims, user_settings
 
 
@@ -20,3 +21,11 @@ def id_token_claims(user: User, scopes: frozenset[str]) -> dict[str, object]:
         claims["locale"] = settings.pop("locale")
         claims["preferences"] = settings
     return claims
+
+
+def auth_context(amr: tuple[str, ...] | None) -> dict[str, object]:
+    """How the user signed in (OpenID Connect Core section 2): RFC 8176 ``amr`` and our
+    ``acr``. Nothing for a sign-in recorded before the methods were (migration 0010)."""
+    if not amr:
+        return {}
+    return {"amr": list(amr), "acr": acr_of(amr)}

@@ -183,9 +183,13 @@ class LoginRequired(SigninError):
     status = 401
     description = "Sign in to continue."
 
-    def __init__(self, next_url: str) -> None:
+    def __init__(self, next_url: str, *, to: str = "/account/login", step: str = "") -> None:
         super().__init__()
         self.next_url = next_url
+        # Where to go first (the sign-in form, or the security page to enrol a second
+        # factor), and why (``step=mfa``: a second factor is needed, core/factors.py).
+        self.to = to
+        self.step = step
 
 
 # -- the standard OAuth 2.1 / OpenID Connect surface's own codes (RFC 6749 sections 4.1.2.1

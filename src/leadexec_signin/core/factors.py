@@ -7,6 +7,7 @@ can tell a password from a passkey without asking us again.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -82,3 +83,21 @@ def parse_amr(raw: str | None) -> tuple[str, ...]:
 
 def is_fresh(authenticated_at: datetime, now: datetime) -> bool:
     return now - authenticated_at < REAUTH_WINDOW
+
+
+def wants_mfa(acr_values: str, claims: str) -> bool:
+    """Whether an authorization request asks for more than one factor: ``acr_values`` naming
+    ours first, or the ``claims`` parameter's essential ``acr`` (OpenID Connect Core 5.5.1.1)
+    with it among its values."""
+    if ACR_MFA in acr_values.split():
+        return True
+    if not claims or len(claims) > 4096:
+        return False
+    try:
+        acr = json.loads(claims).get("id_token", {}).get("acr", {})
+    except (ValueError, AttributeError):
+        return False
+    if not isinstance(acr, dict) or not acr.get("essential"):
+        return False
+    wanted = acr.get("values") or ([acr["value"]] if "value" in acr else [])
+    return isinstance(wanted, list) and ACR_MFA in wanted

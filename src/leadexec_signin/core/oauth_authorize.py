@@ -56,6 +56,9 @@ class OAuthRequest:
     request: str = ""
     request_uri: str = ""
     le_auth_after: str = ""
+    # OpenID Connect Core 3.1.2.1 and 5.5: the assurance the client wants (core/factors.py).
+    acr_values: str = ""
+    claims: str = ""
     # Parameters sent more than once (RFC 6749 section 3.1: an error).
     duplicates: tuple[str, ...] = field(default=())
 

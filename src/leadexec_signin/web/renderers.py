@@ -81,8 +81,9 @@ PAGE_TITLES = {
 
 def render_page(request: Request, exc: SigninError) -> Response:
     if isinstance(exc, LoginRequired):
+        step = f"&step={exc.step}" if exc.step else ""
         return RedirectResponse(
-            "/account/login?next=" + quote(exc.next_url, safe="/"), status_code=303
+            f"{exc.to}?next=" + quote(exc.next_url, safe="/") + step, status_code=303
         )
     return request.app.state.templates.TemplateResponse(  # type: ignore[no-any-return]
         request,

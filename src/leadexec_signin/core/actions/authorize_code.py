@@ -29,6 +29,7 @@ from leadexec_signin.core.errors import (
     LoginRequired,
     SigninError,
 )
+from leadexec_signin.core.factors import MFA, wants_mfa
 from leadexec_signin.core.oauth_authorize import (
     OAuthContext,
     OAuthRequest,
@@ -37,14 +38,14 @@ from leadexec_signin.core.oauth_authorize import (
     check_target,
     check_user,
 )
-from leadexec_signin.core.ports import Apps, Store
+from leadexec_signin.core.ports import Apps, Factors, Store
 from leadexec_signin.core.scopes import OPENID
 from leadexec_signin.core.sessions import Session
 from leadexec_signin.core.tokens import AuthorizationCode
 from leadexec_signin.settings import Settings
 
 
-class AuthorizeTx(Apps, SessionsTx, IssueTx, Protocol):
+class AuthorizeTx(Apps, SessionsTx, IssueTx, Factors, Protocol):
     pass
 
 
@@ -56,6 +57,7 @@ class ShowLogin:
     ctx: OAuthContext
     fresh: bool
     login_hint: str
+    step: str = ""  # "mfa": sign in with a second factor (acr_values step-up)
 
 
 @dataclass(frozen=True)
@@ -197,6 +199,12 @@ class AuthorizeCode:
                 if silent:
                     raise LoginRequired("")
                 return ShowLogin(ctx, fresh=True, login_hint=hint or user.email)
+        if wants_mfa(req.acr_values, req.claims) and MFA not in session.amr and not again:
+            # Step-up: the client asked for more than the session proved (acr_values, or an
+            # essential acr in claims); a password-only sign-in that came back stays as is.
+            if silent:
+                raise LoginRequired("")
+            return ShowLogin(ctx, fresh=True, login_hint=hint or user.email, step="mfa")
         if ctx.prompts & {"login", "select_account"} and not again:
             # No account chooser: a session holds one account, so choosing one is signing in.
             return ShowLogin(ctx, fresh=True, login_hint=hint)
@@ -265,4 +273,5 @@ class AuthorizeCode:
                 sid=public_sid(session),
             )
         )
+        tx.remember_signin(public_sid(session), session.amr, now)
         return SendBack(ctx.target, issuer_params(ctx.target, self.settings.issuer, code=code))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -23,7 +23,7 @@ from leadexec_signin.core.actions.keys import SigningKeys
 from leadexec_signin.core.actions.revocation import RevokeTx
 from leadexec_signin.core.actions.usage import UsageLog
 from leadexec_signin.core.apps import Application
-from leadexec_signin.core.claims import id_token_claims
+from leadexec_signin.core.claims import auth_context, id_token_claims
 from leadexec_signin.core.clients import JWT
 from leadexec_signin.core.clock import Clock
 from leadexec_signin.core.errors import (
@@ -31,12 +31,12 @@ from leadexec_signin.core.errors import (
     SigninError,
 )
 from leadexec_signin.core.grants import Grant
-from leadexec_signin.core.ports import Users
+from leadexec_signin.core.ports import Factors, Users
 from leadexec_signin.core.scopes import OPENID, PROTOCOL_SCOPES, SCOPES, ordered
 from leadexec_signin.settings import Settings
 
 
-class OAuthTokenTx(ClientAuthTx, IssueTx, RevokeTx, Users, Protocol):
+class OAuthTokenTx(ClientAuthTx, IssueTx, RevokeTx, Users, Factors, Protocol):
     pass
 
 
@@ -72,6 +72,7 @@ class Signin:
     auth_time: datetime | None
     sid: str
     nonce: str = ""
+    amr: tuple[str, ...] | None = None  # read by answer() from the session's sid
 
 
 class Minting:
@@ -108,6 +109,7 @@ class Minting:
             access = self.minter.mint(grant.id, data, expires)
         id_token = None
         if OPENID in scopes:
+            signin = replace(signin, amr=tx.signin_methods(signin.sid) if signin.sid else None)
             id_token = self._id_token(app, user, data, signin, access, now)
         return TokenResponse(
             access, ttl, " ".join(_scope_order(data)), refresh_token, id_token, app
@@ -138,6 +140,7 @@ class Minting:
             claims["nonce"] = signin.nonce
         if signin.sid:
             claims["sid"] = signin.sid
+        claims.update(auth_context(signin.amr))
         at_hash = jwts.half_hash(access_token, key.alg)
         if at_hash:
             claims["at_hash"] = at_hash

@@ -124,13 +124,16 @@
     add.addEventListener("submit", function (event) {
       event.preventDefault();
       var name = add.querySelector('input[name="name"]').value;
+      var then = add.querySelector('input[name="next"]');
       var submit = add.querySelector('button[type="submit"]');
       say("");
       submit.disabled = true;
       post("/account/security/passkeys/options", {}).then(function (json) {
         return navigator.credentials.create({ publicKey: creationOptions(json) });
       }).then(function (credential) {
-        return post("/account/security/passkeys", { credential: answer(credential), name: name });
+        return post("/account/security/passkeys", {
+          credential: answer(credential), name: name, next: then ? then.value : ""
+        });
       }).then(go).catch(failed).then(function () { submit.disabled = false; });
     });
   }

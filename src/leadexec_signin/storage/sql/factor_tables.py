@@ -57,6 +57,16 @@ recovery_codes = Table(
     Index("ix_recovery_codes_user_id", "user_id"),
 )
 
+# The methods that signed a session in, under its public id (migration 0010): ID tokens issued
+# from its codes and refresh tokens repeat them after the session itself is gone.
+signins = Table(
+    "signins",
+    metadata,
+    Column("sid", String(64), primary_key=True),
+    Column("amr", String(40), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
 webauthn_challenges = Table(
     "webauthn_challenges",
     metadata,

@@ -120,6 +120,15 @@ class FactorRepository:
 
     # -- sessions ----------------------------------------------------------------------------
 
+    def remember_signin(self, sid: str, amr: tuple[str, ...], at: datetime) -> None:
+        s = f.signins
+        if self.c.execute(select(s.c.sid).where(s.c.sid == sid)).first() is None:
+            self.c.execute(insert(s).values(sid=sid, amr=" ".join(amr), created_at=at))
+
+    def signin_methods(self, sid: str) -> tuple[str, ...] | None:
+        row = self.c.execute(select(f.signins.c.amr).where(f.signins.c.sid == sid)).first()
+        return tuple(row.amr.split()) if row else None
+
     def confirm_session(self, id_hash: str, at: datetime, amr: tuple[str, ...]) -> None:
         self.c.execute(
             update(t.sessions)

@@ -9,6 +9,7 @@ the page's CSRF token. Those exchanges answer JSON; the forms answer pages.
 from __future__ import annotations
 
 import hashlib
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -119,6 +120,9 @@ async def security_get(request: Request) -> Response:
             "fresh": is_fresh(session.proven_at, svc.clock.now()),
             "done": DONE.get(request.query_params.get("done", "")),
             "error": None,
+            # Sent here to enrol by a page that needs a second factor (/admin).
+            "step_mfa": request.query_params.get("step") == "mfa",
+            "next": safe_next(request.query_params.get("next")),
         },
     )
 
@@ -144,6 +148,8 @@ async def security_error(request: Request, exc: SigninError) -> Response:
             "fresh": is_fresh(session.proven_at, svc.clock.now()),
             "done": None,
             "error": exc,
+            "step_mfa": False,
+            "next": "",
         },
         status=exc.status,
     )
@@ -223,7 +229,9 @@ async def add(request: Request) -> Response:
         )
     except SigninError as exc:
         return refusal(exc)
-    return JSONResponse({"next": SECURITY + "?done=added"})
+    then = form.get("next")
+    step = f"&step=mfa&next={quote(safe_next(then), safe='/')}" if then else ""
+    return JSONResponse({"next": SECURITY + "?done=added" + step})
 
 
 async def rename(request: Request) -> Response:

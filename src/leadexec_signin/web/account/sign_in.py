@@ -76,6 +76,8 @@ async def login_get(request: Request) -> Response:
             "app_name": await asking_app(request, next_url),
             "title": "Sign in",
             "done": DONE.get(request.query_params.get("done", "")),
+            # A page that needs a second factor sent the person here (step-up).
+            "step_mfa": request.query_params.get("step") == "mfa",
         },
     )
 

@@ -15,12 +15,14 @@ from leadexec_signin.core.accounts import User
 from leadexec_signin.core.actions.operator import ACTIONS
 from leadexec_signin.core.apps import APPROVED, PENDING, SUSPENDED
 from leadexec_signin.core.clients import CONFIDENTIAL, PUBLIC
-from leadexec_signin.core.errors import AccessDenied, InvalidRequest, NotFound
+from leadexec_signin.core.errors import AccessDenied, InvalidRequest, LoginRequired, NotFound
+from leadexec_signin.core.factors import MFA
 from leadexec_signin.core.scopes import SCOPES
 from leadexec_signin.i18n import N_
 from leadexec_signin.web.context import call, services
 from leadexec_signin.web.pages import page, require_user
 from leadexec_signin.web.security.csrf import check_csrf
+from leadexec_signin.web.security.cookies import session_cookie
 
 MAX_QUERY = 200
 # What the page says once an action is done (the address carries only the action's verb).
@@ -47,7 +49,23 @@ async def operator(request: Request) -> User:
             "applications are in the partner console at /developers.",
             status=403,
         )
+    await second_factor_used(request, user)
     return user
+
+
+async def second_factor_used(request: Request, user: User) -> None:
+    """Operators approve access to everyone's data: with ``LEADEXEC_OPERATOR_MFA=required``
+    their session must have been signed in with a second factor. Without one they enrol
+    first; with one they sign in again with it (step-up)."""
+    svc = services(request)
+    if svc.settings.operator_mfa != "required":
+        return
+    found = await call(svc.sessions.current, session_cookie(request, svc.settings))
+    if found is not None and MFA in found[0].amr:
+        return
+    if await call(svc.factors.count, user.id) == 0:
+        raise LoginRequired(request.url.path, to="/account/security", step="mfa")
+    raise LoginRequired(request.url.path, step="mfa")
 
 
 async def admin_home(request: Request) -> Response:

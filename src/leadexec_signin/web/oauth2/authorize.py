@@ -73,6 +73,8 @@ def login_redirect(request: Request, out: ShowLogin) -> Response:
     query = {"next": authorize_url(params)}
     if out.login_hint:
         query["login_hint"] = out.login_hint
+    if out.step:
+        query["step"] = out.step
     return RedirectResponse("/account/login?" + urlencode(query), status_code=303)
 
 

@@ -8,13 +8,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from leadexec_signin.core.clients import AUTH_METHODS, ID_TOKEN_ALGS
+from leadexec_signin.core.factors import ACR_VALUES
 from leadexec_signin.core.jwts import ALGORITHMS
 from leadexec_signin.core.scopes import PROTOCOL_SCOPES, SCOPES
 from leadexec_signin.web.context import call, services
 
 PUBLIC = {"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"}
 CLAIMS = ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "azp", "sid", "at_hash",
-          "name", "email", "company", "plan", "zoneinfo", "locale", "preferences"]  # fmt: skip
+          "amr", "acr", "name", "email", "company", "plan", "zoneinfo", "locale",
+          "preferences"]  # fmt: skip
 
 
 def metadata(issuer: str) -> dict[str, object]:
@@ -43,7 +45,9 @@ def metadata(issuer: str) -> dict[str, object]:
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": CLAIMS,
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
-        "claims_parameter_supported": False,
+        # Read for its essential acr only (step-up, core/factors.py); other claims follow scopes.
+        "claims_parameter_supported": True,
+        "acr_values_supported": list(ACR_VALUES),
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,
         "require_request_uri_registration": True,
