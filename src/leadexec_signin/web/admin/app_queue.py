@@ -21,8 +21,8 @@ from leadexec_signin.core.scopes import SCOPES
 from leadexec_signin.i18n import N_
 from leadexec_signin.web.context import call, services
 from leadexec_signin.web.pages import page, require_user
-from leadexec_signin.web.security.csrf import check_csrf
 from leadexec_signin.web.security.cookies import session_cookie
+from leadexec_signin.web.security.csrf import check_csrf
 
 MAX_QUERY = 200
 # What the page says once an action is done (the address carries only the action's verb).
