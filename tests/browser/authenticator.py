@@ -11,6 +11,7 @@ from typing import Any
 from playwright.sync_api import BrowserContext, CDPSession, Page
 
 from leadexec_signin.compose import Services, build
+from leadexec_signin.demo_partner import PartnerConfig, create_partner_app
 from leadexec_signin.settings import Settings
 from leadexec_signin.storage.sql.migrate import upgrade
 from leadexec_signin.web.app import create_app
@@ -62,6 +63,9 @@ class LocalIdp:
     url: str
     services: Services
     server: LiveServer
+    partner: str = ""  # the demo partner site, registered for app_id / btn_id
+    app_id: str = ""
+    btn_id: str = ""
 
     def new_user(self, email: str, *, operator: bool = False) -> str:
         self.services.accounts.create_user(
@@ -92,10 +96,19 @@ def local_idp(tmp: os.PathLike[str], **env: str) -> Iterator[LocalIdp]:
         }
     )
     services = build(settings)
+    services.prepare()  # signing keys (the live server runs without its lifespan)
+    partner = LiveServer()
+    app, _ = services.registry.register(
+        name="Acme CRM", origins=[partner.url], scopes="profile,email"
+    )
+    services.operator.set_app_status(app.id, "approved")
+    button = services.registry.create_button(app_id=app.id, scopes="profile,email")
     server.start(create_app(services))
+    partner.start(create_partner_app(PartnerConfig(url, app.id, button.id)))
     try:
-        yield LocalIdp(url, services, server)
+        yield LocalIdp(url, services, server, partner.url, app.id, button.id)
     finally:
+        partner.stop()
         server.stop()
         services.close()
 

@@ -4,15 +4,23 @@ browser's autofill; the hostile answers are refused."""
 
 from __future__ import annotations
 
+import json
+import secrets
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import jwt
 import pytest
-from playwright.sync_api import Browser, BrowserContext
+from authlib.integrations.requests_client import OAuth2Session as OAuth2Client
+from playwright.sync_api import Browser, BrowserContext, Page
+
+from leadexec_signin.core.clients import ClientRegistration
+from leadexec_signin.core.factors import ACR_MFA
 
 from .authenticator import (
     NO_AUTOFILL,
+    Authenticator,
     LocalIdp,
     add_passkey,
     attach,
@@ -88,3 +96,113 @@ def test_the_browsers_autofill_signs_in_with_a_passkey(idp: LocalIdp, ctx: Brows
     page.goto(f"{idp.url}/account/login")
     page.wait_for_url("**/account/apps")
     assert page.get_by_text(email).is_visible()
+
+
+def enrolled(idp: LocalIdp, ctx: BrowserContext, email: str) -> tuple[Page, Authenticator]:
+    """A user with a passkey, signed out; autofill off so the button is what signs in."""
+    idp.new_user(email)
+    ctx.add_init_script(NO_AUTOFILL)
+    page = ctx.new_page()
+    authenticator = attach(ctx, page)
+    sign_in_with_password(page, idp.url, email)
+    page.wait_for_url("**/account/apps")
+    add_passkey(page, idp.url)
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url("**/account/login**")
+    return page, authenticator
+
+
+def passkey_in(ctx: BrowserContext, window: Page, source: Authenticator) -> None:
+    """The same passkey in another window (each tab has its own virtual authenticator)."""
+    other = attach(ctx, window)
+    for credential in source.credentials():
+        other.add(credential)
+
+
+def test_the_seed_popup_signs_in_with_a_passkey_and_the_page_gets_valid_true(
+    idp: LocalIdp, ctx: BrowserContext
+) -> None:
+    page, authenticator = enrolled(idp, ctx, "popup@example.com")
+    page.goto(idp.partner)
+    with page.expect_popup() as info:
+        page.click("#leAppButton")
+    popup = info.value
+    popup.wait_for_load_state()
+    passkey_in(ctx, popup, authenticator)
+    popup.get_by_role("button", name="Sign in with a passkey").click()
+    allow = popup.get_by_role("button", name="Allow", exact=True)
+    allow.wait_for()
+    with popup.expect_event("close"):
+        allow.click()
+    page.wait_for_function("() => document.querySelector('#last-result').textContent.length > 2")
+    result = json.loads(page.inner_text("#last-result"))
+    assert result["valid"] is True and result["user"]["email"] == "popup@example.com"
+    # The seed's authorization object keeps its fields and adds nothing.
+    assert "amr" not in result and "acr" not in result
+
+
+def test_the_oauth_flow_signs_in_with_a_passkey_and_the_id_token_says_so(
+    idp: LocalIdp, ctx: BrowserContext
+) -> None:
+    page, _authenticator = enrolled(idp, ctx, "oauth@example.com")
+    redirect = f"{idp.partner}/cb"
+    app, secret = idp.services.registry.register(
+        name="Standard RP",
+        origins=[],
+        scopes="profile,email",
+        with_secret=True,
+        client=ClientRegistration(redirect_uris=(redirect,)),
+    )
+    idp.services.operator.set_app_status(app.id, "approved")
+    client = OAuth2Client(
+        app.id, secret, scope="openid profile", redirect_uri=redirect, code_challenge_method="S256"
+    )
+    verifier = secrets.token_urlsafe(48)
+    url, _state = client.create_authorization_url(
+        f"{idp.url}/oauth2/authorize", code_verifier=verifier, nonce="n-1"
+    )
+    page.goto(url)
+    started = time.perf_counter()
+    page.get_by_role("button", name="Sign in with a passkey").click()
+    page.get_by_role("button", name="Allow", exact=True).click()
+    page.wait_for_url(f"{redirect}?**")
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    print(f"\nOAuth passkey sign-in, click to callback (consent included): {elapsed_ms:.0f} ms")
+    answer = client.fetch_token(
+        f"{idp.url}/oauth2/token", authorization_response=page.url, code_verifier=verifier
+    )
+    claims = jwt.decode(answer["id_token"], options={"verify_signature": False})
+    assert {"user", "mfa"} <= set(claims["amr"]) and {"hwk", "swk"} & set(claims["amr"])
+    assert claims["acr"] == ACR_MFA
+
+
+def test_the_fedcm_login_window_signs_in_with_a_passkey(idp: LocalIdp, ctx: BrowserContext) -> None:
+    page, _authenticator = enrolled(idp, ctx, "fedcm@example.com")
+    # The window the browser opens from the config's login_url.
+    login_url = page.request.get(f"{idp.url}/.well-known/web-identity").json()["login_url"]
+    page.goto(login_url)
+    page.get_by_role("button", name="Sign in with a passkey").click()
+    page.wait_for_url("**/fedcm/signed-in**")
+    accounts = page.request.get(
+        f"{idp.url}/fedcm/accounts", headers={"Sec-Fetch-Dest": "webidentity"}
+    ).json()
+    assert [a["email"] for a in accounts["accounts"]] == ["fedcm@example.com"]
+
+
+def test_an_operator_is_blocked_from_admin_until_enrolled(
+    idp: LocalIdp, ctx: BrowserContext, shot: Callable[..., Path]
+) -> None:
+    email = idp.new_user("operator@example.com", operator=True)
+    page = ctx.new_page()
+    attach(ctx, page)
+    ctx.add_init_script(NO_AUTOFILL)
+    sign_in_with_password(page, idp.url, email, "/admin")
+    page.wait_for_url("**/account/security?next=/admin&step=mfa")
+    assert page.get_by_text("needs a second factor").is_visible()
+    shot(page, "operator-enrol-before-admin")
+    page.get_by_label("Name of the new passkey").fill("Operator key")
+    page.get_by_role("button", name="Add a passkey").click()
+    page.get_by_role("link", name="Sign in with your passkey to continue").click()
+    page.get_by_role("button", name="Sign in with a passkey").click()
+    page.wait_for_url("**/admin")
+    assert page.get_by_role("heading", name="Applications").is_visible()
