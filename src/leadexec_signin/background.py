@@ -13,7 +13,6 @@ import contextlib
 import json
 import logging
 import secrets
-from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 import httpx
@@ -32,9 +31,7 @@ from leadexec_signin.core.notices import (
     signed_payload,
 )
 from leadexec_signin.metrics import count_notice
-
-if TYPE_CHECKING:
-    from leadexec_signin.compose import Services
+from leadexec_signin.services import Services
 
 log = logging.getLogger("leadexec_signin.background")
 

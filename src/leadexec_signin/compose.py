@@ -7,13 +7,8 @@ never imports Starlette (``web/app.py`` turns :class:`Services` into the ASGI ap
 
 from __future__ import annotations
 
-import functools
-import logging
-from dataclasses import dataclass
-
 from sqlalchemy import make_url
 
-from leadexec_signin.core import credentials
 from leadexec_signin.core.accounts import Passwords
 from leadexec_signin.core.actions.access import AccessTokens
 from leadexec_signin.core.actions.accounts import Accounts
@@ -31,129 +26,27 @@ from leadexec_signin.core.actions.key_rotation import KeyRotation
 from leadexec_signin.core.actions.keys import SigningKeys
 from leadexec_signin.core.actions.logout import Logout
 from leadexec_signin.core.actions.notices import NoticeOutbox
-from leadexec_signin.core.actions.oauth_token import OAuthTokens
 from leadexec_signin.core.actions.operator import Operator
 from leadexec_signin.core.actions.passkeys import Passkeys
 from leadexec_signin.core.actions.recovery import AccountRecovery
 from leadexec_signin.core.actions.revocation import Revocation
 from leadexec_signin.core.actions.sessions import BrowserSessions
 from leadexec_signin.core.actions.signin import SignIn
-from leadexec_signin.core.actions.token import TokenExchange
+from leadexec_signin.core.actions.token_endpoint import TokenEndpoint
 from leadexec_signin.core.actions.usage import UsageLog
 from leadexec_signin.core.clock import Clock, SystemClock
 from leadexec_signin.core.errors import SchemaMissing, TemporarilyUnavailable
 from leadexec_signin.core.passkey_ceremonies import RelyingParty
-from leadexec_signin.core.ports import RateLimiter
-from leadexec_signin.mail import DevOutbox, QueuedMailer, build_mailer
+from leadexec_signin.mail import build_mailer
+from leadexec_signin.services import Services
 from leadexec_signin.settings import Settings
 from leadexec_signin.storage.client_jwks import HttpClientKeys
 from leadexec_signin.storage.events import RedisEvents
+from leadexec_signin.storage.placement import Placement
 from leadexec_signin.storage.ratelimit import LimitsRateLimiter
 from leadexec_signin.storage.sql.hot_async import AsyncHotReads
 from leadexec_signin.storage.sql.store import SqlStorage, make_engine
 from leadexec_signin.storage.tokencache import TokenChecks
-
-
-@dataclass
-class Services:
-    """Everything built once per process; surfaces take the use cases they call from here."""
-
-    settings: Settings
-    clock: Clock
-    storage: SqlStorage
-    limiter: RateLimiter
-    token_checks: TokenChecks
-    access_tokens: AccessTokens
-    usage: UsageLog
-    accounts: Accounts
-    sessions: BrowserSessions
-    registry: Registry
-    console: Console
-    operator: Operator
-    signin: SignIn
-    tokens: TokenExchange
-    revocation: Revocation
-    api: ApiAccess
-    keys: SigningKeys
-    notices: NoticeOutbox
-    housekeeping: Housekeeping
-    # The standard OAuth 2.1 / OpenID Connect surface, over the same grants and tokens.
-    authorize_code: AuthorizeCode
-    oauth_tokens: OAuthTokens
-    client_tokens: ClientTokens
-    logout: Logout
-    # The browser's own sign-in dialog (FedCM), over the popup's use case.
-    fedcm: FedCm
-    # Self-service sign-up, password reset and change of email, and the mail they send: the
-    # queue to drain at shutdown (with SMTP) and the development outbox page's messages.
-    recovery: AccountRecovery
-    mail_queue: QueuedMailer | None
-    outbox: DevOutbox | None
-    # Operations: the audit trail operators search and export; signing-key rotation.
-    audit_trail: AuditTrail
-    key_rotation: KeyRotation
-    # Second factors: passkeys (WebAuthn) and the rules around them.
-    passkeys: Passkeys
-    factors: AccountFactors
-    # PostgreSQL: the refresh exchange's read on the event loop (``hot_async.py``), used
-    # when its answer can go into the token cache; None on SQLite (read in place anyway).
-    async_reads: AsyncHotReads | None = None
-
-    @property
-    def limits_in_memory(self) -> bool:
-        """Rate limits counted in this process (no Redis): a hit waits on nothing."""
-        return not self.settings.redis_url
-
-    def exchange_in_memory(self, app_id: str, refresh_token: str) -> bool:
-        """Whether this refresh exchange would wait on nothing: its token's read is in the
-        cache (for this application) and the rate limits are in memory. Then it runs on the
-        event loop even with a network database."""
-        if not self.limits_in_memory:
-            return False
-        if not credentials.looks_like(refresh_token, credentials.REFRESH):
-            return False
-        return self.token_checks.holds_refresh(credentials.token_hash(refresh_token), app_id)
-
-    def can_prefetch(self, refresh_token: str) -> bool:
-        """Whether a refresh token's read can go through the event loop into the cache:
-        PostgreSQL, the cache on, the rate limits in memory, a token of the right shape."""
-        return (
-            self.async_reads is not None
-            and not self.settings.redis_url
-            and self.token_checks.refresh.ttl > 0
-            and credentials.looks_like(refresh_token, credentials.REFRESH)
-        )
-
-    def check_in_memory(self, access_token: str) -> bool:
-        """Whether checking this access token waits on nothing: a self-proving token under a
-        key this process holds, whose grant the token cache holds, and no Redis."""
-        if self.settings.redis_url:
-            return False
-        grant_id = self.access_tokens.grant_of(access_token)
-        return grant_id is not None and self.token_checks.holds_grant(grant_id)
-
-    @property
-    def reads_in_place(self) -> bool:
-        """Hot reads need no thread: an in-process SQLite file and in-memory rate limits."""
-        return self.storage.engine.dialect.name == "sqlite" and not self.settings.redis_url
-
-    def prepare(self) -> None:
-        """Start-up writes, done once before serving so no GET ever writes: the first
-        signing key, the access tokens' key and the console's built-in "Try It" application."""
-        self.keys.ensure()
-        self.access_tokens.ensure_key()
-        self.registry.ensure_try_it(self.settings.issuer_origin)
-
-    def close(self) -> None:
-        """Write what is still only in memory, then let go of connections."""
-        try:
-            self.usage.flush()
-        except Exception:  # the database is away: "last used" times are all that is lost
-            logging.getLogger("leadexec_signin.core").warning("usage not written at close")
-        if self.mail_queue is not None:
-            self.mail_queue.close()  # what is queued goes out first (a few seconds at most)
-        self.token_checks.close()
-        self.storage.engine.dispose()
 
 
 def build(settings: Settings, clock: Clock | None = None) -> Services:
@@ -171,9 +64,9 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
     storage.forward_audit = forwarder(settings)
     # Even with its own cache off, a process publishes what it revokes for the others.
     events = RedisEvents(settings.redis_url) if settings.redis_url else None
-    checks = TokenChecks(storage, settings.token_cache_ms / 1000, events)
+    # The one cache decorator over the token reads of every partner call.
+    checks = TokenChecks(storage, storage.hot, settings.token_cache_ms / 1000, events)
     storage.after_commit = checks.after_commit
-    storage.refresh_reader = functools.partial(checks.refresh_grant, read=storage.hot.refresh_grant)
     limiter = LimitsRateLimiter(settings.redis_url or "memory://")
     passwords = Passwords(
         settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism
@@ -189,6 +82,29 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
     sessions = BrowserSessions(storage, clock, settings)
     signin = SignIn(storage, clock, settings, minter, usage)
     revocation = Revocation(storage, limiter, clock, settings, minter)
+    tokens = TokenEndpoint(
+        storage, checks, limiter, clock, settings, minter, keys, usage, authenticator
+    )
+    postgresql = engine.dialect.name == "postgresql"
+    async_reads = (
+        AsyncHotReads(
+            engine,
+            size=4,
+            pool_timeout=settings.db_pool_timeout,
+            connect_timeout=settings.db_connect_timeout,
+            statement_timeout_ms=settings.db_statement_timeout_ms,
+        )
+        if postgresql
+        else None
+    )
+    placement = Placement(
+        tokens,
+        api,
+        checks,
+        async_reads,
+        embedded=engine.dialect.name == "sqlite",
+        limits_in_memory=not settings.redis_url,
+    )
     return Services(
         settings=settings,
         clock=clock,
@@ -204,16 +120,14 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
         # Owners hear by email when an operator approves or suspends their application.
         operator=Operator(storage, clock, mailer, settings.issuer),
         signin=signin,
-        tokens=TokenExchange(storage, limiter, clock, settings, minter, usage),
+        tokens=tokens,
+        placement=placement,
         revocation=revocation,
         api=api,
         keys=keys,
         notices=NoticeOutbox(storage, clock),
         housekeeping=Housekeeping(storage, clock, settings, usage),
         authorize_code=AuthorizeCode(storage, clock, settings, keys, usage),
-        oauth_tokens=OAuthTokens(
-            storage, limiter, clock, settings, minter, keys, usage, authenticator
-        ),
         client_tokens=ClientTokens(storage, limiter, clock, settings, api, authenticator),
         logout=Logout(storage, clock, settings, keys),
         fedcm=FedCm(signin, sessions, accounts, revocation, registry),
@@ -224,15 +138,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
         key_rotation=KeyRotation(storage, clock, settings, keys),
         passkeys=Passkeys(storage, clock, RelyingParty(settings.rp_id, settings.issuer_origin)),
         factors=AccountFactors(storage, clock, settings),
-        async_reads=AsyncHotReads(
-            engine,
-            size=4,
-            pool_timeout=settings.db_pool_timeout,
-            connect_timeout=settings.db_connect_timeout,
-            statement_timeout_ms=settings.db_statement_timeout_ms,
-        )
-        if engine.dialect.name == "postgresql"
-        else None,
+        async_reads=async_reads,
     )
 
 

@@ -23,6 +23,7 @@ from leadexec_signin.settings import Settings
 from leadexec_signin.storage.sql.migrate import upgrade
 from production.conftest import NodeFactory, start_node  # noqa: F401 (a fixture)
 from production.nodes import PARTNER, node_env, seed
+from seed_token import exchange_refresh_token
 
 PASSWORD = "b" * 16
 NEWCOMERS = 25  # first sign-ins per thread
@@ -180,9 +181,9 @@ def test_an_online_backup_under_load_restores_every_acknowledged_grant(
         for grant in before:
             if grant.revoke_acked is not None and grant.revoke_acked < began:
                 with pytest.raises(InvalidGrant):  # revoked before the copy: stays revoked
-                    services.tokens.exchange_refresh_token(app_id, grant.refresh, None, "::1")
+                    exchange_refresh_token(services, app_id, grant.refresh, None, "::1")
             elif grant.revoke_started is None or grant.revoke_started > ended:
-                issued = services.tokens.exchange_refresh_token(app_id, grant.refresh, None, "::1")
+                issued = exchange_refresh_token(services, app_id, grant.refresh, None, "::1")
                 assert issued.access_token.startswith("lea_")
                 checked += 1
         assert checked >= 12

@@ -10,6 +10,7 @@ from conftest import PARTNER, World
 from leadexec_signin.compose import Services
 from leadexec_signin.core.actions.signin import ConsentNeeded, Done, shown_scopes
 from leadexec_signin.core.authorize import AuthorizeRequest
+from seed_token import exchange_refresh_token
 
 
 def two_allows_at_once(
@@ -51,7 +52,7 @@ def test_two_allows_at_once_both_finish_on_one_grant(services: Services, world: 
         assert len(live) == 1
         for done in outcomes:
             assert isinstance(done, Done) and done.authorization.tokens is not None
-            refreshed = services.tokens.exchange_refresh_token(
-                app_id, done.authorization.tokens.refresh_token, None, "10.0.0.2"
+            refreshed = exchange_refresh_token(
+                services, app_id, done.authorization.tokens.refresh_token, None, "10.0.0.2"
             )
             assert refreshed.scopes == frozenset({"profile", "email"})

@@ -35,6 +35,7 @@ from leadexec_signin.storage.sql.store import SqlStorage, make_engine
 from leadexec_signin.storage.sql.tables import audit_events
 from production.nodes import free_port
 from production.tcpproxy import TcpProxy
+from seed_token import exchange_code, exchange_refresh_token
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
 
@@ -251,7 +252,7 @@ def test_two_revocations_and_two_exchanges_of_one_grant_end_consistent(
     refresh = auth.tokens.refresh_token
 
     def exchange() -> object:
-        return services.tokens.exchange_refresh_token(app_id, refresh, None, "10.0.0.2")
+        return exchange_refresh_token(services, app_id, refresh, None, "10.0.0.2")
 
     def revoke() -> object:
         return services.revocation.revoke_token(refresh, "10.0.0.3")
@@ -289,7 +290,7 @@ def test_a_code_exchange_racing_a_removal_of_access_ends_consistent(
         g = tx.active_grant(world.user_id, app_id)
     assert u is not None and g is not None
     issued, removed = race(
-        lambda: services.tokens.exchange_code(app_id, auth.code, secret, "10.0.0.2"),
+        lambda: exchange_code(services, app_id, auth.code, secret, "10.0.0.2"),
         lambda: services.revocation.remove_access(u, g.id, "10.0.0.3"),
     )
     assert removed is None, removed

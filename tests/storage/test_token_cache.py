@@ -5,7 +5,6 @@ a suspension or any change it does not understand, in this process or, over Redi
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import secrets
@@ -26,10 +25,12 @@ from leadexec_signin.core.clock import FrozenClock
 from leadexec_signin.core.errors import InvalidClient, InvalidGrant, InvalidToken
 from leadexec_signin.settings import Settings
 from leadexec_signin.storage.events import FLUSH, RedisEvents
+from leadexec_signin.storage.placement import Placement
 from leadexec_signin.storage.sql import tables
 from leadexec_signin.storage.tokencache import TokenChecks
 from production.nodes import free_port
 from production.tcpproxy import TcpProxy
+from seed_token import exchange_refresh_token
 from storage.test_sql_storage import signed_in_grant
 
 REDIS_URL = os.environ.get("LEADEXEC_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -50,13 +51,14 @@ def cached_provider(
 ) -> Services:
     """The composed services with a cache whose clock the test moves."""
     p = build(settings.with_changes(token_cache_ms=0), clock)
-    checks = TokenChecks(p.storage, ttl_seconds=0.5, events=events, monotonic=ticks)
+    checks = TokenChecks(p.storage, p.storage.hot, ttl_seconds=0.5, events=events, monotonic=ticks)
     p.storage.after_commit = checks.after_commit
-    p.storage.refresh_reader = functools.partial(
-        checks.refresh_grant, read=p.storage.hot.refresh_grant
-    )
-    p.token_checks = checks
+    p.token_checks = p.tokens.reads = checks
     p.api = ApiAccess(checks, p.access_tokens, clock, p.settings, p.keys)
+    p.placement = Placement(
+        p.tokens, p.api, checks, p.async_reads,
+        embedded=p.placement.embedded, limits_in_memory=p.placement.limits_in_memory,
+    )  # fmt: skip
     return p
 
 
@@ -181,15 +183,16 @@ def test_a_read_that_overlaps_an_invalidation_is_not_cached(cached: Services, wo
     _, _, auth = signed_in_grant(cached, world)
     token = auth.tokens.access_token  # type: ignore[union-attr]
     checks = cached.token_checks
-    real = cached.storage.reading
+    real = checks.source
 
-    def read_with_event_mid_read():
-        checks.cache.invalidate(FLUSH)  # an event lands while the database answers
-        return real()
+    class EventMidRead:
+        def grant_context(self, grant_id):  # type: ignore[no-untyped-def]
+            checks.cache.invalidate(FLUSH)  # an event lands while the database answers
+            return real.grant_context(grant_id)
 
-    cached.storage.reading = read_with_event_mid_read  # type: ignore[method-assign]
+    checks.source = EventMidRead()  # type: ignore[assignment]
     cached.api.check_access_token(token)
-    cached.storage.reading = real  # type: ignore[method-assign]
+    checks.source = real
     assert len(checks.cache) == 0
 
 
@@ -209,7 +212,7 @@ def signed_in_with_secret(services: Services, world: World) -> tuple[str, str, s
 
 
 def exchange(services: Services, app_id: str, refresh: str, secret: str | None = None):  # type: ignore[no-untyped-def]
-    return services.tokens.exchange("refresh_token", app_id, refresh, secret, "10.0.0.1")
+    return exchange_refresh_token(services, app_id, refresh, secret, "10.0.0.1")
 
 
 def test_a_replayed_refresh_token_is_read_once_per_lifetime(
@@ -221,8 +224,8 @@ def test_a_replayed_refresh_token_is_read_once_per_lifetime(
     first, second = exchange(cached, app_id, refresh), exchange(cached, app_id, refresh)
     assert seen == [1]
     assert first.access_token != second.access_token  # each exchange still mints its own
-    assert cached.token_checks.holds_refresh(credentials.token_hash(refresh), app_id)
-    assert not cached.token_checks.holds_refresh(credentials.token_hash(refresh), "app_other")
+    held = cached.token_checks.peek_refresh(credentials.token_hash(refresh))
+    assert held is not None and held.app.id == app_id
     ticks.now += 0.51
     exchange(cached, app_id, refresh)
     assert seen == [2]

@@ -9,8 +9,9 @@ from conftest import ISSUER, authorize, sign_in
 from leadexec_signin.compose import build
 from leadexec_signin.core import audit
 from leadexec_signin.core.audit import AuditFilter
+from leadexec_signin.storage import placement as placement_module
 from leadexec_signin.web.app import create_app
-from leadexec_signin.web.leadexec_api import token as token_module
+from seed_token import echoes_refresh_token
 
 SEED_KEYS = {"valid", "refreshToken", "authToken", "expireDate", "errorMessage", "error"}
 
@@ -26,7 +27,7 @@ def refused(r, status: int, code: str) -> None:
     body = r.json()
     assert SEED_KEYS <= set(body)
     assert body["valid"] is False and body["error"] == code and body["errorMessage"]
-    assert body["authToken"] is None and body["refreshToken"] is None
+    assert body["authToken"] is None and echoes_refresh_token(r), body
     assert r.headers["content-type"] == "application/json"
     assert r.headers["cache-control"] == "no-store"
 
@@ -135,15 +136,15 @@ def test_a_refusal_of_a_token_answered_from_memory_is_still_recorded(
 ) -> None:
     """Once a refresh token's read is cached, its exchange runs without the database (on
     PostgreSQL too): a refusal then must still reach the audit trail, with its request."""
-    in_memory: list[str] = []
-    tokens_type = type(world.services.tokens)
-    real = tokens_type.refresh_unrecorded
+    in_memory: list[bool] = []
+    endpoint_type = type(world.services.tokens)
+    real = endpoint_type.handle
 
-    def spy(self, app_id, *args, **kwargs):  # type: ignore[no-untyped-def]
-        in_memory.append(app_id)
-        return real(self, app_id, *args, **kwargs)
+    def spy(self, admitted, ahead=None, refusals=None):  # type: ignore[no-untyped-def]
+        in_memory.append(ahead is not None)
+        return real(self, admitted, ahead, refusals)
 
-    monkeypatch.setattr(tokens_type, "refresh_unrecorded", spy)
+    monkeypatch.setattr(endpoint_type, "handle", spy)
     app_id, secret = world.app(with_secret=True, name="Remembered")
     sign_in(client)
     result = authorize(client, world.button("profile", app_id))
@@ -158,21 +159,21 @@ def test_a_refusal_of_a_token_answered_from_memory_is_still_recorded(
         ("invalid_client", wrong.headers["x-request-id"])
     ]
     assert client.get("/api/token", params=base).status_code == 200
-    # SQLite reads in place anyway; PostgreSQL took the in-memory way for all four.
-    assert len(in_memory) == (0 if world.services.reads_in_place else 4)
+    # SQLite reads in place anyway; PostgreSQL ran all four on what it read ahead.
+    assert in_memory == [not world.services.placement.embedded] * 4
 
 
 @pytest.fixture
 def threads(monkeypatch: pytest.MonkeyPatch) -> list[object]:
     """What the token endpoint handed to a thread, in order."""
     handed: list[object] = []
-    real = token_module.call
+    real = placement_module.in_thread
 
-    async def counted(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+    async def counted(fn, *args):  # type: ignore[no-untyped-def]
         handed.append(fn)
-        return await real(fn, *args, **kwargs)
+        return await real(fn, *args)
 
-    monkeypatch.setattr(token_module, "call", counted)
+    monkeypatch.setattr(placement_module, "in_thread", counted)
     return handed
 
 
@@ -355,22 +356,25 @@ on_postgresql = pytest.mark.parametrize("database_url", ["postgresql"], indirect
 
 
 @on_postgresql
-def test_a_cache_entry_dropped_at_the_last_moment_sends_the_exchange_to_a_thread(
+def test_an_exchange_whose_read_is_not_in_hand_goes_to_a_thread(
     client, world, monkeypatch, threads
 ) -> None:
-    """The exchange was judged answerable from memory, but its entry is gone when it runs (an
-    invalidation in between): it must not read the database on the event loop, but go to a
-    thread, and the address is counted once."""
+    """Nothing read ahead (the async read found another application's token, or nothing):
+    the exchange must not read the database on the event loop, but go to a thread, and the
+    address is counted once."""
     sign_in(client)
     result = authorize(client, world.button("profile"))
     services = world.services
-    monkeypatch.setattr(type(services), "exchange_in_memory", lambda *_args: True)
-    monkeypatch.setattr(type(services), "can_prefetch", lambda *_args: False)
+
+    async def nothing(_admitted):  # type: ignore[no-untyped-def]
+        return None
+
+    monkeypatch.setattr(services.placement, "_read_ahead", nothing)
     r = client.get(
         "/api/token", params={"appId": world.app_id, "refreshToken": result["refreshToken"]}
     )
     assert r.status_code == 200, r.text
-    assert threads == [services.tokens.exchange]
+    assert threads == [services.tokens.handle]
 
 
 @on_postgresql

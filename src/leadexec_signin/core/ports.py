@@ -88,7 +88,11 @@ class Tokens(Protocol):
     ) -> tuple[RefreshToken, TokenContext] | None: ...
     def add_access_token(self, token: AccessToken) -> None: ...
     def access_token_context(self, token_hash: str) -> tuple[AccessToken, TokenContext] | None: ...
-    def refresh_grant(self, token_hash: str) -> RefreshGrant | None: ...
+    def refresh_grant(self, token_hash: str, *, lock: bool = False) -> RefreshGrant | None:
+        """``lock``: hold the token's grant against revocation until the transaction ends
+        (an exchange that writes under it)."""
+        ...
+
     def trim_refresh_tokens(self, grant_id: str, keep: int) -> int:
         """Delete the grant's oldest never-used refresh tokens beyond ``keep`` of them."""
         ...
@@ -287,6 +291,13 @@ class GrantLookup(Protocol):
     def access_token_context(self, token_hash: str) -> Found | None:
         """Tokens from before self-proving access tokens, still looked up by hash."""
         ...
+
+
+class TokenReads(GrantLookup, Protocol):
+    """The reads every partner call makes, outside any transaction: the refresh exchange's
+    token and the API's grant. The token cache answers them, or the database driver."""
+
+    def refresh_grant(self, token_hash: str) -> RefreshGrant | None: ...
 
 
 class RateLimiter(Protocol):

@@ -95,12 +95,19 @@ class GrantContext:
 
 @dataclass(frozen=True)
 class RefreshGrant:
-    """What a refresh exchange needs, read in one query: no lock (the exchange writes
-    nothing), no origins, no user row."""
+    """What a refresh exchange needs, read in one query: the token, its grant and the
+    columns of its application that authenticate it (no origins, no user row). Both token
+    endpoints read this one shape; each accepts only its own ``token.kind``."""
 
-    token_hash: str
-    app_id: str  # the application the token was issued to
-    last_used_at: datetime | None
-    created_at: datetime
+    token: RefreshToken
     grant: Grant
     app: AppCredentials
+
+    @property
+    def token_hash(self) -> str:
+        return self.token.token_hash
+
+    @property
+    def app_id(self) -> str:
+        """The application the token was issued to."""
+        return self.token.app_id

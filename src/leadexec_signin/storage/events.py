@@ -90,19 +90,27 @@ class RedisEvents:
             if self._thread is not None:
                 return
             self._thread = threading.Thread(
-                target=self._listen, args=(handler,), name="leadexec-events", daemon=True
+                target=self._listen,
+                args=(handler, self._stop),
+                name="leadexec-events",
+                daemon=True,
             )
             self._thread.start()
 
     def close(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=3)
+        """Stops listening and lets the connections go; using it again starts over (a test
+        may serve the same services twice)."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+            self._stop.set()
+        if thread is not None:
+            thread.join(timeout=3)
+        self._stop = threading.Event()
         self._publisher.close()
 
-    def _listen(self, handler: Callable[[str], None]) -> None:
+    def _listen(self, handler: Callable[[str], None], stop: threading.Event) -> None:
         backoff = 0.2
-        while not self._stop.is_set():
+        while not stop.is_set():
             client = redis.Redis.from_url(
                 self._url,
                 socket_timeout=5,
@@ -113,7 +121,7 @@ class RedisEvents:
             pubsub = client.pubsub()
             try:
                 pubsub.subscribe(self.channel)
-                while not self._stop.is_set():
+                while not stop.is_set():
                     message = pubsub.get_message(timeout=0.25)
                     if message is None:
                         continue
@@ -137,7 +145,7 @@ class RedisEvents:
                     client.close()
                 except (RedisError, OSError):
                     pass
-            self._stop.wait(backoff)
+            stop.wait(backoff)
             backoff = min(backoff * 2, 5.0)
 
     def _warn(self, what: str, exc: BaseException) -> None:

@@ -21,43 +21,28 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
 from leadexec_signin.core.apps import APPROVED, PENDING
-from leadexec_signin.core.ports import Found, Grants, Reader, Tokens
+from leadexec_signin.core.ports import Found, Reader
 from leadexec_signin.core.tokens import GrantContext, RefreshGrant
 from leadexec_signin.metrics import CACHE_HIT, CACHE_MISS, REFRESH_HIT, REFRESH_MISS
 from leadexec_signin.storage.events import grant_event
 
 V = TypeVar("V")
-# Set while a caller runs a check or an exchange on the event loop: a miss must not read.
-_CACHE_ONLY: ContextVar[bool] = ContextVar("leadexec_cache_only", default=False)
 
 
-class NotInMemory(Exception):
-    """Raised instead of reading the database under :func:`cache_only`: the entry the caller
-    saw a moment ago was dropped (an invalidation, a prune); it should go the thread's way."""
+class Source(Protocol):
+    """The uncached reads (``storage/sql/hot.py``): the driver, no transaction."""
+
+    def refresh_grant(self, token_hash: str) -> RefreshGrant | None: ...
+    def grant_context(self, grant_id: str) -> GrantContext | None: ...
 
 
-@contextmanager
-def cache_only() -> Iterator[None]:
-    bound = _CACHE_ONLY.set(True)
-    try:
-        yield
-    finally:
-        _CACHE_ONLY.reset(bound)
-
-
-# The refresh token this request read ahead into the cache (``prefetch_refresh``).
-_PREFETCHED: ContextVar[str | None] = ContextVar("leadexec_prefetched", default=None)
-
-
-class Checks(Grants, Tokens, Protocol):
-    pass
+class Legacy(Protocol):
+    def access_token_context(self, token_hash: str) -> Found | None: ...
 
 
 class Events(Protocol):
@@ -160,18 +145,22 @@ class TokenCache(Generic[V]):
 
 
 class TokenChecks:
-    """The LeadExec API's grant lookup (``core.ports.GrantLookup``) with the cache in front,
-    and the other end of the storage's commit hook: what a commit changed is forgotten here,
-    then published to the other processes."""
+    """The token reads (``core.ports.TokenReads``) with the cache in front: the one decorator
+    over the refresh exchange's read and the API's grant read, and the other end of the
+    storage's commit hook: what a commit changed is forgotten here, then published to the
+    other processes. ``peek_*`` answer from memory only, for a caller deciding whether a
+    request can run without waiting (``storage/placement.py``)."""
 
     def __init__(
         self,
-        store: Reader[Checks],
+        store: Reader[Legacy],
+        source: Source,
         ttl_seconds: float,
         events: Events | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store
+        self.source = source
         self.cache: TokenCache[GrantContext] = TokenCache(ttl_seconds, monotonic=monotonic)
         # The seed's refresh exchange, by the refresh token's hash: a backend that trades the
         # same refresh token again and again (before every call, or many processes of one
@@ -184,67 +173,51 @@ class TokenChecks:
         self.events = events
         self._listening = events is None
 
-    def _read(self, grant_id: str) -> GrantContext | None:
-        with self.store.reading() as tx:
-            return tx.grant_context(grant_id)
-
     def grant_context(self, grant_id: str) -> GrantContext | None:
         cache = self.cache
-        if cache.ttl > 0:
-            self.listen()
-            hit = cache.get(grant_id)
-            if hit is not None:
-                CACHE_HIT.inc()
-                return hit
-        if _CACHE_ONLY.get():
-            raise NotInMemory
         if cache.ttl <= 0:
-            return self._read(grant_id)
+            return self.source.grant_context(grant_id)
+        self.listen()
+        hit = cache.get(grant_id)
+        if hit is not None:
+            CACHE_HIT.inc()
+            return hit
         CACHE_MISS.inc()
         generation, started = cache.generation, cache.monotonic()
-        found = self._read(grant_id)
+        found = self.source.grant_context(grant_id)
         if found is not None:
             cache.put(grant_id, found, grant_id, found.app.id, generation, started)
         return found
 
-    def refresh_grant(
-        self, token_hash: str, read: Callable[[str], RefreshGrant | None]
-    ) -> RefreshGrant | None:
-        """``read`` (the storage's own lookup) behind the cache."""
+    def refresh_grant(self, token_hash: str) -> RefreshGrant | None:
         cache = self.refresh
-        counted = _PREFETCHED.get() == token_hash  # read ahead: counted as the miss then
-        if counted:
-            _PREFETCHED.set(None)
-        if cache.ttl > 0:
-            self.listen()
-            hit = cache.get(token_hash)
-            if hit is not None:
-                if not counted:
-                    REFRESH_HIT.inc()
-                return hit
-        if _CACHE_ONLY.get():
-            raise NotInMemory
         if cache.ttl <= 0:
-            return read(token_hash)
-        if not counted:
-            REFRESH_MISS.inc()
+            return self.source.refresh_grant(token_hash)
+        self.listen()
+        hit = cache.get(token_hash)
+        if hit is not None:
+            REFRESH_HIT.inc()
+            return hit
+        REFRESH_MISS.inc()
         generation, started = cache.generation, cache.monotonic()
-        found = read(token_hash)
+        found = self.source.refresh_grant(token_hash)
         self._remember_refresh(token_hash, found, generation, started)
         return found
 
-    async def prefetch_refresh(
+    async def read_refresh_ahead(
         self, token_hash: str, read: Callable[[str], Awaitable[RefreshGrant | None]]
-    ) -> None:
-        """Reads a refresh token without a thread (``read`` awaits the database) into the
-        cache, from which the exchange then runs in place. Counted as the exchange's miss."""
+    ) -> RefreshGrant | None:
+        """``read`` awaits the database (no thread); what it finds is remembered as a
+        cached read would be, and handed back for the exchange to run on."""
         cache = self.refresh
+        if cache.ttl <= 0:
+            return await read(token_hash)
         self.listen()
         REFRESH_MISS.inc()
         generation, started = cache.generation, cache.monotonic()
         found = await read(token_hash)
-        _PREFETCHED.set(token_hash)
         self._remember_refresh(token_hash, found, generation, started)
+        return found
 
     def _remember_refresh(
         self, token_hash: str, found: RefreshGrant | None, generation: int, started: float
@@ -254,17 +227,25 @@ class TokenChecks:
         if found is not None and found.grant.active and found.app.status in (APPROVED, PENDING):
             self.refresh.put(token_hash, found, found.grant.id, found.app.id, generation, started)
 
-    def holds_grant(self, grant_id: str) -> bool:
-        """Whether a token check of this grant would be answered from memory (50 ms to spare)."""
-        return self.cache.ttl > 0 and self.cache.get(grant_id, margin=0.05) is not None
+    def peek_grant(self, grant_id: str) -> GrantContext | None:
+        """The cached grant, if it stays fresh 50 ms more; never reads."""
+        if self.cache.ttl <= 0:
+            return None
+        self.listen()
+        hit = self.cache.get(grant_id, margin=0.05)
+        if hit is not None:
+            CACHE_HIT.inc()
+        return hit
 
-    def holds_refresh(self, token_hash: str, app_id: str) -> bool:
-        """Whether an exchange of this token by this application would be answered from
-        memory, with 50 ms to spare (another application's appId reads that application)."""
+    def peek_refresh(self, token_hash: str) -> RefreshGrant | None:
+        """The cached refresh read, if it stays fresh 50 ms more; never reads."""
         if self.refresh.ttl <= 0:
-            return False
+            return None
+        self.listen()
         hit = self.refresh.get(token_hash, margin=0.05)
-        return hit is not None and hit.app.id == app_id
+        if hit is not None:
+            REFRESH_HIT.inc()
+        return hit
 
     def invalidate(self, event: str) -> None:
         kind, _, key = event.partition(":")
@@ -299,3 +280,4 @@ class TokenChecks:
     def close(self) -> None:
         if self.events is not None:
             self.events.close()
+            self._listening = False  # the next use of the cache subscribes again

@@ -10,7 +10,6 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from anyio import to_thread
 from starlette.applications import Starlette
@@ -21,6 +20,7 @@ from starlette.staticfiles import StaticFiles
 
 from leadexec_signin.core.errors import SigninError, TemporarilyUnavailable
 from leadexec_signin.metrics import process_exited
+from leadexec_signin.services import Services
 from leadexec_signin.web import api_docs
 from leadexec_signin.web.account import passkeys, recovery
 from leadexec_signin.web.account import sign_in as account
@@ -44,9 +44,6 @@ from leadexec_signin.web.security.middleware import SecurityMiddleware
 from leadexec_signin.web.signin import popup as signin
 from leadexec_signin.web.signin.results import render_result
 from leadexec_signin.web.surfaces import mount, rendered_by, rendered_by_all
-
-if TYPE_CHECKING:
-    from leadexec_signin.compose import Services
 
 OPENAPI = Path(__file__).resolve().parent / "openapi.json"
 log = logging.getLogger("leadexec_signin.web")
@@ -186,14 +183,9 @@ def create_app(services_: Services) -> Starlette:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        try:
-            await call(services_.usage.flush)  # what is only in memory, before the exit
-        except Exception:
-            log.warning("usage not written at shutdown")
-        if services_.mail_queue is not None:  # queued mail goes out first (a few seconds)
-            await call(services_.mail_queue.close)
-        if services_.async_reads is not None:
-            await services_.async_reads.close()
+        # What build() opened, shut in reverse order (queued mail, "last used" times, the
+        # async read pool, Redis, the database).
+        await services_.aclose()
         flush_metrics()  # the last second's counts, before the process leaves
         process_exited()
 

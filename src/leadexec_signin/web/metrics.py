@@ -33,13 +33,13 @@ from leadexec_signin.metrics import (
     multiprocess,
     sample_pool,
 )
+from leadexec_signin.services import Services
 from leadexec_signin.web.context import call, services
 from leadexec_signin.web.surfaces import Surface
 
 if TYPE_CHECKING:
     from prometheus_client.metrics import Counter, Histogram
 
-    from leadexec_signin.compose import Services
 
 UNMATCHED = "unmatched"
 METHODS = frozenset({"GET", "POST", "OPTIONS", "HEAD", "PUT", "PATCH", "DELETE"})

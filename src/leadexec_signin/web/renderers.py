@@ -29,6 +29,10 @@ from leadexec_signin.web.surfaces import Renderer
 # An endpoint may list fields its error body carries as null (``/api/token``'s tokens), so a
 # partner's code reads the same keys whatever the outcome.
 ERROR_FIELDS = "error_fields"
+# Scope key: the refresh token ``/api/token`` was given, echoed by its refusals (the seed
+# defines ``refreshToken`` as "the refresh token supplied during the call"; it is the
+# caller's own value, so echoing it tells nothing new). None when none was supplied.
+SUPPLIED_REFRESH_TOKEN = "leadexec.refresh_token"
 
 
 def seed_body(exc: SigninError, **extra: object) -> dict[str, object]:
@@ -40,6 +44,9 @@ def seed_renderer(*, cors: bool = False) -> Renderer:
 
     def render(request: Request, exc: SigninError) -> Response:
         extra = getattr(request.scope.get("endpoint"), ERROR_FIELDS, {})
+        supplied = request.scope.get(SUPPLIED_REFRESH_TOKEN)
+        if supplied and "refreshToken" in extra:
+            extra = {**extra, "refreshToken": supplied}
         # The public button configuration: readable from any page, and a refusal is as
         # cacheable as the answer (the same for everyone).
         headers = {}

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import jwt
 
 from leadexec_signin.core.actions.apps import APP_ID
-from leadexec_signin.core.apps import APPROVED, PENDING, Application
+from leadexec_signin.core.apps import APPROVED, PENDING, AppCredentials, Application
 from leadexec_signin.core.clients import (
     CLIENT_SECRET_BASIC,
     CLIENT_SECRET_POST,
@@ -29,6 +29,9 @@ from leadexec_signin.core.errors import InvalidClient, InvalidRequest
 from leadexec_signin.core.jwts import ALGORITHMS
 from leadexec_signin.core.ports import Apps
 
+# The sign-in API's ``appSecret``: its form of client_secret_post, where an application that
+# registered no secret needs none (its refresh token, or its code, is the proof).
+APP_SECRET = "app_secret"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 # An assertion living longer than this is refused: its jti is kept until it expires, and a
 # client has no reason to make one last longer than a request.
@@ -73,6 +76,41 @@ def presented(basic: tuple[str, str] | None, form: Mapping[str, str]) -> Present
     return Presented(form_id, NONE)
 
 
+@dataclass(frozen=True)
+class Client:
+    """An authenticated client: its credentials always; its whole registration when the
+    method needed it (the standard surface mints by it). The sign-in API's refresh never
+    reads it: its token read already joined the credentials."""
+
+    credentials: AppCredentials
+    registration: Application | None = None
+
+    @property
+    def id(self) -> str:
+        return self.credentials.id
+
+    def serves(self, user_id: str) -> bool:
+        return self.credentials.serves(user_id)
+
+
+def check_app_secret(
+    app: AppCredentials | None, app_secret: str | None, now: datetime
+) -> AppCredentials:
+    """The secret, or during a rotation's grace period the one it replaced. A pending
+    application passes (development mode): each grant type then accepts only its owner's
+    grants (``AppCredentials.serves``)."""
+    if app is None:
+        raise InvalidClient("Unknown application ID.")
+    if app.secret_hash is not None:
+        if not app_secret:
+            raise InvalidClient("This application requires its appSecret.")
+        if not app.accepts_secret(app_secret, now):
+            raise InvalidClient("The application secret is not correct.")
+    if app.status not in (APPROVED, PENDING):
+        raise InvalidClient(f"The application is {app.status}.")
+    return app
+
+
 class Assertions(Protocol):
     def use_assertion(self, jti_hash: str, expires_at: datetime) -> bool:
         """Record a client assertion's jti; False if it was already used."""
@@ -107,6 +145,23 @@ class ClientAuthenticator:
         self.audiences = [issuer] + [
             f"{issuer}/oauth2/{name}" for name in ("token", "revoke", "introspect")
         ]
+
+    def client(
+        self,
+        tx: ClientAuthTx,
+        offered: Presented,
+        now: datetime,
+        joined: AppCredentials | None = None,
+    ) -> Client:
+        """The token endpoint's authentication, either surface's form. ``joined`` is the
+        application a token read already joined (a query fewer when it is the one named)."""
+        if offered.method == APP_SECRET:
+            if joined is None or joined.id != offered.client_id:
+                app = tx.app_by_id(offered.client_id)
+                joined = app.credentials if app is not None else None
+            return Client(check_app_secret(joined, offered.secret or None, now))
+        app = self.authenticate(tx, offered, now)
+        return Client(app.credentials, app)
 
     def authenticate(
         self, tx: ClientAuthTx, offered: Presented, now: datetime, *, public_ok: bool = True

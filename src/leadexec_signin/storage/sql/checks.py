@@ -11,14 +11,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, literal_column, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection, Row
 
 from leadexec_signin.core.access_tokens import MacKey
 from leadexec_signin.core.apps import AppCredentials
-from leadexec_signin.core.tokens import GrantContext, RefreshGrant
+from leadexec_signin.core.tokens import GrantContext, RefreshGrant, RefreshToken
 from leadexec_signin.storage.sql import tables as t
-from leadexec_signin.storage.sql.rows import grant_from_row, user_from_row
+from leadexec_signin.storage.sql.rows import grant_from_row, scopes_or_none, user_from_row
 
 _r, _g, _a, _u = t.refresh_tokens, t.grants, t.applications, t.users
 _GRANT = [c.label("g_" + c.name) for c in _g.c]
@@ -31,21 +31,19 @@ _CREDENTIALS = [
     _a.c.previous_secret_expires_at.label("a_previous_secret_expires_at"),
 ]
 
+# Every column of the token: both token endpoints read this one shape (each accepts only
+# its own ``kind``); the seed's through the token cache, the standard one inside its write.
+_TOKEN = [c.label("r_" + c.name) for c in _r.c]
+
 REFRESH_GRANT = (
-    select(
-        _r.c.token_hash,
-        _r.c.app_id.label("r_app_id"),
-        _r.c.last_used_at.label("r_last_used_at"),
-        _r.c.created_at.label("r_created_at"),
-        *_GRANT,
-        *_CREDENTIALS,
-    )
+    select(*_TOKEN, *_GRANT, *_CREDENTIALS)
     .join(_g, _g.c.id == _r.c.grant_id)
     .join(_a, _a.c.id == _g.c.app_id)
     .where(_r.c.token_hash == bindparam("token_hash"))
-    # Only the seed's own tokens: the OAuth surface's are rotated there and nowhere else.
-    .where(_r.c.kind == literal_column("'seed'"))
 )
+
+# An exchange that issues under the grant locks it against a concurrent revocation.
+REFRESH_GRANT_LOCKED = REFRESH_GRANT.with_for_update(of=_g)
 
 GRANT_CONTEXT = (
     select(*_GRANT, *_CREDENTIALS, *_u.c)
@@ -72,6 +70,29 @@ def credentials_of(m: Any) -> AppCredentials:
     )
 
 
+def refresh_token_of(m: Any) -> RefreshToken:
+    """The ``r_`` columns of a joined row."""
+    return RefreshToken(
+        token_hash=m["r_token_hash"],
+        grant_id=m["r_grant_id"],
+        app_id=m["r_app_id"],
+        created_at=m["r_created_at"],
+        scopes=scopes_or_none(m["r_scopes"]),
+        last_used_at=m["r_last_used_at"],
+        replaced_by=m["r_replaced_by"],
+        rotated_at=m["r_rotated_at"],
+        kind=m["r_kind"],
+        auth_time=m["r_auth_time"],
+        sid=m["r_sid"],
+    )
+
+
+def refresh_grant_of(row: Any) -> RefreshGrant:
+    """A row of ``REFRESH_GRANT`` (SQLAlchemy's, or ``hot.py``'s driver row)."""
+    m = row._mapping
+    return RefreshGrant(refresh_token_of(m), grant_from_row(row, "g_"), credentials_of(m))
+
+
 def _credentials(row: Row[Any]) -> AppCredentials:
     return credentials_of(row._mapping)
 
@@ -79,18 +100,11 @@ def _credentials(row: Row[Any]) -> AppCredentials:
 class CheckRepository:
     c: Connection
 
-    def refresh_grant(self, token_hash: str) -> RefreshGrant | None:
-        row = self.c.execute(REFRESH_GRANT, {"token_hash": token_hash}).first()
-        if row is None:
-            return None
-        return RefreshGrant(
-            token_hash=row.token_hash,
-            app_id=row.r_app_id,
-            last_used_at=row.r_last_used_at,
-            created_at=row.r_created_at,
-            grant=grant_from_row(row, "g_"),
-            app=_credentials(row),
-        )
+    def refresh_grant(self, token_hash: str, *, lock: bool = False) -> RefreshGrant | None:
+        """The same read as ``HotReads.refresh_grant``, inside this transaction."""
+        statement = REFRESH_GRANT_LOCKED if lock else REFRESH_GRANT
+        row = self.c.execute(statement, {"token_hash": token_hash}).first()
+        return refresh_grant_of(row) if row is not None else None
 
     def grant_context(self, grant_id: str) -> GrantContext | None:
         row = self.c.execute(GRANT_CONTEXT, {"grant_id": grant_id}).first()

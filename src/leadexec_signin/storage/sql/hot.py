@@ -23,7 +23,12 @@ from sqlalchemy import Engine, Select
 
 from leadexec_signin.core.errors import TemporarilyUnavailable
 from leadexec_signin.core.tokens import GrantContext, RefreshGrant
-from leadexec_signin.storage.sql.checks import GRANT_CONTEXT, REFRESH_GRANT, credentials_of
+from leadexec_signin.storage.sql.checks import (
+    GRANT_CONTEXT,
+    REFRESH_GRANT,
+    credentials_of,
+    refresh_grant_of,
+)
 from leadexec_signin.storage.sql.rows import grant_from_row, user_from_row
 from leadexec_signin.storage.sql.tables import UTCDateTime
 
@@ -71,18 +76,6 @@ class _Statement:
         for key in self.times:
             mapping[key] = _utc(mapping[key])
         return _Row(mapping)
-
-
-def refresh_grant_of(row: _Row) -> RefreshGrant:
-    m = row._mapping
-    return RefreshGrant(
-        token_hash=m["token_hash"],
-        app_id=m["r_app_id"],
-        last_used_at=m["r_last_used_at"],
-        created_at=m["r_created_at"],
-        grant=grant_from_row(row, "g_"),  # type: ignore[arg-type]
-        app=credentials_of(m),
-    )
 
 
 def refresh_statement(engine: Engine) -> _Statement:

@@ -20,7 +20,8 @@ from sqlalchemy import Engine
 
 from leadexec_signin.core.errors import TemporarilyUnavailable
 from leadexec_signin.core.tokens import RefreshGrant
-from leadexec_signin.storage.sql.hot import refresh_grant_of, refresh_statement
+from leadexec_signin.storage.sql.checks import refresh_grant_of
+from leadexec_signin.storage.sql.hot import refresh_statement
 
 log = logging.getLogger("leadexec_signin.storage")
 

@@ -34,7 +34,6 @@ from sqlalchemy.pool import StaticPool
 from leadexec_signin.core.audit import AuditEvent
 from leadexec_signin.core.errors import Conflict, InvalidRequest, TemporarilyUnavailable
 from leadexec_signin.core.notices import Notice
-from leadexec_signin.core.tokens import GrantContext, RefreshGrant
 from leadexec_signin.metrics import count_audit
 from leadexec_signin.storage.events import app_event, grant_event
 from leadexec_signin.storage.sql.accounts import AccountRepository
@@ -213,19 +212,11 @@ def translated_errors() -> Iterator[None]:
 
 
 class ReadTransaction(SqlTransaction):
-    """What ``SqlStorage.reading`` yields: the same ports, the hot reads without SQLAlchemy's
-    execution path, and a SQLAlchemy connection only if something else is asked."""
+    """What ``SqlStorage.reading`` yields: the same ports, on a connection opened only when
+    something is asked."""
 
-    def __init__(
-        self,
-        engine: Engine,
-        hot: HotReads,
-        refresh: Callable[[str], RefreshGrant | None],
-        stack: ExitStack,
-    ) -> None:
+    def __init__(self, engine: Engine, stack: ExitStack) -> None:
         self._engine = engine
-        self._hot = hot
-        self._refresh = refresh
         self._stack = stack
         self._conn: Connection | None = None
         self.changes = []
@@ -241,22 +232,15 @@ class ReadTransaction(SqlTransaction):
             self._conn = conn
         return self._conn
 
-    def refresh_grant(self, token_hash: str) -> RefreshGrant | None:
-        return self._refresh(token_hash)
-
-    def grant_context(self, grant_id: str) -> GrantContext | None:
-        return self._hot.grant_context(grant_id)
-
 
 class SqlStorage:
     def __init__(
         self, engine: Engine, after_commit: Callable[[list[str]], None] | None = None
     ) -> None:
         self.engine = engine
+        # The two reads on every partner call, through the driver directly; the token cache
+        # (``storage/tokencache.py``) is the one decorator in front of them.
         self.hot = HotReads(engine)
-        # How a read finds a refresh token: the driver directly, or a cache in front of it
-        # (``compose.py`` puts the token cache there).
-        self.refresh_reader: Callable[[str], RefreshGrant | None] = self.hot.refresh_grant
         self.after_commit = after_commit
         self.forward_audit: AuditForwarder | None = None
 
@@ -276,10 +260,9 @@ class SqlStorage:
         """A read-only unit of work: on SQLite its statements run in autocommit and take no
         lock, so readers never queue behind writers (WAL lets them read the last commit).
         Use it for single-statement reads, or reads that need no snapshot across statements.
-        The hot reads (``refresh_grant``, ``grant_context``) go straight to the driver
-        (``hot.py``); anything else opens a connection on first use."""
+        A connection is opened on first use: a unit that reads nothing costs nothing."""
         with translated_errors(), ExitStack() as stack:
-            tx = ReadTransaction(self.engine, self.hot, self.refresh_reader, stack)
+            tx = ReadTransaction(self.engine, stack)
             yield tx
         if tx.audited:  # a refusal recorded from a read (each statement commits by itself)
             count_audit(tx.audited)

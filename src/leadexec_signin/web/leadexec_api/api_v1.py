@@ -3,8 +3,6 @@ RFC 6750). Tokens are accepted only in the header, never in the query string."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -12,14 +10,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from leadexec_signin.core.errors import InsufficientScope, InvalidToken
 from leadexec_signin.core.scopes import user_claims, user_settings
-from leadexec_signin.core.tokens import AccessToken, TokenContext
-from leadexec_signin.storage.tokencache import NotInMemory, cache_only
-from leadexec_signin.web.context import call, services
+from leadexec_signin.core.tokens import AccessToken, GrantContext
+from leadexec_signin.web.context import services
 from leadexec_signin.web.renderers import render_bearer
 from leadexec_signin.web.surfaces import refusal, send_json
-
-if TYPE_CHECKING:
-    from leadexec_signin.compose import Services
 
 
 def bearer(request: Request) -> str:
@@ -30,25 +24,11 @@ def bearer(request: Request) -> str:
     return value.strip()
 
 
-async def authenticate(request: Request) -> tuple[AccessToken, TokenContext]:
-    return await check(services(request), bearer(request))
+async def authenticate(request: Request) -> tuple[AccessToken, GrantContext]:
+    return await services(request).placement.check(bearer(request))
 
 
-async def check(svc: Services, token: str) -> tuple[AccessToken, TokenContext]:
-    """In place when nothing in the check can wait (SQLite, or a grant the token cache
-    holds), in a thread otherwise."""
-    if svc.reads_in_place:
-        return svc.api.check_access_token(token)
-    if svc.check_in_memory(token):
-        try:
-            with cache_only():
-                return svc.api.check_access_token(token)
-        except NotInMemory:
-            pass  # dropped from the cache a moment ago: read it in a thread
-    return await call(svc.api.check_access_token, token)
-
-
-def me_claims(access: AccessToken, ctx: TokenContext) -> dict[str, object]:
+def me_claims(access: AccessToken, ctx: GrantContext) -> dict[str, object]:
     claims = user_claims(ctx.user, access.scopes)
     if not claims:
         raise InsufficientScope("profile")

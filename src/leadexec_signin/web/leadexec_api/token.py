@@ -5,7 +5,6 @@ The answer always has the documented shape (docs/api.md) and is never cached.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
@@ -13,26 +12,35 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from leadexec_signin.core import credentials
-from leadexec_signin.core.actions.token import GRANT_TYPES
+from leadexec_signin.core.actions.client_auth import APP_SECRET, Presented
+from leadexec_signin.core.actions.token_endpoint import SEED
+from leadexec_signin.core.actions.token_step import Issued, TokenRequest
 from leadexec_signin.core.clock import iso_z
-from leadexec_signin.core.errors import InvalidRequest, SigninError
+from leadexec_signin.core.errors import InvalidRequest
 from leadexec_signin.core.scopes import ordered
-from leadexec_signin.core.tokens import IssuedTokens
-from leadexec_signin.storage.tokencache import NotInMemory, cache_only
-from leadexec_signin.web.context import call, services
+from leadexec_signin.web.context import services
 from leadexec_signin.web.leadexec_api.params import put_param, read_params, required
 from leadexec_signin.web.metrics import Exchanges
-from leadexec_signin.web.renderers import seed_renderer
+from leadexec_signin.web.renderers import SUPPLIED_REFRESH_TOKEN, seed_renderer
 from leadexec_signin.web.security.client_ip import client_ip
 from leadexec_signin.web.surfaces import MAX_QUERY_BYTES, refusal, send_json
 
-if TYPE_CHECKING:
-    from leadexec_signin.compose import Services
-
 PARAMS = frozenset({"appId", "refreshToken", "appSecret", "code"})
 RENDER = seed_renderer()  # the /api surface's, as app.py mounts it
-EXCHANGES = Exchanges("api", GRANT_TYPES)
+EXCHANGES = Exchanges("api", ("refresh_token", "code"))
+
+
+def token_request(params: dict[str, str], ip: str) -> TokenRequest:
+    """The sign-in API's parameters in the token endpoint's neutral terms."""
+    app_id = required(params, "appId")
+    if params.get("code") and params.get("refreshToken"):
+        raise InvalidRequest("Send either refreshToken or code, not both.")
+    if params.get("code"):
+        grant_type, grant = "code", {"code": params["code"]}
+    else:
+        grant_type, grant = "refresh_token", {"refresh_token": required(params, "refreshToken")}
+    client = Presented(app_id, APP_SECRET, secret=params.get("appSecret") or "")
+    return TokenRequest(SEED, grant_type, grant, client, ip)
 
 
 async def token_endpoint(request: Request) -> Response:
@@ -40,20 +48,11 @@ async def token_endpoint(request: Request) -> Response:
     grant_type = ""  # counted as "other" if the request is refused before naming one
     try:
         params = await read_params(request, PARAMS)
-        app_id = required(params, "appId")
-        secret = params.get("appSecret") or None
-        ip = client_ip(request, svc.settings)
-        if params.get("code") and params.get("refreshToken"):
-            raise InvalidRequest("Send either refreshToken or code, not both.")
-        if params.get("code"):
-            grant_type, credential = "code", params["code"]
-        else:
-            grant_type, credential = "refresh_token", required(params, "refreshToken")
-        # The refresh exchange only reads; a code exchange writes and may wait for a lock.
-        if grant_type == "refresh_token":
-            issued = await exchange_refresh(svc, app_id, credential, secret, ip)
-        else:
-            issued = await call(svc.tokens.exchange, grant_type, app_id, credential, secret, ip)
+        # A refusal echoes the refresh token the caller supplied (its own value).
+        request.scope[SUPPLIED_REFRESH_TOKEN] = params.get("refreshToken")
+        exchange = token_request(params, client_ip(request, svc.settings))
+        grant_type = exchange.grant_type
+        issued = await svc.placement.token(exchange)
     except Exception as exc:
         EXCHANGES.refused(grant_type, exc)
         raise
@@ -65,39 +64,7 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 NO_STORE_HEADERS = tuple((k.lower().encode(), v.encode()) for k, v in NO_STORE.items())
 
 
-async def exchange_refresh(
-    svc: Services, app_id: str, token: str, secret: str | None, ip: str
-) -> IssuedTokens:
-    """Where the exchange runs: in place when nothing in it can wait (SQLite's few
-    microseconds, or a read the token cache answers, with the rate limits in memory), in a
-    thread otherwise. With a network database the token is first read through the async
-    driver into the cache; in place, a refusal's audit row is written from a thread."""
-    tokens = svc.tokens
-    if svc.reads_in_place:
-        return tokens.exchange("refresh_token", app_id, token, secret, ip)
-    if not svc.limits_in_memory:  # a Redis round trip: a thread
-        return await call(tokens.exchange, "refresh_token", app_id, token, secret, ip)
-    try:
-        tokens.admit(app_id, ip)  # counted once, however the exchange goes on
-        in_memory = svc.exchange_in_memory(app_id, token)
-        if not in_memory and svc.can_prefetch(token):
-            await svc.token_checks.prefetch_refresh(
-                credentials.token_hash(token),
-                svc.async_reads.refresh_grant,  # type: ignore[union-attr]
-            )
-            in_memory = svc.exchange_in_memory(app_id, token)
-        if in_memory:
-            with cache_only():
-                return tokens.refresh_unrecorded(app_id, token, secret, ip, admitted=True)
-    except NotInMemory:
-        pass  # dropped from the cache a moment ago (an invalidation): read it in a thread
-    except SigninError as exc:
-        await call(tokens.record_refused, exc, app_id, "refresh_token")
-        raise
-    return await call(tokens.exchange, "refresh_token", app_id, token, secret, ip, admitted=True)
-
-
-def answer(issued: IssuedTokens) -> dict[str, object]:
+def answer(issued: Issued) -> dict[str, object]:
     return {
         "valid": True,
         "refreshToken": issued.refresh_token,
@@ -109,7 +76,8 @@ def answer(issued: IssuedTokens) -> dict[str, object]:
     }
 
 
-# A refusal still carries the token fields, as null (see web/errors.py).
+# A refusal still carries the token fields: null, but the refresh token supplied (see
+# web/renderers.py).
 token_endpoint.error_fields = {  # type: ignore[attr-defined]
     "refreshToken": None,
     "authToken": None,
@@ -140,11 +108,12 @@ class HotTokenPath:
         # What the router would have set: the metrics label the route by its template.
         scope["route"], scope["endpoint"] = routes[0], token_endpoint
         request = Request(scope, receive)
+        scope[SUPPLIED_REFRESH_TOKEN] = params["refreshToken"]
         svc = services(request)
-        ip = client_ip(request, svc.settings)
-        args = (params["appId"], params["refreshToken"], params.get("appSecret"), ip)
         try:
-            issued = await exchange_refresh(svc, *args)
+            issued = await svc.placement.token(
+                token_request(params, client_ip(request, svc.settings))
+            )
         except Exception as exc:
             EXCHANGES.refused("refresh_token", exc)
             # Answered and logged as the /api surface answers a refusal of the route.

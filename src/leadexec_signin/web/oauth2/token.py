@@ -14,14 +14,16 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from leadexec_signin.core.actions.client_auth import presented
-from leadexec_signin.core.actions.oauth_token import GRANT_TYPES
+from leadexec_signin.core.actions.token_answers import scope_order
+from leadexec_signin.core.actions.token_endpoint import OAUTH
+from leadexec_signin.core.actions.token_step import Issued, TokenRequest
 from leadexec_signin.web.context import call, services
 from leadexec_signin.web.metrics import Exchanges
 from leadexec_signin.web.oauth2.oauth_renderer import NO_STORE
 from leadexec_signin.web.oauth2.params import basic_credentials, read_form
 from leadexec_signin.web.security.client_ip import client_ip
 
-EXCHANGES = Exchanges("oauth2", GRANT_TYPES)
+EXCHANGES = Exchanges("oauth2", ("authorization_code", "refresh_token"))
 PREFLIGHT = {
     "Access-Control-Allow-Methods": "POST",
     "Access-Control-Allow-Headers": "Authorization, Content-Type",
@@ -49,16 +51,30 @@ async def token(request: Request) -> Response:
         basic = basic_credentials(request)
         form = await read_form(request)
         grant_type = form.get("grant_type", "")
-        answer = await call(
-            svc.oauth_tokens.token, presented(basic, form), form, client_ip(request, svc.settings)
+        exchange = TokenRequest(
+            OAUTH, grant_type, form, presented(basic, form), client_ip(request, svc.settings)
         )
+        issued = await svc.placement.token(exchange)
     except Exception as exc:
         EXCHANGES.refused(grant_type, exc)
         raise
     EXCHANGES.issued(grant_type)
-    return JSONResponse(
-        answer.body(), headers={**NO_STORE, **cors_for(request, answer.app.origins)}
-    )
+    return JSONResponse(body(issued), headers={**NO_STORE, **cors_for(request, issued.origins)})
+
+
+def body(issued: Issued) -> dict[str, object]:
+    """RFC 6749 section 5.1 (+ ``id_token``, OpenID Connect Core section 3.1.3.3)."""
+    answer: dict[str, object] = {
+        "access_token": issued.access_token,
+        "token_type": "Bearer",
+        "expires_in": issued.expires_in,
+        "scope": " ".join(scope_order(issued.scopes)),
+    }
+    if issued.refresh_token:
+        answer["refresh_token"] = issued.refresh_token
+    if issued.id_token:
+        answer["id_token"] = issued.id_token
+    return answer
 
 
 async def revoke(request: Request) -> Response:

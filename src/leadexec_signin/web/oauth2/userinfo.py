@@ -9,7 +9,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from leadexec_signin.core.errors import InvalidRequest
-from leadexec_signin.web.context import call_read, services
+from leadexec_signin.web.context import services
 from leadexec_signin.web.oauth2.params import read_form
 
 CORS = {"Access-Control-Allow-Origin": "*"}
@@ -32,7 +32,7 @@ async def bearer_token(request: Request) -> str | None:
 
 async def userinfo(request: Request) -> Response:
     token = await bearer_token(request)
-    claims = await call_read(request, services(request).api.userinfo, token)
+    claims = await services(request).placement.userinfo(token)
     return JSONResponse(claims, headers={"Cache-Control": "no-store", **CORS})
 
 

@@ -1,0 +1,153 @@
+"""The vocabulary of the one token endpoint (``token_endpoint.py``): the neutral request each
+surface parses into, the policy that is all that differs between the surfaces, the step a
+grant handler works on, and what it answers (fosite's ``AccessRequest`` and handlers,
+node-oidc-provider's grant table).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from leadexec_signin.core.actions.access import AccessTokens
+from leadexec_signin.core.actions.client_auth import Client, ClientAuthTx, Presented
+from leadexec_signin.core.actions.issue import IssueTx
+from leadexec_signin.core.actions.revocation import RevokeTx
+from leadexec_signin.core.actions.usage import UsageLog
+from leadexec_signin.core.errors import SigninError
+from leadexec_signin.core.grants import Grant
+from leadexec_signin.core.ports import Audit, Factors, TokenReads, Users
+from leadexec_signin.core.tokens import RefreshGrant
+from leadexec_signin.settings import Settings
+
+
+class TokenTx(ClientAuthTx, IssueTx, RevokeTx, Audit, Users, Factors, Protocol):
+    pass
+
+
+@dataclass(frozen=True)
+class TokenRequest:
+    """One call to a token endpoint in neutral terms. ``params`` holds the grant's
+    parameters by their RFC 6749 names whatever the surface called them (the sign-in API's
+    ``refreshToken`` is ``refresh_token`` here); a handler reads only those it declares."""
+
+    surface: str  # a key of ``token_endpoint.POLICIES``
+    grant_type: str  # as the surface names it
+    params: Mapping[str, str]
+    client: Presented
+    ip: str
+
+
+@dataclass(frozen=True)
+class Signin:
+    """The sign-in behind a token: repeated in every ID token issued under it."""
+
+    auth_time: datetime | None
+    sid: str
+    nonce: str = ""
+    amr: tuple[str, ...] | None = None  # the session's sign-in methods, read when answering
+
+
+@dataclass(frozen=True)
+class Issued:
+    """Tokens issued by any grant type of either surface; each renders its own shape."""
+
+    access_token: str
+    expires_at: datetime
+    expires_in: int
+    scopes: frozenset[str]
+    refresh_token: str | None
+    id_token: str | None = None
+    origins: tuple[str, ...] = ()  # the client's registered origins (the answer's CORS)
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A refusal whose own writes must stay (a replayed code or refresh token revokes the
+    grant): raised after the transaction commits instead of inside it."""
+
+    error: SigninError
+
+
+@dataclass(frozen=True)
+class Step:
+    """What a grant handler works on: the request, its surface's policy, the open unit of
+    work, the token reads and the tools to answer."""
+
+    request: TokenRequest
+    policy: Policy
+    tx: TokenTx
+    reads: TokenReads
+    now: datetime
+    settings: Settings
+    minter: AccessTokens
+    usage: UsageLog
+
+    def param(self, name: str) -> str:
+        return self.request.params.get(name, "")
+
+
+class Answer(Protocol):
+    """How a surface answers with tokens (``token_answers.py``)."""
+
+    def __call__(
+        self,
+        step: Step,
+        client: Client,
+        grant: Grant,
+        scopes: frozenset[str],
+        signin: Signin,
+        refresh_token: str | None,
+    ) -> Issued: ...
+
+
+@dataclass(frozen=True)
+class Policy:
+    """All that differs between the sign-in API's ``/api/token`` and ``/oauth2/token``."""
+
+    name: str  # the surface, as metrics and the audit trail name it
+    grant_types: Mapping[str, GrantHandler]
+    unsupported: Callable[[str], SigninError]  # an unknown grant type, in the surface's words
+    refresh_kind: str  # the refresh tokens it accepts: its own ("seed" or "oauth")
+    pkce: bool  # codes carry a PKCE challenge (OAuth 2.1), or none (hardened delivery)
+    # A refresh token only with offline_access, bound to the scopes asked (OpenID Connect
+    # Core section 11); else one always, following its grant as it widens.
+    offline_access: bool
+    rotation: bool  # refresh tokens rotate where the client registered it
+    answer: Answer
+
+
+@dataclass(frozen=True)
+class Ahead:
+    """A refresh token's read, done before the exchange by whoever decided where it runs
+    (``storage/placement.py``): the exchange then reads nothing."""
+
+    found: RefreshGrant | None
+
+
+class GrantHandler(Protocol):
+    """One grant type. The endpoint calls, in order: ``look_up`` (the read that can come
+    before authentication, so the client is authenticated from what it joined), then
+    ``verify`` (the grant's own credential), then, once the application's limit is counted,
+    ``issue``."""
+
+    params: frozenset[str]  # the request parameters it reads
+    flush_usage_first: bool  # batched "last used" times written before it runs
+
+    def writes(self, policy: Policy) -> bool:
+        """Whether it needs a write transaction (else a read-only unit, no lock)."""
+        ...
+
+    def read_ahead(self, request: TokenRequest, policy: Policy) -> str | None:
+        """The refresh token hash whose one read is all this request needs, or None."""
+        ...
+
+    def look_up(self, step: Step, ahead: Ahead | None) -> RefreshGrant | None: ...
+
+    def verify(self, step: Step, client: Client, found: RefreshGrant | None) -> object:
+        """What ``issue`` needs, or a :class:`Refused`."""
+        ...
+
+    def issue(self, step: Step, client: Client, verified: object) -> Issued | Refused: ...
