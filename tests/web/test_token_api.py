@@ -404,3 +404,41 @@ def test_the_address_limit_counts_each_exchange_once_before_any_read(
         services.close()
     assert codes == [400, 400, 429]
     assert len(reads) == 2
+
+
+# -- the answer's fields on a refusal, and which refusal comes first -------------------------
+
+
+def test_a_refusal_echoes_the_refresh_token_supplied(client, world, tokens) -> None:
+    """``refreshToken`` is "the refresh token supplied during the call": a refusal carries
+    the caller's own value back (null only when none was supplied), by GET, form and JSON."""
+    app_id, secret = world.app(with_secret=True, name="Echo")
+    sent = "ler_" + "z" * 43
+    answers = [
+        client.get("/api/token", params={"appId": app_id, "refreshToken": sent}),
+        client.post("/api/token", data={"appId": app_id, "refreshToken": sent}),
+        client.post(
+            "/api/token", json={"appId": app_id, "refreshToken": sent, "appSecret": secret}
+        ),
+        client.get("/api/token", params={"appId": world.app_id, "refreshToken": "garbage"}),
+    ]
+    assert [(r.status_code, r.json()["refreshToken"]) for r in answers] == [
+        (401, sent),
+        (401, sent),
+        (400, sent),
+        (400, "garbage"),
+    ]
+    missing = client.get("/api/token", params={"appId": app_id})
+    assert (missing.status_code, missing.json()["refreshToken"]) == (400, None)
+
+
+def test_client_authentication_is_refused_before_a_malformed_token(client, world) -> None:
+    """RFC 6749 section 5.2: a wrong appSecret is invalid_client, whatever the token."""
+    app_id, secret = world.app(with_secret=True, name="Order")
+    for token in ("garbage", "ler_" + "q" * 43):
+        r = client.get("/api/token", params={"appId": app_id, "refreshToken": token,
+                                             "appSecret": "lesk_wrong"})  # fmt: skip
+        refused(r, 401, "invalid_client")
+        r = client.get("/api/token", params={"appId": app_id, "refreshToken": token,
+                                             "appSecret": secret})  # fmt: skip
+        refused(r, 400, "invalid_grant")

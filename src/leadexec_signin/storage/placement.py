@@ -117,17 +117,18 @@ class Placement:
 
     async def check(self, token: str | None) -> tuple[AccessToken, GrantContext]:
         """The LeadExec API's access-token check."""
-        if self.embedded:
-            return self.api.check_access_token(token)
-        known = self._known(token)
-        if known is not None:
-            return self.api.check_access_token(token, known)
-        return await in_thread(self.api.check_access_token, token)
+        return await self._with_grant(self.api.check_access_token, token)
 
     async def userinfo(self, token: str | None) -> dict[str, object]:
+        return await self._with_grant(self.api.userinfo, token)
+
+    async def _with_grant(
+        self, check: Callable[[str | None, GrantContext | None], T], token: str | None
+    ) -> T:
+        """In place on SQLite, or on the grant the token cache holds; else in a thread."""
         if self.embedded:
-            return self.api.userinfo(token)
+            return check(token, None)
         known = self._known(token)
         if known is not None:
-            return self.api.userinfo(token, known)
-        return await in_thread(self.api.userinfo, token)
+            return check(token, known)
+        return await in_thread(check, token, None)

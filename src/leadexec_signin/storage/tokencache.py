@@ -23,13 +23,16 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from leadexec_signin.core.apps import APPROVED, PENDING
 from leadexec_signin.core.ports import Found, Reader
 from leadexec_signin.core.tokens import GrantContext, RefreshGrant
 from leadexec_signin.metrics import CACHE_HIT, CACHE_MISS, REFRESH_HIT, REFRESH_MISS
 from leadexec_signin.storage.events import grant_event
+
+if TYPE_CHECKING:
+    from prometheus_client import Counter
 
 V = TypeVar("V")
 
@@ -229,22 +232,19 @@ class TokenChecks:
 
     def peek_grant(self, grant_id: str) -> GrantContext | None:
         """The cached grant, if it stays fresh 50 ms more; never reads."""
-        if self.cache.ttl <= 0:
-            return None
-        self.listen()
-        hit = self.cache.get(grant_id, margin=0.05)
-        if hit is not None:
-            CACHE_HIT.inc()
-        return hit
+        return self._peek(self.cache, grant_id, CACHE_HIT)
 
     def peek_refresh(self, token_hash: str) -> RefreshGrant | None:
         """The cached refresh read, if it stays fresh 50 ms more; never reads."""
-        if self.refresh.ttl <= 0:
+        return self._peek(self.refresh, token_hash, REFRESH_HIT)
+
+    def _peek(self, cache: TokenCache[V], key: str, hits: Counter) -> V | None:
+        if cache.ttl <= 0:
             return None
         self.listen()
-        hit = self.refresh.get(token_hash, margin=0.05)
+        hit = cache.get(key, margin=0.05)
         if hit is not None:
-            REFRESH_HIT.inc()
+            hits.inc()
         return hit
 
     def invalidate(self, event: str) -> None:

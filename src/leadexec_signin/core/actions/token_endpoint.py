@@ -178,8 +178,9 @@ class TokenEndpoint:
             )
             with unit as tx:
                 step = Step(
-                    request, policy, tx, self.reads, now, self.settings, self.minter, self.usage
-                )
+                    request, policy, tx, self.reads, now,
+                    self.settings, self.minter, self.usage, handler.params,
+                )  # fmt: skip
                 found = handler.look_up(step, ahead)
                 joined = found.app if found is not None else None
                 client = self.authenticator.client(tx, request.client, now, joined)

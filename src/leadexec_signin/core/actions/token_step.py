@@ -84,9 +84,17 @@ class Step:
     settings: Settings
     minter: AccessTokens
     usage: UsageLog
+    declared: frozenset[str]  # the parameters its handler declared: all it may read
 
     def param(self, name: str) -> str:
-        return self.request.params.get(name, "")
+        """A declared parameter, "" when absent."""
+        return self.optional(name) or ""
+
+    def optional(self, name: str) -> str | None:
+        """A declared parameter, None when absent (an empty one is "")."""
+        if name not in self.declared:
+            raise LookupError(f"{name} is not a parameter this grant type declared")
+        return self.request.params.get(name)
 
 
 class Answer(Protocol):

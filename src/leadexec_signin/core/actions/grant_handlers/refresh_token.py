@@ -85,7 +85,7 @@ class RefreshTokenGrant:
         if not client.serves(grant.user_id):  # development mode: only the owner's tokens
             raise InvalidClient(f"The application is {client.credentials.status}.")
         scopes = found.token.scopes if found.token.scopes is not None else grant.scopes
-        asked = step.request.params.get("scope")
+        asked = step.optional("scope")
         if asked is not None:
             narrower = frozenset(asked.split())
             if not narrower or not narrower <= scopes:
