@@ -116,6 +116,11 @@ class Services:
             except Exception:
                 log.warning("%s not closed cleanly at shutdown", name)
 
+    async def astart(self) -> None:
+        """The server's start, on its event loop: what reads without a thread."""
+        if self.async_reads is not None:
+            await self.async_reads.open()
+
     async def aclose(self) -> None:
         """The server's shutdown, on its event loop: the async read pool, then :meth:`close`
         in a thread (it may wait on the database and the mail server)."""

@@ -102,7 +102,7 @@ class Placement:
         if key is None:
             return None
         found = self.checks.peek_refresh(key)
-        if found is None and self.async_reads is not None:
+        if found is None and self.async_reads is not None and self.async_reads.ready():
             found = await self.checks.read_refresh_ahead(key, self.async_reads.refresh_grant)
         if found is None or found.app.id != admitted.request.client.client_id:
             return None

@@ -153,6 +153,7 @@ def create_app(services_: Services) -> Starlette:
         # connections under load.
         to_thread.current_default_thread_limiter().total_tokens = max(4, settings.db_pool_size)
         tasks = []
+        await services_.astart()
         try:
             await call(services_.prepare)
         except SigninError as exc:

@@ -27,8 +27,8 @@ log = logging.getLogger("leadexec_signin.storage")
 
 
 class AsyncHotReads:
-    """A small pool of autocommit connections per event loop (each worker has one loop; a
-    test client starts a new one each time), opened on first use and closed at shutdown."""
+    """A small pool of autocommit connections on the server's event loop (each worker has
+    one), opened at start (``Services.astart``) and closed at shutdown."""
 
     def __init__(
         self,
@@ -52,24 +52,33 @@ class AsyncHotReads:
         self._pool: AsyncConnectionPool | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    async def _opened(self) -> AsyncConnectionPool:
-        loop = asyncio.get_running_loop()
-        if self._pool is None or self._loop is not loop:
-            self._pool = AsyncConnectionPool(
-                self._conninfo,
-                min_size=1,
-                max_size=self._size,
-                kwargs=self._kwargs,
-                timeout=self._timeout,
-                open=False,
-                name="leadexec-hot",
-            )
-            self._loop = loop
-            await self._pool.open(wait=False)
-        return self._pool
+    async def open(self) -> None:
+        """At the server's start, on its event loop: the only loop that reads this way. A
+        loop that lives for one request (a test client outside its context) never opens a
+        pool, whose tasks would then have to be cancelled with that loop."""
+        self._pool = AsyncConnectionPool(
+            self._conninfo,
+            min_size=1,
+            max_size=self._size,
+            kwargs=self._kwargs,
+            timeout=self._timeout,
+            open=False,
+            name="leadexec-hot",
+        )
+        self._loop = asyncio.get_running_loop()
+        await self._pool.open(wait=False)
+
+    def ready(self) -> bool:
+        """Whether a read can go this way from the running loop."""
+        try:
+            return self._pool is not None and self._loop is asyncio.get_running_loop()
+        except RuntimeError:
+            return False
 
     async def refresh_grant(self, token_hash: str) -> RefreshGrant | None:
-        pool = await self._opened()
+        pool = self._pool
+        if pool is None:
+            raise TemporarilyUnavailable(debug="async read pool not open")
         statement = self._statement
         try:
             async with pool.connection() as conn:
