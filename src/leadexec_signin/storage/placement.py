@@ -87,8 +87,9 @@ class Placement:
         try:
             admitted = endpoint.admit(request, kept)  # the address counted before any read
             ahead = await self._read_ahead(admitted)
-            if ahead is None:
-                return await in_thread(endpoint.handle, admitted)
+            if ahead is None or not self._in_place(admitted, ahead):
+                # It writes, or needs more than its read: the read done is not done again.
+                return await in_thread(endpoint.handle, admitted, ahead)
             return endpoint.handle(admitted, ahead, kept)
         finally:
             if kept.kept:
@@ -96,17 +97,24 @@ class Placement:
 
     async def _read_ahead(self, admitted: Admitted) -> Ahead | None:
         """The exchange's one read, without a thread: from the token cache, or through the
-        async driver. None when the exchange needs more than it (an unknown token, another
-        application's: authenticating the one named is another read)."""
+        async driver; None when it was not read (the exchange writes, or nothing can read
+        it on this loop)."""
         key = admitted.read_ahead
         if key is None:
             return None
         found = self.checks.peek_refresh(key)
-        if found is None and self.async_reads is not None and self.async_reads.ready():
-            found = await self.checks.read_refresh_ahead(key, self.async_reads.refresh_grant)
-        if found is None or found.app.id != admitted.request.client.client_id:
-            return None
-        return Ahead(found)
+        if found is not None:
+            return Ahead(found)
+        if self.async_reads is not None and self.async_reads.ready():
+            return Ahead(await self.checks.read_refresh_ahead(key, self.async_reads.refresh_grant))
+        return None
+
+    @staticmethod
+    def _in_place(admitted: Admitted, ahead: Ahead) -> bool:
+        """Whether the exchange needs nothing but its read: an unknown token, or another
+        application's, needs the named application read to authenticate it."""
+        found = ahead.found
+        return found is not None and found.app.id == admitted.request.client.client_id
 
     def _known(self, token: str | None) -> GrantContext | None:
         """The token's grant, if the token cache holds it (a network database, no Redis)."""
