@@ -153,11 +153,9 @@ class GrantMachine(RuleBasedStateMachine):
             assert got.refresh_token == token.value
             self.record(token.user, token.app, "", got.access_token, got.expires_at)
             return
-        expected = (
-            InvalidClient
-            if not self.approved[with_app] and token.kind == "refresh"
-            else InvalidGrant
-        )
+        # The application is authenticated first (RFC 6749 section 5.2): a suspended one is
+        # refused whatever the token.
+        expected = InvalidClient if not self.approved[with_app] else InvalidGrant
         with pytest.raises(expected):
             exchange_refresh_token(self.services, self.apps[with_app], token.value, None, IP)
 
