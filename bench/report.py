@@ -25,7 +25,7 @@ BEGIN = "<!-- bench:begin -->"
 END = "<!-- bench:end -->"
 ROOT = Path(__file__).resolve().parent.parent
 DISTURBED = 0.25  # cores used by others during a run above which it is flagged (as bench-peers)
-TOKEN_WORKLOADS = {"replay", "replay-nocache", "random", "post"}
+TOKEN_WORKLOADS = {"replay", "replay-nocache", "random", "random-post", "post"}
 WORKLOAD_NAMES = {
     "refresh": "oidc-provider: POST /token, refresh_token grant (AT only)",
     "userinfo": "oidc-provider: GET /me (userinfo)",
@@ -33,6 +33,8 @@ WORKLOAD_NAMES = {
     "replay": "GET /api/token, 1 refresh token replayed",
     "replay-nocache": "GET /api/token, 1 refresh token replayed, token cache off",
     "random": "GET /api/token, {users} grants at random",
+    "random-post": "POST /api/token (form), {users} grants at random",
+    "me-random": "GET /api/v1/me, {users} access tokens at random",
     "post": "POST /api/token (form), 1 refresh token",
     "me": "GET /api/v1/me, token cache {cache}",
     "healthz": "GET /healthz",
@@ -118,6 +120,7 @@ def key(r: dict[str, Any]) -> tuple[Any, ...]:
         r.get("workers"),
         r.get("workload"),
         r.get("cache_ms"),
+        r.get("redis"),
         r["conns"],
     )
 
@@ -130,14 +133,30 @@ def name(r: dict[str, Any], users: int) -> str:
     )
     if r.get("target") == "ours":
         backend = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}.get(r["backend"], r["backend"])
+        if r.get("redis"):
+            backend += " + Redis"
         w = r["workers"]
         return f"ours, {backend}, {w} worker{'s' if w != 1 else ''}: {text}"
+    if r.get("target") == "oidc" and r.get("backend") == "redis":
+        if wl == "random":
+            text = f"oidc-provider: POST /token, refresh_token grant, {users:,} tokens at random"
+        return text + ", Redis adapter"
     return text
 
 
-def pick(best: dict[tuple[Any, ...], dict[str, Any]], target: str, workload: str, conns: int):
+def pick(
+    best: dict[tuple[Any, ...], dict[str, Any]],
+    target: str,
+    workload: str,
+    conns: int,
+    backend: str | None = None,
+):
     """The peer row for a ratio: same number of connections, else the nearest measured."""
-    rows = [r for k, r in best.items() if k[0] == target and k[3] == workload]
+    rows = [
+        r
+        for k, r in best.items()
+        if k[0] == target and k[3] == workload and (backend is None or k[1] == backend)
+    ]
     if not rows:
         return None
     return min(rows, key=lambda r: (abs(r["conns"] - conns), r["conns"]))
@@ -175,13 +194,23 @@ def table(runs: list[dict[str, Any]], users: int) -> tuple[list[str], int]:
             cpu = f"{b['server_cpu_s'] / b['requests'] * 1e6:,.0f}"
             if b.get("db_cpu_s") is not None:
                 cpu += f" (+{b['db_cpu_s'] / b['requests'] * 1e6:,.0f} db)"
+            if b.get("redis_cpu_s") is not None:
+                cpu += f" (+{b['redis_cpu_s'] / b['requests'] * 1e6:,.0f} redis)"
         peer = ceiling = "-"
         if k[0] == "ours":
             wl = k[3]
-            if wl in TOKEN_WORKLOADS:
-                peer = ratio(b, pick(best, "oidc", "refresh", b["conns"]))
-            elif wl == "me":
-                peer = ratio(b, pick(best, "oidc", "userinfo", b["conns"]))
+            redis_peer = None
+            if b.get("redis"):  # ours on Redis: the peer on its Redis adapter, same workload
+                peer_wl = {"random": "random", "random-post": "random"}.get(wl, "refresh")
+                if wl in ("me", "me-random"):
+                    peer_wl = "userinfo"
+                redis_peer = pick(best, "oidc", peer_wl, b["conns"], "redis")
+            if redis_peer is not None:
+                peer = ratio(b, redis_peer)
+            elif wl in TOKEN_WORKLOADS:
+                peer = ratio(b, pick(best, "oidc", "refresh", b["conns"], "map"))
+            elif wl in ("me", "me-random"):
+                peer = ratio(b, pick(best, "oidc", "userinfo", b["conns"], "map"))
             ceiling = ratio(b, pick(best, "hello", "hello", b["conns"]))
         elif k[0] == "oidc":
             ceiling = ratio(b, pick(best, "hello", "hello", b["conns"]))

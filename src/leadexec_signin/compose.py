@@ -43,7 +43,7 @@ from leadexec_signin.settings import Settings
 from leadexec_signin.storage.client_jwks import HttpClientKeys
 from leadexec_signin.storage.events import RedisEvents
 from leadexec_signin.storage.placement import Placement
-from leadexec_signin.storage.ratelimit import LimitsRateLimiter
+from leadexec_signin.storage.ratelimit import AsyncLimits, LimitsRateLimiter
 from leadexec_signin.storage.sql.hot_async import AsyncHotReads
 from leadexec_signin.storage.sql.store import SqlStorage, make_engine
 from leadexec_signin.storage.tokencache import TokenChecks
@@ -97,13 +97,15 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
         if postgresql
         else None
     )
+    # With Redis, the hot paths await their counts through redis.asyncio (same keys).
+    async_limits = AsyncLimits(limiter.redis_uri, limiter) if limiter.redis_uri else None
     placement = Placement(
         tokens,
         api,
         checks,
         async_reads,
+        async_limits,
         embedded=engine.dialect.name == "sqlite",
-        limits_in_memory=not settings.redis_url,
     )
     return Services(
         settings=settings,
@@ -139,6 +141,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
         passkeys=Passkeys(storage, clock, RelyingParty(settings.rp_id, settings.issuer_origin)),
         factors=AccountFactors(storage, clock, settings),
         async_reads=async_reads,
+        async_limits=async_limits,
     )
 
 

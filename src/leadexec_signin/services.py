@@ -39,6 +39,7 @@ from leadexec_signin.core.ports import RateLimiter
 from leadexec_signin.mail import DevOutbox, QueuedMailer
 from leadexec_signin.settings import Settings
 from leadexec_signin.storage.placement import Placement
+from leadexec_signin.storage.ratelimit import AsyncLimits
 from leadexec_signin.storage.sql.hot_async import AsyncHotReads
 from leadexec_signin.storage.sql.store import SqlStorage
 from leadexec_signin.storage.tokencache import TokenChecks
@@ -92,6 +93,8 @@ class Services:
     # PostgreSQL: the refresh exchange's read on the event loop (``hot_async.py``); None on
     # SQLite (read in place anyway).
     async_reads: AsyncHotReads | None = None
+    # Redis: the hot paths' rate-limit counts awaited on the event loop; None without Redis.
+    async_limits: AsyncLimits | None = None
 
     def prepare(self) -> None:
         """Start-up writes, done once before serving so no GET ever writes: the first
@@ -120,12 +123,16 @@ class Services:
         """The server's start, on its event loop: what reads without a thread."""
         if self.async_reads is not None:
             await self.async_reads.open()
+        if self.async_limits is not None:
+            await self.async_limits.open()
 
     async def aclose(self) -> None:
         """The server's shutdown, on its event loop: the async read pool, then :meth:`close`
         in a thread (it may wait on the database and the mail server)."""
         from anyio import to_thread
 
+        if self.async_limits is not None:
+            await self.async_limits.close()
         if self.async_reads is not None:
             await self.async_reads.close()
         await to_thread.run_sync(self.close)

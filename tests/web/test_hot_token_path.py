@@ -33,13 +33,25 @@ def taken(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bool]]:
             seen.append(found is not None)
         return found
 
+    posted = HotTokenPath._posted
+
+    async def spy_posted(self: HotTokenPath, scope: dict[str, object], receive: object) -> object:
+        found, replay = await posted(self, scope, receive)  # type: ignore[arg-type]
+        seen.append(found is not None)
+        return found, replay
+
     monkeypatch.setattr(HotTokenPath, "_plain", spy)
+    monkeypatch.setattr(HotTokenPath, "_posted", spy_posted)
     yield seen
 
 
-def both(client: TestClient, params: dict[str, str]) -> tuple[object, object]:
-    fast = client.get("/api/token", params=params)
-    routed = client.get("/api/token", params={**params, "code": ""})
+def both(client: TestClient, params: dict[str, str], method: str = "GET") -> tuple[object, object]:
+    if method == "POST":
+        fast = client.post("/api/token", data=params)
+        routed = client.post("/api/token", data={**params, "code": ""})
+    else:
+        fast = client.get("/api/token", params=params)
+        routed = client.get("/api/token", params={**params, "code": ""})
     return fast, routed
 
 
@@ -60,8 +72,9 @@ def same_answer(fast, routed) -> None:  # type: ignore[no-untyped-def]
     assert ha == hb
 
 
+@pytest.mark.parametrize("method", ["GET", "POST"])
 def test_the_fast_path_answers_every_case_as_the_route_does(
-    client: TestClient, world, taken: list[bool]
+    client: TestClient, world, taken: list[bool], method: str
 ) -> None:
     sign_in(client)
     refresh = str(authorize(client, world.btn_id)["refreshToken"])
@@ -77,7 +90,7 @@ def test_the_fast_path_answers_every_case_as_the_route_does(
     }  # fmt: skip
     for name, params in cases.items():
         taken.clear()
-        fast, routed = both(client, params)
+        fast, routed = both(client, params, method)
         assert taken == [True, False], name
         same_answer(fast, routed)
     good = client.get("/api/token", params=cases["a good exchange"]).json()
@@ -104,6 +117,30 @@ def test_anything_unusual_goes_to_the_route(
     r = client.get("/api/token?" + query)
     assert taken == [False]
     assert r.status_code in (400, 401, 414) and r.json()["valid"] is False
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("application/x-www-form-urlencoded", b"appId=a&appId=b&refreshToken=x"),
+        ("application/x-www-form-urlencoded", b"appId=a&refreshToken=" + b"x" * 3000),  # large
+        ("application/x-www-form-urlencoded", b"appId=a&refreshToken=\xff\xfe"),  # not UTF-8
+        ("application/json", b'{"appId": "a", "refreshToken": "x"}'),
+        ("text/plain", b"appId=a&refreshToken=x"),
+    ],
+)
+def test_an_unusual_post_goes_to_the_route_with_its_body(
+    client: TestClient, taken: list[bool], content_type: str, body: bytes
+) -> None:
+    r = client.post("/api/token", content=body, headers={"Content-Type": content_type})
+    assert taken == [False]
+    assert r.status_code in (400, 401) and r.json()["valid"] is False, r.text
+
+
+def test_a_post_with_a_query_goes_to_the_route(client: TestClient, world, taken) -> None:
+    r = client.post("/api/token?appId=x", data={"appId": world.app_id, "refreshToken": "nope"})
+    assert taken == [False]
+    assert r.json()["error"] == "invalid_request"  # appId sent twice
 
 
 def test_a_refused_fast_exchange_is_rate_limited_like_the_route(

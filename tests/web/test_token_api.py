@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import secrets
+from collections.abc import Iterator
+
 import pytest
 from starlette.testclient import TestClient
 
@@ -442,3 +446,65 @@ def test_client_authentication_is_refused_before_a_malformed_token(client, world
         r = client.get("/api/token", params={"appId": app_id, "refreshToken": token,
                                              "appSecret": secret})  # fmt: skip
         refused(r, 400, "invalid_grant")
+
+
+# -- with Redis: the limits awaited on the event loop -------------------------------------------
+
+REDIS_URL = os.environ.get("LEADEXEC_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture
+def with_redis(settings, clock) -> Iterator[object]:
+    """Servers on this machine's Redis (each test resets the keys it counts)."""
+    made = []
+
+    def make(**changes):  # type: ignore[no-untyped-def]
+        services = build(settings.with_changes(redis_url=REDIS_URL, **changes), clock)
+        made.append(services)
+        return services
+
+    yield make
+    for services in made:
+        services.close()
+
+
+def test_with_redis_an_exchange_waits_on_no_thread(with_redis, world, threads) -> None:
+    """The limits are in Redis: counted through its async client on the event loop, so the
+    refresh exchange still needs no thread (SQLite reads in place, PostgreSQL awaits)."""
+    make = with_redis
+    services = make()
+    world.services = services
+    with TestClient(create_app(services), base_url=ISSUER) as c:
+        sign_in(c)
+        result = authorize(c, world.button("profile"))
+        threads.clear()
+        params = {"appId": world.app_id, "refreshToken": result["refreshToken"]}
+        for _ in range(3):
+            r = c.get("/api/token", params=params)
+            assert r.status_code == 200, r.text
+        assert threads == []
+        me = c.get("/api/v1/me", headers={"Authorization": f"Bearer {r.json()['authToken']}"})
+        assert me.status_code == 200 and threads == []
+
+
+def test_with_redis_two_servers_count_one_limit(with_redis, world) -> None:
+    """The address's limit is shared through Redis by servers counting on their event loops:
+    what one server counted, the other refuses."""
+    make = with_redis
+    ip = f"198.51.100.{secrets.randbelow(200) + 1}"
+    limit = "3/minute"
+    a = make(token_limit_per_ip=limit, trust_proxy=True)
+    b = make(token_limit_per_ip=limit, trust_proxy=True)
+    a.limiter.reset(limit, "token-ip", ip)
+    world.services = a
+    headers = {"X-Forwarded-For": ip}
+    params = {"appId": world.app_id, "refreshToken": "ler_" + "q" * 43}
+    with (
+        TestClient(create_app(a), base_url=ISSUER) as ca,
+        TestClient(create_app(b), base_url=ISSUER) as cb,
+    ):
+        codes = [ca.get("/api/token", params=params, headers=headers).status_code for _ in range(2)]
+        codes += [
+            cb.get("/api/token", params=params, headers=headers).status_code for _ in range(2)
+        ]
+    assert codes == [400, 400, 400, 429]

@@ -1,17 +1,22 @@
 """Where a hot request runs: the one place that decides, for the token endpoint, the LeadExec
 API's token check and userinfo, whether the (synchronous) use case runs on the event loop or
-in a thread, and whether its read is done ahead.
+in a thread, and which of its waits are done ahead, awaited.
 
-The use cases wait on three things: the database, the rate limiter (Redis when configured)
-and, for a refusal, the audit row. On the event loop nothing may wait, so:
+The use cases wait on three things: the database, the rate limiter, and, for a refusal, the
+audit row. On the event loop nothing may block, so:
 
-- with the embedded SQLite file and the limits in memory, a read is a few microseconds in
-  process, cheaper in place than the hand-over to a thread: everything hot runs in place;
-- with a network database, a request runs in place only on a read already in hand: the token
-  cache's (``peek_*``), or a refresh token read ahead through psycopg's async driver
-  (``AsyncHotReads``); that read is passed to the use case (``Ahead``, ``known``), which then
-  reads nothing, and a refusal's audit row is written from a thread before the answer;
-- anything else, and everything while the limits are counted in Redis, goes to a thread.
+- the database: with the embedded SQLite file a read is a few microseconds in process,
+  cheaper in place than the hand-over to a thread; with PostgreSQL the read is taken from
+  the token cache (``peek_*``) or awaited through psycopg's async driver
+  (``AsyncHotReads``), and handed to the use case (``Ahead``, ``known``), which then reads
+  nothing;
+- the limits: counted in memory in place; in Redis, each count the use case asks for is kept
+  (``KeptLimits``) and awaited through ``redis.asyncio`` (``AsyncLimits``): the address's
+  before any read, the application's before the answer;
+- a refusal's audit row: written at once on SQLite, else kept and written from a thread
+  before the answer;
+- anything that writes (a code exchange, a rotation) goes to a thread, and so does an
+  exchange whose read is not in hand.
 
 Nothing below the use cases knows which way was taken: there is no "cache-only" mode to
 fall out of, since the use case is handed what it would have read.
@@ -27,8 +32,9 @@ from anyio import to_thread
 from leadexec_signin.core.actions.api import ApiAccess
 from leadexec_signin.core.actions.token_endpoint import Admitted, RefusalLog, TokenEndpoint
 from leadexec_signin.core.actions.token_step import Ahead, Issued, TokenRequest
-from leadexec_signin.core.errors import SigninError
+from leadexec_signin.core.errors import RateLimited, SigninError
 from leadexec_signin.core.tokens import AccessToken, GrantContext
+from leadexec_signin.storage.ratelimit import AsyncLimits
 from leadexec_signin.storage.sql.hot_async import AsyncHotReads
 from leadexec_signin.storage.tokencache import TokenChecks
 
@@ -54,6 +60,33 @@ class KeptRefusals:
             self.log.record(exc, request)
 
 
+class KeptLimits:
+    """A rate limiter for a request run on the event loop with the limits in Redis: each
+    count the use case asks for answers "under the limit" and is kept; :meth:`settle`
+    awaits them (one round trip each) and raises the first refusal."""
+
+    def __init__(self, limits: AsyncLimits) -> None:
+        self.limits = limits
+        self.kept: list[tuple[str, tuple[str, ...]]] = []
+
+    def hit(self, limit: str, *key: str) -> int | None:
+        self.kept.append((limit, key))
+        return None
+
+    def exceeded(self, limit: str, *key: str) -> int | None:
+        raise NotImplementedError("the token endpoint only counts")
+
+    def reset(self, limit: str, *key: str) -> None:
+        raise NotImplementedError("the token endpoint only counts")
+
+    async def settle(self) -> None:
+        kept, self.kept = self.kept, []
+        for limit, key in kept:
+            wait = await self.limits.hit(limit, *key)
+            if wait is not None:
+                raise RateLimited(retry_after=wait)
+
+
 class Placement:
     def __init__(
         self,
@@ -61,50 +94,70 @@ class Placement:
         api: ApiAccess,
         checks: TokenChecks,
         async_reads: AsyncHotReads | None,
+        async_limits: AsyncLimits | None,
         *,
         embedded: bool,
-        limits_in_memory: bool,
     ) -> None:
         self.endpoint = endpoint
         self.api = api
         self.checks = checks
         self.async_reads = async_reads
-        # In process and nothing to wait on: the SQLite file, the limits in memory.
-        self.embedded = embedded and limits_in_memory
+        self.async_limits = async_limits
+        # The SQLite file: a read is in process, a few microseconds.
+        self.embedded = embedded
         # Without Redis a limit is counted in memory; with it, each count is a round trip.
-        self.limits_in_memory = limits_in_memory
+        self.limits_in_memory = async_limits is None
 
     async def token(self, request: TokenRequest) -> Issued:
         endpoint = self.endpoint
+        limits = None
         if not self.limits_in_memory:
-            return await in_thread(endpoint.exchange, request)
-        if self.embedded:
+            assert self.async_limits is not None
+            if not self.async_limits.ready():  # a loop that did not start the server
+                return await in_thread(endpoint.exchange, request)
+            limits = KeptLimits(self.async_limits)
+        if self.embedded and limits is None:
             admitted = endpoint.admit(request)
             if admitted.read_ahead is None:  # it writes, and may wait for SQLite's lock
                 return await in_thread(endpoint.handle, admitted)
             return endpoint.handle(admitted)
         kept = KeptRefusals(endpoint.refusals)
         try:
-            admitted = endpoint.admit(request, kept)  # the address counted before any read
+            admitted = endpoint.admit(request, kept, limits)
+            await self._settle(limits, request, kept)  # the address, before any read
             ahead = await self._read_ahead(admitted)
             if ahead is None or not self._in_place(admitted, ahead):
                 # It writes, or needs more than its read: the read done is not done again.
                 return await in_thread(endpoint.handle, admitted, ahead)
-            return endpoint.handle(admitted, ahead, kept)
+            issued = endpoint.handle(admitted, ahead, kept, limits)
+            await self._settle(limits, request, kept)  # the application's, before the answer
+            return issued
         finally:
             if kept.kept:
                 await in_thread(kept.write)
 
+    @staticmethod
+    async def _settle(limits: KeptLimits | None, request: TokenRequest, kept: KeptRefusals) -> None:
+        if limits is None:
+            return
+        try:
+            await limits.settle()
+        except SigninError as exc:
+            kept.record(exc, request)
+            raise
+
     async def _read_ahead(self, admitted: Admitted) -> Ahead | None:
-        """The exchange's one read, without a thread: from the token cache, or through the
-        async driver; None when it was not read (the exchange writes, or nothing can read
-        it on this loop)."""
+        """The exchange's one read, without a thread: from the token cache, in place on
+        SQLite, or through the async driver; None when it was not read (the exchange
+        writes, or nothing can read it on this loop)."""
         key = admitted.read_ahead
         if key is None:
             return None
         found = self.checks.peek_refresh(key)
         if found is not None:
             return Ahead(found)
+        if self.embedded:
+            return Ahead(self.checks.refresh_grant(key))
         if self.async_reads is not None and self.async_reads.ready():
             return Ahead(await self.checks.read_refresh_ahead(key, self.async_reads.refresh_grant))
         return None
@@ -116,13 +169,6 @@ class Placement:
         found = ahead.found
         return found is not None and found.app.id == admitted.request.client.client_id
 
-    def _known(self, token: str | None) -> GrantContext | None:
-        """The token's grant, if the token cache holds it (a network database, no Redis)."""
-        if not self.limits_in_memory or not token:
-            return None
-        grant_id = self.api.minter.grant_of(token)
-        return self.checks.peek_grant(grant_id) if grant_id is not None else None
-
     async def check(self, token: str | None) -> tuple[AccessToken, GrantContext]:
         """The LeadExec API's access-token check."""
         return await self._with_grant(self.api.check_access_token, token)
@@ -133,10 +179,15 @@ class Placement:
     async def _with_grant(
         self, check: Callable[[str | None, GrantContext | None], T], token: str | None
     ) -> T:
-        """In place on SQLite, or on the grant the token cache holds; else in a thread."""
+        """In place on SQLite, or on the grant in hand (the token cache's, or awaited through
+        the async driver); else in a thread. A check counts no limit."""
         if self.embedded:
             return check(token, None)
-        known = self._known(token)
-        if known is not None:
-            return check(token, known)
+        grant_id = self.api.minter.grant_of(token) if token else None
+        if grant_id is not None:
+            known = self.checks.peek_grant(grant_id)
+            if known is None and self.async_reads is not None and self.async_reads.ready():
+                known = await self.checks.read_grant_ahead(grant_id, self.async_reads.grant_context)
+            if known is not None:
+                return check(token, known)
         return await in_thread(check, token, None)

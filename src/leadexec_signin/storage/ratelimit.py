@@ -9,6 +9,8 @@ failure is logged once a minute: limits get looser across processes, the service
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import math
 import threading
@@ -16,6 +18,8 @@ import time
 from functools import lru_cache
 
 from limits import RateLimitItem, parse
+from limits.aio.storage import RedisStorage as AsyncRedisStorage
+from limits.aio.strategies import SlidingWindowCounterRateLimiter as AsyncSlidingWindow
 from limits.storage import storage_from_string
 from limits.strategies import SlidingWindowCounterRateLimiter
 
@@ -102,6 +106,8 @@ class LimitsRateLimiter:
         self._memory: MemoryWindows | SlidingWindowCounterRateLimiter = MemoryWindows()
         # Short socket timeouts: a hung Redis must cost a request a fraction of a second,
         # not hang it (redis-py waits forever by default).
+        # The Redis address, when the limits are shared there (AsyncLimits uses it too).
+        self.redis_uri = uri if uri.startswith("redis") else None
         self._shared = (
             SlidingWindowCounterRateLimiter(
                 storage_from_string(uri, socket_timeout=0.3, socket_connect_timeout=0.3)
@@ -114,10 +120,31 @@ class LimitsRateLimiter:
         # timeout while it is down.
         self._paused_until = 0.0
 
+    @property
+    def shared(self) -> bool:
+        """Counted in Redis (configured and, for now, reachable)."""
+        return self._shared is not None and time.monotonic() >= self._paused_until
+
     def _strategy(self) -> MemoryWindows | SlidingWindowCounterRateLimiter:
-        if self._shared is not None and time.monotonic() >= self._paused_until:
-            return self._shared
-        return self._memory
+        return self._shared if self._shared is not None and self.shared else self._memory
+
+    def failed(self, exc: Exception) -> None:
+        """Redis failed: leave it alone for a moment, so requests do not each pay the
+        timeout while it is down, and say so once a minute."""
+        now = time.monotonic()
+        self._paused_until = now + 2.0
+        if now - self._last_warning > 60:
+            self._last_warning = now
+            log.warning("rate-limit storage unreachable (%s); using memory", type(exc).__name__)
+
+    def count_in_memory(self, limit: str, *key: str) -> int | None:
+        """A hit counted in this process only (Redis away)."""
+        item = _item(limit)
+        if self._memory.hit(item, *key):
+            return None
+        count_rate_limited(key[0] if key else "-")
+        reset_at, _remaining = self._memory.get_window_stats(item, *key)
+        return max(1, math.ceil(reset_at - time.time()))
 
     def _run(self, op: str, limit: str, key: tuple[str, ...]) -> int | None:
         item = _item(limit)
@@ -137,13 +164,7 @@ class LimitsRateLimiter:
             except Exception as exc:  # redis down: fall back to memory, say so
                 if strategy is self._memory:
                     raise
-                now = time.monotonic()
-                self._paused_until = now + 2.0
-                if now - self._last_warning > 60:
-                    self._last_warning = now
-                    log.warning(
-                        "rate-limit storage unreachable (%s); using memory", type(exc).__name__
-                    )
+                self.failed(exc)
         return None
 
     def hit(self, limit: str, *key: str) -> int | None:
@@ -154,3 +175,62 @@ class LimitsRateLimiter:
 
     def reset(self, limit: str, *key: str) -> None:
         self._run("reset", limit, key)
+
+
+class AsyncLimits:
+    """The shared limits of :class:`LimitsRateLimiter` through ``redis.asyncio``: a count is
+    one round trip (the library's sliding-window script) awaited on the event loop, so a
+    request need not go to a thread for it. The same keys and scripts as the synchronous
+    client, so both count together. Opened at the server's start on its own event loop (a
+    connection pool belongs to one loop); a failure falls back to this process's memory
+    exactly as the synchronous client does (``LimitsRateLimiter.failed``)."""
+
+    def __init__(self, uri: str, limiter: LimitsRateLimiter) -> None:
+        self.uri = uri
+        self.limiter = limiter
+        self._strategy: AsyncSlidingWindow | None = None
+        self._storage: AsyncRedisStorage | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def open(self) -> None:
+        try:
+            self._storage = AsyncRedisStorage(
+                "async+" + self.uri,
+                implementation="redispy",
+                socket_timeout=0.3,
+                socket_connect_timeout=0.3,
+            )
+        except Exception as exc:  # an address the client cannot use: threads count instead
+            log.warning("rate limits not counted asynchronously: %s", type(exc).__name__)
+            return
+        self._strategy = AsyncSlidingWindow(self._storage)
+        self._loop = asyncio.get_running_loop()
+
+    def ready(self) -> bool:
+        """Whether a count can be awaited on the running loop."""
+        try:
+            return self._strategy is not None and self._loop is asyncio.get_running_loop()
+        except RuntimeError:
+            return False
+
+    async def hit(self, limit: str, *key: str) -> int | None:
+        strategy = self._strategy
+        if strategy is None or not self.limiter.shared:
+            return self.limiter.count_in_memory(limit, *key)
+        item = _item(limit)
+        try:
+            if await strategy.hit(item, *key):
+                return None
+            count_rate_limited(key[0] if key else "-")
+            stats = await strategy.get_window_stats(item, *key)
+            return max(1, math.ceil(stats.reset_time - time.time()))
+        except Exception as exc:
+            self.limiter.failed(exc)
+            return self.limiter.count_in_memory(limit, *key)
+
+    async def close(self) -> None:
+        storage, loop = self._storage, self._loop
+        self._strategy = self._storage = self._loop = None
+        if storage is not None and loop is asyncio.get_running_loop():
+            with contextlib.suppress(Exception):  # the connections go with the process anyway
+                await storage.bridge.storage.aclose()

@@ -222,6 +222,22 @@ class TokenChecks:
         self._remember_refresh(token_hash, found, generation, started)
         return found
 
+    async def read_grant_ahead(
+        self, grant_id: str, read: Callable[[str], Awaitable[GrantContext | None]]
+    ) -> GrantContext | None:
+        """The token check's grant read awaited on the event loop (no thread), remembered as
+        a cached read would be, and handed back for the check to run on."""
+        cache = self.cache
+        if cache.ttl <= 0:
+            return await read(grant_id)
+        self.listen()
+        CACHE_MISS.inc()
+        generation, started = cache.generation, cache.monotonic()
+        found = await read(grant_id)
+        if found is not None:
+            cache.put(grant_id, found, grant_id, found.app.id, generation, started)
+        return found
+
     def _remember_refresh(
         self, token_hash: str, found: RefreshGrant | None, generation: int, started: float
     ) -> None:

@@ -144,8 +144,14 @@ class TokenEndpoint:
             ),
         }  # fmt: skip
 
-    def admit(self, request: TokenRequest, refusals: RefusalLog | None = None) -> Admitted:
-        """Step 1: nothing read yet, the address counted once."""
+    def admit(
+        self,
+        request: TokenRequest,
+        refusals: RefusalLog | None = None,
+        limiter: RateLimiter | None = None,
+    ) -> Admitted:
+        """Step 1: nothing read yet, the address counted once. ``refusals`` and ``limiter``:
+        a caller running this where nothing may wait passes its own (``storage/placement.py``)."""
         try:
             policy = self.policies[request.surface]
             handler = policy.grant_types.get(request.grant_type)
@@ -165,6 +171,7 @@ class TokenEndpoint:
         admitted: Admitted,
         ahead: Ahead | None = None,
         refusals: RefusalLog | None = None,
+        limiter: RateLimiter | None = None,
     ) -> Issued:
         """Steps 2 to 5. ``ahead``: the refresh token's read, already done."""
         request, policy, handler = admitted.request, admitted.policy, admitted.handler
@@ -190,7 +197,10 @@ class TokenEndpoint:
                     outcome = verified
                 else:
                     count_or_refuse(
-                        self.limiter, self.settings.token_limit_per_app, "token-app", client.id
+                        limiter or self.limiter,
+                        self.settings.token_limit_per_app,
+                        "token-app",
+                        client.id,
                     )
                     outcome = handler.issue(step, client, verified)
             if isinstance(outcome, Refused):

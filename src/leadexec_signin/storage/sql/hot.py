@@ -36,7 +36,7 @@ from leadexec_signin.storage.sql.tables import UTCDateTime
 SQLITE_HOT_CACHE_KIB = 16384
 
 
-class _Row:
+class Row:
     """A driver row read by name, as ``rows.py``'s converters read SQLAlchemy rows."""
 
     __slots__ = ("_mapping",)
@@ -59,7 +59,7 @@ def _utc(value: Any) -> datetime | None:
     return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
 
 
-class _Statement:
+class Statement:
     def __init__(self, engine: Engine, statement: Select[Any], param: str) -> None:
         dialect = engine.dialect
         self.sql = str(statement.compile(dialect=dialect))
@@ -71,15 +71,30 @@ class _Statement:
     def args(self, value: str) -> Any:
         return {self.param: value} if self.named else (value,)
 
-    def convert(self, row: tuple[Any, ...]) -> _Row:
+    def convert(self, row: tuple[Any, ...]) -> Row:
         mapping = dict(zip(self.names, row, strict=True))
         for key in self.times:
             mapping[key] = _utc(mapping[key])
-        return _Row(mapping)
+        return Row(mapping)
 
 
-def refresh_statement(engine: Engine) -> _Statement:
-    return _Statement(engine, REFRESH_GRANT, "token_hash")
+def refresh_statement(engine: Engine) -> Statement:
+    return Statement(engine, REFRESH_GRANT, "token_hash")
+
+
+def grant_statement(engine: Engine) -> Statement:
+    return Statement(engine, GRANT_CONTEXT, "grant_id")
+
+
+def grant_context_of(row: Row) -> GrantContext:
+    m = row._mapping
+    if isinstance(m["preferences"], str | bytes):  # SQLite keeps JSON text
+        m["preferences"] = json.loads(m["preferences"])
+    return GrantContext(
+        grant_from_row(row, "g_"),  # type: ignore[arg-type]
+        credentials_of(m),
+        user_from_row(row),  # type: ignore[arg-type]
+    )
 
 
 @contextmanager
@@ -102,7 +117,7 @@ class HotReads:
         self._sqlite = engine.dialect.name == "sqlite"
         self._local = threading.local()
         self._refresh = refresh_statement(engine)
-        self._grant = _Statement(engine, GRANT_CONTEXT, "grant_id")
+        self._grant = grant_statement(engine)
 
     @contextmanager
     def _cursor(self) -> Iterator[Any]:
@@ -135,7 +150,7 @@ class HotReads:
                     connection.close()
             raise TemporarilyUnavailable(debug=type(exc).__name__) from exc
 
-    def _one(self, statement: _Statement, value: str) -> _Row | None:
+    def _one(self, statement: Statement, value: str) -> Row | None:
         with self._cursor() as cursor:
             cursor.execute(statement.sql, statement.args(value))
             row = cursor.fetchone()
@@ -147,13 +162,4 @@ class HotReads:
 
     def grant_context(self, grant_id: str) -> GrantContext | None:
         row = self._one(self._grant, grant_id)
-        if row is None:
-            return None
-        m = row._mapping
-        if isinstance(m["preferences"], str | bytes):  # SQLite keeps JSON text
-            m["preferences"] = json.loads(m["preferences"])
-        return GrantContext(
-            grant_from_row(row, "g_"),  # type: ignore[arg-type]
-            credentials_of(m),
-            user_from_row(row),  # type: ignore[arg-type]
-        )
+        return grant_context_of(row) if row is not None else None

@@ -19,9 +19,15 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from sqlalchemy import Engine
 
 from leadexec_signin.core.errors import TemporarilyUnavailable
-from leadexec_signin.core.tokens import RefreshGrant
+from leadexec_signin.core.tokens import GrantContext, RefreshGrant
 from leadexec_signin.storage.sql.checks import refresh_grant_of
-from leadexec_signin.storage.sql.hot import refresh_statement
+from leadexec_signin.storage.sql.hot import (
+    Row,
+    Statement,
+    grant_context_of,
+    grant_statement,
+    refresh_statement,
+)
 
 log = logging.getLogger("leadexec_signin.storage")
 
@@ -41,7 +47,8 @@ class AsyncHotReads:
         self._conninfo = engine.url.set(drivername="postgresql").render_as_string(
             hide_password=False
         )
-        self._statement = refresh_statement(engine)
+        self._refresh = refresh_statement(engine)
+        self._grant = grant_statement(engine)
         self._size = size
         self._timeout = pool_timeout
         self._kwargs: dict[str, Any] = {
@@ -75,18 +82,25 @@ class AsyncHotReads:
         except RuntimeError:
             return False
 
-    async def refresh_grant(self, token_hash: str) -> RefreshGrant | None:
+    async def _one(self, statement: Statement, value: str) -> Row | None:
         pool = self._pool
         if pool is None:
             raise TemporarilyUnavailable(debug="async read pool not open")
-        statement = self._statement
         try:
             async with pool.connection() as conn:
-                cursor = await conn.execute(statement.sql, statement.args(token_hash))
+                cursor = await conn.execute(statement.sql, statement.args(value))
                 row = await cursor.fetchone()
         except (psycopg.Error, PoolTimeout) as exc:
             raise TemporarilyUnavailable(debug=type(exc).__name__) from exc
-        return refresh_grant_of(statement.convert(row)) if row is not None else None
+        return statement.convert(row) if row is not None else None
+
+    async def refresh_grant(self, token_hash: str) -> RefreshGrant | None:
+        row = await self._one(self._refresh, token_hash)
+        return refresh_grant_of(row) if row is not None else None
+
+    async def grant_context(self, grant_id: str) -> GrantContext | None:
+        row = await self._one(self._grant, grant_id)
+        return grant_context_of(row) if row is not None else None
 
     async def close(self) -> None:
         pool, loop = self._pool, self._loop

@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from leadexec_signin.core.actions.client_auth import APP_SECRET, Presented
 from leadexec_signin.core.actions.token_endpoint import SEED
@@ -19,7 +19,7 @@ from leadexec_signin.core.clock import iso_z
 from leadexec_signin.core.errors import InvalidRequest
 from leadexec_signin.core.scopes import ordered
 from leadexec_signin.web.context import services
-from leadexec_signin.web.leadexec_api.params import put_param, read_params, required
+from leadexec_signin.web.leadexec_api.params import MAX_FIELDS, put_param, read_params, required
 from leadexec_signin.web.metrics import Exchanges
 from leadexec_signin.web.renderers import SUPPLIED_REFRESH_TOKEN, seed_renderer
 from leadexec_signin.web.security.client_ip import client_ip
@@ -88,20 +88,28 @@ routes = [Route("/token", token_endpoint, methods=["GET", "POST"])]
 
 
 class HotTokenPath:
-    """``GET /api/token?appId=...&refreshToken=...``, the call every partner backend makes
-    once an hour per user, answered without Starlette's routing levels, request and response
-    objects (a third of an exchange's cost in the profile). Only that plain, well-formed call
-    is taken here; anything else (a code, a secret sent twice, a missing or over-long value,
-    another method, a long address) goes on to the route above, which answers every case, so
-    both give the same answers. Pure ASGI, inside the security and request-context layers."""
+    """The call every partner backend makes once an hour per user, answered without
+    Starlette's routing levels, request and response objects (a third of an exchange's cost
+    in the profile): ``GET /api/token?appId=...&refreshToken=...``, and the same as a
+    ``POST`` of a small form (what backends should send: tokens stay out of URLs and logs).
+    Only that plain, well-formed call is taken here; anything else (a code, a parameter sent
+    twice, a missing or over-long value, a query beside a form, JSON, another method, a long
+    address) goes on to the route above, which answers every case, so both give the same
+    answers. Pure ASGI, inside the security and request-context layers."""
 
     PATH = "/api/token"
+    MAX_FORM = 2048  # bytes; a larger form goes to the route (which allows up to 64 KB)
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        params = self._plain(scope)
+        params: dict[str, str] | None = None
+        if scope["type"] == "http" and scope["path"] == self.PATH:
+            if scope["method"] == "GET":
+                params = self._plain(scope)
+            elif scope["method"] == "POST":
+                params, receive = await self._posted(scope, receive)
         if params is None:
             await self.app(scope, receive, send)
             return
@@ -123,19 +131,64 @@ class HotTokenPath:
         await send_json(send, answer(issued), NO_STORE_HEADERS)
 
     def _plain(self, scope: Scope) -> dict[str, str] | None:
-        if scope["type"] != "http" or scope["path"] != self.PATH or scope["method"] != "GET":
-            return None
         query: bytes = scope.get("query_string", b"")
         if len(query) > MAX_QUERY_BYTES:
             return None
-        found: dict[str, str] = {}
+        return _checked(parse_qsl(query.decode("latin-1"), keep_blank_values=True))
+
+    async def _posted(
+        self, scope: Scope, receive: Receive
+    ) -> tuple[dict[str, str] | None, Receive]:
+        """A small form and no query. The body read here is handed on (``replay``) when the
+        route answers instead."""
+        kind = b""
+        for name, value in scope["headers"]:
+            if name == b"content-type":
+                kind = value.split(b";")[0].strip().lower()
+        if scope.get("query_string") or kind != b"application/x-www-form-urlencoded":
+            return None, receive
+        messages: list[Message] = []
+        size, more = 0, True
+        while more and size <= self.MAX_FORM:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                return None, _replay(messages, receive)  # the client went away
+            size += len(message.get("body", b""))
+            more = message.get("more_body", False)
+        replay = _replay(messages, receive)
+        if more or size > self.MAX_FORM:
+            return None, replay
         try:
-            for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
-                put_param(found, name, value, PARAMS)
-        except InvalidRequest:
-            return None  # twice, or too long: the route says which
-        if not found.get("appId") or not found.get("refreshToken") or "code" in found:
-            return None
-        if "appSecret" in found and not found["appSecret"]:
-            del found["appSecret"]  # an empty secret is no secret, as on the route
-        return found
+            text = b"".join(m.get("body", b"") for m in messages).decode("utf-8")
+            pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FIELDS)
+        except (UnicodeDecodeError, ValueError):
+            return None, replay
+        return _checked(pairs), replay
+
+
+def _checked(pairs: list[tuple[str, str]]) -> dict[str, str] | None:
+    """The plain exchange's parameters, or None for anything the route must answer."""
+    found: dict[str, str] = {}
+    try:
+        for name, value in pairs:
+            put_param(found, name, value, PARAMS)
+    except InvalidRequest:
+        return None  # twice, or too long: the route says which
+    if not found.get("appId") or not found.get("refreshToken") or "code" in found:
+        return None
+    if "appSecret" in found and not found["appSecret"]:
+        del found["appSecret"]  # an empty secret is no secret, as on the route
+    return found
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    """``receive`` again from the start: the messages already read, then the rest."""
+    pending = list(messages)
+
+    async def replay() -> Message:
+        if pending:
+            return pending.pop(0)
+        return await receive()
+
+    return replay
