@@ -144,9 +144,9 @@ def test_a_refusal_of_a_token_answered_from_memory_is_still_recorded(
     endpoint_type = type(world.services.tokens)
     real = endpoint_type.handle
 
-    def spy(self, admitted, ahead=None, refusals=None):  # type: ignore[no-untyped-def]
+    def spy(self, admitted, ahead=None, *rest):  # type: ignore[no-untyped-def]
         in_memory.append(ahead is not None)
-        return real(self, admitted, ahead, refusals)
+        return real(self, admitted, ahead, *rest)
 
     monkeypatch.setattr(endpoint_type, "handle", spy)
     app_id, secret = world.app(with_secret=True, name="Remembered")
