@@ -93,7 +93,16 @@ def register_app(page: Page, name: str, origins: str) -> None:
     page.get_by_role("button", name="Register application").click()
 
 
+def open_tab(page: Page, name: str) -> None:
+    """One of the application page's tabs (Overview, Buttons, Settings, OAuth, ...)."""
+    page.locator("nav.app-tabs").get_by_role("link", name=name, exact=True).click()
+
+
 def create_button(page: Page) -> None:
-    """The new-button form as it stands, sent, on the application's console page."""
+    """The new-button form as it stands, sent, from the application's Buttons tab."""
+    open_tab(page, "Buttons")
+    form = page.locator("details.new-button")
+    if form.get_attribute("open") is None:  # folded once the application has a button
+        form.locator("summary").click()
     page.locator("#new-button").get_by_role("button", name="Create button").click()
     expect(page.get_by_text("Button created.")).to_be_visible()

@@ -23,7 +23,7 @@ from leadexec_signin.web.app import create_app
 from smtp_server import SmtpServer, running_smtp_server
 
 from .conftest import NO_FEDCM, PASSWORD, ROOT, LiveServer
-from .console import check_code_blocks, register_app, static_site
+from .console import check_code_blocks, open_tab, register_app, static_site
 from .popup import decide, log_in, open_popup
 
 pytestmark = pytest.mark.browser
@@ -126,7 +126,7 @@ def test_a_new_partner_from_sign_up_to_success_then_edit_rotate_and_delete(
     expect(page.locator("#email")).to_have_value("nia@partner.example")
     photograph(page, "signin-after-verify")
     page.fill("#password", PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     page.wait_for_url(idp.url + "/developers")
     expect(page.get_by_role("heading", name="Your applications")).to_be_visible()
 
@@ -136,6 +136,7 @@ def test_a_new_partner_from_sign_up_to_success_then_edit_rotate_and_delete(
         expect(page.locator("#app-status")).to_have_text("development mode")
         expect(page.locator("#app-mode")).to_contain_text("the buttons work only for you")
 
+        open_tab(page, "Buttons")
         form = page.locator("#new-button")
         form.get_by_label("Theme").select_option("dark")
         form.get_by_label("Size").select_option("large")
@@ -149,6 +150,7 @@ def test_a_new_partner_from_sign_up_to_success_then_edit_rotate_and_delete(
 
         # The complete page, copied with its Copy button as a person would, then saved as the
         # partner's index.html.
+        open_tab(page, "Overview")
         page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=idp.url)
         copy = page.locator('button.copy[data-copy="complete-page"]')
         copy.click()
@@ -181,17 +183,20 @@ def test_a_new_partner_from_sign_up_to_success_then_edit_rotate_and_delete(
         visitor.close()
 
     page.reload()
+    open_tab(page, "Settings")
     page.locator("#edit-name").fill("Nia's CRM v2")
     page.get_by_role("button", name="Save settings").click()
     expect(page.get_by_text("Application saved.")).to_be_visible()
     expect(page.get_by_role("heading", name="Nia's CRM v2", exact=True)).to_be_visible()
 
+    open_tab(page, "Secret")
     page.get_by_role("button", name="Create a secret").click()
     expect(page.locator("#app-secret")).to_be_visible()
     page.get_by_label("When the new secret is made").select_option("1h")
     page.get_by_role("button", name="Replace the secret").click()
     expect(page.get_by_text("The old secret keeps working for 1 hour.")).to_be_visible()
 
+    open_tab(page, "Danger zone")
     page.get_by_label("Type the name", exact=False).fill("Nia's CRM v2")
     page.get_by_role("button", name="Delete Nia's CRM v2").click()
     expect(page.get_by_text("Application deleted.")).to_be_visible()
@@ -224,7 +229,7 @@ def test_forgot_password_and_a_change_of_email_in_the_browser(
     page.get_by_role("button", name="Set new password").click()
     expect(page.locator(".notice")).to_contain_text("Your password was changed")
     page.fill("#password", "a new passphrase 2")
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     page.wait_for_url(idp.url + "/account/apps")
     page.get_by_role("link", name="Email address").click()
     expect(page.locator("h1")).to_have_text("Your email address")

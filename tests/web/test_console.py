@@ -80,11 +80,15 @@ def test_the_sign_out_in_the_navigation_ends_the_session(partner: TestClient) ->
 def test_the_complete_page_has_the_ids_the_host_and_the_seed_messages(partner: TestClient) -> None:
     app_id, _ = new_app(partner)
     page = partner.get(f"/developers/apps/{app_id}")
-    assert 'id="complete-page"' not in page.text and "Create a button below" in page.text
+    assert (
+        'id="complete-page"' not in page.text and "Create a button on the Buttons tab" in page.text
+    )
     btn_id = new_button(partner, app_id, theme="dark", size="large")
     page = partner.get(f"/developers/apps/{app_id}")
     block = re.search(
-        r'<pre class="code" id="complete-page"><code>(.*?)</code></pre>', page.text, re.S
+        r'<pre class="code" id="complete-page" tabindex="0"><code>(.*?)</code></pre>',
+        page.text,
+        re.S,
     )
     complete = html.unescape(block.group(1))
     assert complete.startswith("<!doctype html>") and complete.rstrip().endswith("</html>")
@@ -117,7 +121,8 @@ def test_an_application_is_edited(partner: TestClient, world) -> None:
     r = post(partner, f"/developers/apps/{app_id}/edit", name="  Renamed   CRM ",
              logo="https://cdn.example.com/logo.png", origins="http://localhost:3000\nhttps://A.example.com",
              notice="https://crm.example.com/notices", hardened="on")  # fmt: skip
-    assert (r.status_code, r.headers["location"]) == (303, f"/developers/apps/{app_id}?done=edited")
+    edited = f"/developers/apps/{app_id}?done=edited#settings"  # back on the Settings tab
+    assert (r.status_code, r.headers["location"]) == (303, edited)
     app = world.services.registry.app(app_id)
     assert (app.name, app.logo_url, app.notice_url, app.hardened) == (
         "Renamed CRM",
@@ -177,7 +182,7 @@ def test_a_button_is_edited_and_deleted(partner: TestClient, world) -> None:
     btn_id = new_button(partner, app_id)
     path = f"/developers/apps/{app_id}/buttons/{btn_id}"
     r = post(partner, path, scopes=["profile", "email"], theme="dark", size="small", text="Go")
-    assert r.status_code == 303 and r.headers["location"].endswith("?done=button_saved")
+    assert r.status_code == 303 and r.headers["location"].endswith("?done=button_saved#buttons")
     button, _ = world.services.registry.button(btn_id)
     assert (button.theme, button.size, button.text, button.scopes) == (
         "dark",
@@ -190,7 +195,7 @@ def test_a_button_is_edited_and_deleted(partner: TestClient, world) -> None:
     r = post(partner, path, scopes=["profile"], theme="neon", size="small", text="Go")
     assert r.status_code == 400 and "Theme must be one of" in r.text
     r = post(partner, path + "/delete")
-    assert r.status_code == 303 and r.headers["location"].endswith("?done=button_deleted")
+    assert r.status_code == 303 and r.headers["location"].endswith("?done=button_deleted#buttons")
     assert world.services.registry.button(btn_id) is None
     assert post(partner, path + "/delete").status_code == 404
 

@@ -277,12 +277,14 @@ def test_no_english_sentence_on_the_console_operator_and_account_pages(
     same = {
         "Pat's CRM", "Acme CRM", "pat@example.com", "ann@example.com", "Pat Partner",
         "http://localhost:3000", "https://crm.example.com/notices", "OAuth 2.1 / OpenID Connect",
-        "JWKS", "PKCE", "Pat's CRM · LeadExec",
+        "JWKS", "PKCE", "Pat's CRM · LeadExec", "OAuth",
         # Names of formats and algorithms, an audit event code, the test client's address.
         "jwt", "EdDSA", "signout", "testclient",
     }  # fmt: skip
     # Words the language writes exactly as English does (French "client public").
-    same |= {"fr": {"public", "opaque", "Application", "public · none"}}.get(language, set())
+    same |= {"fr": {"public", "opaque", "Application", "public · none", "Secret"}}.get(
+        language, set()
+    )
     paths = [
         "/developers",
         f"/developers/apps/{own.id}",

@@ -1,5 +1,6 @@
-// The partner console's two helpers, loaded from this origin (CSP script-src 'self'): a Copy
-// button on every code block, and the new-button form's live preview.
+// The partner console's helpers, loaded from this origin (CSP script-src 'self'): a Copy
+// button on every code block, the new-button form's live preview, and the application page's
+// tabs.
 (function () {
   "use strict";
 
@@ -59,6 +60,41 @@
     form.addEventListener("change", update);
     update();
   }
+
+  // One section of the application page at a time: the one the address's #fragment names (or
+  // holds the element it names: #new-button is on Buttons), else the one the server chose
+  // (data-tab: where a refused form is), else Overview. Plain links, so Back moves between
+  // tabs and a tab can be bookmarked.
+  function bindTabs(nav) {
+    var links = nav.querySelectorAll("a[href^='#']");
+    var panels = document.querySelectorAll("section.tab-panel");
+    function panelFor(id) {
+      var target = id && document.getElementById(id);
+      while (target && !(target.classList && target.classList.contains("tab-panel"))) {
+        target = target.parentElement;
+      }
+      return target;
+    }
+    function show() {
+      var hash = decodeURIComponent(window.location.hash.slice(1));
+      var panel = panelFor(hash) || panelFor(nav.getAttribute("data-tab")) || panels[0];
+      for (var i = 0; i < panels.length; i++) panels[i].hidden = panels[i] !== panel;
+      for (var j = 0; j < links.length; j++) {
+        if (links[j].getAttribute("href") === "#" + panel.id) {
+          links[j].setAttribute("aria-current", "true");
+        } else {
+          links[j].removeAttribute("aria-current");
+        }
+      }
+      // The tab's own name is the fragment: the page stays where it is, the tabs in view.
+      if (hash === panel.id) window.scrollTo(0, 0);
+    }
+    window.addEventListener("hashchange", show);
+    show();
+  }
+
+  var tabs = document.querySelector("nav.app-tabs");
+  if (tabs) bindTabs(tabs);
 
   var copies = document.querySelectorAll("button.copy[data-copy]");
   for (var i = 0; i < copies.length; i++) bindCopy(copies[i]);

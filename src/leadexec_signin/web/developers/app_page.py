@@ -64,7 +64,9 @@ async def app_page(
     status: int = 200,
     oauth: dict[str, object] | None = None,
     edit: dict[str, object] | None = None,
+    tab: str = "overview",
 ) -> Response:
+    """``tab`` is the section shown when the address names none: a refused form's own."""
     svc = services(request)
     app, buttons = await call(svc.console.owned_app, app_id, user)
     usage = await call(svc.console.usage, app_id, user)
@@ -94,6 +96,7 @@ async def app_page(
             "themes": THEMES,
             "sizes": SIZES,
             "title": app.name,
+            "tab": tab,
             "oauth": oauth or client_fields(app),
             "discovery_url": f"{issuer}/.well-known/openid-configuration",
             "client_types": CLIENT_TYPES,

@@ -110,8 +110,10 @@ async def edit_app(request: Request, user: User, form: FormData, app_id: str) ->
             origins=origin_lines(str(fields["origins"])),
         )
     except InvalidRequest as exc:
-        return await app_page(request, app_id, user, error=exc, status=400, edit=fields)
-    return RedirectResponse(f"/developers/apps/{app_id}?done=edited", status_code=303)
+        return await app_page(
+            request, app_id, user, error=exc, status=400, edit=fields, tab="settings"
+        )
+    return RedirectResponse(f"/developers/apps/{app_id}?done=edited#settings", status_code=303)
 
 
 async def save_origins(request: Request, user: User, form: FormData, app_id: str) -> Response:
@@ -119,13 +121,13 @@ async def save_origins(request: Request, user: User, form: FormData, app_id: str
         lines = origin_lines(text(form, "origins", 6000))
         await call(services(request).console.set_origins, app_id, user, lines)
     except InvalidRequest as exc:
-        return await app_page(request, app_id, user, error=exc, status=400)
-    return RedirectResponse(f"/developers/apps/{app_id}?done=origins", status_code=303)
+        return await app_page(request, app_id, user, error=exc, status=400, tab="settings")
+    return RedirectResponse(f"/developers/apps/{app_id}?done=origins#settings", status_code=303)
 
 
 async def delete_app(request: Request, user: User, form: FormData, app_id: str) -> Response:
     try:
         await call(services(request).console.delete_app, app_id, user, text(form, "confirm", 200))
     except InvalidRequest as exc:
-        return await app_page(request, app_id, user, error=exc, status=400)
+        return await app_page(request, app_id, user, error=exc, status=400, tab="delete")
     return RedirectResponse("/developers?done=deleted", status_code=303)

@@ -31,8 +31,8 @@ async def add_button(request: Request, user: User, form: FormData, app_id: str) 
             text=text(form, "text", 100) or DEFAULT_BUTTON_TEXT,
         )
     except InvalidRequest as exc:
-        return await app_page(request, app_id, user, error=exc, status=400)
-    return RedirectResponse(f"/developers/apps/{app_id}?done=button", status_code=303)
+        return await app_page(request, app_id, user, error=exc, status=400, tab="buttons")
+    return RedirectResponse(f"/developers/apps/{app_id}?done=button#buttons", status_code=303)
 
 
 async def edit_button(request: Request, user: User, form: FormData, app_id: str) -> Response:
@@ -49,13 +49,15 @@ async def edit_button(request: Request, user: User, form: FormData, app_id: str)
             text=text(form, "text", 100),
         )
     except InvalidRequest as exc:
-        return await app_page(request, app_id, user, error=exc, status=400)
-    return RedirectResponse(f"/developers/apps/{app_id}?done=button_saved", status_code=303)
+        return await app_page(request, app_id, user, error=exc, status=400, tab="buttons")
+    return RedirectResponse(f"/developers/apps/{app_id}?done=button_saved#buttons", status_code=303)
 
 
 async def delete_button(request: Request, user: User, _form: FormData, app_id: str) -> Response:
     await call(services(request).console.delete_button, app_id, request.path_params["btn_id"], user)
-    return RedirectResponse(f"/developers/apps/{app_id}?done=button_deleted", status_code=303)
+    return RedirectResponse(
+        f"/developers/apps/{app_id}?done=button_deleted#buttons", status_code=303
+    )
 
 
 async def buttons_page(request: Request) -> Response:

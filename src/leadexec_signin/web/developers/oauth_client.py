@@ -19,5 +19,7 @@ async def save_client(request: Request, user: User, form: FormData, app_id: str)
         fields = posted_client_fields(form)
         await call(services(request).console.set_client, app_id, user, registration(fields))
     except InvalidRequest as exc:
-        return await app_page(request, app_id, user, error=exc, status=400, oauth=fields)
+        return await app_page(
+            request, app_id, user, error=exc, status=400, oauth=fields, tab="oauth"
+        )
     return RedirectResponse(f"/developers/apps/{app_id}?done=client#oauth", status_code=303)

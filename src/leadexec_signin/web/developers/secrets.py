@@ -32,7 +32,8 @@ async def rotate_secret(request: Request, user: User, form: FormData, app_id: st
         return await app_page(
             request, app_id, user,
             error=InvalidRequest(N_("Choose how long the old secret keeps working.")), status=400,
+            tab="secret",
         )  # fmt: skip
     secret = await call(services(request).console.rotate_secret, app_id, user, grace)
     notice = GRACE_NOTICES[choice]
-    return await app_page(request, app_id, user, secret=secret, notice=notice)
+    return await app_page(request, app_id, user, secret=secret, notice=notice, tab="secret")
