@@ -18,6 +18,7 @@ from leadexec_signin.core.actions.audit_trail import AuditTrail, forwarder
 from leadexec_signin.core.actions.authorize_code import AuthorizeCode
 from leadexec_signin.core.actions.client_auth import ClientAuthenticator
 from leadexec_signin.core.actions.client_tokens import ClientTokens
+from leadexec_signin.core.actions.codes import OneTimeCodes
 from leadexec_signin.core.actions.console import Console
 from leadexec_signin.core.actions.factors import AccountFactors
 from leadexec_signin.core.actions.fedcm import FedCm
@@ -140,6 +141,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
         key_rotation=KeyRotation(storage, clock, settings, keys),
         passkeys=Passkeys(storage, clock, RelyingParty(settings.rp_id, settings.issuer_origin)),
         factors=AccountFactors(storage, clock, settings),
+        codes=OneTimeCodes(storage, limiter, clock, "LeadExec"),
         async_reads=async_reads,
         async_limits=async_limits,
     )

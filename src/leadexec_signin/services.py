@@ -18,6 +18,7 @@ from leadexec_signin.core.actions.apps import Registry
 from leadexec_signin.core.actions.audit_trail import AuditTrail
 from leadexec_signin.core.actions.authorize_code import AuthorizeCode
 from leadexec_signin.core.actions.client_tokens import ClientTokens
+from leadexec_signin.core.actions.codes import OneTimeCodes
 from leadexec_signin.core.actions.console import Console
 from leadexec_signin.core.actions.factors import AccountFactors
 from leadexec_signin.core.actions.fedcm import FedCm
@@ -90,6 +91,7 @@ class Services:
     # Second factors: passkeys (WebAuthn) and the rules around them.
     passkeys: Passkeys
     factors: AccountFactors
+    codes: OneTimeCodes
     # PostgreSQL: the refresh exchange's read on the event loop (``hot_async.py``); None on
     # SQLite (read in place anyway).
     async_reads: AsyncHotReads | None = None

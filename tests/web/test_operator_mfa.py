@@ -70,7 +70,8 @@ def test_an_operator_with_a_passkey_but_a_password_session_signs_in_again_with_i
         email="op2@example.com", name="Op", password=PASSWORD, operator=True
     )
     a_passkey(services, user.id)
-    sign_in(client, "op2@example.com")
+    # A session signed in with the password alone (before the passkey was added).
+    client.cookies.set("le_session", services.sessions.start(user, ("pwd",)))
     r = client.get("/admin", follow_redirects=False)
     assert (r.status_code, r.headers["location"]) == (303, "/account/login?next=/admin&step=mfa")
     assert "sign in with your passkey" in client.get(r.headers["location"]).text
@@ -87,8 +88,8 @@ def test_the_last_factor_of_an_operator_cannot_be_removed(
     user = services.accounts.create_user(
         email="op3@example.com", name="Op", password=PASSWORD, operator=True
     )
-    passkey = a_passkey(services, user.id)
     sign_in(client, "op3@example.com")
+    passkey = a_passkey(services, user.id)
     page = client.get("/account/security")
     r = client.post(
         f"/account/security/passkeys/{passkey.id}/remove", data={"csrf": csrf_of(page.text)}
@@ -103,8 +104,8 @@ def test_removing_a_passkey_needs_a_recent_proof(
 ) -> None:
     services, client = app_client
     user = services.accounts.create_user(email="u@example.com", name="U", password=PASSWORD)
-    passkey = a_passkey(services, user.id)
     sign_in(client, "u@example.com")
+    passkey = a_passkey(services, user.id)
     clock.advance(minutes=6)
     page = client.get("/account/security")
     assert "Confirm it is you" in page.text

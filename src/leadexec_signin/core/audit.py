@@ -62,6 +62,12 @@ PASSKEY_ADDED = "factor.passkey_added"
 PASSKEY_REMOVED = "factor.passkey_removed"
 COUNTER_REGRESSED = "factor.counter_regressed"
 REAUTHENTICATED = "account.reauthenticated"
+TOTP_ADDED = "factor.totp_added"
+TOTP_REMOVED = "factor.totp_removed"
+CODE_REFUSED = "factor.code_refused"
+CODE_THROTTLED = "factor.code_throttled"
+RECOVERY_CODES_MADE = "factor.recovery_codes_made"
+RECOVERY_CODE_USED = "factor.recovery_code_used"
 
 # Every kind, in the order the admin page offers them (its filter accepts nothing else).
 EVENTS = (
@@ -73,13 +79,14 @@ EVENTS = (
     SIGNUP, SIGNUP_REPEATED, EMAIL_VERIFIED, RESET_REQUESTED, PASSWORD_RESET,
     EMAIL_CHANGE_REQUESTED, EMAIL_CHANGED, LINK_REFUSED,
     PASSKEY_SIGNIN, PASSKEY_REFUSED, PASSKEY_ADDED, PASSKEY_REMOVED, COUNTER_REGRESSED,
-    REAUTHENTICATED,
+    REAUTHENTICATED, TOTP_ADDED, TOTP_REMOVED, CODE_REFUSED, CODE_THROTTLED,
+    RECOVERY_CODES_MADE, RECOVERY_CODE_USED,
 )  # fmt: skip
 
 # Events of a proof that failed: the user they name did not prove anything, so is not the actor.
 UNPROVEN = frozenset(
     {SIGNIN_FAILED, SIGNIN_LIMITED, TOKEN_REFUSED, CLIENT_AUTH_FAILED, PASSKEY_REFUSED}
-    | {COUNTER_REGRESSED}
+    | {COUNTER_REGRESSED, CODE_REFUSED, CODE_THROTTLED}
 )
 
 # Column widths (storage/sql/tables.py): what a request supplies is cut to fit, never refused.

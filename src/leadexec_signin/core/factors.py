@@ -52,6 +52,15 @@ class Passkey:
 
 
 @dataclass(frozen=True)
+class TotpSecret:
+    user_id: str
+    secret: str  # base32, as the app holds it
+    created_at: datetime
+    confirmed_at: datetime | None = None
+    last_step: int = 0  # the last 30-second step a code was accepted for
+
+
+@dataclass(frozen=True)
 class Challenge:
     challenge_hash: str
     binding: str

@@ -32,7 +32,6 @@ from leadexec_signin.core.factors import (
     passkey_amr,
 )
 from leadexec_signin.core.ports import Audit, Factors, Store, Users
-from leadexec_signin.core.sessions import Session
 from leadexec_signin.i18n import N_
 
 NAME_MAX = 64
@@ -140,20 +139,21 @@ class Passkeys:
             challenge = self._issue(tx, binding, SIGNIN, None)
         return self.rp.authentication_options(challenge, [])
 
-    def confirm_options(self, session: Session, binding: str) -> str:
+    def confirm_options(self, user_id: str, binding: str) -> str:
+        """For one account: re-authentication, or the second step after a password."""
         with self.store.transaction() as tx:
-            allow = tx.passkeys_for_user(session.user_id)
+            allow = tx.passkeys_for_user(user_id)
             if not allow:
                 raise NotFound(N_("There is no passkey on your account."))
-            challenge = self._issue(tx, binding, CONFIRM, session.user_id)
+            challenge = self._issue(tx, binding, CONFIRM, user_id)
         return self.rp.authentication_options(challenge, allow)
 
     def sign_in(self, binding: str, response: object, ip: str) -> tuple[User, tuple[str, ...]]:
         """Passwordless: user verification is required, since the passkey is the only proof."""
         return self._assert(binding, response, ip, SIGNIN, None)
 
-    def confirm(self, session: Session, binding: str, response: object) -> tuple[str, ...]:
-        _user, amr = self._assert(binding, response, "", CONFIRM, session.user_id)
+    def confirm(self, user_id: str, binding: str, response: object) -> tuple[str, ...]:
+        _user, amr = self._assert(binding, response, "", CONFIRM, user_id)
         return amr
 
     def _assert(

@@ -142,7 +142,9 @@
     confirm.hidden = false;
     confirm.addEventListener("click", function () {
       say("");
-      assert("/account/security/confirm/options", "/account/security/confirm/passkey", {})
+      // The security page's re-authentication, or the second step after a password.
+      assert(confirm.getAttribute("data-options") || "/account/security/confirm/options",
+        confirm.getAttribute("data-result") || "/account/security/confirm/passkey", {})
         .catch(failed);
     });
   }

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Row, delete, insert, select, update
 from sqlalchemy.engine import Connection
 
-from leadexec_signin.core.factors import Challenge, Passkey
+from leadexec_signin.core.factors import Challenge, Passkey, TotpSecret
 from leadexec_signin.core.sessions import Session
 from leadexec_signin.storage.sql import factor_tables as f
 from leadexec_signin.storage.sql import tables as t
@@ -88,6 +88,67 @@ class FactorRepository:
         p = f.passkeys
         done = self.c.execute(delete(p).where(p.c.id == passkey_id, p.c.user_id == user_id))
         return done.rowcount > 0
+
+    # -- the authenticator app and recovery codes -------------------------------------------
+
+    def totp_secret(self, user_id: str) -> TotpSecret | None:
+        row = self.c.execute(
+            select(f.totp_secrets).where(f.totp_secrets.c.user_id == user_id)
+        ).first()
+        if row is None:
+            return None
+        return TotpSecret(row.user_id, row.secret, row.created_at, row.confirmed_at, row.last_step)
+
+    def put_totp_secret(self, secret: TotpSecret) -> None:
+        self.c.execute(delete(f.totp_secrets).where(f.totp_secrets.c.user_id == secret.user_id))
+        self.c.execute(
+            insert(f.totp_secrets).values(
+                user_id=secret.user_id,
+                secret=secret.secret,
+                created_at=secret.created_at,
+                confirmed_at=secret.confirmed_at,
+                last_step=secret.last_step,
+            )
+        )
+
+    def confirm_totp(self, user_id: str, at: datetime) -> None:
+        t_ = f.totp_secrets
+        self.c.execute(update(t_).where(t_.c.user_id == user_id).values(confirmed_at=at))
+
+    def advance_totp(self, user_id: str, step: int) -> bool:
+        t_ = f.totp_secrets
+        done = self.c.execute(
+            update(t_).where(t_.c.user_id == user_id, t_.c.last_step < step).values(last_step=step)
+        )
+        return done.rowcount == 1
+
+    def delete_totp(self, user_id: str) -> bool:
+        done = self.c.execute(delete(f.totp_secrets).where(f.totp_secrets.c.user_id == user_id))
+        return done.rowcount > 0
+
+    def replace_recovery_codes(self, user_id: str, hashes: list[str], at: datetime) -> None:
+        r = f.recovery_codes
+        self.c.execute(delete(r).where(r.c.user_id == user_id))
+        if hashes:
+            self.c.execute(
+                insert(r), [{"code_hash": h, "user_id": user_id, "created_at": at} for h in hashes]
+            )
+
+    def use_recovery_code(self, user_id: str, code_hash: str, at: datetime) -> bool:
+        r = f.recovery_codes
+        done = self.c.execute(
+            update(r)
+            .where(r.c.code_hash == code_hash, r.c.user_id == user_id, r.c.used_at.is_(None))
+            .values(used_at=at)
+        )
+        return done.rowcount == 1
+
+    def recovery_codes_left(self, user_id: str) -> int:
+        r = f.recovery_codes
+        rows = self.c.execute(
+            select(r.c.code_hash).where(r.c.user_id == user_id, r.c.used_at.is_(None))
+        ).all()
+        return len(rows)
 
     # -- challenges --------------------------------------------------------------------------
 

@@ -106,38 +106,13 @@ async def signin(request: Request) -> Response:
 # -- the security page ------------------------------------------------------------------
 
 
-async def security_get(request: Request) -> Response:
+async def security_page(
+    request: Request, error: SigninError | None = None, **extra: object
+) -> Response:
+    """The page, with what the address asks it to say, or a refusal."""
     session, user = await signed_in(request)
     svc = services(request)
-    passkeys = await call(svc.passkeys.list, user.id)
-    return page(
-        request,
-        "security.html",
-        {
-            "user": user,
-            "title": "Security",
-            "passkeys": passkeys,
-            "fresh": is_fresh(session.proven_at, svc.clock.now()),
-            "done": DONE.get(request.query_params.get("done", "")),
-            "error": None,
-            # Sent here to enrol by a page that needs a second factor (/admin).
-            "step_mfa": request.query_params.get("step") == "mfa",
-            "next": safe_next(request.query_params.get("next")),
-        },
-    )
-
-
-DONE = {
-    "added": N_("Passkey added. You can now sign in with it, without your password."),
-    "renamed": N_("Passkey renamed."),
-    "removed": N_("Passkey removed."),
-    "confirmed": N_("Thank you. You can change your security settings for the next 5 minutes."),
-}
-
-
-async def security_error(request: Request, exc: SigninError) -> Response:
-    session, user = await signed_in(request)
-    svc = services(request)
+    app = await call(svc.codes.app, user.id)
     return page(
         request,
         "security.html",
@@ -145,14 +120,36 @@ async def security_error(request: Request, exc: SigninError) -> Response:
             "user": user,
             "title": "Security",
             "passkeys": await call(svc.passkeys.list, user.id),
+            "app_on": bool(app and app.confirmed_at),
+            "codes_left": await call(svc.codes.codes_left, user.id),
             "fresh": is_fresh(session.proven_at, svc.clock.now()),
-            "done": None,
-            "error": exc,
-            "step_mfa": False,
-            "next": "",
+            "done": None if error else DONE.get(request.query_params.get("done", "")),
+            "error": error,
+            # Sent here to enrol by a page that needs a second factor (/admin).
+            "step_mfa": not error and request.query_params.get("step") == "mfa",
+            "next": safe_next(request.query_params.get("next")),
+            **extra,
         },
-        status=exc.status,
+        status=error.status if error else 200,
     )
+
+
+async def security_get(request: Request) -> Response:
+    return await security_page(request)
+
+
+async def security_error(request: Request, exc: SigninError) -> Response:
+    return await security_page(request, exc)
+
+
+DONE = {
+    "added": N_("Passkey added. You can now sign in with it, without your password."),
+    "renamed": N_("Passkey renamed."),
+    "removed": N_("Passkey removed."),
+    "confirmed": N_("Thank you. You can change your security settings for the next 5 minutes."),
+    "app": N_("Authenticator app added. Sign-in now asks for a code after your password."),
+    "app_removed": N_("Authenticator app removed."),
+}
 
 
 def require_fresh(session: Session, request: Request) -> None:
@@ -189,7 +186,9 @@ async def confirm_options(request: Request) -> Response:
     try:
         await form_of(request)
         session, _user = await signed_in(request)
-        body = await call(services(request).passkeys.confirm_options, session, binding(request))
+        body = await call(
+            services(request).passkeys.confirm_options, session.user_id, binding(request)
+        )
     except SigninError as exc:
         return refusal(exc)
     return options(body)
@@ -200,7 +199,7 @@ async def confirm_passkey(request: Request) -> Response:
     try:
         form = await form_of(request)
         session, _user = await signed_in(request)
-        await call(svc.passkeys.confirm, session, binding(request), form.get("credential"))
+        await call(svc.passkeys.confirm, session.user_id, binding(request), form.get("credential"))
     except SigninError as exc:
         return refusal(exc)
     await call(svc.factors.confirmed, session, session.amr)

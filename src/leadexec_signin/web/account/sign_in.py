@@ -19,6 +19,7 @@ from leadexec_signin.core.errors import (
     RateLimited,
 )
 from leadexec_signin.core.scopes import SCOPES, ordered
+from leadexec_signin.web.account import second_step
 from leadexec_signin.web.context import call, services
 from leadexec_signin.web.pages import current_user, page, require_user, safe_next
 from leadexec_signin.web.security.client_ip import client_ip
@@ -122,9 +123,17 @@ async def login_post(request: Request) -> Response:
         if exc.retry_after:
             response.headers["Retry-After"] = str(exc.retry_after)
         return response
+    if await call(svc.factors.count, user.id):
+        return await second_step.begin(request, user, next_url)  # two-step sign-in
     # A fresh session id at every sign-in: a planted id is never promoted (session fixation).
     await call(svc.sessions.end, session_cookie(request, svc.settings), "")
-    raw = await call(svc.sessions.start, user)
+    raw = await call(
+        svc.sessions.start,
+        user,
+        ("pwd",),
+        client_ip(request, svc.settings),
+        request.headers.get("user-agent", "")[:256],
+    )
     response = RedirectResponse(next_url, status_code=303)
     set_session_cookie(response, svc.settings, raw)
     return response
