@@ -16,7 +16,7 @@ from tests.web.test_notices import notices_for_app
 from leadexec_signin.core.accounts import User
 
 from . import pages
-from .conftest import CHROMIUM, CHROMIUM_ARGS, NO_FEDCM, PASSWORD, Site
+from .conftest import CHROMIUM, CHROMIUM_ARGS, NO_FEDCM, PASSWORD, ROOT, Site
 
 # The partner page's own recorder sets window.__results; each push is timed from the SDK's
 # start mark (Performance API, as bench/sdk_draw.py reads it).
@@ -474,3 +474,20 @@ def test_a_refusal_on_click_reaches_the_callback_with_leadexecs_code(
     assert refused["refreshToken"] is None
     assert dialogs.shown == ["AccountChooser", "Error"]
     assert grants_of(site, user) == []
+
+
+def test_the_sdk_guide_gives_automated_tests_the_script_this_suite_uses() -> None:
+    """docs/sdk.md tells partners who test with Playwright, Puppeteer or Selenium how to take
+    the popup path: with the very script every popup test here runs before the page's own, and
+    the DevTools commands the FedCM tests above send."""
+    guide = (ROOT / "docs" / "sdk.md").read_text()
+    section = guide.split("### Testing your page with Playwright, Puppeteer or Selenium")[1]
+    section = section.split("\n### ")[0]
+    assert f'addInitScript("{NO_FEDCM}")' in section
+    assert f'evaluateOnNewDocument("{NO_FEDCM}")' in section
+    assert f'{{"source": "{NO_FEDCM}"}}' in section
+    for command in ("FedCm.enable", "FedCm.dialogShown", "FedCm.selectAccount",
+                    "FedCm.dismissDialog", '"disableRejectionDelay": true'):  # fmt: skip
+        assert command in section, command
+    this_suite = Path(__file__).read_text()
+    assert 'cdp.send("FedCm.enable", {"disableRejectionDelay": True})' in this_suite

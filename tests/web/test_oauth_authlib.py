@@ -7,6 +7,8 @@ it, and revocation ending it all; on every storage backend."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -202,3 +204,14 @@ def test_the_example_verifies_every_id_token_algorithm_on_offer(
     keys = KeySet.import_key_set(jwks(provider))
     kid = jwt.decode(token["id_token"], keys, algorithms=[alg]).header["kid"]
     assert [k.get("alg") for k in jwks(provider)["keys"] if k["kid"] == kid] == [alg]
+
+
+def test_the_authlib_example_runs_without_a_warning() -> None:
+    """Pasted into a fresh interpreter that turns every warning into an error: Authlib's
+    "The httpx module is deprecated" (raised at import) would end it."""
+    done = subprocess.run(
+        [sys.executable, "-W", "error", "-c", example_code()],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "Warning" not in done.stderr
