@@ -8,100 +8,21 @@ servers in one process.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TypeVar
 from urllib.parse import urlsplit
 
-T = TypeVar("T", int, float)
-
-
-def _number(env: dict[str, str], name: str, default: T, cast: Callable[[str], T]) -> T:
-    """A bad value stops start-up with the variable's name, never a traceback."""
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return cast(raw)
-    except ValueError as exc:
-        kind = "an integer" if cast is int else "a number"
-        raise SystemExit(f"{name} must be {kind}, got {raw!r}") from exc
-
-
-def _int(env: dict[str, str], name: str, default: int) -> int:
-    return _number(env, name, default, int)
-
-
-def _float(env: dict[str, str], name: str, default: float) -> float:
-    return _number(env, name, default, float)
-
-
-def _choice(env: dict[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
-    raw = (env.get(name) or default).strip().lower()
-    if raw not in allowed:
-        raise SystemExit(f"{name} must be one of {', '.join(allowed)}, got {raw!r}")
-    return raw
-
-
-def _secret(env: dict[str, str], name: str, least: int) -> str:
-    """A short shared secret would be guessed: refused at start-up, never echoed."""
-    raw = env.get(name, "").strip()
-    if raw and len(raw) < least:
-        raise SystemExit(f"{name} must be at least {least} characters")
-    return raw
-
-
-def _bounded(value: int, name: str, low: int, high: int) -> int:
-    if not low <= value <= high:
-        raise SystemExit(f"{name} must be between {low} and {high}, got {value}")
-    return value
-
-
-def default_data_dir(env: dict[str, str] | os._Environ[str]) -> Path:
-    """The XDG data folder: the place per-user application data lives on Linux and macOS."""
-    base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "leadexec-signin"
-
-
-def _audit_webhook_url(raw: str) -> str:
-    """Refused at start-up rather than failing at every delivery: an event stream to a
-    plain-http address on the network would show who signs in to anyone on the path."""
-    if not raw:
-        return ""
-    parts = urlsplit(raw)
-    loopback = parts.hostname in {"127.0.0.1", "::1", "localhost"}
-    if not parts.hostname or not (parts.scheme == "https" or (parts.scheme == "http" and loopback)):
-        raise SystemExit("LEADEXEC_AUDIT_WEBHOOK_URL must be an https URL (http on loopback only)")
-    return raw
-
-
-def _audit_webhook_secret(env: dict[str, str]) -> str:
-    secret = env.get("LEADEXEC_AUDIT_WEBHOOK_SECRET", "")
-    if env.get("LEADEXEC_AUDIT_WEBHOOK_URL") and len(secret) < 16:
-        raise SystemExit("LEADEXEC_AUDIT_WEBHOOK_SECRET must be set, at least 16 characters")
-    return secret
-
-
-SMTP_SCHEMES = ("smtp", "smtps", "smtp+starttls")
-
-
-def _smtp_url(raw: str) -> str:
-    """Checked at start-up, so a typo stops the server with the variable's name instead of
-    failing at the first sign-up."""
-    if not raw:
-        return ""
-    parts = urlsplit(raw)
-    try:
-        parts.port  # noqa: B018 (raises on a port that is not a number)
-    except ValueError:
-        raise SystemExit("LEADEXEC_SMTP_URL has a port that is not a number") from None
-    if parts.scheme not in SMTP_SCHEMES or not parts.hostname:
-        raise SystemExit(
-            "LEADEXEC_SMTP_URL must look like smtp+starttls://user:pass@host:587, "
-            "smtps://user:pass@host:465 or smtp://host:25"
-        )
-    return raw
+from leadexec_signin.env_values import (
+    audit_webhook_secret,
+    audit_webhook_url,
+    bounded,
+    default_data_dir,
+    read_choice,
+    read_float,
+    read_int,
+    read_secret,
+    smtp_url,
+)
 
 
 @dataclass(frozen=True)
@@ -291,37 +212,37 @@ class Settings:
             data_dir=Path(env.get("LEADEXEC_DATA_DIR") or default_data_dir(env)),
             database_url=env.get("LEADEXEC_DATABASE_URL", ""),
             redis_url=env.get("LEADEXEC_REDIS_URL", ""),
-            db_pool_size=_int(env, "LEADEXEC_DB_POOL_SIZE", d.db_pool_size),
-            db_max_overflow=_int(env, "LEADEXEC_DB_MAX_OVERFLOW", d.db_max_overflow),
-            db_pool_timeout=_int(env, "LEADEXEC_DB_POOL_TIMEOUT", d.db_pool_timeout),
-            db_connect_timeout=_int(env, "LEADEXEC_DB_CONNECT_TIMEOUT", d.db_connect_timeout),
-            db_statement_timeout_ms=_int(
+            db_pool_size=read_int(env, "LEADEXEC_DB_POOL_SIZE", d.db_pool_size),
+            db_max_overflow=read_int(env, "LEADEXEC_DB_MAX_OVERFLOW", d.db_max_overflow),
+            db_pool_timeout=read_int(env, "LEADEXEC_DB_POOL_TIMEOUT", d.db_pool_timeout),
+            db_connect_timeout=read_int(env, "LEADEXEC_DB_CONNECT_TIMEOUT", d.db_connect_timeout),
+            db_statement_timeout_ms=read_int(
                 env, "LEADEXEC_DB_STATEMENT_TIMEOUT_MS", d.db_statement_timeout_ms
             ),
-            token_cache_ms=_bounded(
-                _int(env, "LEADEXEC_TOKEN_CACHE_MS", d.token_cache_ms),
+            token_cache_ms=bounded(
+                read_int(env, "LEADEXEC_TOKEN_CACHE_MS", d.token_cache_ms),
                 "LEADEXEC_TOKEN_CACHE_MS",
                 0,
                 1000,
             ),
             issuer=(env.get("LEADEXEC_ISSUER") or d.issuer).rstrip("/"),
-            access_token_ttl_seconds=_int(
+            access_token_ttl_seconds=read_int(
                 env, "LEADEXEC_ACCESS_TOKEN_TTL", d.access_token_ttl_seconds
             ),
-            code_ttl_seconds=_int(env, "LEADEXEC_CODE_TTL", d.code_ttl_seconds),
-            refresh_grace_seconds=_bounded(
-                _int(env, "LEADEXEC_REFRESH_GRACE", d.refresh_grace_seconds),
+            code_ttl_seconds=read_int(env, "LEADEXEC_CODE_TTL", d.code_ttl_seconds),
+            refresh_grace_seconds=bounded(
+                read_int(env, "LEADEXEC_REFRESH_GRACE", d.refresh_grace_seconds),
                 "LEADEXEC_REFRESH_GRACE",
                 0,
                 300,
             ),
-            session_idle_seconds=_int(env, "LEADEXEC_SESSION_IDLE", d.session_idle_seconds),
-            session_absolute_seconds=_int(
+            session_idle_seconds=read_int(env, "LEADEXEC_SESSION_IDLE", d.session_idle_seconds),
+            session_absolute_seconds=read_int(
                 env, "LEADEXEC_SESSION_ABSOLUTE", d.session_absolute_seconds
             ),
-            argon2_time_cost=_int(env, "LEADEXEC_ARGON2_TIME_COST", d.argon2_time_cost),
-            argon2_memory_kib=_int(env, "LEADEXEC_ARGON2_MEMORY_KIB", d.argon2_memory_kib),
-            argon2_parallelism=_int(env, "LEADEXEC_ARGON2_PARALLELISM", d.argon2_parallelism),
+            argon2_time_cost=read_int(env, "LEADEXEC_ARGON2_TIME_COST", d.argon2_time_cost),
+            argon2_memory_kib=read_int(env, "LEADEXEC_ARGON2_MEMORY_KIB", d.argon2_memory_kib),
+            argon2_parallelism=read_int(env, "LEADEXEC_ARGON2_PARALLELISM", d.argon2_parallelism),
             login_limit_per_account=env.get(
                 "LEADEXEC_LOGIN_LIMIT_PER_ACCOUNT", d.login_limit_per_account
             ),
@@ -329,37 +250,37 @@ class Settings:
             token_limit_per_app=env.get("LEADEXEC_TOKEN_LIMIT_PER_APP", d.token_limit_per_app),
             token_limit_per_ip=env.get("LEADEXEC_TOKEN_LIMIT_PER_IP", d.token_limit_per_ip),
             revoke_limit_per_ip=env.get("LEADEXEC_REVOKE_LIMIT_PER_IP", d.revoke_limit_per_ip),
-            refresh_token_idle_days=_bounded(
-                _int(env, "LEADEXEC_REFRESH_TOKEN_IDLE_DAYS", d.refresh_token_idle_days),
+            refresh_token_idle_days=bounded(
+                read_int(env, "LEADEXEC_REFRESH_TOKEN_IDLE_DAYS", d.refresh_token_idle_days),
                 "LEADEXEC_REFRESH_TOKEN_IDLE_DAYS",
                 1,
                 3650,
             ),
-            usage_flush_seconds=_float(env, "LEADEXEC_USAGE_FLUSH", d.usage_flush_seconds),
-            refresh_tokens_per_grant=_bounded(
-                _int(env, "LEADEXEC_REFRESH_TOKENS_PER_GRANT", d.refresh_tokens_per_grant),
+            usage_flush_seconds=read_float(env, "LEADEXEC_USAGE_FLUSH", d.usage_flush_seconds),
+            refresh_tokens_per_grant=bounded(
+                read_int(env, "LEADEXEC_REFRESH_TOKENS_PER_GRANT", d.refresh_tokens_per_grant),
                 "LEADEXEC_REFRESH_TOKENS_PER_GRANT",
                 1,
                 1000,
             ),
-            max_body_bytes=_int(env, "LEADEXEC_MAX_BODY_BYTES", d.max_body_bytes),
+            max_body_bytes=read_int(env, "LEADEXEC_MAX_BODY_BYTES", d.max_body_bytes),
             trust_proxy=env.get("LEADEXEC_TRUST_PROXY", "") in {"1", "true", "yes"},
-            notice_interval_seconds=_float(
+            notice_interval_seconds=read_float(
                 env, "LEADEXEC_NOTICE_INTERVAL", d.notice_interval_seconds
             ),
             log_level=env.get("LEADEXEC_LOG_LEVEL", d.log_level),
-            smtp_url=_smtp_url(env.get("LEADEXEC_SMTP_URL", "")),
+            smtp_url=smtp_url(env.get("LEADEXEC_SMTP_URL", "")),
             mail_from=env.get("LEADEXEC_MAIL_FROM", d.mail_from),
-            smtp_timeout_seconds=_float(env, "LEADEXEC_SMTP_TIMEOUT", d.smtp_timeout_seconds),
+            smtp_timeout_seconds=read_float(env, "LEADEXEC_SMTP_TIMEOUT", d.smtp_timeout_seconds),
             dev_outbox=env.get("LEADEXEC_DEV_OUTBOX", "") in {"1", "true", "yes"},
-            verify_link_ttl_seconds=_bounded(
-                _int(env, "LEADEXEC_VERIFY_LINK_TTL", d.verify_link_ttl_seconds),
+            verify_link_ttl_seconds=bounded(
+                read_int(env, "LEADEXEC_VERIFY_LINK_TTL", d.verify_link_ttl_seconds),
                 "LEADEXEC_VERIFY_LINK_TTL",
                 300,
                 30 * 24 * 3600,
             ),
-            reset_link_ttl_seconds=_bounded(
-                _int(env, "LEADEXEC_RESET_LINK_TTL", d.reset_link_ttl_seconds),
+            reset_link_ttl_seconds=bounded(
+                read_int(env, "LEADEXEC_RESET_LINK_TTL", d.reset_link_ttl_seconds),
                 "LEADEXEC_RESET_LINK_TTL",
                 300,
                 7 * 24 * 3600,
@@ -368,28 +289,30 @@ class Settings:
                 "LEADEXEC_MAIL_LIMIT_PER_ADDRESS", d.mail_limit_per_address
             ),
             mail_limit_per_ip=env.get("LEADEXEC_MAIL_LIMIT_PER_IP", d.mail_limit_per_ip),
-            audit_retention_days=_bounded(
-                _int(env, "LEADEXEC_AUDIT_RETENTION_DAYS", d.audit_retention_days),
+            audit_retention_days=bounded(
+                read_int(env, "LEADEXEC_AUDIT_RETENTION_DAYS", d.audit_retention_days),
                 "LEADEXEC_AUDIT_RETENTION_DAYS",
                 0,
                 36500,
             ),
-            audit_webhook_url=_audit_webhook_url(env.get("LEADEXEC_AUDIT_WEBHOOK_URL", "")),
-            audit_webhook_secret=_audit_webhook_secret(env),
-            key_rotation_delay_seconds=_bounded(
-                _int(env, "LEADEXEC_KEY_ROTATION_DELAY", d.key_rotation_delay_seconds),
+            audit_webhook_url=audit_webhook_url(env.get("LEADEXEC_AUDIT_WEBHOOK_URL", "")),
+            audit_webhook_secret=audit_webhook_secret(env),
+            key_rotation_delay_seconds=bounded(
+                read_int(env, "LEADEXEC_KEY_ROTATION_DELAY", d.key_rotation_delay_seconds),
                 "LEADEXEC_KEY_ROTATION_DELAY",
                 0,
                 30 * 24 * 3600,
             ),
-            log_format=_choice(env, "LEADEXEC_LOG_FORMAT", d.log_format, ("text", "json")),
-            metrics_token=_secret(env, "LEADEXEC_METRICS_TOKEN", 16),
-            shutdown_grace_seconds=_bounded(
-                _int(env, "LEADEXEC_SHUTDOWN_GRACE", d.shutdown_grace_seconds),
+            log_format=read_choice(env, "LEADEXEC_LOG_FORMAT", d.log_format, ("text", "json")),
+            metrics_token=read_secret(env, "LEADEXEC_METRICS_TOKEN", 16),
+            shutdown_grace_seconds=bounded(
+                read_int(env, "LEADEXEC_SHUTDOWN_GRACE", d.shutdown_grace_seconds),
                 "LEADEXEC_SHUTDOWN_GRACE",
                 1,
                 3600,
             ),
             webauthn_rp_id=env.get("LEADEXEC_WEBAUTHN_RP_ID", "").strip(),
-            operator_mfa=_choice(env, "LEADEXEC_OPERATOR_MFA", d.operator_mfa, ("required", "off")),
+            operator_mfa=read_choice(
+                env, "LEADEXEC_OPERATOR_MFA", d.operator_mfa, ("required", "off")
+            ),
         )

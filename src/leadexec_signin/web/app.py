@@ -21,7 +21,7 @@ from starlette.staticfiles import StaticFiles
 from leadexec_signin.core.errors import SigninError, TemporarilyUnavailable
 from leadexec_signin.metrics import process_exited
 from leadexec_signin.services import Services
-from leadexec_signin.web import api_docs
+from leadexec_signin.web import api_docs, dev_outbox
 from leadexec_signin.web.account import app_codes, passkeys, recovery, second_step
 from leadexec_signin.web.account import sign_in as account
 from leadexec_signin.web.admin import app_queue as admin
@@ -130,6 +130,7 @@ def surfaces() -> Mount:
             mount("/signin", render_result, [*signin.popup, Route("/keys", keys)]),
             *account.routes,
             *recovery.routes,
+            *dev_outbox.routes,
             *passkeys.routes,
             *second_step.routes,
             *app_codes.routes,

@@ -46,7 +46,7 @@ from leadexec_signin.core.errors import (
     InvalidRequest,
     RateLimited,
 )
-from leadexec_signin.core.mail import Mailer, Message, compose
+from leadexec_signin.core.mail import Mailer, compose
 from leadexec_signin.core.ports import AccountTokens, Audit, RateLimiter, Sessions, Store, Users
 from leadexec_signin.settings import Settings
 
@@ -149,7 +149,12 @@ class AccountRecovery:
             user = tx.user_by_email(email)
             if user is not None and user.email_verified_at is not None:
                 audit.record(tx, now, audit.SIGNUP_REPEATED, user_id=user.id, ip=ip)
-                message = self._already_registered(email)
+                message = compose(
+                    email,
+                    "already_registered",
+                    login=f"{s.issuer}/account/login",
+                    forgot=f"{s.issuer}/account/forgot",
+                )
             else:
                 if user is None:
                     user = User(
@@ -165,26 +170,11 @@ class AccountRecovery:
                     audit.record(tx, now, audit.SIGNUP_REPEATED, user_id=user.id, ip=ip)
                 data = {"email": email, "name": name, "password_hash": password_hash}
                 raw = self._token(tx, user.id, VERIFY, s.verify_link_ttl_seconds, data)
-                message = self._verification(email, name, raw)
+                # In the language of the request that asked (so with every mail below).
+                link = self._link("/account/verify", raw)
+                hours = s.verify_link_ttl_seconds // 3600
+                message = compose(email, "verify_email", name=name, link=link, hours=hours)
         self.mailer.send(message)
-
-    def _verification(self, email: str, name: str, raw: str) -> Message:
-        # In the language of the request that asked (so with every mail below).
-        return compose(
-            email,
-            "verify_email",
-            name=name,
-            link=self._link("/account/verify", raw),
-            hours=self.settings.verify_link_ttl_seconds // 3600,
-        )
-
-    def _already_registered(self, email: str) -> Message:
-        return compose(
-            email,
-            "already_registered",
-            login=f"{self.settings.issuer}/account/login",
-            forgot=f"{self.settings.issuer}/account/forgot",
-        )
 
     def verify_email(self, raw: object, ip: str) -> str:
         """Confirm the address; the password of the sign-up that sent this link becomes the
@@ -223,18 +213,13 @@ class AccountRecovery:
             if user is not None:
                 raw = self._token(tx, user.id, RESET, self.settings.reset_link_ttl_seconds, {})
                 audit.record(tx, now, audit.RESET_REQUESTED, user_id=user.id, ip=ip)
-                message = self._reset(user, raw)
+                link = self._link("/account/reset", raw)
+                minutes = self.settings.reset_link_ttl_seconds // 60
+                message = compose(
+                    user.email, "reset_password", name=user.name, link=link, minutes=minutes
+                )
         if message is not None:
             self.mailer.send(message)
-
-    def _reset(self, user: User, raw: str) -> Message:
-        return compose(
-            user.email,
-            "reset_password",
-            name=user.name,
-            link=self._link("/account/reset", raw),
-            minutes=self.settings.reset_link_ttl_seconds // 60,
-        )
 
     def reset_password(self, raw: object, password: str, ip: str) -> str:
         """Set the new password, spend the link (and any other reset link), end every session

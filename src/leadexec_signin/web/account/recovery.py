@@ -1,5 +1,5 @@
 """Self-service account pages: sign up, confirm the address, forgot password, reset it, change
-the email (over ``core/actions/recovery.py``), and the development outbox page.
+the email (over ``core/actions/recovery.py``).
 
 Each form is parse -> one call -> render. A mistake in what was typed (a malformed address, a
 short password) shows the form again with the reason and status 400; a link that does not work
@@ -9,7 +9,6 @@ open links, so the spending is the POST of the button on that page, with its CSR
 
 from __future__ import annotations
 
-import re
 from urllib.parse import urlencode
 
 from starlette.datastructures import FormData
@@ -21,7 +20,6 @@ from leadexec_signin.core.account_tokens import EMAIL, RESET, VERIFY
 from leadexec_signin.core.errors import (
     InvalidCredentials,
     InvalidRequest,
-    NotFound,
     RateLimited,
     SigninError,
 )
@@ -309,33 +307,6 @@ async def email_confirm_post(request: Request) -> Response:
     return RedirectResponse(signin_after("email", new_email), status_code=303)
 
 
-# -- the development outbox -----------------------------------------------------------------
-
-_LINK = re.compile(r"(https?://[^\s<>\"']+)")
-
-
-def segments(text: str, issuer: str) -> list[tuple[str, bool]]:
-    """The text cut into (piece, is_link): only this provider's own addresses become links."""
-    parts = _LINK.split(text)
-    return [(p, i % 2 == 1 and p.startswith(issuer + "/")) for i, p in enumerate(parts) if p]
-
-
-async def outbox_get(request: Request) -> Response:
-    svc = services(request)
-    if svc.outbox is None:  # off unless LEADEXEC_DEV_OUTBOX is set (the demo sets it)
-        raise NotFound("There is nothing at this address.")
-    messages = [
-        {
-            "at": sent.at,
-            "to": sent.message.to,
-            "subject": sent.message.subject,
-            "body": segments(sent.message.text, svc.settings.issuer),
-        }
-        for sent in svc.outbox.messages()
-    ]
-    return page(request, "outbox.html", {"title": N_("Mail outbox"), "messages": messages})
-
-
 routes = [
     Route("/account/signup", signup_get, methods=["GET"]),
     Route("/account/signup", signup_post, methods=["POST"]),
@@ -349,5 +320,4 @@ routes = [
     Route("/account/email", email_post, methods=["POST"]),
     Route("/account/email/confirm", email_confirm_get, methods=["GET"]),
     Route("/account/email/confirm", email_confirm_post, methods=["POST"]),
-    Route("/dev/outbox", outbox_get, methods=["GET"]),
 ]
