@@ -20,7 +20,7 @@ from cryptography.x509.oid import NameOID
 
 from leadexec_signin.core.clock import FrozenClock
 from leadexec_signin.core.mail import Message
-from leadexec_signin.mail import QueuedMailer, SmtpMailer
+from leadexec_signin.mailers import QueuedMailer, SmtpMailer
 from smtp_server import SmtpServer, running_smtp_server
 
 SENDER = "LeadExec <id@example.com>"

@@ -38,7 +38,7 @@ from leadexec_signin.core.actions.usage import UsageLog
 from leadexec_signin.core.clock import Clock, SystemClock
 from leadexec_signin.core.errors import SchemaMissing, TemporarilyUnavailable
 from leadexec_signin.core.passkey_ceremonies import RelyingParty
-from leadexec_signin.mail import build_mailer
+from leadexec_signin.mailers import build_mailer
 from leadexec_signin.services import Services
 from leadexec_signin.settings import Settings
 from leadexec_signin.storage.client_jwks import HttpClientKeys

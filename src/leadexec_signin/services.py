@@ -37,7 +37,7 @@ from leadexec_signin.core.actions.token_endpoint import TokenEndpoint
 from leadexec_signin.core.actions.usage import UsageLog
 from leadexec_signin.core.clock import Clock
 from leadexec_signin.core.ports import RateLimiter
-from leadexec_signin.mail import DevOutbox, QueuedMailer
+from leadexec_signin.mailers import DevOutbox, QueuedMailer
 from leadexec_signin.settings import Settings
 from leadexec_signin.storage.placement import Placement
 from leadexec_signin.storage.ratelimit import AsyncLimits

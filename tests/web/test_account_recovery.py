@@ -578,7 +578,7 @@ def test_the_development_outbox_shows_messages_with_working_links(
 
 
 def test_an_smtp_url_is_checked_at_start_up() -> None:
-    from leadexec_signin.mail import SmtpTarget
+    from leadexec_signin.mailers import SmtpTarget
 
     with pytest.raises(SystemExit, match="LEADEXEC_SMTP_URL must look like"):
         Settings.from_env({"LEADEXEC_SMTP_URL": "http://mail.example.com"})

@@ -2,7 +2,7 @@
 
 The core composes plain-text messages (a verification link, a reset link, a notice) and gives
 them to a :class:`Mailer` after its transaction has committed, so a slow mail server never
-holds a database lock. ``leadexec_signin/mail.py`` implements it over SMTP, the log, and the
+holds a database lock. ``leadexec_signin/mailers.py`` implements it over SMTP, the log, and the
 demo's outbox page.
 
 Each message is a template, ``templates/mail_<name>.txt``: a ``subject`` block and a ``text``

@@ -5,7 +5,7 @@ Three rules hold throughout:
 - No answer says whether an address has an account. Sign-up always sends one mail (a link to
   a new address, a "you already have an account" note to a known one) and always pays one
   argon2 hash; "forgot password" answers the same whether or not a mail went out. The mailer
-  only queues (``leadexec_signin/mail.py``), so delivery time is no tell either.
+  only queues (``leadexec_signin/mailers.py``), so delivery time is no tell either.
 - Mail goes out after the transaction commits: a slow mail server holds no database lock, and
   a failed delivery leaves nothing half-made. The person asks again (signing up again with an
   unconfirmed address sends a fresh link) and the new link works.

@@ -29,6 +29,7 @@ from leadexec_signin.core.clock import Clock
 from leadexec_signin.core.mail import Mailer, Message
 from leadexec_signin.settings import Settings
 
+# Named for what it logs, not for this module: operators filter on it (docs/operations.md).
 log = logging.getLogger("leadexec_signin.mail")
 
 DEFAULT_PORTS = {"smtp": 25, "smtps": 465, "smtp+starttls": 587}
