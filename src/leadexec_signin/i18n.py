@@ -161,8 +161,9 @@ def extract_descriptions(
     import ast
 
     def text(node: ast.AST | None) -> str | None:
-        ok = isinstance(node, ast.Constant) and isinstance(node.value, str)
-        return node.value if ok else None  # type: ignore[union-attr]
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return node.value
+        return None
 
     for node in ast.walk(ast.parse(fileobj.read())):
         target, value = None, None
@@ -173,7 +174,7 @@ def extract_descriptions(
         if not isinstance(target, ast.Name) or value is None:
             continue
         if target.id in ("description", "OPENID_WORDS") and text(value):
-            yield node.lineno, "gettext", text(value) or "", [target.id]
+            yield target.lineno, "gettext", text(value) or "", [target.id]
         elif target.id == "SCOPES" and isinstance(value, ast.Dict):
             for key, words in zip(value.keys, value.values, strict=True):
                 if text(words):

@@ -1,109 +1,32 @@
 """Live servers and one shared Chromium for the real-browser tests.
 
 The identity provider, the sample partner site (registered origin) and a second partner site on
-an unregistered origin each run under uvicorn in a background thread, on a socket the test bound
-to port 0 and put into listening state itself, so a browser can connect the moment the fixture
-returns (the kernel queues the connection until uvicorn accepts it: no polling, no sleeping).
+an unregistered origin each run under uvicorn in a background thread (``support.live``).
 """
 
 from __future__ import annotations
 
-import itertools
 import os
-import socket
-import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-import uvicorn
 import xstatic.pkg.jquery
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp
 
-from leadexec_signin.compose import Services, build
+from leadexec_signin.compose import build
 from leadexec_signin.demo_partner import PartnerConfig, create_partner_app
 from leadexec_signin.demo_partner.app import page_headers
 from leadexec_signin.settings import Settings
 from leadexec_signin.storage.sql.migrate import upgrade
 from leadexec_signin.web.app import create_app
+from support.live import CHROMIUM, CHROMIUM_ARGS, NO_FEDCM, SCREENSHOTS, LiveServer, Site
 
 from . import pages
-
-ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "artifacts" / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-PASSWORD = "correct horse battery"
-NO_FEDCM = "delete window.IdentityCredential;"
-
-
-class LiveServer:
-    def __init__(self) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(128)
-        self.port: int = self.sock.getsockname()[1]
-        self.server: uvicorn.Server | None = None
-        self.thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, app: ASGIApp) -> None:
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(
-            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
-        )
-        self.thread.start()
-
-    def stop(self) -> None:
-        if self.server is not None and self.thread is not None:
-            self.server.should_exit = True
-            self.thread.join(10)
-        self.sock.close()
-
-
-@dataclass
-class Site:
-    """Everything a test needs to know about the servers and the registered records."""
-
-    services: Services
-    idp: str
-    partner: str  # registered for apps A and B
-    partner_localhost: str  # the same server as another site (registered for app A)
-    evil: str  # a second partner origin, registered for nothing
-    app_a: str
-    app_b: str
-    btn_a: str
-    btn_b: str
-    buttons: dict[str, str] = field(default_factory=dict)
-    users: itertools.count[int] = field(default_factory=itertools.count)
-
-    @property
-    def idp_host(self) -> str:
-        return self.idp.removeprefix("http://")
-
-    def new_user(self, name: str = "Bea Browser") -> str:
-        """A fresh account per test: no grant or session leaks from one test to the next."""
-        email = f"user{next(self.users)}@example.com"
-        self.services.accounts.create_user(
-            email=email, name=name, password=PASSWORD, company="Browser Leads", plan="Pro"
-        )
-        return email
 
 
 def suite_pages(site_holder: list[Site]) -> list[Route]:

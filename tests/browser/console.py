@@ -13,7 +13,8 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from .conftest import PASSWORD, LiveServer
+from support.live import LiveServer
+from support.signin import PASSWORD
 
 
 @contextmanager

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from leadexec_signin.demo_partner import snippet
 
 if TYPE_CHECKING:
-    from .conftest import Site
+    from support.live import Site
 
 RECORDER = """<script>
 window.__results = [];

@@ -9,7 +9,7 @@ from typing import Any
 
 from playwright.sync_api import Page
 
-from .conftest import PASSWORD
+from support.signin import PASSWORD
 
 Shot = Callable[..., Path]
 

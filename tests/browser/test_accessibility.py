@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
 
-from conftest import allow
 from leadexec_signin.core.authorize import AuthorizeRequest
-from oauth_clients.conftest import node_modules  # noqa: F401 - the npm fixture
-
-from .conftest import NO_FEDCM, PASSWORD, ROOT, SCREENSHOTS, Site
+from support.artifacts import merge_json
+from support.live import NO_FEDCM, ROOT, SCREENSHOTS, Site
+from support.signin import PASSWORD
+from support.world import allow
 
 pytestmark = pytest.mark.browser
 
@@ -43,7 +43,7 @@ class Audit:
 
 
 @pytest.fixture(scope="module")
-def audit(site: Site, node_modules: Path) -> Iterator[Audit]:  # noqa: F811
+def audit(site: Site, node_modules: Path) -> Iterator[Audit]:
     email = "audit@example.com"
     # A partner and an operator too, so the console and the operator pages are audited.
     user = site.services.accounts.create_user(
@@ -61,9 +61,7 @@ def audit(site: Site, node_modules: Path) -> Iterator[Audit]:  # noqa: F811
     results: dict[str, dict[str, object]] = {}
     axe = node_modules / "axe-core" / "axe.min.js"
     yield Audit(site, email, site.btn_b, own.id, axe, results)
-    SUMMARY.parent.mkdir(parents=True, exist_ok=True)
-    previous = json.loads(SUMMARY.read_text()) if SUMMARY.exists() else {}
-    SUMMARY.write_text(json.dumps({**previous, **results}, indent=1, sort_keys=True))
+    merge_json(SUMMARY, results)
 
 
 def sign_in(context: BrowserContext, site: Site, email: str) -> None:

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page
 
-from .conftest import Site
+from support.live import Site
 
 pytestmark = pytest.mark.browser
 

@@ -9,7 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from playwright.sync_api import Page
 
-from .conftest import PASSWORD, Site
+from support.live import Site
+from support.signin import PASSWORD
 
 
 def test_an_operator_filters_the_trail_and_downloads_what_is_shown(

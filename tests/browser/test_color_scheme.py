@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from conftest import allow
 from leadexec_signin.core.authorize import AuthorizeRequest
-from oauth_clients.conftest import node_modules  # noqa: F401 - the npm fixture
+from support.live import NO_FEDCM, SCREENSHOTS, Site
+from support.signin import PASSWORD
+from support.world import allow
 
-from .conftest import NO_FEDCM, PASSWORD, SCREENSHOTS, Site
 from .console import check_code_blocks, create_button, luminance, parse_rgb, register_app
 
 pytestmark = pytest.mark.browser
@@ -84,7 +84,7 @@ def check_dark(page: Page, axe: Path, shot: Shot, name: str, results: dict[str, 
 def test_every_page_in_the_dark_with_reduced_motion(
     browser: Browser,
     site: Site,
-    node_modules: Path,  # noqa: F811
+    node_modules: Path,
     shot: Shot,
 ) -> None:
     axe = node_modules / "axe-core" / "axe.min.js"

@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import PASSWORD, Site
+from support.live import Site
+from support.signin import PASSWORD
+
 from .console import check_code_blocks, console_sign_in, create_button, register_app
 
 pytestmark = pytest.mark.browser

@@ -8,9 +8,9 @@ import re
 import pytest
 from playwright.sync_api import BrowserContext, Page
 
-from conftest import RESULT_FIELDS
+from support.live import ROOT, Site
+from support.signin import RESULT_FIELDS
 
-from .conftest import ROOT, Site
 from .popup import decide, events, last_result, log_in, open_popup, sign_in_and_allow
 
 pytestmark = pytest.mark.browser

@@ -14,9 +14,10 @@ from playwright.sync_api import BrowserContext, CDPSession, Page, Playwright
 from tests.web.test_notices import notices_for_app
 
 from leadexec_signin.core.accounts import User
+from support.live import CHROMIUM, CHROMIUM_ARGS, NO_FEDCM, ROOT, Site
+from support.signin import PASSWORD
 
 from . import pages
-from .conftest import CHROMIUM, CHROMIUM_ARGS, NO_FEDCM, PASSWORD, ROOT, Site
 
 # The partner page's own recorder sets window.__results; each push is timed from the SDK's
 # start mark (Performance API, as bench/sdk_draw.py reads it).

@@ -10,7 +10,9 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from playwright.sync_api import Error as PlaywrightError
 
-from .conftest import NO_FEDCM, PASSWORD, Site
+from support.live import NO_FEDCM, Site
+from support.signin import PASSWORD
+
 from .popup import log_in, open_popup, results
 
 pytestmark = pytest.mark.browser

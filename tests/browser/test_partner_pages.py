@@ -12,8 +12,8 @@ from playwright.sync_api import Page, expect
 from leadexec_signin import i18n
 from leadexec_signin.core.errors import ImmediateFailed
 from leadexec_signin.web.signin.popup import SDK_MESSAGES
+from support.live import Site
 
-from .conftest import Site
 from .popup import decide, log_in, open_popup, results, sign_in_and_allow
 
 pytestmark = pytest.mark.browser

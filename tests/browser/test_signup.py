@@ -21,8 +21,9 @@ from leadexec_signin.settings import Settings
 from leadexec_signin.storage.sql.migrate import upgrade
 from leadexec_signin.web.app import create_app
 from smtp_server import SmtpServer, running_smtp_server
+from support.live import NO_FEDCM, ROOT, LiveServer
+from support.signin import PASSWORD
 
-from .conftest import NO_FEDCM, PASSWORD, ROOT, LiveServer
 from .console import check_code_blocks, open_tab, register_app, static_site
 from .popup import decide, log_in, open_popup
 

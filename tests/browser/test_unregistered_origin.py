@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import BrowserContext, Page, Route
 
-from .conftest import Site
+from support.live import Site
+
 from .popup import open_popup, results, sign_in_and_allow
 
 pytestmark = pytest.mark.browser

@@ -16,14 +16,14 @@ import httpx
 import pytest
 from test_operations import ok, refused, run
 
-from conftest import result_of
 from leadexec_signin.compose import build
 from leadexec_signin.core.errors import InvalidGrant
 from leadexec_signin.settings import Settings
 from leadexec_signin.storage.sql.migrate import upgrade
-from production.conftest import NodeFactory, start_node  # noqa: F401 (a fixture)
-from production.nodes import PARTNER, node_env, seed
+from production.conftest import start_node  # noqa: F401 (a fixture)
+from production.nodes import PARTNER, NodeFactory, node_env, seed
 from seed_token import exchange_refresh_token
+from support.signin import result_of
 
 PASSWORD = "b" * 16
 NEWCOMERS = 25  # first sign-ins per thread

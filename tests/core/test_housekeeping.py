@@ -6,11 +6,11 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
-from conftest import ISSUER, authorize, sign_in
 from leadexec_signin.compose import build
 from leadexec_signin.core import credentials
 from leadexec_signin.storage.sql import tables
 from leadexec_signin.web.app import create_app
+from support.signin import ISSUER, authorize, sign_in
 
 
 def rows(services, table, **where) -> int:

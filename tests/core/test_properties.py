@@ -29,7 +29,6 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from conftest import allow, silently
 from leadexec_signin.compose import Services, build
 from leadexec_signin.core.authorize import AuthorizeRequest
 from leadexec_signin.core.clock import FrozenClock
@@ -42,6 +41,7 @@ from leadexec_signin.core.errors import (
 )
 from leadexec_signin.settings import Settings
 from seed_token import exchange_refresh_token
+from support.world import allow, silently
 
 ORIGIN = "http://127.0.0.1:9000"
 IP = "192.0.2.1"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from browser.conftest import ROOT
+from support.live import ROOT
 
 GUIDE = ROOT / "docs" / "oauth.md"
 EXAMPLES = {

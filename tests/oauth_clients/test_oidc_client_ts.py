@@ -23,10 +23,10 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
-from browser.conftest import LiveServer
 from leadexec_signin.core.clients import ClientRegistration
-
-from .conftest import PASSWORD, Site, new_user
+from support.live import LiveServer, Site
+from support.node import new_user
+from support.signin import PASSWORD
 
 pytestmark = pytest.mark.browser
 

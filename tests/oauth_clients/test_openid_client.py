@@ -24,8 +24,9 @@ from playwright.sync_api import Page, Route
 
 from leadexec_signin.core.apps import Application
 from leadexec_signin.core.clients import ClientRegistration
-
-from .conftest import JS, NODE, PASSWORD, Site, new_user, node_env
+from support.live import Site
+from support.node import JS, NODE, new_user, node_env
+from support.signin import PASSWORD
 
 pytestmark = pytest.mark.browser
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import redis
 
-from conftest import PgDatabase
-from production.nodes import Node, Seeded, seed
+from production.nodes import Node, NodeFactory, Seeded, seed
 from production.tcpproxy import TcpProxy
+from support.databases import PgDatabase
 
 REDIS_URL = os.environ.get("LEADEXEC_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -23,9 +23,6 @@ def redis_url() -> str:
     client.ping()  # a missing Redis fails these tests; it never skips them
     client.close()
     return REDIS_URL
-
-
-NodeFactory = Callable[..., Node]
 
 
 @pytest.fixture

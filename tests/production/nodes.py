@@ -10,16 +10,17 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
-from conftest import allow
 from leadexec_signin.compose import Services, build
 from leadexec_signin.core.authorize import AuthorizeRequest
 from leadexec_signin.core.clock import SystemClock
 from leadexec_signin.settings import Settings
+from support.world import allow
 
 PARTNER = "http://127.0.0.1:9000"
 
@@ -106,6 +107,10 @@ class Node:
 
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=20)
+
+
+# What the ``start_node`` fixture hands a test: start(name, env, workers=1) -> Node.
+NodeFactory = Callable[..., Node]
 
 
 def node_env(

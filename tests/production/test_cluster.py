@@ -18,8 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import PgDatabase
 from production.nodes import Node, Seeded, node_env, seed
+from support.databases import PgDatabase
 
 BOUND = 1.0  # seconds, the documented bound
 

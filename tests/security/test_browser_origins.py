@@ -22,9 +22,9 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route as WebRoute
 
 from browser import pages
-from browser.conftest import LiveServer, Site
 from browser.popup import log_in, results
 from leadexec_signin.demo_partner import snippet
+from support.live import LiveServer, Site
 
 pytestmark = pytest.mark.browser
 

@@ -12,8 +12,8 @@ import re
 import pytest
 from starlette.testclient import TestClient
 
-from conftest import PASSWORD, authorize, csrf_of, sign_in
-from security.conftest import refused_seed
+from support.refusals import refused_seed
+from support.signin import PASSWORD, authorize, csrf_of, sign_in
 
 WRONG = "The email or password is not correct."
 LOCKED = re.compile(r"Too many failed sign-in attempts\. Try again in about \d+ minutes?\.")

@@ -10,8 +10,8 @@ from collections.abc import Callable
 import pytest
 from starlette.testclient import TestClient
 
-from conftest import PARTNER, decide, open_popup, sign_in
 from security.test_origin_checks import frame_ancestors
+from support.signin import PARTNER, decide, open_popup, sign_in
 
 
 def login_page(client: TestClient, world) -> object:

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from conftest import PARTNER, PASSWORD, csrf_of, decide, open_popup, result_of, sign_in
 from leadexec_signin.storage.sql import tables
-from security.conftest import refused_page
+from support.refusals import refused_page
+from support.signin import PARTNER, PASSWORD, csrf_of, decide, open_popup, result_of, sign_in
 
 EVIL = "http://127.0.0.1.evil:9000"
 

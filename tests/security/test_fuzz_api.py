@@ -23,7 +23,7 @@ from schemathesis.checks import (
 )
 from schemathesis.core.failures import FailureGroup
 
-from security.conftest import LiveIdp
+from support.live_idp import LiveIdp
 
 SEED = 20261128
 EXAMPLES_PER_MODE = 100

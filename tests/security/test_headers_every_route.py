@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import pytest
 from starlette.routing import Mount, Route
 
-from conftest import PARTNER, PASSWORD, authorize, sign_in
 from leadexec_signin.web.surfaces import Surface
+from support.signin import PARTNER, PASSWORD, authorize, sign_in
 
 HTTPS_ISSUER = "https://idp.example.com"
 # Answers that are the same for everybody may be cached; everything else is no-store.

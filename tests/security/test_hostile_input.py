@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 from starlette.testclient import TestClient
 
-from conftest import PARTNER, csrf_of, sign_in
 from conftest import database_url as database_url  # every backend: NUL bytes hit PostgreSQL
 from leadexec_signin.core.errors import InvalidRequest
-from security.conftest import refused_page, refused_seed
+from support.refusals import refused_page, refused_seed
+from support.signin import PARTNER, csrf_of, sign_in
 
 
 @pytest.mark.parametrize(

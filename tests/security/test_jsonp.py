@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from starlette.testclient import TestClient
 
-from conftest import authorize, sign_in
-from security.conftest import refused_seed
+from support.refusals import refused_seed
+from support.signin import authorize, sign_in
 
 INJECTIONS = {
     "a call with a comment": "alert(1)//",

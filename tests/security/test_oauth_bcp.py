@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import ISSUER, sign_in
 from leadexec_signin.core.clients import ClientRegistration
 from leadexec_signin.core.errors import InvalidRequest
+from support.signin import ISSUER, sign_in
 from web.oauth_flow import Pkce, auth_params, authorize, exchange, query_of, register
 
 

@@ -13,8 +13,8 @@ import re
 import pytest
 from starlette.testclient import TestClient
 
-from conftest import OTHER_PARTNER, PARTNER, csrf_of, open_popup, result_of, sign_in
-from security.conftest import page_code, refused_page
+from support.refusals import page_code, refused_page
+from support.signin import OTHER_PARTNER, PARTNER, csrf_of, open_popup, result_of, sign_in
 
 # A look-alike the server can parse as an origin: it is told "origin_not_allowed" (no secret)
 # at the exact origin it claimed, which is not the registered one.

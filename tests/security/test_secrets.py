@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 from starlette.testclient import TestClient
 
-from conftest import PARTNER, PASSWORD, authorize, csrf_of, decide, open_popup, sign_in
-from security.conftest import LiveIdp, _tokens_over_http
 from seed_token import supplied_refresh_token
+from support.live_idp import LiveIdp, tokens_over_http
+from support.signin import PARTNER, PASSWORD, authorize, csrf_of, decide, open_popup, sign_in
 
 TOKEN_SHAPED = re.compile(r"\b(?:ler|lea|lec|les|lesk)_[A-Za-z0-9_-]{20,}")
 WRONG_PASSWORD = "hunter2 is not my password"
@@ -37,7 +37,7 @@ def table_dump(database_url: str) -> str:
 def test_the_live_servers_log_and_database_hold_no_secret(live_idp: LiveIdp) -> None:
     """``leadexec-signin serve`` at DEBUG, fed secrets in every place a client might put
     them, including parameter names the server does not use."""
-    fresh = _tokens_over_http(live_idp.url, live_idp.btn_id, PARTNER)
+    fresh = tokens_over_http(live_idp.url, live_idp.btn_id, PARTNER)
     refresh, access = str(fresh["refreshToken"]), str(fresh["authToken"])
     with httpx.Client(base_url=live_idp.url, timeout=10) as c:
         assert c.get("/api/token", params={"appId": live_idp.app_id, "refreshToken": refresh})

@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from conftest import authorize, decide, open_popup, result_of, sign_in
 from conftest import database_url as database_url  # every backend: revocation is storage
 from leadexec_signin.core import credentials
 from leadexec_signin.storage.sql import tables
-from security.conftest import refused_bearer, refused_seed
+from support.refusals import refused_bearer, refused_seed
+from support.signin import authorize, decide, open_popup, result_of, sign_in
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ import re
 import pytest
 from starlette.testclient import TestClient
 
-from conftest import PARTNER, PASSWORD, csrf_of, decide, open_popup, result_of, sign_in
-from security.conftest import refused_page
+from support.refusals import refused_page
+from support.signin import PARTNER, PASSWORD, csrf_of, decide, open_popup, result_of, sign_in
 
 APP_NAME = "<img src=x onerror=alert(1)>\"'&"
 USER_NAME = '<script>alert("u")</script>'

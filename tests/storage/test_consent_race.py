@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import threading
 
-from conftest import PARTNER, World
 from leadexec_signin.compose import Services
 from leadexec_signin.core.actions.signin import ConsentNeeded, Done, shown_scopes
 from leadexec_signin.core.authorize import AuthorizeRequest
 from seed_token import exchange_refresh_token
+from support.signin import PARTNER
+from support.world import World
 
 
 def two_allows_at_once(

@@ -28,7 +28,6 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from sqlalchemy import Connection, MetaData, Table, create_engine, event, inspect, make_url, select
 from sqlalchemy.pool import NullPool
 
-from conftest import BACKENDS, PG_ADMIN_URL
 from leadexec_signin.core import clients
 from leadexec_signin.core.accounts import User
 from leadexec_signin.core.apps import Application
@@ -47,6 +46,7 @@ from leadexec_signin.core.tokens import AuthorizationCode, RefreshToken
 from leadexec_signin.storage.sql import tables
 from leadexec_signin.storage.sql.migrate import alembic_config
 from leadexec_signin.storage.sql.store import SqlStorage, make_engine
+from support.databases import BACKENDS, PG_ADMIN_URL
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
 USER_ID = "usr_" + "u" * 22

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, make_url, select
 
-from conftest import PARTNER, PgDatabase, World, allow
 from leadexec_signin.compose import Services
 from leadexec_signin.core import audit
 from leadexec_signin.core.accounts import User
@@ -36,6 +35,9 @@ from leadexec_signin.storage.sql.tables import audit_events
 from production.nodes import free_port
 from production.tcpproxy import TcpProxy
 from seed_token import exchange_code, exchange_refresh_token
+from support.databases import PgDatabase
+from support.signin import PARTNER
+from support.world import World, allow
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
 

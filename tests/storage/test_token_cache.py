@@ -16,7 +16,6 @@ import pytest
 import redis
 from sqlalchemy import event, make_url, update
 
-from conftest import PARTNER, World, allow
 from leadexec_signin.compose import Services, build
 from leadexec_signin.core import credentials
 from leadexec_signin.core.actions.api import ApiAccess
@@ -32,6 +31,8 @@ from production.nodes import free_port
 from production.tcpproxy import TcpProxy
 from seed_token import exchange_refresh_token
 from storage.test_sql_storage import signed_in_grant
+from support.signin import PARTNER
+from support.world import World, allow
 
 REDIS_URL = os.environ.get("LEADEXEC_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 

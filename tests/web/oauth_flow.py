@@ -13,9 +13,9 @@ from urllib.parse import parse_qs, urlsplit
 
 from starlette.testclient import TestClient
 
-from conftest import ISSUER, csrf_of
 from leadexec_signin.compose import Services
 from leadexec_signin.core.clients import ClientRegistration
+from support.signin import ISSUER, csrf_of
 
 REDIRECT = "https://rp.example/cb"
 _HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')

@@ -7,10 +7,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from starlette.testclient import TestClient
 
-from conftest import ISSUER, PASSWORD, authorize, csrf_of, sign_in
 from leadexec_signin.compose import build
 from leadexec_signin.core.errors import InvalidCredentials, RateLimited
 from leadexec_signin.web.app import create_app
+from support.signin import ISSUER, PASSWORD, authorize, csrf_of, sign_in
 
 
 @pytest.fixture

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from starlette.testclient import TestClient
 
-from conftest import ISSUER, PASSWORD, authorize, csrf_of, open_popup, sign_in
 from leadexec_signin.compose import build
 from leadexec_signin.web.app import create_app
+from support.signin import ISSUER, PASSWORD, authorize, csrf_of, open_popup, sign_in
 
 
 def test_login_page_has_the_spec_labels_and_protections(client: TestClient) -> None:

@@ -13,15 +13,15 @@ import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from conftest import ISSUER, PASSWORD, csrf_of, sign_in
 from leadexec_signin.compose import Services, build
 from leadexec_signin.core import audit, credentials
 from leadexec_signin.core.clock import FrozenClock
 from leadexec_signin.settings import Settings
 from leadexec_signin.storage.sql import tables
 from leadexec_signin.web.app import create_app
-from security.conftest import page_code, refused_page
 from smtp_server import SmtpServer, path_of
+from support.refusals import page_code, refused_page
+from support.signin import ISSUER, PASSWORD, csrf_of, sign_in
 
 NEW_PASSWORD = "a brand new passphrase"
 

@@ -12,10 +12,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from starlette.testclient import TestClient
 
-from conftest import ISSUER, PARTNER, PASSWORD, World, authorize, csrf_of, sign_in
 from leadexec_signin.core import audit
 from leadexec_signin.core.audit import AuditEvent, AuditFilter
 from leadexec_signin.core.clock import FrozenClock
+from support.signin import ISSUER, PARTNER, PASSWORD, authorize, csrf_of, sign_in
+from support.world import World
 
 AGENT = "Mozilla/5.0 (X11; Linux x86_64) AuditTest/1.0"
 

@@ -15,7 +15,6 @@ import httpx
 import pytest
 from sqlalchemy import Row, select
 
-from conftest import PASSWORD
 from leadexec_signin.background import deliver_due
 from leadexec_signin.compose import Services, build
 from leadexec_signin.core import audit
@@ -24,6 +23,7 @@ from leadexec_signin.core.clock import FrozenClock
 from leadexec_signin.core.errors import Conflict
 from leadexec_signin.settings import Settings
 from leadexec_signin.storage.sql import tables
+from support.signin import PASSWORD
 
 HOOK = "https://audit.example/hook"
 SECRET = "an operator's shared secret"

@@ -10,7 +10,16 @@ import re
 import pytest
 from starlette.testclient import TestClient
 
-from conftest import ISSUER, PARTNER, PASSWORD, authorize, csrf_of, open_popup, result_of, sign_in
+from support.signin import (
+    ISSUER,
+    PARTNER,
+    PASSWORD,
+    authorize,
+    csrf_of,
+    open_popup,
+    result_of,
+    sign_in,
+)
 
 HOST = ISSUER.removeprefix("http://")
 

@@ -12,7 +12,8 @@ from oauth_flow import Client, Pkce, auth_params, exchange, refresh
 from oauth_flow import authorize as oauth_authorize
 from starlette.testclient import TestClient
 
-from conftest import (
+from leadexec_signin.core.clients import ClientRegistration
+from support.signin import (
     ISSUER,
     PASSWORD,
     authorize,
@@ -22,7 +23,6 @@ from conftest import (
     result_of,
     sign_in,
 )
-from leadexec_signin.core.clients import ClientRegistration
 
 PRODUCTION = "https://crm.example.com"
 LOOPBACKS = ["http://localhost:3000", "http://127.0.0.1:9000", "http://[::1]:8080"]

@@ -9,9 +9,9 @@ import re
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from conftest import ISSUER, PARTNER, PASSWORD, authorize, csrf_of, open_popup, sign_in
 from leadexec_signin.core.clients import ClientRegistration
 from leadexec_signin.storage.sql import tables
+from support.signin import ISSUER, PARTNER, PASSWORD, authorize, csrf_of, open_popup, sign_in
 
 
 def register(client: TestClient, **fields: object):

@@ -8,8 +8,10 @@ import json
 
 import pytest
 from starlette.testclient import TestClient
-from tests.conftest import ISSUER, PARTNER, PASSWORD, World, authorize, csrf_of, sign_in
 from tests.web.test_notices import notices_for_app
+
+from support.signin import ISSUER, PARTNER, PASSWORD, authorize, csrf_of, sign_in
+from support.world import World
 
 WEBIDENTITY = {"Sec-Fetch-Dest": "webidentity"}
 EVIL = "http://127.0.0.1:9666"

@@ -9,7 +9,8 @@ import sys
 
 from starlette.testclient import TestClient
 
-from conftest import (
+from leadexec_signin.settings import Settings
+from support.signin import (
     OTHER_PARTNER,
     PARTNER,
     RESULT_FIELDS,
@@ -19,7 +20,6 @@ from conftest import (
     result_of,
     sign_in,
 )
-from leadexec_signin.settings import Settings
 
 
 def cli(settings: Settings, *args: str, stdin: str = "") -> dict[str, object]:

@@ -10,12 +10,12 @@ from collections.abc import Iterator
 import pytest
 from starlette.testclient import TestClient
 
-from conftest import ISSUER, authorize, sign_in
 from leadexec_signin.compose import build
 from leadexec_signin.settings import Settings
 from leadexec_signin.web.app import create_app
 from leadexec_signin.web.leadexec_api import api_v1
 from leadexec_signin.web.leadexec_api.token import HotTokenPath
+from support.signin import ISSUER, authorize, sign_in
 
 FRESH = {"authToken", "expireDate"}  # minted anew on every exchange
 PER_REQUEST = {"x-request-id", "content-length", "date"}

@@ -15,8 +15,8 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 from starlette.testclient import TestClient
 
-from conftest import PASSWORD, sign_in
 from leadexec_signin import i18n
+from support.signin import PASSWORD, sign_in
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCALES = ROOT / "src" / "leadexec_signin" / "locales"
@@ -125,7 +125,7 @@ def test_no_english_sentence_is_left_on_a_translated_page(
 
 
 def test_connected_apps_speak_the_users_language_and_time_zone(client: TestClient, world) -> None:
-    from conftest import authorize
+    from support.signin import authorize
 
     world.services.accounts.create_user(
         email="de@example.com", name="Dora", password=PASSWORD, locale="de-DE",
@@ -222,7 +222,7 @@ def test_machine_fields_never_change_with_the_language(client: TestClient) -> No
 
 
 def test_the_check_your_email_page_speaks_french(client: TestClient) -> None:
-    from conftest import csrf_of
+    from support.signin import csrf_of
 
     form = client.get("/account/signup", headers={"Accept-Language": "fr"})
     done = client.post(
@@ -243,7 +243,7 @@ def test_the_check_your_email_page_speaks_french(client: TestClient) -> None:
 
 @pytest.mark.parametrize("language", ["fr", "de", "es"])
 def test_the_consent_dialog_has_no_english_sentence(client: TestClient, world, language) -> None:
-    from conftest import PARTNER
+    from support.signin import PARTNER
 
     sign_in(client)
     query = {"btnId": world.btn_id, "origin": PARTNER, "state": "s"}

@@ -11,11 +11,11 @@ from urllib.parse import urlsplit
 import pytest
 from starlette.testclient import TestClient
 
-from conftest import ISSUER, PASSWORD, csrf_of, sign_in
 from leadexec_signin import i18n
 from leadexec_signin.compose import Services
 from leadexec_signin.settings import Settings
 from smtp_server import SmtpServer, path_of
+from support.signin import ISSUER, PASSWORD, csrf_of, sign_in
 
 
 @pytest.fixture

@@ -10,10 +10,10 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
 
-from conftest import PARTNER, PASSWORD, authorize, csrf_of, sign_in
 from leadexec_signin.compose import build
 from leadexec_signin.settings import Settings
 from leadexec_signin.web.app import create_app
+from support.signin import PARTNER, PASSWORD, authorize, csrf_of, sign_in
 
 TOKEN = "metrics-token-for-the-tests"
 REDIS_URL = os.environ.get("LEADEXEC_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")

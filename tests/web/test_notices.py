@@ -16,12 +16,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from conftest import ISSUER, authorize, csrf_of, sign_in
 from leadexec_signin.background import deliver_due
 from leadexec_signin.compose import Services, build
 from leadexec_signin.core.notices import Notice
 from leadexec_signin.storage.sql import tables
 from leadexec_signin.web.app import create_app
+from support.signin import ISSUER, authorize, csrf_of, sign_in
 
 
 def notices_for_app(services: Services, app_id: str) -> list[Notice]:

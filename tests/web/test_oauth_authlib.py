@@ -22,14 +22,14 @@ from joserfc import jwt
 from joserfc.errors import BadSignatureError, InvalidClaimError
 from joserfc.jwk import KeySet
 
-from browser.conftest import LiveServer
-from conftest import PASSWORD
 from leadexec_signin.compose import Services, build
 from leadexec_signin.core.clients import ClientRegistration
 from leadexec_signin.core.clock import FrozenClock
 from leadexec_signin.settings import Settings
 from leadexec_signin.web.app import create_app
 from oauth_browser import sign_in_and_consent
+from support.live import LiveServer
+from support.signin import PASSWORD
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "oauth.md"
 REDIRECT_URI = "https://rp.example/cb"

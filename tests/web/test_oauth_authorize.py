@@ -7,7 +7,7 @@ from __future__ import annotations
 import jwt
 import pytest
 
-from conftest import ISSUER, sign_in
+from support.signin import ISSUER, sign_in
 from web.oauth_flow import (
     REDIRECT,
     Pkce,

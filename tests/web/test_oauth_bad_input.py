@@ -11,10 +11,10 @@ from urllib.parse import urlencode
 import pytest
 from starlette.testclient import TestClient
 
-from conftest import PARTNER, PASSWORD, authorize, sign_in
 from leadexec_signin.compose import Services
 from leadexec_signin.core.clients import ClientRegistration
 from oauth_browser import sign_in_and_consent
+from support.signin import PARTNER, PASSWORD, authorize, sign_in
 from web.oauth_flow import REDIRECT, Client, Pkce, auth_params, query_of
 
 EMAIL = "ann@example.com"

@@ -14,7 +14,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from conftest import ISSUER, PARTNER, authorize, csrf_of, sign_in
+from support.signin import ISSUER, PARTNER, authorize, csrf_of, sign_in
 from web import oauth_flow
 from web.oauth_flow import (
     REDIRECT,

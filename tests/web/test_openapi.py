@@ -9,8 +9,8 @@ import pytest
 from jsonschema import Draft202012Validator
 from starlette.testclient import TestClient
 
-from conftest import authorize, sign_in
 from leadexec_signin.web.app import OPENAPI
+from support.signin import authorize, sign_in
 
 
 @pytest.fixture(scope="module")

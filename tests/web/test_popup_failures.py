@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import event, func, select
 from starlette.testclient import TestClient
 
-from conftest import PARTNER, authorize, decide, open_popup, result_of, sign_in
 from leadexec_signin.storage.sql import tables
+from support.signin import PARTNER, authorize, decide, open_popup, result_of, sign_in
 
 
 def consent_dialog(client: TestClient, btn_id: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from starlette.testclient import TestClient
 
-from conftest import authorize, open_popup, sign_in
+from support.signin import authorize, open_popup, sign_in
 
 
 @pytest.fixture

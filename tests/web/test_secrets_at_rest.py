@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 from starlette.testclient import TestClient
 
-from conftest import PASSWORD, authorize, sign_in
+from support.signin import PASSWORD, authorize, sign_in
 
 
 def test_a_full_flow_leaves_no_secret_in_logs_or_tables(

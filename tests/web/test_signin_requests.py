@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import PARTNER, result_of, sign_in
+from support.signin import PARTNER, result_of, sign_in
 
 
 @pytest.mark.parametrize(

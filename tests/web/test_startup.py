@@ -8,8 +8,8 @@ import re
 from sqlalchemy import event
 from starlette.testclient import TestClient
 
-from conftest import ISSUER, sign_in
 from leadexec_signin.web.app import create_app
+from support.signin import ISSUER, sign_in
 
 WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE)", re.I)
 

@@ -9,13 +9,13 @@ from collections.abc import Iterator
 import pytest
 from starlette.testclient import TestClient
 
-from conftest import ISSUER, authorize, sign_in
 from leadexec_signin.compose import build
 from leadexec_signin.core import audit
 from leadexec_signin.core.audit import AuditFilter
 from leadexec_signin.storage import placement as placement_module
 from leadexec_signin.web.app import create_app
 from seed_token import echoes_refresh_token
+from support.signin import ISSUER, authorize, sign_in
 
 SEED_KEYS = {"valid", "refreshToken", "authToken", "expireDate", "errorMessage", "error"}
 

@@ -13,7 +13,7 @@ use case's signature would add three parameters to thirty functions for no rule 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -160,7 +160,7 @@ def record(
     ip: str | None = None,
     actor: str | None = None,
     subject: str | None = None,
-    detail: dict[str, object] | None = None,
+    detail: Mapping[str, object] | None = None,
 ) -> None:
     """Written in the caller's transaction: the event exists exactly when the change does.
     ``actor`` is who did it; left out, it is the user (most events are a person's own act),

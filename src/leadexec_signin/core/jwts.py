@@ -65,7 +65,7 @@ def read_own(
     if typ is not None and str(header.get("typ", "")).lower() != typ:
         return None
     try:
-        return jwt.decode(  # type: ignore[no-any-return]
+        return jwt.decode(
             token,
             key.private_key.public_key(),
             algorithms=[key.alg],

@@ -44,7 +44,7 @@ class Notice:
 
 
 def backoff(attempts: int) -> timedelta:
-    return min(FIRST_RETRY * (2 ** max(0, attempts - 1)), LONGEST_RETRY)
+    return min(FIRST_RETRY * (1 << max(0, attempts - 1)), LONGEST_RETRY)
 
 
 def signature_header(kid: str, timestamp: int, signature: str) -> str:

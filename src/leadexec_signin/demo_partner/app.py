@@ -95,7 +95,7 @@ class _Nosniff:
 
 
 def _config(request: Request) -> PartnerConfig:
-    return request.app.state.partner  # type: ignore[no-any-return]
+    return request.app.state.partner
 
 
 async def home(request: Request) -> Response:

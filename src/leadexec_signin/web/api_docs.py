@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import swagger_ui
+import swagger_ui  # type: ignore[import-untyped]  # swagger-ui-py ships no type information
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route

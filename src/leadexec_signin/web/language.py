@@ -9,14 +9,15 @@ that shows a user is rendered, ranked below the choice and the partner's request
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from starlette.background import BackgroundTask
 from starlette.datastructures import URL, QueryParams
 from starlette.requests import Request
-from starlette.responses import Response
-from starlette.templating import Jinja2Templates
+from starlette.templating import Jinja2Templates, _TemplateResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from leadexec_signin import i18n
@@ -137,8 +138,15 @@ class LocalizedTemplates(Jinja2Templates):
         self.env.filters["datetime_for"] = datetime_for
 
     def TemplateResponse(
-        self, request: Request, name: str, context: dict[str, Any] | None = None, **kwargs: Any
-    ) -> Response:
+        self,
+        request: Request,
+        name: str,
+        context: dict[str, Any] | None = None,
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+        media_type: str | None = None,
+        background: BackgroundTask | None = None,
+    ) -> _TemplateResponse:
         context = dict(context or {})
         user = context.get("user")
         if request.scope.get("state", {}).get("language_choice") == BROWSER:
@@ -150,7 +158,9 @@ class LocalizedTemplates(Jinja2Templates):
             (code, label, str(_with_language(request.url, code)))
             for code, label in i18n.NAMES.items()
         ]
-        return super().TemplateResponse(request, name, context, **kwargs)
+        return super().TemplateResponse(
+            request, name, context, status_code, headers, media_type, background
+        )
 
 
 def _defaults() -> dict[str, str]:

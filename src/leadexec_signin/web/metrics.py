@@ -34,6 +34,7 @@ from leadexec_signin.metrics import (
     sample_pool,
 )
 from leadexec_signin.services import Services
+from leadexec_signin.storage.events import RedisEvents
 from leadexec_signin.web.context import call, services
 from leadexec_signin.web.surfaces import Surface
 
@@ -234,7 +235,8 @@ def _read_backlog(svc: Services) -> NoticeBacklog | None:
 
 def _read_redis(svc: Services) -> bool | None:
     events = svc.token_checks.events
-    return events.reachable() if events is not None else None
+    # Only the Redis events know whether Redis answers; without Redis there is nothing to say.
+    return events.reachable() if isinstance(events, RedisEvents) else None
 
 
 async def metrics_endpoint(request: Request) -> Response:

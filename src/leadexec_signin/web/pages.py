@@ -9,6 +9,7 @@ turns it into a redirect to the sign-in form.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
@@ -53,7 +54,7 @@ async def require_user(request: Request) -> User:
 
 
 def page(
-    request: Request, template: str, context: dict[str, object], status: int = 200
+    request: Request, template: str, context: Mapping[str, object], status: int = 200
 ) -> Response:
     svc = services(request)
     context = {"csrf": csrf_token(request, svc.settings), **context}

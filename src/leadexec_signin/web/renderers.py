@@ -92,7 +92,7 @@ def render_page(request: Request, exc: SigninError) -> Response:
         return RedirectResponse(
             f"{exc.to}?next=" + quote(exc.next_url, safe="/") + step, status_code=303
         )
-    return request.app.state.templates.TemplateResponse(  # type: ignore[no-any-return]
+    return request.app.state.templates.TemplateResponse(
         request,
         "error.html",
         {"error": exc, "title": PAGE_TITLES.get(exc.status, N_("Something went wrong"))},

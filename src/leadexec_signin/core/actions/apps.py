@@ -200,6 +200,7 @@ class Registry:
                 raise InvalidRequest(
                     f"The application is not allowed the scopes: {', '.join(sorted(extra))}."
                 )
+            now = self.clock.now()
             button = Button(
                 id=credentials.new_id("btn_"),
                 app_id=app_id,
@@ -207,12 +208,12 @@ class Registry:
                 theme=theme,
                 size=size,
                 text=text,
-                created_at=self.clock.now(),
+                created_at=now,
             )
             tx.add_button(button)
             audit.record(
                 tx,
-                button.created_at,
+                now,
                 audit.APP_UPDATED,
                 app_id=app_id,
                 actor=actor,

@@ -5,6 +5,7 @@ Another partner's application is "not found", never "forbidden": ids are not con
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -155,7 +156,7 @@ class Console:
         tx: AppsTx,
         owner: User,
         app_id: str,
-        detail: dict[str, object],
+        detail: Mapping[str, object],
         subject: str | None = None,
     ) -> None:
         """Every console edit is one ``app.updated`` event by its owner, naming what changed."""
@@ -293,7 +294,7 @@ class Console:
     def create_button(self, app_id: str, owner: User, **options: str) -> Button:
         with self.store.transaction() as tx:
             owned(tx, app_id, owner)
-        return self.registry.create_button(app_id=app_id, actor=owner.id, **options)  # type: ignore[arg-type]
+        return self.registry.create_button(app_id=app_id, actor=owner.id, **options)
 
     def try_it_button(self) -> Button:
         """The built-in button, made at start-up (``Registry.ensure_try_it``)."""

@@ -74,6 +74,10 @@ class KeyView:
         }
 
 
+# Inside ``KeyRotation`` the name ``list`` is its method: its annotations use this name.
+KeyViews = list[KeyView]
+
+
 class KeyRotation:
     def __init__(
         self, store: Store[KeyRotationTx], clock: Clock, settings: Settings, keys: SigningKeys
@@ -91,7 +95,7 @@ class KeyRotation:
                       LOGOUT_TOKEN_LIFETIME)  # fmt: skip
         return longest + MARGIN
 
-    def list(self) -> list[KeyView]:
+    def list(self) -> KeyViews:
         now = self.clock.now()
         with self.store.transaction() as tx:
             keys = tx.signing_keys()
@@ -99,7 +103,7 @@ class KeyRotation:
 
     def rotate(
         self, algs: tuple[str, ...] = ALGORITHMS, *, delay: int | None = None, actor: str = "cli"
-    ) -> list[KeyView]:
+    ) -> KeyViews:
         """A new key per algorithm, signing after ``delay`` seconds (the setting by default);
         the keys it replaces stop signing then and stay published for ``signed_lifetime``."""
         unknown = [a for a in algs if a not in ALGORITHMS]

@@ -9,6 +9,7 @@ open links, so the spending is the POST of the button on that page, with its CSR
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from urllib.parse import urlencode
 
 from starlette.datastructures import FormData
@@ -59,7 +60,7 @@ async def checked_form(request: Request) -> FormData:
 
 
 def refused(
-    request: Request, template: str, context: dict[str, object], exc: SigninError
+    request: Request, template: str, context: Mapping[str, object], exc: SigninError
 ) -> Response:
     """The form again, with the reason; a rate limit also says when to come back."""
     response = page(request, template, {**context, "error": exc.description}, status=exc.status)
@@ -79,7 +80,7 @@ def sent(request: Request, title: str, lines: list[tuple[str, dict[str, object]]
 
 async def signup_get(request: Request) -> Response:
     user = await current_user(request)
-    context = {"title": N_("Create your account"), "user": user, "form": {}}
+    context: dict[str, object] = {"title": N_("Create your account"), "user": user, "form": {}}
     return page(request, "signup.html", context)
 
 

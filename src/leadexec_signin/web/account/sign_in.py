@@ -89,7 +89,8 @@ async def login_post(request: Request) -> Response:
     check_csrf(request, svc.settings, form.get("csrf"))
     email = form.get("email")
     password = form.get("password")
-    next_url = safe_next(form.get("next") if isinstance(form.get("next"), str) else None)
+    raw_next = form.get("next")
+    next_url = safe_next(raw_next if isinstance(raw_next, str) else None)
     if not isinstance(email, str) or not isinstance(password, str) or not email or not password:
         return page(
             request,

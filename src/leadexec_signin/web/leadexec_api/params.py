@@ -63,8 +63,8 @@ async def read_params(request: Request, wanted: frozenset[str]) -> dict[str, str
             raise  # the body limit (BodyTooLarge), rendered as itself
         except Exception:  # multipart's own errors: malformed or too many parts
             raise InvalidRequest("The form body could not be parsed.") from None
-        for name, value in form.multi_items():
-            put_param(found, name, value, wanted)
+        for name, field in form.multi_items():
+            put_param(found, name, field, wanted)
     elif kind or await request.body():
         raise InvalidRequest("Send parameters as a form, as JSON or in the query string.")
     return found

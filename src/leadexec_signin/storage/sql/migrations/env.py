@@ -8,7 +8,10 @@ from leadexec_signin.storage.sql.tables import metadata
 
 config = context.config
 # No statement timeout: a migration may rebuild a large index.
-engine = make_engine(config.get_main_option("sqlalchemy.url"), statement_timeout_ms=0)
+url = config.get_main_option("sqlalchemy.url")
+if url is None:
+    raise RuntimeError("the Alembic configuration names no sqlalchemy.url")
+engine = make_engine(url, statement_timeout_ms=0)
 with engine.connect() as connection:
     context.configure(
         connection=connection,
