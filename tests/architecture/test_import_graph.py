@@ -218,6 +218,7 @@ def test_each_layer_only_imports_downwards(layer: str, never: tuple[str, ...]) -
     assert wrong == []
 
 
+@pytest.mark.slow  # the command line in a subprocess
 def test_creating_a_user_from_the_command_line_never_loads_starlette(tmp_path: Path) -> None:
     script = (
         "import sys\n"

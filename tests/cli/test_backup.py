@@ -25,6 +25,9 @@ from production.nodes import PARTNER, NodeFactory, node_env, seed
 from seed_token import exchange_refresh_token
 from support.signin import result_of
 
+# The command line as a real process (~1 s of CPU each): out of the fast tier.
+pytestmark = pytest.mark.slow
+
 PASSWORD = "b" * 16
 NEWCOMERS = 25  # first sign-ins per thread
 

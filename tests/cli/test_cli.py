@@ -18,6 +18,9 @@ from leadexec_signin.compose import build
 from leadexec_signin.settings import Settings
 from leadexec_signin.web.app import create_app
 
+# The command line as a real process (~1 s of CPU each): out of the fast tier.
+pytestmark = pytest.mark.slow
+
 
 def run(data_dir: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     env = {

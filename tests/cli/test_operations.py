@@ -23,6 +23,9 @@ from leadexec_signin.core.clock import FrozenClock
 from leadexec_signin.settings import Settings
 from leadexec_signin.web.app import create_app
 
+# The command line as a real process (~1 s of CPU each): out of the fast tier.
+pytestmark = pytest.mark.slow
+
 UNREACHABLE = "postgresql+psycopg://postgres@127.0.0.1:9/nothing"
 
 

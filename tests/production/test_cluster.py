@@ -21,6 +21,9 @@ import pytest
 from production.nodes import Node, Seeded, node_env, seed
 from support.databases import PgDatabase
 
+# Real server processes: the cluster tier (tests/support/tiers.py).
+pytestmark = pytest.mark.cluster
+
 BOUND = 1.0  # seconds, the documented bound
 
 

@@ -12,11 +12,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import make_url
 
 from production.nodes import PARTNER, Node, NodeFactory, Seeded, node_env
 from production.tcpproxy import TcpProxy
 from support.signin import result_of
+
+# Real server processes: the cluster tier (tests/support/tiers.py).
+pytestmark = pytest.mark.cluster
 
 _CODE = re.compile(r"Error code: <code>([a-z_]+)</code>")
 

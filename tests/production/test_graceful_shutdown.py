@@ -24,6 +24,9 @@ from sqlalchemy import create_engine, text
 
 from production.nodes import PARTNER, issue_tokens, node_env
 
+# Real server processes: the cluster tier (tests/support/tiers.py).
+pytestmark = pytest.mark.cluster
+
 LOAD_THREADS = 4
 WAIT = 30.0  # a bound on each wait, never an assertion about speed
 

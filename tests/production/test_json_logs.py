@@ -8,8 +8,13 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+
 from production.nodes import node_env
 from support.signin import csrf_of
+
+# Real server processes: the cluster tier (tests/support/tiers.py).
+pytestmark = pytest.mark.cluster
 
 PASSWORD = "a json log never holds this"
 WRONG = "nor this wrong guess"

@@ -16,10 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import create_engine, text
 
 from production.nodes import PARTNER, NodeFactory, Seeded, node_env
 from support.signin import result_of
+
+# Real server processes: the cluster tier (tests/support/tiers.py).
+pytestmark = pytest.mark.cluster
 
 WORKERS = 4
 KILL_AFTER = 80  # acknowledged operations before the kill

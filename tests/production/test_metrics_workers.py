@@ -7,9 +7,13 @@ import threading
 from pathlib import Path
 
 import httpx
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from production.nodes import node_env
+
+# Real server processes: the cluster tier (tests/support/tiers.py).
+pytestmark = pytest.mark.cluster
 
 TOKEN = "metrics-token-for-two-workers"
 OK = ("leadexec_token_exchanges_total", (("grant_type", "refresh_token"), ("result", "ok"),

@@ -19,7 +19,10 @@ import pytest
 from leadexec_signin import workers
 from production.nodes import node_env
 
-pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+pytestmark = [
+    pytest.mark.cluster,  # real server processes (tests/support/tiers.py)
+    pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
+]
 
 
 def listening_sockets(port: int) -> int:

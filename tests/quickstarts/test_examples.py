@@ -52,6 +52,13 @@ def runner(name: str) -> list[str]:
     return command
 
 
+def in_their_tiers(*names: str) -> list[object]:
+    """Each example marked with what runs it: Node and PHP have tiers of their own
+    (tests/support/tiers.py); every example also needs the live provider (``slow``)."""
+    marks = {"mjs": [pytest.mark.node], "php": [pytest.mark.php]}
+    return [pytest.param(n, marks=marks.get(n.rsplit(".", 1)[1], [])) for n in names]
+
+
 def run(name: str, env: dict[str, str], stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
         [*runner(name), str(EXAMPLES / name)],
@@ -101,7 +108,9 @@ def test_the_guide_prints_every_example_byte_for_byte() -> None:
         assert code == (EXAMPLES / name).read_text(), f"docs/quickstart.md differs from {name}"
 
 
-@pytest.mark.parametrize("name", ["exchange.sh", "exchange.py", "exchange.mjs", "exchange.php"])
+@pytest.mark.parametrize(
+    "name", in_their_tiers("exchange.sh", "exchange.py", "exchange.mjs", "exchange.php")
+)
 def test_the_exchange_example_reaches_the_api(site: Site, partner: Partner, name: str) -> None:
     done = run(name, partner.env)
     assert done.returncode == 0, done.stderr.decode()
@@ -163,7 +172,9 @@ def notice(site: Site) -> Iterator[tuple[str, bytes, str]]:
     receiver.server.shutdown()
 
 
-@pytest.mark.parametrize("name", ["verify_notice.py", "verify_notice.mjs", "verify_notice.php"])
+@pytest.mark.parametrize(
+    "name", in_their_tiers("verify_notice.py", "verify_notice.mjs", "verify_notice.php")
+)
 def test_the_notice_example_accepts_a_real_notice_and_refuses_forgeries(
     site: Site, notice: tuple[str, bytes, str], name: str
 ) -> None:
