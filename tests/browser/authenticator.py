@@ -15,8 +15,8 @@ from leadexec_signin.demo_partner import PartnerConfig, create_partner_app
 from leadexec_signin.settings import Settings
 from leadexec_signin.storage.sql.migrate import upgrade
 from leadexec_signin.web.app import create_app
-
-from .conftest import PASSWORD, LiveServer
+from support.live import LiveServer
+from support.signin import PASSWORD
 
 OPTIONS = {
     "protocol": "ctap2",

@@ -18,6 +18,8 @@ from playwright.sync_api import Browser, BrowserContext, Page
 from leadexec_signin.core.clients import ClientRegistration
 from leadexec_signin.core.factors import ACR_MFA
 
+from support.live import NO_FEDCM
+
 from .authenticator import (
     NO_AUTOFILL,
     Authenticator,
@@ -27,7 +29,6 @@ from .authenticator import (
     local_idp,
     sign_in_with_password,
 )
-from .conftest import NO_FEDCM
 
 pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}

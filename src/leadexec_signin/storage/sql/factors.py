@@ -3,6 +3,7 @@ challenges, and re-authenticated sessions (mixed into ``SqlTransaction``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import Row, delete, insert, select, update
@@ -34,6 +35,8 @@ def _passkey(row: Row[object]) -> Passkey:
 
 class FactorRepository:
     c: Connection
+    # AccountRepository's, beside this one in the transaction class (store.py).
+    session_by_hash: Callable[[str], Session | None]
 
     # -- passkeys ----------------------------------------------------------------------------
 
@@ -202,4 +205,5 @@ class FactorRepository:
         rows = self.c.execute(
             select(s).where(s.c.user_id == user_id).order_by(s.c.last_seen_at.desc())
         ).all()
-        return [self.session_by_hash(r.id_hash) for r in rows]  # type: ignore[attr-defined, misc]
+        found = (self.session_by_hash(r.id_hash) for r in rows)
+        return [session for session in found if session is not None]
