@@ -38,11 +38,19 @@ from support.databases import (  # noqa: E402
     PgDatabase,
     drop_stale_pg_databases,
 )
+from support.keys import pooled_rsa_keys  # noqa: E402
 from support.signin import ISSUER, PARTNER, PASSWORD  # noqa: E402
 from support.world import World  # noqa: E402
 
 # The tiers (markers, ``--fast``): tests/support/tiers.py.
 pytest_plugins = ["support.tiers"]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def rsa_keys_from_a_pool() -> Iterator[None]:
+    """Every provider a test starts makes an RS256 key: from a pool (``support.keys``)."""
+    with pooled_rsa_keys():
+        yield
 
 
 @pytest.fixture(scope="session")
