@@ -13,6 +13,7 @@ under ``if TYPE_CHECKING:`` never run and are left out. The rules:
 from __future__ import annotations
 
 import ast
+import functools
 import os
 import subprocess
 import sys
@@ -80,9 +81,17 @@ def with_ancestors(target: str, known: set[str]) -> set[str]:
     return {".".join(parts[:i]) for i in range(1, len(parts) + 1)} & known
 
 
+@functools.cache
+def real_graph() -> dict[str, set[str]]:
+    """The graph of ``src/``, read once per process (every layer's test reads it)."""
+    return import_graph({name: (path, None) for name, path in modules().items()})
+
+
 def import_graph(sources: dict[str, tuple[Path, str | None]] | None = None) -> dict[str, set[str]]:
     """``sources`` (name -> path, text) replaces the real tree, for the tests of this test."""
-    found = sources or {name: (path, None) for name, path in modules().items()}
+    if sources is None:
+        return real_graph()
+    found = sources
     known = set(found)
     graph: dict[str, set[str]] = {}
     for name, (path, text) in found.items():

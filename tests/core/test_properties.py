@@ -43,6 +43,9 @@ from leadexec_signin.settings import Settings
 from seed_token import exchange_refresh_token
 from support.world import allow, silently
 
+# Hypothesis drives whole providers through many interleavings: out of the fast tier.
+pytestmark = pytest.mark.slow
+
 ORIGIN = "http://127.0.0.1:9000"
 IP = "192.0.2.1"
 _serial = itertools.count()

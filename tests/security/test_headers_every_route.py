@@ -134,6 +134,7 @@ def cookie_name(scheme: str, base: str) -> str:
     return f"__Host-{base}" if scheme == "https" else base
 
 
+@pytest.mark.slow  # every route of the application, twice
 def test_every_route_sends_the_security_headers(walker, world, scheme: str) -> None:
     c, _, op_app = walker
     https = scheme == "https"

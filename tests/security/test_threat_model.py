@@ -6,6 +6,8 @@ import ast
 import re
 from pathlib import Path
 
+import pytest
+
 TESTS = Path(__file__).resolve().parents[1]
 DOC = TESTS.parent / "docs" / "security.md"
 _CITED = re.compile(
@@ -19,6 +21,7 @@ def defined(path: Path) -> set[str]:
     return {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
 
 
+@pytest.mark.slow  # parses every test module of the suite
 def test_every_test_the_threat_model_cites_exists() -> None:
     text = DOC.read_text()
     cited = _CITED.findall(text)

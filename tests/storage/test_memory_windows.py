@@ -42,6 +42,7 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 )
 @given(steps=STEPS, limit=st.sampled_from(["3/10 seconds", "5/minute", "1/second"]))
 # The clock only moves forward across examples; each example makes fresh counters.
+@pytest.mark.slow  # many Hypothesis examples
 def test_it_decides_like_the_library(clock: list[float], steps, limit: str) -> None:
     item = parse(limit)
     ours, theirs = MemoryWindows(), SlidingWindowCounterRateLimiter(MemoryStorage())

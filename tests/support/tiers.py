@@ -63,8 +63,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         for marker, fixtures in BY_FIXTURE.items():
             if used & fixtures:
                 item.add_marker(marker)
+        # A test run on each backend by a fixture's params (``database_url`` and its kind).
         callspec = getattr(item, "callspec", None)
-        if callspec is not None and callspec.params.get("database_url") == "postgresql":
+        if callspec is not None and any(v == "postgresql" for v in callspec.params.values()):
             item.add_marker("postgresql")
 
 

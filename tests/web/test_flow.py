@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from starlette.testclient import TestClient
 
 from leadexec_signin.settings import Settings
@@ -42,6 +43,7 @@ def cli(settings: Settings, *args: str, stdin: str = "") -> dict[str, object]:
     return json.loads(done.stdout)  # type: ignore[no-any-return]
 
 
+@pytest.mark.slow  # the command line in subprocesses
 def test_full_flow_seeded_by_the_command_line(settings: Settings, client: TestClient) -> None:
     user = cli(
         settings,

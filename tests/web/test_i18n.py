@@ -52,6 +52,7 @@ def forms(string: str | tuple[str, ...]) -> tuple[str, ...]:
     return tuple(string) if isinstance(string, tuple) else (string,)
 
 
+@pytest.mark.slow  # Babel extracts every message of the sources
 def test_the_template_is_current_with_the_sources() -> None:
     with (LOCALES / "messages.pot").open("rb") as pot:
         committed = {first(m.id) for m in read_po(pot) if m.id}

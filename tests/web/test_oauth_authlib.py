@@ -31,6 +31,9 @@ from oauth_browser import sign_in_and_consent
 from support.live import LiveServer
 from support.signin import PASSWORD
 
+# Authlib's client against live servers, as the guide runs it: out of the fast tier.
+pytestmark = pytest.mark.slow
+
 DOC = Path(__file__).resolve().parents[2] / "docs" / "oauth.md"
 REDIRECT_URI = "https://rp.example/cb"
 EMAIL = "ann@example.com"
