@@ -17,7 +17,6 @@ from playwright.sync_api import Browser, BrowserContext, Page
 
 from leadexec_signin.core.clients import ClientRegistration
 from leadexec_signin.core.factors import ACR_MFA
-
 from support.live import NO_FEDCM
 
 from .authenticator import (

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, make_url
 
-from conftest import PG_ADMIN_URL
 from production.nodes import free_port
+from support.databases import PG_ADMIN_URL
 
 REPO = Path(__file__).resolve().parents[2]
 

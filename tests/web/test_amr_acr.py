@@ -10,9 +10,9 @@ import json
 import pytest
 from starlette.testclient import TestClient
 
-from conftest import PASSWORD, sign_in
 from leadexec_signin.compose import Services
 from leadexec_signin.core.factors import ACR_MFA, ACR_SINGLE
+from support.signin import PASSWORD, sign_in
 from web.oauth_flow import Pkce, auth_params, authorize, exchange, refresh, register, tokens
 from web.test_oauth_tokens import verify_id_token
 

@@ -9,11 +9,11 @@ from collections.abc import Iterator
 import pytest
 from starlette.testclient import TestClient
 
-from conftest import ISSUER, PASSWORD, csrf_of, sign_in
 from leadexec_signin.compose import Services, build
 from leadexec_signin.core.factors import Passkey
 from leadexec_signin.settings import Settings
 from leadexec_signin.web.app import create_app
+from support.signin import ISSUER, PASSWORD, csrf_of, sign_in
 
 
 @pytest.fixture

@@ -65,7 +65,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     try:
         if args.workers > 1:  # a listening socket per worker (workers.py says why)
             return serve_workers(config, args.workers, settings.shutdown_grace_seconds)
-        uvicorn.run(**config)  # type: ignore[arg-type]
+        uvicorn.run(**config)
     except SystemExit as exc:
         if exc.code not in (0, None):
             raise

@@ -4,6 +4,7 @@ this server's issuer (the snippets name the issuer)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
@@ -25,7 +26,7 @@ from leadexec_signin.web.pages import page
 # Words the pages show for machine values: the values themselves (form fields, classes) stay.
 # A sentence with a value is a (message, values) pair, translated when the page is drawn, in
 # the page's language (which the signed-in user's locale may still change at that point).
-Words = str | tuple[str, dict[str, object]]
+Words = str | tuple[str, Mapping[str, object]]
 STATUS_WORDS = {
     PENDING: N_("development mode"),
     APPROVED: N_("approved"),
