@@ -18,6 +18,9 @@ from sqlalchemy import create_engine, make_url
 from production.nodes import free_port
 from support.databases import PG_ADMIN_URL
 
+# The command line and servers as real processes: out of the fast tier.
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[2]
 
 
