@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from oauth_clients.conftest import node_modules  # noqa: F401 - the npm fixture
+from support.live import SCREENSHOTS, Site
 
-from .conftest import SCREENSHOTS, Site
 from .console import console_sign_in, create_button, register_app
 from .test_accessibility import BLOCKING, axe_violations
 
@@ -100,7 +99,7 @@ def test_a_form_answers_on_its_own_tab(site: Site, page: Page) -> None:
 def test_every_tab_passes_axe(
     site: Site,
     browser: Browser,
-    node_modules: Path,  # noqa: F811
+    node_modules: Path,
     size: dict[str, int],
 ) -> None:
     phone = size == PHONE

@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 
 from leadexec_signin.core import audit
 from leadexec_signin.storage.sql import factor_tables, tables
+from support.live import NO_FEDCM
 
 from .authenticator import (
     NO_AUTOFILL,
@@ -25,7 +26,6 @@ from .authenticator import (
     local_idp,
     sign_in_with_password,
 )
-from .conftest import NO_FEDCM
 
 pytestmark = pytest.mark.browser
 SIGNIN = "/account/passkey/signin"

@@ -19,6 +19,7 @@ from functools import lru_cache
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import RedisStorage as AsyncRedisStorage
+from limits.aio.storage.redis.redispy import RedispyBridge
 from limits.aio.strategies import SlidingWindowCounterRateLimiter as AsyncSlidingWindow
 from limits.storage import storage_from_string
 from limits.strategies import SlidingWindowCounterRateLimiter
@@ -231,6 +232,8 @@ class AsyncLimits:
     async def close(self) -> None:
         storage, loop = self._storage, self._loop
         self._strategy = self._storage = self._loop = None
-        if storage is not None and loop is asyncio.get_running_loop():
+        # Opened with implementation="redispy": the bridge holds a redis-py client.
+        bridge = storage.bridge if storage is not None else None
+        if isinstance(bridge, RedispyBridge) and loop is asyncio.get_running_loop():
             with contextlib.suppress(Exception):  # the connections go with the process anyway
-                await storage.bridge.storage.aclose()
+                await bridge.storage.aclose()
