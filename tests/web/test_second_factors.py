@@ -13,12 +13,12 @@ import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from conftest import ISSUER, PASSWORD, csrf_of, sign_in
 from leadexec_signin.compose import Services, build
 from leadexec_signin.core import audit
 from leadexec_signin.settings import Settings
 from leadexec_signin.storage.sql import tables
 from leadexec_signin.web.app import create_app
+from support.signin import ISSUER, PASSWORD, csrf_of, sign_in
 
 _KEY = re.compile(r'<code class="totp-key">([A-Z2-7 ]+)</code>')
 _CODES = re.compile(r"<li><code>([A-Z2-7]{5}-[A-Z2-7]{5})</code></li>")
