@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -32,44 +33,38 @@ def cross_site_cookie(settings: Settings) -> bool:
     return settings.secure_cookies or _LOOPBACK.fullmatch(settings.issuer_origin) is not None
 
 
+def _session_cookies(settings: Settings) -> list[tuple[str, bool, Literal["lax", "none"]]]:
+    """(name, Secure, SameSite) of each session cookie: the Lax one always, the cross-site one
+    where browsers accept it."""
+    cookies: list[tuple[str, bool, Literal["lax", "none"]]] = [
+        (cookie_name(settings, SESSION), settings.secure_cookies, "lax")
+    ]
+    if cross_site_cookie(settings):
+        cookies.append((cookie_name(settings, SESSION_X), True, "none"))
+    return cookies
+
+
 def set_session_cookie(response: Response, settings: Settings, raw: str) -> None:
     """Also tells the browser that the user is signed in here (the Login Status API's
     ``Set-Login``), so its FedCM dialog asks the accounts endpoint at all."""
-    secure = settings.secure_cookies
-    max_age = settings.session_absolute_seconds
     response.headers["Set-Login"] = "logged-in"
-    response.set_cookie(
-        cookie_name(settings, SESSION),
-        raw,
-        max_age=max_age,
-        httponly=True,
-        secure=secure,
-        samesite="lax",
-        path="/",
-    )
-    if cross_site_cookie(settings):
+    for name, secure, samesite in _session_cookies(settings):
         response.set_cookie(
-            cookie_name(settings, SESSION_X),
+            name,
             raw,
-            max_age=max_age,
+            max_age=settings.session_absolute_seconds,
             httponly=True,
-            secure=True,
-            samesite="none",
+            secure=secure,
+            samesite=samesite,
             path="/",
         )
 
 
 def clear_session_cookie(response: Response, settings: Settings) -> None:
     """Every sign-out: the browser then refuses a passive FedCM call without a request."""
-    secure = settings.secure_cookies
     response.headers["Set-Login"] = "logged-out"
-    response.delete_cookie(
-        cookie_name(settings, SESSION), path="/", secure=secure, httponly=True, samesite="lax"
-    )
-    if cross_site_cookie(settings):
-        response.delete_cookie(
-            cookie_name(settings, SESSION_X), path="/", secure=True, httponly=True, samesite="none"
-        )
+    for name, secure, samesite in _session_cookies(settings):
+        response.delete_cookie(name, path="/", secure=secure, httponly=True, samesite=samesite)
 
 
 def session_cookie(
