@@ -89,6 +89,8 @@ PAGES: dict[str, tuple[bool, Callable[[Audit], str]]] = {
     "connected-apps": (True, lambda a: "/account/apps"),
     "sign-out": (True, lambda a: "/account/logout"),
     "email": (True, lambda a: "/account/email"),
+    "security": (True, lambda a: "/account/security"),
+    "security-app": (True, lambda a: "/account/security/app"),
     "console-apps": (True, lambda a: "/developers"),
     "console-app": (True, lambda a: f"/developers/apps/{a.own_app}"),
     "console-buttons": (True, lambda a: "/developers/buttons"),

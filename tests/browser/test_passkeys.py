@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import jwt
+import pyotp
 import pytest
 from authlib.integrations.requests_client import OAuth2Session as OAuth2Client
 from playwright.sync_api import Browser, BrowserContext, Page
@@ -206,3 +207,43 @@ def test_an_operator_is_blocked_from_admin_until_enrolled(
     page.get_by_role("button", name="Sign in with a passkey").click()
     page.wait_for_url("**/admin")
     assert page.get_by_role("heading", name="Applications").is_visible()
+
+
+def test_totp_enrolment_and_two_step_sign_in_with_pyotp_codes_and_a_recovery_code(
+    idp: LocalIdp, ctx: BrowserContext, shot: Callable[..., Path]
+) -> None:
+    email = idp.new_user("totp@example.com")
+    ctx.add_init_script(NO_AUTOFILL)
+    page = ctx.new_page()
+    sign_in_with_password(page, idp.url, email)
+    page.wait_for_url("**/account/apps")
+    page.goto(f"{idp.url}/account/security")
+    page.get_by_role("link", name="Set up an authenticator app").click()
+    assert page.locator(".qr svg").is_visible()  # drawn on the server, inside the page's CSP
+    shot(page, "security-app-setup")
+    totp = pyotp.TOTP(page.inner_text(".totp-key").replace(" ", ""))
+    page.get_by_label("Then enter the 6-digit code the app shows").fill(totp.now())
+    page.get_by_role("button", name="Turn on").click()
+    codes = page.locator(".recovery-codes code").all_inner_texts()
+    assert len(codes) == 10
+    shot(page, "security-recovery-codes")
+    page.goto(f"{idp.url}/account/logout")
+    page.get_by_role("button", name="Sign out").click()
+    # Password, then the app's next code (the one just used is spent).
+    page.wait_for_timeout(10)
+    sign_in_with_password(page, idp.url, email)
+    page.wait_for_url("**/account/second-step")
+    shot(page, "second-step")
+    next_code = totp.at(int(time.time()) + 30)
+    page.get_by_label("Code from your authenticator app").fill(next_code)
+    page.get_by_role("button", name="Continue", exact=True).click()
+    page.wait_for_url("**/account/apps")
+    # A recovery code, once.
+    page.goto(f"{idp.url}/account/logout")
+    page.get_by_role("button", name="Sign out").click()
+    sign_in_with_password(page, idp.url, email)
+    page.wait_for_url("**/account/second-step")
+    page.get_by_text("Use a recovery code").click()
+    page.get_by_label("Recovery code", exact=True).fill(codes[0])
+    page.get_by_role("button", name="Continue with a recovery code").click()
+    page.wait_for_url("**/account/apps")

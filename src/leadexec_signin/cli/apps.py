@@ -44,6 +44,7 @@ def app_json(app: Application) -> dict[str, object]:
         "accessTokenFormat": app.access_token_format,
         "idTokenAlg": app.id_token_alg,
         "rotateRefreshTokens": app.rotate_refresh_tokens,
+        "requireMfa": app.require_mfa,
     }
 
 
@@ -75,6 +76,7 @@ def client_registration(args: argparse.Namespace) -> ClientRegistration:
         backchannel_logout_uri=args.backchannel_logout_uri or "",
         access_token_format=args.access_token_format,
         rotate_refresh_tokens=args.rotate_refresh_tokens,
+        require_mfa=args.require_mfa,
         id_token_alg=args.id_token_alg,
     )
 
@@ -191,6 +193,11 @@ def add_client_flags(sp: argparse.ArgumentParser) -> None:
         "--rotate-refresh-tokens",
         action="store_true",
         help="a new refresh token at each use (always on for public clients)",
+    )
+    sp.add_argument(
+        "--require-mfa",
+        action="store_true",
+        help="its users sign in with a second factor (passkey or authenticator app)",
     )
 
 

@@ -63,6 +63,8 @@ class Application:
     # A rotated secret's hash, accepted until the time the partner chose (``rotate_secret``).
     previous_secret_hash: str | None = None
     previous_secret_expires_at: datetime | None = None
+    # Two-step sign-in required of its users (migration 0009; core/factors.py).
+    require_mfa: bool = False
 
     def __post_init__(self) -> None:
         if not self.client_type:

@@ -203,6 +203,8 @@ class ClientRegistration:
     access_token_format: str = OPAQUE
     rotate_refresh_tokens: bool = False
     id_token_alg: str = "RS256"
+    # Its users sign in with a second factor (passkey, authenticator app): core/factors.py.
+    require_mfa: bool = False
 
 
 def check_jwks(raw: str | None) -> str | None:
@@ -303,4 +305,5 @@ def check_registration(reg: ClientRegistration, *, has_secret: bool) -> ClientRe
         id_token_alg=reg.id_token_alg,
         # OAuth 2.1 section 4.3.1: a public client's refresh tokens are always rotated.
         rotate_refresh_tokens=reg.rotate_refresh_tokens or kind == PUBLIC,
+        require_mfa=reg.require_mfa,
     )

@@ -110,3 +110,12 @@ def wants_mfa(acr_values: str, claims: str) -> bool:
         return False
     wanted = acr.get("values") or ([acr["value"]] if "value" in acr else [])
     return isinstance(wanted, list) and ACR_MFA in wanted
+
+
+def missing_second_factor(app_requires: bool, amr: tuple[str, ...]) -> bool:
+    """An application that requires two-step sign-in, and a session signed in without it."""
+    return app_requires and MFA not in amr
+
+
+def has_app(secret: TotpSecret | None) -> bool:
+    return secret is not None and secret.confirmed_at is not None

@@ -116,6 +116,7 @@ class Registry:
             jwks_uri=reg.jwks_uri,
             jwks=reg.jwks,
             rotate_refresh_tokens=reg.rotate_refresh_tokens,
+            require_mfa=reg.require_mfa,
             post_logout_redirect_uris=reg.post_logout_redirect_uris,
             backchannel_logout_uri=reg.backchannel_logout_uri,
             access_token_format=reg.access_token_format,

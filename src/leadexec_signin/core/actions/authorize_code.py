@@ -29,7 +29,7 @@ from leadexec_signin.core.errors import (
     LoginRequired,
     SigninError,
 )
-from leadexec_signin.core.factors import MFA, wants_mfa
+from leadexec_signin.core.factors import MFA, missing_second_factor, wants_mfa
 from leadexec_signin.core.oauth_authorize import (
     OAuthContext,
     OAuthRequest,
@@ -199,6 +199,13 @@ class AuthorizeCode:
                 if silent:
                     raise LoginRequired("")
                 return ShowLogin(ctx, fresh=True, login_hint=hint or user.email)
+        required = missing_second_factor(ctx.app.require_mfa, session.amr)
+        if required and not again:
+            # The application requires two-step sign-in: with a factor, sign in with it; without
+            # one, add one first.
+            if silent:
+                raise LoginRequired("")
+            return ShowLogin(ctx, fresh=True, login_hint=hint or user.email, step="mfa")
         if wants_mfa(req.acr_values, req.claims) and MFA not in session.amr and not again:
             # Step-up: the client asked for more than the session proved (acr_values, or an
             # essential acr in claims); a password-only sign-in that came back stays as is.

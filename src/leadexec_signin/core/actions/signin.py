@@ -15,7 +15,7 @@ from leadexec_signin.core import audit
 from leadexec_signin.core.accounts import User
 from leadexec_signin.core.actions.access import AccessTokens
 from leadexec_signin.core.actions.issue import IssueTx, issue_code, issue_tokens, widen_grant
-from leadexec_signin.core.actions.sessions import SessionsTx, session_user
+from leadexec_signin.core.actions.sessions import SessionsTx, signed_in
 from leadexec_signin.core.actions.usage import UsageLog
 from leadexec_signin.core.authorize import (
     AuthorizeContext,
@@ -25,14 +25,15 @@ from leadexec_signin.core.authorize import (
 )
 from leadexec_signin.core.clock import Clock
 from leadexec_signin.core.errors import AccessDenied, Conflict, ImmediateFailed, SigninError
+from leadexec_signin.core.factors import has_app, missing_second_factor
 from leadexec_signin.core.grants import Grant
-from leadexec_signin.core.ports import Apps, Store
+from leadexec_signin.core.ports import Apps, Factors, Store
 from leadexec_signin.core.scopes import ordered, user_claims
 from leadexec_signin.core.tokens import IssuedTokens
 from leadexec_signin.settings import Settings
 
 
-class SignInTx(Apps, SessionsTx, IssueTx, Protocol):
+class SignInTx(Apps, SessionsTx, IssueTx, Factors, Protocol):
     pass
 
 
@@ -51,6 +52,10 @@ class Authorization:
 @dataclass(frozen=True)
 class LoginNeeded:
     request: AuthorizeRequest
+    # "mfa": the application requires two-step sign-in; ``enrol``: the user has no second
+    # factor yet, so adds one first (core/factors.py).
+    step: str = ""
+    enrol: bool = False
 
 
 @dataclass(frozen=True)
@@ -133,10 +138,14 @@ class SignIn:
         now = self.clock.now()
         with self.store.transaction() as tx:
             ctx = check_request(tx, req)
-            user = session_user(tx, session, now, self.settings)
-            if user is None:
+            found = signed_in(tx, session, now, self.settings)
+            if found is None:
                 return LoginNeeded(req)
+            user = found[1]
             check_user(ctx, user)
+            if missing_second_factor(ctx.app.require_mfa, found[0].amr):
+                has = tx.passkeys_for_user(user.id) or has_app(tx.totp_secret(user.id))
+                return LoginNeeded(req, step="mfa", enrol=not has)
             if decision == "cancel":
                 audit.record(
                     tx, now, audit.CONSENT_DENIED, user_id=user.id, app_id=ctx.app.id, ip=ip
@@ -176,9 +185,12 @@ class SignIn:
         try:
             with self.store.transaction() as tx:
                 ctx = check_request(tx, req)
-                user = session_user(tx, session, now, self.settings)
-                if user is not None:
-                    check_user(ctx, user)
+                found = signed_in(tx, session, now, self.settings)
+                user = found[1] if found else None
+                if found is not None:
+                    check_user(ctx, found[1])
+                    if missing_second_factor(ctx.app.require_mfa, found[0].amr):
+                        raise ImmediateFailed()
                 grant = tx.active_grant(user.id, ctx.app.id) if user else None
                 if user is None or grant is None or not ctx.scopes <= grant.scopes:
                     raise ImmediateFailed()

@@ -107,6 +107,7 @@ def app_from_row(
         access_token_format=m[prefix + "access_token_format"],
         previous_secret_hash=m.get(prefix + "previous_secret_hash"),
         previous_secret_expires_at=m.get(prefix + "previous_secret_expires_at"),
+        require_mfa=bool(m.get(prefix + "require_mfa", False)),
     )
 
 

@@ -35,6 +35,7 @@ def client_fields(app: Application) -> dict[str, object]:
         "access_token_format": app.access_token_format,
         "id_token_alg": app.id_token_alg,
         "rotate_refresh_tokens": app.rotate_refresh_tokens,
+        "require_mfa": app.require_mfa,
     }
 
 
@@ -52,6 +53,7 @@ def posted_client_fields(form: FormData) -> dict[str, object]:
         "access_token_format": text(form, "access_token_format", 40),
         "id_token_alg": text(form, "id_token_alg", 40),
         "rotate_refresh_tokens": form.get("rotate_refresh_tokens") == "on",
+        "require_mfa": form.get("require_mfa") == "on",
     }
 
 
@@ -68,4 +70,5 @@ def registration(fields: dict[str, object]) -> ClientRegistration:
         access_token_format=str(fields["access_token_format"]) or "opaque",
         id_token_alg=str(fields["id_token_alg"]) or ID_TOKEN_ALGS[0],
         rotate_refresh_tokens=bool(fields["rotate_refresh_tokens"]),
+        require_mfa=bool(fields["require_mfa"]),
     )

@@ -64,9 +64,15 @@ def authorize_url(req: AuthorizeRequest, hl: str | None = None) -> str:
     return "/signin/authorize?" + urlencode({**query, "hl": hl} if hl else query)
 
 
-def login_redirect(req: AuthorizeRequest, hl: str | None = None) -> Response:
+def login_redirect(
+    req: AuthorizeRequest, hl: str | None = None, why: LoginNeeded | None = None
+) -> Response:
+    """To the sign-in form; for an application that requires two-step sign-in, to sign in
+    with a second factor, or to add one first (``/account/security``)."""
+    where = "/account/security" if why and why.enrol else "/account/login"
+    step = f"&step={why.step}" if why and why.step else ""
     return RedirectResponse(
-        "/account/login?next=" + quote(authorize_url(req, hl), safe=""), status_code=303
+        f"{where}?next=" + quote(authorize_url(req, hl), safe="") + step, status_code=303
     )
 
 
@@ -143,7 +149,7 @@ async def _popup(
         shown=shown,
     )
     if isinstance(outcome, LoginNeeded):
-        return login_redirect(req, requested_language(request))
+        return login_redirect(req, requested_language(request), outcome)
     if isinstance(outcome, ConsentNeeded):
         return consent_page(request, outcome)
     assert isinstance(outcome, Done)

@@ -1,0 +1,86 @@
+"""An application can require two-step sign-in (console switch, ``apps create|client
+--require-mfa``): its users without a second factor add one before they consent, users with
+one sign in with it, and its silent check answers immediate_failed until they have."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from starlette.testclient import TestClient
+
+from cli.test_cli import run
+from conftest import PARTNER, PASSWORD, sign_in
+from leadexec_signin.compose import Services
+from leadexec_signin.core.authorize import AuthorizeRequest
+from leadexec_signin.core.clients import ClientRegistration
+from leadexec_signin.core.errors import ImmediateFailed
+from web.test_operator_mfa import a_passkey
+
+
+def strict_app(services: Services) -> str:
+    app, _ = services.registry.register(
+        name="Strict CRM",
+        origins=[PARTNER],
+        scopes="profile,email",
+        client=ClientRegistration(require_mfa=True),
+    )
+    services.operator.set_app_status(app.id, "approved")
+    assert app.require_mfa
+    return services.registry.create_button(app_id=app.id, scopes="profile").id
+
+
+def popup(client: TestClient, btn: str) -> object:
+    return client.get(
+        "/signin/authorize",
+        params={"btnId": btn, "origin": PARTNER, "state": "s"},
+        follow_redirects=False,
+    )
+
+
+def test_a_user_without_a_factor_enrols_before_consenting(
+    client: TestClient, services: Services
+) -> None:
+    services.accounts.create_user(email="n@example.com", name="N", password=PASSWORD)
+    btn = strict_app(services)
+    sign_in(client, "n@example.com")
+    r = popup(client, btn)
+    assert r.status_code == 303  # type: ignore[attr-defined]
+    location = r.headers["location"]  # type: ignore[attr-defined]
+    assert location.startswith("/account/security?next=") and location.endswith("&step=mfa")
+
+
+def test_a_user_with_a_factor_signs_in_with_it_then_consents(
+    client: TestClient, services: Services
+) -> None:
+    user = services.accounts.create_user(email="y@example.com", name="Y", password=PASSWORD)
+    btn = strict_app(services)
+    client.cookies.set("le_session", services.sessions.start(user, ("pwd",)))
+    a_passkey(services, user.id)
+    r = popup(client, btn)
+    assert r.headers["location"].startswith("/account/login?next=")  # type: ignore[attr-defined]
+    assert r.headers["location"].endswith("&step=mfa")  # type: ignore[attr-defined]
+    client.cookies.set("le_session", services.sessions.start(user, ("hwk", "user", "mfa")))
+    r = popup(client, btn)
+    assert r.status_code == 200 and 'value="allow"' in r.text  # type: ignore[attr-defined]
+
+
+def test_the_silent_check_fails_until_the_user_has_a_second_factor(
+    services: Services,
+) -> None:
+    user = services.accounts.create_user(email="s@example.com", name="S", password=PASSWORD)
+    btn = strict_app(services)
+    req = AuthorizeRequest(btn, PARTNER, "s", True)
+    try:
+        services.signin.silent(req, services.sessions.start(user, ("pwd",)), "::1")
+    except ImmediateFailed:
+        pass
+    else:
+        raise AssertionError("a password-only session passed the silent check")
+
+
+def test_apps_create_and_client_take_require_mfa(tmp_path: Path) -> None:
+    made = run(tmp_path, "apps", "create", "--name", "Strict", "--origin", PARTNER,
+               "--scopes", "profile", "--require-mfa", "--json")  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    assert json.loads(made.stdout)["requireMfa"] is True
