@@ -7,14 +7,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from starlette.testclient import TestClient
 
 from cli.test_cli import run
-from conftest import PARTNER, PASSWORD, sign_in
 from leadexec_signin.compose import Services
 from leadexec_signin.core.authorize import AuthorizeRequest
 from leadexec_signin.core.clients import ClientRegistration
 from leadexec_signin.core.errors import ImmediateFailed
+from support.signin import PARTNER, PASSWORD, sign_in
 from web.test_operator_mfa import a_passkey
 
 
@@ -79,6 +80,7 @@ def test_the_silent_check_fails_until_the_user_has_a_second_factor(
         raise AssertionError("a password-only session passed the silent check")
 
 
+@pytest.mark.slow  # a command-line process
 def test_apps_create_and_client_take_require_mfa(tmp_path: Path) -> None:
     made = run(tmp_path, "apps", "create", "--name", "Strict", "--origin", PARTNER,
                "--scopes", "profile", "--require-mfa", "--json")  # fmt: skip
