@@ -120,3 +120,24 @@ def test_every_tab_passes_axe(
         assert problems == {}
     finally:
         context.close()
+
+
+def test_a_first_secret_says_what_it_changes_before_and_after(site: Site, page: Page) -> None:
+    app_url = open_app(page, site)
+    page.goto(f"{app_url}#secret")
+    effect = page.locator("#secret-effect")
+    expect(effect).to_contain_text("Creating a secret makes it required at once: /api/token")
+    expect(effect).to_contain_text("the OAuth client becomes confidential (client_secret_basic)")
+    page.get_by_role("button", name="Create a secret").click()
+    notice = page.get_by_role("status").filter(has_text="Secret created.")
+    expect(notice).to_have_text(
+        "Secret created. From now on /api/token requires it with every exchange, and the "
+        "OAuth client is confidential (client_secret_basic)."
+    )
+    expect(page.get_by_text("The old secret stopped working")).to_have_count(0)  # there was none
+    expect(page.locator("section#secret")).to_be_visible()
+    expect(page.locator("#secret-effect")).to_have_count(0)
+    # A real rotation, without a grace, says the old one stopped: there was one.
+    page.get_by_label("When the new secret is made").select_option("0")
+    page.get_by_role("button", name="Replace the secret").click()
+    expect(page.get_by_text("New secret created. The old secret stopped working.")).to_be_visible()

@@ -257,3 +257,36 @@ def test_forgot_password_and_a_change_of_email_in_the_browser(
     no_horizontal_scroll(page)
     photograph(page, "outbox")
     assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_an_unconfirmed_account_gets_the_link_again_and_the_demo_page_points_at_the_outbox(
+    page: Page, idp: Idp
+) -> None:
+    """Signed up, the first mail lost: the sign-in refuses with a button that sends a new link,
+    whose "check your email" page (the development outbox is on) links to the outbox."""
+    page.goto(idp.url + "/account/signup")
+    page.fill("#name", "Lou Lostmail")
+    page.fill("#email", "lou@partner.example")
+    page.fill("#password", PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+    expect(page.locator("h1")).to_have_text("Check your email")
+    page.locator("#outbox-link").get_by_role("link", name="mail outbox").click()
+    expect(page.locator("h1")).to_have_text("Mail outbox")
+    idp.smtp.inbox.wait_for("lou@partner.example")
+
+    page.goto(idp.url + "/account/login")
+    page.fill("#email", "lou@partner.example")
+    page.fill("#password", PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.get_by_text("Confirm your email address first")).to_be_visible()
+    page.locator("#resend-link").get_by_role("button", name="Send the link again").click()
+    expect(page.locator("h1")).to_have_text("Check your email")
+    expect(page.locator(".lead")).to_contain_text("lou@partner.example")
+    expect(page.locator("#outbox-link")).to_be_visible()
+    # The new link confirms the account, with the password it signed up with.
+    mail = idp.smtp.inbox.wait_for("lou@partner.example", count=2)[-1]
+    page.goto(mail.link)
+    page.get_by_role("button", name="Confirm email address").click()
+    page.fill("#password", PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.get_by_role("heading", name="Sign in")).to_have_count(0)  # signed in

@@ -176,6 +176,29 @@ class AccountRecovery:
                 message = compose(email, "verify_email", name=name, link=link, hours=hours)
         self.mailer.send(message)
 
+    def resend_verification(self, *, email: str, ip: str) -> None:
+        """A new confirmation link for an account that signed up and never confirmed, asked
+        from the sign-in form; nothing for any other address, and the caller's answer is the
+        same either way (as sign-up, which also sends one)."""
+        email = normalize_email(email)
+        self._count_mail(email, ip)
+        now = self.clock.now()
+        message = None
+        with self.store.transaction() as tx:
+            user = tx.user_by_email(email)
+            if user is not None and user.email_verified_at is None:
+                # The account's own password stays the one the link confirms.
+                data = {"email": email, "name": user.name, "password_hash": user.password_hash}
+                ttl = self.settings.verify_link_ttl_seconds
+                raw = self._token(tx, user.id, VERIFY, ttl, data)
+                audit.record(tx, now, audit.SIGNUP_REPEATED, user_id=user.id, ip=ip)
+                link = self._link("/account/verify", raw)
+                message = compose(
+                    email, "verify_email", name=user.name, link=link, hours=ttl // 3600
+                )
+        if message is not None:
+            self.mailer.send(message)
+
     def verify_email(self, raw: object, ip: str) -> str:
         """Confirm the address; the password of the sign-up that sent this link becomes the
         account's. Returns the address, to fill in the sign-in form."""

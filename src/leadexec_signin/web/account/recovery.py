@@ -71,8 +71,10 @@ def refused(
 
 def sent(request: Request, title: str, lines: list[tuple[str, dict[str, object]]]) -> Response:
     """The "check your email" page: each line a catalog sentence and its values, so the page
-    speaks the reader's language (mail_sent.html translates them)."""
-    return page(request, "mail_sent.html", {"title": title, "lines": lines})
+    speaks the reader's language (mail_sent.html translates them). Where the development
+    outbox is on (the demo), it links there: that is where the mail went."""
+    outbox = services(request).outbox is not None
+    return page(request, "mail_sent.html", {"title": title, "lines": lines, "outbox": outbox})
 
 
 # -- sign up --------------------------------------------------------------------------------
@@ -308,11 +310,41 @@ async def email_confirm_post(request: Request) -> Response:
     return RedirectResponse(signin_after("email", new_email), status_code=303)
 
 
+async def verify_resend_post(request: Request) -> Response:
+    """ "Send the link again", from the sign-in form of an account not confirmed yet."""
+    svc = services(request)
+    form = await checked_form(request)
+    email = field(form, "email")
+    try:
+        if not email:
+            raise InvalidRequest("Enter your email address.")
+        ip = client_ip(request, svc.settings)
+        await call(svc.recovery.resend_verification, email=email, ip=ip)
+    except (InvalidRequest, RateLimited) as exc:
+        return refused(request, "login.html", {"title": "Sign in", "next": "/account/apps",
+                                               "email": email[:320]}, exc)  # fmt: skip
+    hours = svc.settings.verify_link_ttl_seconds // 3600
+    return sent(
+        request,
+        N_("Check your email"),
+        [
+            (
+                N_(
+                    "If %(email)s is waiting for confirmation, we sent it a new link. Follow it "
+                    "to finish creating your account; it works once, for %(hours)s hours."
+                ),
+                {"email": email.strip().lower()[:320], "hours": hours},
+            )
+        ],
+    )
+
+
 routes = [
     Route("/account/signup", signup_get, methods=["GET"]),
     Route("/account/signup", signup_post, methods=["POST"]),
     Route("/account/verify", verify_get, methods=["GET"]),
     Route("/account/verify", verify_post, methods=["POST"]),
+    Route("/account/verify/resend", verify_resend_post, methods=["POST"]),
     Route("/account/forgot", forgot_get, methods=["GET"]),
     Route("/account/forgot", forgot_post, methods=["POST"]),
     Route("/account/reset", reset_get, methods=["GET"]),

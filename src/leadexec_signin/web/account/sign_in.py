@@ -118,6 +118,8 @@ async def login_post(request: Request) -> Response:
                 "error": exc.description,
                 "app_name": await asking_app(request, next_url),
                 "title": "Sign in",
+                # Its confirmation link may never have arrived: offer a new one.
+                "resend": isinstance(exc, EmailNotVerified),
             },
             status=exc.status,
         )

@@ -15,6 +15,10 @@ from leadexec_signin.web.context import call, services
 from leadexec_signin.web.developers.app_page import app_page
 from leadexec_signin.web.developers.forms import text
 
+FIRST_SECRET = N_(
+    "Secret created. From now on /api/token requires it with every exchange, and the OAuth "
+    "client is confidential (client_secret_basic)."
+)
 # What the page says once the new secret is made: whole sentences, one per choice (a closed
 # set), so each language words its own duration.
 GRACE_NOTICES = {
@@ -34,6 +38,9 @@ async def rotate_secret(request: Request, user: User, form: FormData, app_id: st
             error=InvalidRequest(N_("Choose how long the old secret keeps working.")), status=400,
             tab="secret",
         )  # fmt: skip
-    secret = await call(services(request).console.rotate_secret, app_id, user, grace)
-    notice = GRACE_NOTICES[choice]
+    console = services(request).console
+    app, _ = await call(console.owned_app, app_id, user)
+    secret = await call(console.rotate_secret, app_id, user, grace)
+    # A first secret replaces nothing: say what it changed instead.
+    notice = GRACE_NOTICES[choice] if app.requires_secret else FIRST_SECRET
     return await app_page(request, app_id, user, secret=secret, notice=notice, tab="secret")
