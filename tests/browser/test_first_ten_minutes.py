@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from conftest import allow
 from leadexec_signin.core.authorize import AuthorizeRequest
-
-from .conftest import PASSWORD, Site
+from support.live import Site
+from support.signin import PASSWORD
+from support.world import allow
 
 pytestmark = pytest.mark.browser
 
