@@ -4,6 +4,9 @@ same requests."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import secrets
 from types import SimpleNamespace
 
 import limits.storage.memory
@@ -16,7 +19,7 @@ from limits.storage import MemoryStorage
 from limits.strategies import SlidingWindowCounterRateLimiter
 
 from leadexec_signin.storage import ratelimit
-from leadexec_signin.storage.ratelimit import MemoryWindows
+from leadexec_signin.storage.ratelimit import AsyncLimits, LimitsRateLimiter, MemoryWindows
 
 STEPS = st.lists(
     st.tuples(
@@ -67,3 +70,45 @@ def test_idle_keys_are_forgotten(clock: list[float]) -> None:
         clock[0] += 0.4
     assert all(key[1] != "old" for key in windows._windows)
     assert windows.hit(item, "old")  # and, forgotten, it starts from zero
+
+
+# -- the event loop's counts share Redis's keys with the synchronous client ------------------
+
+REDIS_URL = os.environ.get("LEADEXEC_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def test_counts_awaited_on_the_loop_and_made_in_threads_add_up() -> None:
+    """A server counts from its event loop (AsyncLimits), the command line and threads with
+    the synchronous client: one limit, one count, whichever way each hit came."""
+    limiter = LimitsRateLimiter(REDIS_URL)
+    counted = AsyncLimits(REDIS_URL, limiter)
+    key = ("shared-count", secrets.token_hex(8))
+
+    async def run() -> list[int | None]:
+        await counted.open()
+        try:
+            got = [await counted.hit("3/minute", *key), await counted.hit("3/minute", *key)]
+            got.append(limiter.hit("3/minute", *key))
+            got.append(await counted.hit("3/minute", *key))
+            return got
+        finally:
+            await counted.close()
+
+    got = asyncio.run(run())
+    assert got[:3] == [None, None, None]
+    assert got[3] is not None and 0 < got[3] <= 60
+
+
+def test_an_unreachable_redis_falls_back_to_memory_on_the_loop() -> None:
+    limiter = LimitsRateLimiter("redis://127.0.0.1:1/0")  # nothing listens on port 1
+    counted = AsyncLimits("redis://127.0.0.1:1/0", limiter)
+
+    async def run() -> list[int | None]:
+        await counted.open()
+        try:
+            return [await counted.hit("2/minute", "fallback", "x") for _ in range(3)]
+        finally:
+            await counted.close()
+
+    got = asyncio.run(run())
+    assert got[:2] == [None, None] and got[2] is not None  # counted in memory meanwhile
