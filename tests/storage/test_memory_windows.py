@@ -77,6 +77,7 @@ def test_idle_keys_are_forgotten(clock: list[float]) -> None:
 REDIS_URL = os.environ.get("LEADEXEC_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
+@pytest.mark.cluster  # shares the machine's Redis
 def test_counts_awaited_on_the_loop_and_made_in_threads_add_up() -> None:
     """A server counts from its event loop (AsyncLimits), the command line and threads with
     the synchronous client: one limit, one count, whichever way each hit came."""

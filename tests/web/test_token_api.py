@@ -468,6 +468,7 @@ def with_redis(settings, clock) -> Iterator[object]:
         services.close()
 
 
+@pytest.mark.cluster
 def test_with_redis_an_exchange_waits_on_no_thread(with_redis, world, threads) -> None:
     """The limits are in Redis: counted through its async client on the event loop, so the
     refresh exchange still needs no thread (SQLite reads in place, PostgreSQL awaits)."""
@@ -487,6 +488,7 @@ def test_with_redis_an_exchange_waits_on_no_thread(with_redis, world, threads) -
         assert me.status_code == 200 and threads == []
 
 
+@pytest.mark.cluster
 def test_with_redis_two_servers_count_one_limit(with_redis, world) -> None:
     """The address's limit is shared through Redis by servers counting on their event loops:
     what one server counted, the other refuses."""

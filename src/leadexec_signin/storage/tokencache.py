@@ -32,7 +32,7 @@ from leadexec_signin.metrics import CACHE_HIT, CACHE_MISS, REFRESH_HIT, REFRESH_
 from leadexec_signin.storage.events import grant_event
 
 if TYPE_CHECKING:
-    from prometheus_client import Counter
+    from leadexec_signin.metrics import Bound
 
 V = TypeVar("V")
 
@@ -254,7 +254,7 @@ class TokenChecks:
         """The cached refresh read, if it stays fresh 50 ms more; never reads."""
         return self._peek(self.refresh, token_hash, REFRESH_HIT)
 
-    def _peek(self, cache: TokenCache[V], key: str, hits: Counter) -> V | None:
+    def _peek(self, cache: TokenCache[V], key: str, hits: Bound) -> V | None:
         if cache.ttl <= 0:
             return None
         self.listen()

@@ -19,7 +19,8 @@ T = TypeVar("T")
 
 
 def services(request: Request) -> Services:
-    return request.app.state.services  # type: ignore[no-any-return]
+    services_: Services = request.app.state.services
+    return services_
 
 
 async def call(fn: Callable[..., T], *args: object, **kwargs: object) -> T:

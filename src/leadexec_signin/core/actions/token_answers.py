@@ -16,8 +16,9 @@ from datetime import datetime, timedelta
 from leadexec_signin.core import jwts
 from leadexec_signin.core.accounts import User
 from leadexec_signin.core.actions.access import AccessTokens
+from leadexec_signin.core.actions.client_auth import Client
 from leadexec_signin.core.actions.keys import SigningKeys
-from leadexec_signin.core.actions.token_step import Client, Issued, Signin, Step
+from leadexec_signin.core.actions.token_step import Issued, Signin, Step
 from leadexec_signin.core.apps import Application
 from leadexec_signin.core.claims import auth_context, id_token_claims
 from leadexec_signin.core.clients import JWT

@@ -63,10 +63,12 @@ class Statement:
     def __init__(self, engine: Engine, statement: Select[Any], param: str) -> None:
         dialect = engine.dialect
         self.sql = str(statement.compile(dialect=dialect))
-        self.names = [c.key for c in statement.selected_columns]
+        self.names = [str(c.key) for c in statement.selected_columns]
         self.param = param
         self.named = dialect.paramstyle in ("named", "pyformat")
-        self.times = {c.key for c in statement.selected_columns if isinstance(c.type, UTCDateTime)}
+        self.times = {
+            str(c.key) for c in statement.selected_columns if isinstance(c.type, UTCDateTime)
+        }
 
     def args(self, value: str) -> Any:
         return {self.param: value} if self.named else (value,)
@@ -127,6 +129,7 @@ class HotReads:
                 # The engine's connect arguments, timeouts and error wrapping.
                 pooled = self.engine.raw_connection()
                 connection = pooled.driver_connection
+                assert connection is not None  # a DBAPI connection, just made
                 pooled.detach()  # ours from now on, outside the pool's count
                 self._local.pooled = pooled  # held: letting it go would close the connection
                 connection.rollback()

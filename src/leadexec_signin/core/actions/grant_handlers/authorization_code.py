@@ -12,11 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from leadexec_signin.core import audit, credentials
+from leadexec_signin.core.actions.client_auth import Client
 from leadexec_signin.core.actions.issue import add_refresh_token
 from leadexec_signin.core.actions.revocation import revoke
 from leadexec_signin.core.actions.token_step import (
     Ahead,
-    Client,
     Issued,
     Policy,
     Refused,

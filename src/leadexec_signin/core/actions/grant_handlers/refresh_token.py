@@ -20,10 +20,10 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from leadexec_signin.core import audit, credentials
+from leadexec_signin.core.actions.client_auth import Client
 from leadexec_signin.core.actions.revocation import revoke
 from leadexec_signin.core.actions.token_step import (
     Ahead,
-    Client,
     Issued,
     Policy,
     Refused,
