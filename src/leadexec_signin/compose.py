@@ -139,9 +139,11 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
         outbox=outbox,
         audit_trail=AuditTrail(storage, clock, settings),
         key_rotation=KeyRotation(storage, clock, settings, keys),
-        passkeys=Passkeys(storage, clock, RelyingParty(settings.rp_id, settings.issuer_origin)),
-        factors=AccountFactors(storage, clock, settings),
-        codes=OneTimeCodes(storage, limiter, clock, "LeadExec"),
+        passkeys=Passkeys(
+            storage, clock, RelyingParty(settings.rp_id, settings.issuer_origin), mailer
+        ),
+        factors=AccountFactors(storage, clock, settings, mailer),
+        codes=OneTimeCodes(storage, limiter, clock, "LeadExec", mailer),
         async_reads=async_reads,
         async_limits=async_limits,
     )

@@ -26,7 +26,7 @@ _CODES = re.compile(r"<li><code>([A-Z2-7]{5}-[A-Z2-7]{5})</code></li>")
 
 @pytest.fixture
 def world(settings: Settings, clock) -> Iterator[tuple[Services, TestClient]]:
-    services = build(settings.with_changes(operator_mfa="required"), clock)
+    services = build(settings.with_changes(operator_mfa="required", dev_outbox=True), clock)
     with TestClient(create_app(services), base_url=ISSUER) as c:
         yield services, c
     services.close()
@@ -144,6 +144,13 @@ def test_a_recovery_code_signs_in_once(
     assert len(_CODES.findall(made.text)) == 10
     password_step(client, "r@example.com")
     assert second(client, recovery_code=codes[4]).status_code == 400  # type: ignore[attr-defined]
+    # The owner is told by mail of each change (a notice, never a code).
+    assert services.outbox is not None
+    subjects = [sent.message.subject for sent in services.outbox.messages()]
+    assert "A sign-in method was added to your LeadExec account" in subjects
+    assert "A recovery code was used on your LeadExec account" in subjects
+    assert "New recovery codes for your LeadExec account" in subjects
+    assert not any(c in sent.message.text for c in codes for sent in services.outbox.messages())
 
 
 def test_an_operator_cannot_turn_off_the_last_factor(

@@ -10,6 +10,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from leadexec_signin import i18n
+from leadexec_signin.core.mail import Mailer, compose
+from leadexec_signin.i18n import N_
+
+if TYPE_CHECKING:
+    from leadexec_signin.core.accounts import User
 
 # RFC 8176 section 2: the values we emit.
 PWD = "pwd"  # a password
@@ -119,3 +127,18 @@ def missing_second_factor(app_requires: bool, amr: tuple[str, ...]) -> bool:
 
 def has_app(secret: TotpSecret | None) -> bool:
     return secret is not None and secret.confirmed_at is not None
+
+
+def tell(mailer: Mailer | None, user: User | None, template: str, **values: object) -> None:
+    """A security notice to the account's own address (after the change is committed)."""
+    if mailer is not None and user is not None:
+        mailer.send(compose(user.email, template, name=user.name, **values))
+
+
+def passkey_words(name: str) -> str:
+    """A passkey as a notice names it, in the reader's language."""
+    return i18n.gettext(N_("A passkey (%(name)s)")) % {"name": name}
+
+
+def app_words() -> str:
+    return i18n.gettext(N_("An authenticator app"))

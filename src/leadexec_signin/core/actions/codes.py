@@ -20,8 +20,9 @@ from leadexec_signin.core import audit
 from leadexec_signin.core.accounts import User
 from leadexec_signin.core.clock import Clock
 from leadexec_signin.core.errors import InvalidCredentials, InvalidRequest, RateLimited
-from leadexec_signin.core.factors import OTP, TotpSecret
-from leadexec_signin.core.ports import Audit, Factors, RateLimiter, Store
+from leadexec_signin.core.factors import OTP, TotpSecret, app_words, tell
+from leadexec_signin.core.mail import Mailer
+from leadexec_signin.core.ports import Audit, Factors, RateLimiter, Store, Users
 from leadexec_signin.i18n import N_
 
 # Wrong codes per account before it waits (the issue: after 5, longer between tries).
@@ -30,7 +31,7 @@ STEP = 30
 RECOVERY_CODES = 10
 
 
-class CodesTx(Factors, Audit, Protocol):
+class CodesTx(Factors, Audit, Users, Protocol):
     pass
 
 
@@ -53,12 +54,18 @@ def clean_code(raw: object) -> str:
 
 class OneTimeCodes:
     def __init__(
-        self, store: Store[CodesTx], limiter: RateLimiter, clock: Clock, issuer_name: str
+        self,
+        store: Store[CodesTx],
+        limiter: RateLimiter,
+        clock: Clock,
+        issuer_name: str,
+        mailer: Mailer | None = None,
     ) -> None:
         self.store = store
         self.limiter = limiter
         self.clock = clock
         self.issuer_name = issuer_name
+        self.mailer = mailer
 
     # -- enrolment -----------------------------------------------------------------------
 
@@ -88,12 +95,16 @@ class OneTimeCodes:
             tx.confirm_totp(user.id, now)
             audit.record(tx, now, audit.TOTP_ADDED, user_id=user.id)
             has_codes = tx.recovery_codes_left(user.id) > 0
+        tell(self.mailer, user, "factor_added", factor=app_words())
         return None if has_codes else self.new_recovery_codes(user)
 
     def remove(self, user: User) -> None:
         with self.store.transaction() as tx:
-            if tx.delete_totp(user.id):
+            removed = tx.delete_totp(user.id)
+            if removed:
                 audit.record(tx, self.clock.now(), audit.TOTP_REMOVED, user_id=user.id)
+        if removed:
+            tell(self.mailer, user, "factor_removed", factor=app_words())
 
     # -- checking ------------------------------------------------------------------------
 
@@ -144,6 +155,7 @@ class OneTimeCodes:
         with self.store.transaction() as tx:
             tx.replace_recovery_codes(user.id, [recovery_hash(user.id, c) for c in codes], now)
             audit.record(tx, now, audit.RECOVERY_CODES_MADE, user_id=user.id)
+        tell(self.mailer, user, "recovery_codes_made")
         return codes
 
     def codes_left(self, user_id: str) -> int:
@@ -155,9 +167,18 @@ class OneTimeCodes:
         if not isinstance(code, str) or not 8 <= len(code) <= 20:
             raise InvalidRequest(N_("Enter one of your recovery codes."))
         now = self.clock.now()
+        left = 0
+        user = None
         with self.store.transaction() as tx:
             if tx.use_recovery_code(user_id, recovery_hash(user_id, code), now):
                 audit.record(tx, now, audit.RECOVERY_CODE_USED, user_id=user_id)
-                return (OTP,)
+                left = tx.recovery_codes_left(user_id)
+                user = tx.user_by_id(user_id)
+                used = True
+            else:
+                used = False
+        if used:
+            tell(self.mailer, user, "recovery_code_used", left=left)
+            return (OTP,)
         self._wrong(user_id)
         raise InvalidCredentials(N_("That recovery code is not right, or was already used."))

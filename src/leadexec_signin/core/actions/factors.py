@@ -11,6 +11,8 @@ from leadexec_signin.core.account_tokens import AccountToken
 from leadexec_signin.core.accounts import User
 from leadexec_signin.core.clock import Clock
 from leadexec_signin.core.errors import Conflict, NotFound
+from leadexec_signin.core.factors import passkey_words, tell
+from leadexec_signin.core.mail import Mailer
 from leadexec_signin.core.ports import AccountTokens, Audit, Factors, Store, Users
 from leadexec_signin.core.sessions import Session
 from leadexec_signin.i18n import N_
@@ -34,10 +36,17 @@ def _factors(tx: FactorsTx, user_id: str) -> int:
 
 
 class AccountFactors:
-    def __init__(self, store: Store[FactorsTx], clock: Clock, settings: Settings) -> None:
+    def __init__(
+        self,
+        store: Store[FactorsTx],
+        clock: Clock,
+        settings: Settings,
+        mailer: Mailer | None = None,
+    ) -> None:
         self.store = store
         self.clock = clock
         self.settings = settings
+        self.mailer = mailer
 
     def needs_second_factor(self, user: User) -> str | None:
         """Why this account must keep a second factor, as a sentence; None when it need not."""
@@ -117,7 +126,9 @@ class AccountFactors:
             why = self.needs_second_factor(user)
             if why and _factors(tx, user.id) <= 1:
                 raise Conflict(why)
+            name = next(p.name for p in owned if p.id == passkey_id)
             tx.delete_passkey(user.id, passkey_id)
             audit.record(
                 tx, self.clock.now(), audit.PASSKEY_REMOVED, user_id=user.id, subject=passkey_id
             )
+        tell(self.mailer, user, "factor_removed", factor=passkey_words(name))

@@ -30,7 +30,10 @@ from leadexec_signin.core.factors import (
     Challenge,
     Passkey,
     passkey_amr,
+    passkey_words,
+    tell,
 )
+from leadexec_signin.core.mail import Mailer
 from leadexec_signin.core.ports import Audit, Factors, Store, Users
 from leadexec_signin.i18n import N_
 
@@ -49,10 +52,17 @@ def clean_name(raw: object) -> str:
 
 
 class Passkeys:
-    def __init__(self, store: Store[PasskeysTx], clock: Clock, rp: ceremony.RelyingParty) -> None:
+    def __init__(
+        self,
+        store: Store[PasskeysTx],
+        clock: Clock,
+        rp: ceremony.RelyingParty,
+        mailer: Mailer | None = None,
+    ) -> None:
         self.store = store
         self.clock = clock
         self.rp = rp
+        self.mailer = mailer
 
     # -- challenges ----------------------------------------------------------------------
 
@@ -119,6 +129,7 @@ class Passkeys:
                 raise InvalidRequest(N_("This passkey is already registered."), status=409)
             tx.add_passkey(passkey)
             audit.record(tx, now, PASSKEY_ADDED, user_id=user.id, subject=passkey.id)
+        tell(self.mailer, user, "factor_added", factor=passkey_words(passkey.name))
         return passkey
 
     def list(self, user_id: str) -> list[Passkey]:
