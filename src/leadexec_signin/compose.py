@@ -16,6 +16,7 @@ from leadexec_signin.core.actions.api import ApiAccess
 from leadexec_signin.core.actions.apps import Registry
 from leadexec_signin.core.actions.audit_trail import AuditTrail, forwarder
 from leadexec_signin.core.actions.authorize_code import AuthorizeCode
+from leadexec_signin.core.actions.browsers import Browsers
 from leadexec_signin.core.actions.client_auth import ClientAuthenticator
 from leadexec_signin.core.actions.client_tokens import ClientTokens
 from leadexec_signin.core.actions.codes import OneTimeCodes
@@ -144,6 +145,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
         ),
         factors=AccountFactors(storage, clock, settings, mailer),
         codes=OneTimeCodes(storage, limiter, clock, "LeadExec", mailer),
+        browsers=Browsers(storage, clock, passwords, mailer, settings.issuer),
         async_reads=async_reads,
         async_limits=async_limits,
     )

@@ -17,6 +17,7 @@ from leadexec_signin.core.actions.api import ApiAccess
 from leadexec_signin.core.actions.apps import Registry
 from leadexec_signin.core.actions.audit_trail import AuditTrail
 from leadexec_signin.core.actions.authorize_code import AuthorizeCode
+from leadexec_signin.core.actions.browsers import Browsers
 from leadexec_signin.core.actions.client_tokens import ClientTokens
 from leadexec_signin.core.actions.codes import OneTimeCodes
 from leadexec_signin.core.actions.console import Console
@@ -92,6 +93,7 @@ class Services:
     passkeys: Passkeys
     factors: AccountFactors
     codes: OneTimeCodes
+    browsers: Browsers
     # PostgreSQL: the refresh exchange's read on the event loop (``hot_async.py``); None on
     # SQLite (read in place anyway).
     async_reads: AsyncHotReads | None = None

@@ -62,6 +62,7 @@ PASSKEY_ADDED = "factor.passkey_added"
 PASSKEY_REMOVED = "factor.passkey_removed"
 COUNTER_REGRESSED = "factor.counter_regressed"
 REAUTHENTICATED = "account.reauthenticated"
+PASSWORD_CHANGED = "account.password_changed"
 TOTP_ADDED = "factor.totp_added"
 TOTP_REMOVED = "factor.totp_removed"
 CODE_REFUSED = "factor.code_refused"
@@ -80,7 +81,7 @@ EVENTS = (
     EMAIL_CHANGE_REQUESTED, EMAIL_CHANGED, LINK_REFUSED,
     PASSKEY_SIGNIN, PASSKEY_REFUSED, PASSKEY_ADDED, PASSKEY_REMOVED, COUNTER_REGRESSED,
     REAUTHENTICATED, TOTP_ADDED, TOTP_REMOVED, CODE_REFUSED, CODE_THROTTLED,
-    RECOVERY_CODES_MADE, RECOVERY_CODE_USED,
+    RECOVERY_CODES_MADE, RECOVERY_CODE_USED, PASSWORD_CHANGED,
 )  # fmt: skip
 
 # Events of a proof that failed: the user they name did not prove anything, so is not the actor.

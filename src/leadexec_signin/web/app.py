@@ -22,7 +22,7 @@ from leadexec_signin.core.errors import SigninError, TemporarilyUnavailable
 from leadexec_signin.metrics import process_exited
 from leadexec_signin.services import Services
 from leadexec_signin.web import api_docs, dev_outbox
-from leadexec_signin.web.account import app_codes, passkeys, recovery, second_step
+from leadexec_signin.web.account import app_codes, browsers, passkeys, recovery, second_step
 from leadexec_signin.web.account import sign_in as account
 from leadexec_signin.web.admin import app_queue as admin
 from leadexec_signin.web.admin import audit as admin_audit
@@ -134,6 +134,7 @@ def surfaces() -> Mount:
             *passkeys.routes,
             *second_step.routes,
             *app_codes.routes,
+            *browsers.routes,
             *developers.routes,
             *admin.routes,
             *admin_audit.routes,

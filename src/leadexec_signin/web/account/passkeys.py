@@ -16,6 +16,8 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from leadexec_signin.core.accounts import User
+from leadexec_signin.core.actions.browsers import device
+from leadexec_signin.core.actions.sessions import public_sid
 from leadexec_signin.core.errors import (
     InvalidCredentials,
     LoginRequired,
@@ -122,6 +124,17 @@ async def security_page(
             "passkeys": await call(svc.passkeys.list, user.id),
             "app_on": bool(app and app.confirmed_at),
             "codes_left": await call(svc.codes.codes_left, user.id),
+            "browsers": [
+                {
+                    "sid": public_sid(s),
+                    "device": device(s.user_agent),
+                    "ip": s.ip,
+                    "created": s.created_at,
+                    "seen": s.last_seen_at,
+                    "this": s.id_hash == session.id_hash,
+                }
+                for s in await call(svc.browsers.list, user.id)
+            ],
             "fresh": is_fresh(session.proven_at, svc.clock.now()),
             "done": None if error else DONE.get(request.query_params.get("done", "")),
             "error": error,
@@ -149,6 +162,8 @@ DONE = {
     "confirmed": N_("Thank you. You can change your security settings for the next 5 minutes."),
     "app": N_("Authenticator app added. Sign-in now asks for a code after your password."),
     "app_removed": N_("Authenticator app removed."),
+    "password": N_("Password changed. Every other browser was signed out."),
+    "signed_out": N_("Signed out."),
 }
 
 
