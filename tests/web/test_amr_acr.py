@@ -26,6 +26,7 @@ def test_an_id_tokens_amr_and_acr_before_and_after_a_passkey(
     before = verify_id_token(client, tokens(client, c)["id_token"], c.id)
     assert (before["amr"], before["acr"]) == (["pwd"], ACR_SINGLE)
     # The same browser signed in with a passkey (what /account/passkey/signin starts).
+    client.cookies.clear()
     client.cookies.set("le_session", services.sessions.start(user, ("hwk", "user", "mfa")))
     answer = tokens(client, c)
     after = verify_id_token(client, answer["id_token"], c.id)
