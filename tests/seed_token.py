@@ -46,7 +46,7 @@ def supplied_refresh_token(r: object) -> str | None:
     elif kind.startswith("application/json"):
         try:
             data = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # nested past Python's limit: no token in it
             data = None
         if isinstance(data, dict) and isinstance(data.get("refreshToken"), str):
             found.append(data["refreshToken"])
