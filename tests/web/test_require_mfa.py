@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from starlette.testclient import TestClient
@@ -16,6 +17,7 @@ from leadexec_signin.core.authorize import AuthorizeRequest
 from leadexec_signin.core.clients import ClientRegistration
 from leadexec_signin.core.errors import ImmediateFailed
 from support.signin import PARTNER, PASSWORD, sign_in
+from web.oauth_flow import Pkce, auth_params, register
 from web.test_operator_mfa import a_passkey
 
 
@@ -86,3 +88,19 @@ def test_apps_create_and_client_take_require_mfa(tmp_path: Path) -> None:
                "--scopes", "profile", "--require-mfa", "--json")  # fmt: skip
     assert made.returncode == 0, made.stderr
     assert json.loads(made.stdout)["requireMfa"] is True
+
+
+def test_the_oauth_flow_sends_a_user_without_a_factor_to_enrol_and_never_issues_without_one(
+    client: TestClient, services: Services
+) -> None:
+    services.accounts.create_user(email="o@example.com", name="O", password=PASSWORD)
+    c = register(services, require_mfa=True)
+    sign_in(client, "o@example.com")
+    r = client.get("/oauth2/authorize", params=auth_params(c, Pkce()), follow_redirects=False)
+    location = r.headers["location"]
+    assert location.startswith("/account/security?") and "step=mfa" in location
+    # Signing in again with the password alone does not get a code.
+    back = parse_qs(urlsplit(location).query)["next"][0]
+    sign_in(client, "o@example.com")
+    r = client.get(back, follow_redirects=False)
+    assert r.status_code == 303 and "error=access_denied" in r.headers["location"]

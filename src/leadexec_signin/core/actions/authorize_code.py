@@ -9,7 +9,7 @@ popup's: a returning user whose grant covers the request is not asked again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -29,7 +29,7 @@ from leadexec_signin.core.errors import (
     LoginRequired,
     SigninError,
 )
-from leadexec_signin.core.factors import MFA, missing_second_factor, wants_mfa
+from leadexec_signin.core.factors import MFA, has_app, missing_second_factor, wants_mfa
 from leadexec_signin.core.oauth_authorize import (
     OAuthContext,
     OAuthRequest,
@@ -58,6 +58,7 @@ class ShowLogin:
     fresh: bool
     login_hint: str
     step: str = ""  # "mfa": sign in with a second factor (acr_values step-up)
+    enrol: bool = False  # the application requires one and the user has none: add one first
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,14 @@ class AuthorizeCode:
                 ctx = check_request(req, target)
                 found = signed_in(tx, session, now, self.settings)
                 login = self._login_needed(ctx, found, now)
+                if (
+                    login is not None
+                    and found is not None
+                    and missing_second_factor(ctx.app.require_mfa, found[0].amr)
+                ):
+                    user_id = found[1].id
+                    if not (tx.passkeys_for_user(user_id) or has_app(tx.totp_secret(user_id))):
+                        login = replace(login, enrol=True)
                 if login is not None:
                     return login
                 assert found is not None
@@ -200,7 +209,13 @@ class AuthorizeCode:
                     raise LoginRequired("")
                 return ShowLogin(ctx, fresh=True, login_hint=hint or user.email)
         required = missing_second_factor(ctx.app.require_mfa, session.amr)
-        if required and not again:
+        if required and again:
+            # Back from signing in, still without a second factor: refused, never issued.
+            raise AccessDenied(
+                "This application requires two-step sign-in. Add a passkey or an authenticator "
+                "app on your LeadExec security page, then try again."
+            )
+        if required:
             # The application requires two-step sign-in: with a factor, sign in with it; without
             # one, add one first.
             if silent:

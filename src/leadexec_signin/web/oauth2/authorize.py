@@ -75,7 +75,8 @@ def login_redirect(request: Request, out: ShowLogin) -> Response:
         query["login_hint"] = out.login_hint
     if out.step:
         query["step"] = out.step
-    return RedirectResponse("/account/login?" + urlencode(query), status_code=303)
+    where = "/account/security?" if out.enrol else "/account/login?"
+    return RedirectResponse(where + urlencode(query), status_code=303)
 
 
 def consent_page(request: Request, out: AskConsent) -> Response:
