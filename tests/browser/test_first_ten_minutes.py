@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from leadexec_signin.core.authorize import AuthorizeRequest
-from support.live import Site
+from support.live import SCREENSHOTS, Site
 from support.signin import PASSWORD
 from support.world import allow
 
@@ -43,3 +43,45 @@ def test_remove_access_asks_before_it_acts(site: Site, page: Page) -> None:
     question.get_by_role("button", name="Yes, remove access").click()
     expect(page.get_by_text("Access removed.")).to_be_visible()
     expect(page.locator("li.app-row")).to_have_count(0)
+
+
+def development_consent(page: Page, site: Site) -> str:
+    """A partner's own pending application on localhost, its consent page for its owner."""
+    email = f"o{id(page) % 10**6}@example.com"
+    owner = site.services.accounts.create_user(email=email, name="Oona Owner", password=PASSWORD)
+    app, _ = site.services.registry.register(
+        name="Oona's Leads", origins=["http://localhost:3000"], scopes="profile,email",
+        owner_id=owner.id,
+    )  # fmt: skip
+    button = site.services.registry.create_button(app_id=app.id, scopes="profile,email")
+    page.goto(site.idp + "/account/login")
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    page.click("form.stack button[type=submit]")
+    page.wait_for_url("**/account/apps")
+    return f"{site.idp}/signin/authorize?btnId={button.id}&origin=http://localhost:3000&state=s"
+
+
+def test_the_consent_page_reads_once_and_fits_a_phone_and_the_popup(site: Site, page: Page) -> None:
+    consent = development_consent(page, site)
+    page.set_viewport_size({"width": 500, "height": 610})  # the popup's inside (500 x 680)
+    page.goto(consent)
+    expect(page.locator(".dev-mode")).to_be_visible()
+    trust = page.locator("#trust")
+    expect(trust).to_contain_text("from your connected applications.")
+    assert trust.inner_text().lower().count("connected applications") == 1
+    expect(trust.get_by_role("link", name="connected applications")).to_have_attribute(
+        "href", "/account/apps"
+    )
+    # The footer is on the popup's first screen, under the development notice.
+    page.screenshot(path=str(SCREENSHOTS / "consent-popup-development.png"), full_page=True)
+    bottom = page.evaluate("document.querySelector('footer').getBoundingClientRect().bottom")
+    assert bottom <= 610, bottom
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(consent)
+    # The origin is never cut inside: it moves to a line of its own.
+    lines = page.evaluate(
+        "[...document.querySelector('.origin').getClientRects()].map(r => Math.round(r.top))"
+    )
+    assert len(set(lines)) == 1, lines
+    assert page.evaluate("document.documentElement.scrollWidth <= innerWidth + 1")

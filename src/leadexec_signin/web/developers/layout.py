@@ -86,7 +86,8 @@ def mode_words(app: Application) -> Words:
     """The approval state in words, as the application's page and list explain it."""
     if app.status == "approved":
         return N_(
-            "Approved: the buttons sign in every LeadExec user, on each origin registered below."
+            "Approved: the buttons sign in every LeadExec user, on each origin registered in "
+            "Settings."
         )
     if app.status == "suspended":
         return N_(
