@@ -6,8 +6,11 @@ of email the same way. Each new page is photographed at desktop and phone widths
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import shlex
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -180,6 +183,14 @@ def test_a_new_partner_from_sign_up_to_success_then_edit_rotate_and_delete(
             "Success! You have accepted access to your account."
         )
         expect(button).to_be_hidden()
+        # In development mode the page shows what came back and the exchange, ready to run.
+        details = partner.locator("#le-details").inner_text()
+        assert '"valid": true' in details and '"refreshToken": "' in details
+        curl = details.strip().splitlines()[-1]
+        assert curl.startswith(f"curl -X POST {idp.url}/api/token --data-urlencode appId=app_")
+        done = subprocess.run([*shlex.split(curl), "-sS"], capture_output=True, text=True,
+                              timeout=30, check=False)  # fmt: skip
+        assert json.loads(done.stdout)["valid"] is True, done.stdout + done.stderr
         shot(partner, "partner-page-success")
         visitor.close()
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from html import escape
 
-from leadexec_signin.core.apps import Application, Button
+from leadexec_signin.core.apps import PENDING, Application, Button
 from leadexec_signin.web.signin.snippet import snippet
 
 # The seed's own messages, which its sample page showed after a click.
@@ -45,8 +45,38 @@ CALLBACK = """<script>
 </script>""".replace("SUCCESS", SUCCESS).replace("FAILURE", FAILURE)
 
 
+# Development mode only: the authorization object as it came back, and the exchange a backend
+# makes with it, ready to paste into a terminal (the appId filled in; appSecret when needed).
+DETAILS = """<script>
+  // Development mode: what came back, and your backend's exchange, ready to run.
+  function showDetails(result) {
+    var base = ('https:' == document.location.protocol ? 'https://' : 'http://') + 'HOST';
+    var curl = 'curl -X POST ' + base + '/api/token --data-urlencode appId=APP_ID'SECRET +
+      (result.code ? ' --data-urlencode code=' + result.code
+                   : ' --data-urlencode refreshToken=' + result.refreshToken);
+    document.getElementById('le-details').textContent =
+      JSON.stringify(result, null, 2) + '\\n\\n' + curl;
+  }
+</script>"""
+
+
 def complete_page(provider_host: str, app: Application, button: Button) -> str:
-    """A whole HTML file: save it, serve it from one of the application's origins, click."""
+    """A whole HTML file: save it, serve it from one of the application's origins, click.
+    In development mode it also shows what came back and the ``curl`` line of the exchange."""
+    callback = CALLBACK
+    details: list[str] = []
+    if app.status == PENDING:
+        secret = " + ' --data-urlencode appSecret=YOUR_APP_SECRET'" if app.requires_secret else ""
+        details = [
+            '<pre id="le-details"></pre>',
+            DETAILS.replace("HOST", provider_host)
+            .replace("APP_ID", app.id)
+            .replace("SECRET", secret),
+        ]
+        callback = callback.replace(
+            "      // Send result.refreshToken",
+            "      showDetails(result);\n      // Send result.refreshToken",
+        )
     return "\n".join(
         [
             "<!doctype html>",
@@ -61,7 +91,8 @@ def complete_page(provider_host: str, app: Application, button: Button) -> str:
             f"<h1>{escape(app.name, quote=False)}</h1>",
             button_markup(button),
             '<p id="le-result" role="status"></p>',
-            CALLBACK,
+            *details,
+            callback,
             "</body>",
             "</html>",
             "",
