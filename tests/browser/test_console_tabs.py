@@ -141,3 +141,16 @@ def test_a_first_secret_says_what_it_changes_before_and_after(site: Site, page: 
     page.get_by_label("When the new secret is made").select_option("0")
     page.get_by_role("button", name="Replace the secret").click()
     expect(page.get_by_text("New secret created. The old secret stopped working.")).to_be_visible()
+
+
+def test_after_registering_back_and_reload_work(site: Site, page: Page) -> None:
+    console_sign_in(page, site.idp, site.new_user("Rob Redirect"))
+    register_app(page, "Rob's Leads", "http://localhost:3000")
+    expect(page.get_by_text("Application registered.")).to_be_visible()
+    assert "/developers/apps/app_" in page.url and "done=registered" in page.url
+    page.reload()  # a GET: nothing is posted again
+    expect(page.get_by_role("heading", name="Rob's Leads")).to_be_visible()
+    page.go_back()
+    expect(page.get_by_role("heading", name="Your applications")).to_be_visible()
+    assert page.url == site.idp + "/developers"
+    assert page.locator("li, tr").filter(has_text="Rob's Leads").count() == 1  # registered once

@@ -417,3 +417,23 @@ def test_operators_see_each_apps_oauth_client(client: TestClient, world) -> None
     assert "<code>https://crm.example.com/cb2</code>" in row
     button_app = re.search(r"<strong>Acme CRM</strong>.*?</tr>", page.text, re.S).group(0)
     assert "public" in button_app and "No redirect URI" in button_app
+
+
+def test_registering_redirects_and_the_form_address_leads_back_to_the_list(
+    client: TestClient, world
+) -> None:
+    """Post, then redirect: Back and reload never meet a 405 or a form posted twice. A secret
+    is the one exception: shown once, on the post's own answer, never in an address."""
+    sign_in(client)
+    r = client.post("/developers/apps", data={
+        "csrf": csrf_of(client.get("/developers").text), "name": "Redirected",
+        "origins": PARTNER, "scopes": ["profile"],
+    }, follow_redirects=False)  # fmt: skip
+    assert r.status_code == 303
+    assert re.fullmatch(r"/developers/apps/app_[\w-]+\?done=registered", r.headers["location"])
+    assert "Application registered." in client.get(r.headers["location"]).text
+    back = client.get("/developers/apps", follow_redirects=False)
+    assert (back.status_code, back.headers["location"]) == (303, "/developers")
+    with_secret = register(client, with_secret="on")
+    assert with_secret.status_code == 200 and 'id="app-secret"' in with_secret.text
+    assert with_secret.headers["cache-control"] == "no-store"

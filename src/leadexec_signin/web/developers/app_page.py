@@ -34,6 +34,7 @@ GRACE_CHOICES = [
 ]
 # What the page says after a redirect from a form that succeeded (?done=...).
 DONE_NOTICES = {
+    "registered": N_("Application registered."),
     "button": N_("Button created."),
     "button_saved": N_("Button saved."),
     "button_deleted": N_("Button deleted. Pages still showing it get invalid_button."),

@@ -84,9 +84,19 @@ async def register(request: Request) -> Response:
              "form": fields, "chosen": scopes},
             status=400,
         )  # fmt: skip
+    if secret is None:
+        # Post, then redirect: Back and reload never post the form again.
+        return RedirectResponse(f"/developers/apps/{app.id}?done=registered", status_code=303)
+    # A secret is shown once, on the answer to this post itself: never in an address, a
+    # cookie or a later page (the page is not stored: Cache-Control no-store).
     return await app_page(
         request, app.id, user, secret=secret, notice=N_("Application registered.")
     )
+
+
+async def apps_get(_request: Request) -> Response:
+    """The registration form's own address, reached by Back or a reload: the list."""
+    return RedirectResponse("/developers", status_code=303)
 
 
 async def edit_app(request: Request, user: User, form: FormData, app_id: str) -> Response:

@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from leadexec_signin.web.developers.app_page import show_app
 from leadexec_signin.web.developers.apps import (
+    apps_get,
     console,
     delete_app,
     edit_app,
@@ -37,6 +38,7 @@ from leadexec_signin.web.developers.secrets import rotate_secret
 routes = [
     Route("/developers", console, methods=["GET"]),
     Route("/developers/apps", register, methods=["POST"]),
+    Route("/developers/apps", apps_get, methods=["GET"]),
     Route("/developers/apps/{app_id}", show_app, methods=["GET"]),
     Route("/developers/apps/{app_id}/origins", app_action(save_origins), methods=["POST"]),
     Route("/developers/apps/{app_id}/buttons", app_action(add_button), methods=["POST"]),
