@@ -85,3 +85,26 @@ def test_the_consent_page_reads_once_and_fits_a_phone_and_the_popup(site: Site, 
     )
     assert len(set(lines)) == 1, lines
     assert page.evaluate("document.documentElement.scrollWidth <= innerWidth + 1")
+
+
+def test_the_operator_page_says_what_was_done_and_signs_out(site: Site, page: Page) -> None:
+    email = f"op{id(page) % 10**6}@example.com"
+    site.services.accounts.create_user(
+        email=email, name="Opal Operator", password=PASSWORD, operator=True
+    )
+    site.services.registry.register(
+        name="Queued Leads", origins=["https://queued.example.com"], scopes="profile"
+    )
+    page.goto(site.idp + "/admin")
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    page.click("form.stack button[type=submit]")
+    row = page.locator("#pending-queue tr").filter(has_text="Queued Leads")
+    row.get_by_role("button", name="Approve").click()
+    expect(page.get_by_role("status")).to_have_text("Application approved. Its owner was emailed.")
+    for path in ("/admin", "/admin/audit"):
+        page.goto(site.idp + path)
+        expect(page.locator("#sign-out")).to_be_visible()
+    page.locator("#sign-out").click()
+    page.goto(site.idp + "/admin")
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()

@@ -27,9 +27,9 @@ from leadexec_signin.web.security.csrf import check_csrf
 MAX_QUERY = 200
 # What the page says once an action is done (the address carries only the action's verb).
 DONE = {
-    "approve": N_("Done: approve."),
-    "suspend": N_("Done: suspend."),
-    "reinstate": N_("Done: reinstate."),
+    "approve": N_("Application approved. Its owner was emailed."),
+    "suspend": N_("Application suspended: its tokens stopped working. Its owner was emailed."),
+    "reinstate": N_("Application reinstated. Its owner was emailed."),
 }
 # An application's status as the page names it (the class keeps the code).
 STATUS_WORDS = {
