@@ -11,6 +11,8 @@ from support.live import SCREENSHOTS, Site
 from support.signin import PASSWORD
 from support.world import allow
 
+from .popup import results
+
 pytestmark = pytest.mark.browser
 
 
@@ -108,3 +110,19 @@ def test_the_operator_page_says_what_was_done_and_signs_out(site: Site, page: Pa
     page.locator("#sign-out").click()
     page.goto(site.idp + "/admin")
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+
+
+def test_a_signed_out_visit_prints_no_error_in_the_partners_console(site: Site, page: Page) -> None:
+    """The silent check's everyday "not signed in" answer is not a red line in the console;
+    the callback still gets immediate_failed."""
+    logged: list[str] = []
+    page.on("console", lambda m: logged.append(f"{m.type}: {m.text}"))
+    page.on(
+        "response",
+        lambda r: logged.append(f"status {r.status} {r.url}") if r.status >= 400 else None,
+    )
+    page.goto(site.partner + "/t/two")
+    first = results(page, 2)
+    assert all(r["error"] == "immediate_failed" for _, r in first)
+    page.wait_for_timeout(300)  # late console lines, if any
+    assert [line for line in logged if line.startswith(("error", "status"))] == []

@@ -123,6 +123,12 @@ def result_page(
         status = error.status
     else:
         status = 200
+    if mode == "iframe" and error is not None and error.code == "immediate_failed":
+        # "Not signed in here (yet)" is the silent check's everyday answer on every partner
+        # page: as a 403, Chromium printed it as a red error in each partner's console. The
+        # meaning travels in the posted result ({valid: false, error: "immediate_failed"});
+        # the frame's status says only that the check answered. Real refusals keep theirs.
+        status = 200
     if target is None and status < 500:
         # No origin we could safely post to: show the reason, deliver nothing.
         status = 400
