@@ -84,7 +84,7 @@ def test_a_server_cut_off_postgresql_answers_503_in_every_surface_then_recovers(
         assert r.status_code == 503
         assert r.json() == {
             "valid": False,
-            "refreshToken": None,
+            "refreshToken": unseen_refresh,  # the caller's own, echoed on every refusal
             "authToken": None,
             "expireDate": None,
             "errorMessage": r.json()["errorMessage"],
