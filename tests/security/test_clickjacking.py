@@ -91,6 +91,8 @@ def test_the_silent_iframe_never_shows_the_consent_dialog(client: TestClient, wo
     r = client.get(
         "/signin/immediate", params={"btnId": world.btn_id, "origin": PARTNER, "state": "s"}
     )
-    assert r.status_code == 403  # immediate_failed, still posted to the page
+    # immediate_failed, still posted to the page; the everyday "a click is needed" answers
+    # 200 so the partner's console shows no error (docs/sdk.md)
+    assert r.status_code == 200
     assert 'value="allow"' not in r.text and "<form" not in r.text
     assert "immediate_failed" in r.text
