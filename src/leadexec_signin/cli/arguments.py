@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from leadexec_signin.cli import apps, buttons, grants, operations, serve, users
+import leadexec_signin.cli.apps as apps
+import leadexec_signin.cli.buttons as buttons
+import leadexec_signin.cli.grants as grants
+import leadexec_signin.cli.operations as operations
+import leadexec_signin.cli.serve as serve
+import leadexec_signin.cli.users as users
 from leadexec_signin.cli.terminal import with_json
 
 DESCRIPTION = "``leadexec-signin``: serve, migrate, and administer users, applications and buttons."

@@ -61,7 +61,7 @@ class KeptRefusals:
 
 
 class KeptLimits:
-    """A rate limiter for a request run on the event loop with the limits in Redis: each
+    """A ``core.limits.Counter`` for a request run on the event loop with the limits in Redis: each
     count the use case asks for answers "under the limit" and is kept; :meth:`settle`
     awaits them (one round trip each) and raises the first refusal."""
 
@@ -72,12 +72,6 @@ class KeptLimits:
     def hit(self, limit: str, *key: str) -> int | None:
         self.kept.append((limit, key))
         return None
-
-    def exceeded(self, limit: str, *key: str) -> int | None:
-        raise NotImplementedError("the token endpoint only counts")
-
-    def reset(self, limit: str, *key: str) -> None:
-        raise NotImplementedError("the token endpoint only counts")
 
     async def settle(self) -> None:
         kept, self.kept = self.kept, []

@@ -22,7 +22,14 @@ from leadexec_signin.core.errors import SigninError, TemporarilyUnavailable
 from leadexec_signin.metrics import process_exited
 from leadexec_signin.services import Services
 from leadexec_signin.web import api_docs, dev_outbox
-from leadexec_signin.web.account import app_codes, browsers, passkeys, recovery, second_step
+from leadexec_signin.web.account import (
+    app_codes,
+    browsers,
+    email_change,
+    passkeys,
+    recovery,
+    second_step,
+)
 from leadexec_signin.web.account import sign_in as account
 from leadexec_signin.web.admin import app_queue as admin
 from leadexec_signin.web.admin import audit as admin_audit
@@ -130,6 +137,7 @@ def surfaces() -> Mount:
             mount("/signin", render_result, [*signin.popup, Route("/keys", keys)]),
             *account.routes,
             *recovery.routes,
+            *email_change.routes,
             *dev_outbox.routes,
             *passkeys.routes,
             *second_step.routes,

@@ -46,7 +46,7 @@ from leadexec_signin.core.errors import (
     InvalidRequest,
     RateLimited,
 )
-from leadexec_signin.core.mail import Mailer, compose
+from leadexec_signin.core.mail import Mailer, Message, compose
 from leadexec_signin.core.ports import AccountTokens, Audit, RateLimiter, Sessions, Store, Users
 from leadexec_signin.settings import Settings
 
@@ -122,6 +122,16 @@ class AccountRecovery:
         tx.add_account_token(AccountToken(token_hash, user_id, purpose, now, expires, None, data))
         return raw
 
+    def _verification(
+        self, tx: RecoveryTx, user_id: str, email: str, name: str, password_hash: str
+    ) -> Message:
+        """The confirmation link (its token holds what the link confirms) and its mail, in
+        the language of the request that asked (so with every mail below)."""
+        ttl = self.settings.verify_link_ttl_seconds
+        data = {"email": email, "name": name, "password_hash": password_hash}
+        link = self._link("/account/verify", self._token(tx, user_id, VERIFY, ttl, data))
+        return compose(email, "verify_email", name=name, link=link, hours=ttl // 3600)
+
     def _take(self, tx: RecoveryTx, raw: object, purpose: str, now: datetime) -> AccountToken:
         """The link's token, locked for this transaction, or InvalidLink."""
         token_hash = hash_of(raw)
@@ -168,12 +178,7 @@ class AccountRecovery:
                     audit.record(tx, now, audit.SIGNUP, user_id=user.id, ip=ip)
                 else:  # not confirmed yet: a new link (the last one may never have arrived)
                     audit.record(tx, now, audit.SIGNUP_REPEATED, user_id=user.id, ip=ip)
-                data = {"email": email, "name": name, "password_hash": password_hash}
-                raw = self._token(tx, user.id, VERIFY, s.verify_link_ttl_seconds, data)
-                # In the language of the request that asked (so with every mail below).
-                link = self._link("/account/verify", raw)
-                hours = s.verify_link_ttl_seconds // 3600
-                message = compose(email, "verify_email", name=name, link=link, hours=hours)
+                message = self._verification(tx, user.id, email, name, password_hash)
         self.mailer.send(message)
 
     def resend_verification(self, *, email: str, ip: str) -> None:
@@ -188,14 +193,8 @@ class AccountRecovery:
             user = tx.user_by_email(email)
             if user is not None and user.email_verified_at is None:
                 # The account's own password stays the one the link confirms.
-                data = {"email": email, "name": user.name, "password_hash": user.password_hash}
-                ttl = self.settings.verify_link_ttl_seconds
-                raw = self._token(tx, user.id, VERIFY, ttl, data)
+                message = self._verification(tx, user.id, email, user.name, user.password_hash)
                 audit.record(tx, now, audit.SIGNUP_REPEATED, user_id=user.id, ip=ip)
-                link = self._link("/account/verify", raw)
-                message = compose(
-                    email, "verify_email", name=user.name, link=link, hours=ttl // 3600
-                )
         if message is not None:
             self.mailer.send(message)
 

@@ -51,7 +51,7 @@ from leadexec_signin.core.errors import (
     SigninError,
     UnsupportedGrantType,
 )
-from leadexec_signin.core.limits import count_or_refuse
+from leadexec_signin.core.limits import Counter, count_or_refuse
 from leadexec_signin.core.ports import Audit, RateLimiter, Reader, Store, TokenReads
 from leadexec_signin.settings import Settings
 
@@ -148,7 +148,7 @@ class TokenEndpoint:
         self,
         request: TokenRequest,
         refusals: RefusalLog | None = None,
-        limiter: RateLimiter | None = None,
+        limiter: Counter | None = None,
     ) -> Admitted:
         """Step 1: nothing read yet, the address counted once. ``refusals`` and ``limiter``:
         a caller running this where nothing may wait passes its own (``storage/placement.py``)."""
@@ -171,7 +171,7 @@ class TokenEndpoint:
         admitted: Admitted,
         ahead: Ahead | None = None,
         refusals: RefusalLog | None = None,
-        limiter: RateLimiter | None = None,
+        limiter: Counter | None = None,
     ) -> Issued:
         """Steps 2 to 5. ``ahead``: the refresh token's read, already done."""
         request, policy, handler = admitted.request, admitted.policy, admitted.handler
