@@ -89,12 +89,13 @@ def test_the_browsers_autofill_signs_in_with_a_passkey(idp: LocalIdp, ctx: Brows
     sign_in_with_password(page, idp.url, email)
     page.wait_for_url("**/account/apps")
     add_passkey(page, idp.url, "Phone")
-    page.get_by_role("button", name="Sign out").click()
     # The email field offers the passkey (autocomplete="username webauthn", conditional
-    # mediation); Chromium's virtual authenticator picks it without a click.
+    # mediation); Chromium's virtual authenticator picks it without a click, so the sign-in
+    # page that signing out lands on signs straight back in.
     html = page.request.get(f"{idp.url}/account/login").text()
     assert 'autocomplete="username webauthn"' in html
-    page.goto(f"{idp.url}/account/login")
+    with page.expect_navigation(url="**/account/login**"):
+        page.get_by_role("button", name="Sign out").click()
     page.wait_for_url("**/account/apps")
     assert page.get_by_text(email).is_visible()
 
