@@ -16,6 +16,7 @@ from leadexec_signin.core.actions.api import ApiAccess
 from leadexec_signin.core.actions.apps import Registry
 from leadexec_signin.core.actions.audit_trail import AuditTrail, forwarder
 from leadexec_signin.core.actions.authorize_code import AuthorizeCode
+from leadexec_signin.core.actions.authorize_pipeline import AuthorizePipeline
 from leadexec_signin.core.actions.browsers import Browsers
 from leadexec_signin.core.actions.client_auth import ClientAuthenticator
 from leadexec_signin.core.actions.client_tokens import ClientTokens
@@ -82,7 +83,9 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
     accounts = Accounts(storage, limiter, clock, passwords, settings, usage)
     mailer, mail_queue, outbox = build_mailer(settings, clock)
     sessions = BrowserSessions(storage, clock, settings)
-    signin = SignIn(storage, clock, settings, minter, usage)
+    # One authorize pipeline behind the popup, the silent check, FedCM and /oauth2/authorize.
+    authorize = AuthorizePipeline(storage, clock, settings, keys, usage)
+    signin = SignIn(authorize, settings, minter)
     revocation = Revocation(storage, limiter, clock, settings, minter)
     tokens = TokenEndpoint(
         storage, checks, limiter, clock, settings, minter, keys, usage, authenticator
@@ -131,7 +134,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
         keys=keys,
         notices=NoticeOutbox(storage, clock),
         housekeeping=Housekeeping(storage, clock, settings, usage),
-        authorize_code=AuthorizeCode(storage, clock, settings, keys, usage),
+        authorize_code=AuthorizeCode(authorize, settings),
         client_tokens=ClientTokens(storage, limiter, clock, settings, api, authenticator),
         logout=Logout(storage, clock, settings, keys),
         fedcm=FedCm(signin, sessions, accounts, revocation, registry),

@@ -1,35 +1,32 @@
-"""The standard authorization endpoint's use case (OAuth 2.1 authorization code with PKCE,
-OpenID Connect Core section 3.1.2): the same sign-in, consent and grant as the popup.
+"""The standard authorization endpoint (OAuth 2.1 authorization code with PKCE, OpenID
+Connect Core section 3.1.2): ``/oauth2/authorize``'s surface of the one authorize pipeline
+(``authorize_pipeline.py``), so the sign-in, consent rule and grant are the popup's.
 
-One call, one transaction, as for the popup: the checks, the session, the grant and, when
-nothing needs asking, the code. The answer is "show the sign-in form", "ask for consent" or
-"send the browser back to the client" (with a code or an error). The consent rule is the
-popup's: a returning user whose grant covers the request is not asked again.
+What is its own is said here: the client and its redirect URI are located first (until then a
+refusal is shown to the user, never redirected), its parameters are ``oauth_authorize.py``'s
+checks, a development mode application refuses others with ``unauthorized_client``, what it
+delivers is a code bound to the request, and every other answer (an error, ``login_required``
+or ``consent_required`` for ``prompt=none``) goes back to the client (:class:`SendBack`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
 
-from leadexec_signin.core import audit, credentials, jwts
+from leadexec_signin.core import credentials
 from leadexec_signin.core.accounts import User
-from leadexec_signin.core.actions.issue import IssueTx, widen_grant
-from leadexec_signin.core.actions.keys import SigningKeys
-from leadexec_signin.core.actions.sessions import SessionsTx, public_sid, signed_in
-from leadexec_signin.core.actions.signin import shown_scopes
-from leadexec_signin.core.actions.usage import UsageLog
-from leadexec_signin.core.clock import Clock
-from leadexec_signin.core.errors import (
-    AccessDenied,
-    Conflict,
-    ConsentRequired,
-    InvalidRequest,
-    LoginRequired,
-    SigninError,
+from leadexec_signin.core.actions.authorize_pipeline import AuthorizePipeline
+from leadexec_signin.core.actions.authorize_step import (
+    Admitted,
+    AuthorizeTx,
+    ConsentNeeded,
+    LoginNeeded,
+    Refused,
 )
-from leadexec_signin.core.factors import MFA, has_app, missing_second_factor, wants_mfa
+from leadexec_signin.core.actions.sessions import public_sid
+from leadexec_signin.core.errors import ConsentRequired, LoginRequired, SigninError
+from leadexec_signin.core.grants import Grant
 from leadexec_signin.core.oauth_authorize import (
     OAuthContext,
     OAuthRequest,
@@ -38,15 +35,9 @@ from leadexec_signin.core.oauth_authorize import (
     check_target,
     check_user,
 )
-from leadexec_signin.core.ports import Apps, Factors, Store
-from leadexec_signin.core.scopes import OPENID
 from leadexec_signin.core.sessions import Session
 from leadexec_signin.core.tokens import AuthorizationCode
 from leadexec_signin.settings import Settings
-
-
-class AuthorizeTx(Apps, SessionsTx, IssueTx, Factors, Protocol):
-    pass
 
 
 @dataclass(frozen=True)
@@ -95,195 +86,48 @@ def error_params(target: Target, issuer: str, error: SigninError) -> dict[str, s
     return issuer_params(target, issuer, error=error.code, error_description=error.description)
 
 
-class AuthorizeCode:
-    def __init__(
-        self,
-        store: Store[AuthorizeTx],
-        clock: Clock,
-        settings: Settings,
-        keys: SigningKeys,
-        usage: UsageLog,
-    ) -> None:
-        self.store = store
-        self.clock = clock
+class OAuthSurface:
+    """An authorization request of ``/oauth2/authorize``, as the pipeline's surface."""
+
+    def __init__(self, req: OAuthRequest, settings: Settings) -> None:
+        self.req = req
         self.settings = settings
-        self.keys = keys
-        self.usage = usage
 
-    def run(
-        self,
-        req: OAuthRequest,
-        session: str | None,
-        ip: str,
-        *,
-        decision: str | None = None,
-        shown: str | None = None,
-    ) -> Outcome:
-        """``decision`` is None on the request itself, "allow" or "cancel" from the dialog.
-        A refusal before the redirect URI is known is raised (shown to the user); after it,
-        it is answered with :class:`SendBack`."""
-        self.usage.flush()  # the grant's cap counts never-used tokens: mark used ones first
-        try:
-            return self._run(req, session, ip, decision, shown)
-        except Conflict:
-            # Two Allows at once: the other made the grant; finish on it (as the popup does).
-            return self._run(req, session, ip, decision, shown)
+    def locate(self, tx: AuthorizeTx) -> Target:
+        return check_target(tx, self.req)
 
-    def _run(
-        self,
-        req: OAuthRequest,
-        session: str | None,
-        ip: str,
-        decision: str | None,
-        shown: str | None,
-    ) -> Outcome:
-        now = self.clock.now()
-        issuer = self.settings.issuer
-        denied: SendBack | None = None
-        with self.store.transaction() as tx:
-            target = check_target(tx, req)
-            try:
-                ctx = check_request(req, target)
-                found = signed_in(tx, session, now, self.settings)
-                login = self._login_needed(ctx, found, now)
-                if (
-                    login is not None
-                    and found is not None
-                    and missing_second_factor(ctx.app.require_mfa, found[0].amr)
-                ):
-                    user_id = found[1].id
-                    if not (tx.passkeys_for_user(user_id) or has_app(tx.totp_secret(user_id))):
-                        login = replace(login, enrol=True)
-                if login is not None:
-                    return login
-                assert found is not None
-                session_row, user = found
-                check_user(ctx, user)
-                if decision == "cancel":
-                    audit.record(
-                        tx, now, audit.CONSENT_DENIED, user_id=user.id, app_id=ctx.app.id, ip=ip
-                    )
-                    denied = SendBack(target, error_params(target, issuer, AccessDenied()))
-                else:
-                    return self._consent_or_code(
-                        tx, ctx, session_row, user, ip, now, decision, shown
-                    )
-            except (LoginRequired, ConsentRequired) as exc:
-                return SendBack(target, error_params(target, issuer, exc))
-            except SigninError as exc:
-                if exc.status >= 500:
-                    raise
-                return SendBack(target, error_params(target, issuer, exc))
-        assert denied is not None
-        return denied  # after the commit: the refusal stays in the audit trail
+    def admit(self, tx: AuthorizeTx, target: Target) -> Admitted[OAuthContext]:
+        ctx = check_request(self.req, target)
+        req = self.req
+        return Admitted(
+            ctx, ctx.app, ctx.scopes, prompts=ctx.prompts, max_age=ctx.max_age,
+            id_token_hint=req.id_token_hint, login_hint=req.login_hint,
+            acr_values=req.acr_values, claims=req.claims, auth_after=req.le_auth_after,
+            via="oauth2",
+        )  # fmt: skip
 
-    def _login_needed(
-        self, ctx: OAuthContext, found: tuple[Session, User] | None, now: datetime
-    ) -> ShowLogin | None:
-        req = ctx.request
-        silent = "none" in ctx.prompts
-        hint = req.login_hint
-        if found is None:
-            if silent:
-                raise LoginRequired("")
-            return ShowLogin(ctx, fresh=False, login_hint=hint)
-        session, user = found
-        again = self._signed_in_again(req, session)
-        if req.id_token_hint:
-            claims = jwts.read_own(
-                req.id_token_hint,
-                self.keys.published(),
-                audience=ctx.app.id,
-                issuer=self.settings.issuer,
-                verify_exp=False,
-            )
-            if claims is None:
-                raise InvalidRequest("id_token_hint is not an ID token this provider issued.")
-            if claims.get("sub") != user.id and not again:
-                if silent:
-                    raise LoginRequired("")
-                return ShowLogin(ctx, fresh=True, login_hint=hint)
-        if ctx.max_age is not None and not again:
-            if now - session.created_at > timedelta(seconds=ctx.max_age):
-                if silent:
-                    raise LoginRequired("")
-                return ShowLogin(ctx, fresh=True, login_hint=hint or user.email)
-        required = missing_second_factor(ctx.app.require_mfa, session.amr)
-        if required and again:
-            # Back from signing in, still without a second factor: refused, never issued.
-            raise AccessDenied(
-                "This application requires two-step sign-in. Add a passkey or an authenticator "
-                "app on your LeadExec security page, then try again."
-            )
-        if required:
-            # The application requires two-step sign-in: with a factor, sign in with it; without
-            # one, add one first.
-            if silent:
-                raise LoginRequired("")
-            return ShowLogin(ctx, fresh=True, login_hint=hint or user.email, step="mfa")
-        if wants_mfa(req.acr_values, req.claims) and MFA not in session.amr and not again:
-            # Step-up: the client asked for more than the session proved (acr_values, or an
-            # essential acr in claims); a password-only sign-in that came back stays as is.
-            if silent:
-                raise LoginRequired("")
-            return ShowLogin(ctx, fresh=True, login_hint=hint or user.email, step="mfa")
-        if ctx.prompts & {"login", "select_account"} and not again:
-            # No account chooser: a session holds one account, so choosing one is signing in.
-            return ShowLogin(ctx, fresh=True, login_hint=hint)
-        return None
+    def check_user(self, admitted: Admitted[OAuthContext], user: User) -> None:
+        check_user(admitted.context, user)
 
-    @staticmethod
-    def _signed_in_again(req: OAuthRequest, session: Session) -> bool:
-        """Whether this session began after we sent the user to sign in again: that is what
-        the ``le_auth_after`` parameter of the return address says (it can only relax a
-        re-authentication the client itself asked for, so it needs no signature)."""
-        raw = req.le_auth_after
-        if not raw.isdigit() or len(raw) > 12:
-            return False
-        return session.created_at.timestamp() >= int(raw)
-
-    def _consent_or_code(
+    def deliver(
         self,
         tx: AuthorizeTx,
-        ctx: OAuthContext,
+        admitted: Admitted[OAuthContext],
         session: Session,
         user: User,
-        ip: str,
+        grant: Grant,
         now: datetime,
-        decision: str | None,
-        shown: str | None,
-    ) -> Outcome:
-        app = ctx.app
-        grant = tx.active_grant(user.id, app.id)
-        had = grant.scopes if grant else frozenset()
-        always_ask = "consent" in ctx.prompts
-        ask = ctx.scopes if always_ask else ctx.scopes - had
-        needs_dialog = bool(ask) or grant is None or always_ask
-        expected = shown_scopes(ask) or OPENID
-        if needs_dialog and (decision != "allow" or shown != expected):
-            if "none" in ctx.prompts:
-                raise ConsentRequired()
-            return AskConsent(ctx, user, ask, had & ctx.scopes, expected)
-        if needs_dialog:
-            grant = widen_grant(tx, grant, user.id, app.id, ctx.scopes, now)
-            audit.record(
-                tx,
-                now,
-                audit.CONSENT,
-                user_id=user.id,
-                app_id=app.id,
-                ip=ip,
-                detail={"scopes": sorted(grant.scopes), "via": "oauth2"},
-            )
-        assert grant is not None
-        tx.touch_grant(grant.id, now)
+        ip: str,
+    ) -> SendBack:
+        """A code bound to this request: its redirect URI, PKCE challenge, nonce, scopes and
+        the sign-in behind it (for the ID token)."""
+        ctx, req = admitted.context, self.req
         code = credentials.new_token(credentials.CODE)
-        req = ctx.request
         tx.add_code(
             AuthorizationCode(
                 code_hash=credentials.token_hash(code),
                 grant_id=grant.id,
-                app_id=app.id,
+                app_id=ctx.app.id,
                 expires_at=now + timedelta(seconds=self.settings.code_ttl_seconds),
                 redirect_uri=req.redirect_uri,
                 code_challenge=req.code_challenge,
@@ -297,3 +141,40 @@ class AuthorizeCode:
         )
         tx.remember_signin(public_sid(session), session.amr, now)
         return SendBack(ctx.target, issuer_params(ctx.target, self.settings.issuer, code=code))
+
+
+class AuthorizeCode:
+    def __init__(self, pipeline: AuthorizePipeline, settings: Settings) -> None:
+        self.pipeline = pipeline
+        self.settings = settings
+
+    def run(
+        self,
+        req: OAuthRequest,
+        session: str | None,
+        ip: str,
+        *,
+        decision: str | None = None,
+        shown: str | None = None,
+    ) -> Outcome:
+        """``decision`` is None on the request itself, "allow" or "cancel" from the dialog.
+        A refusal before the redirect URI is known is raised (shown to the user); after it,
+        it is answered with :class:`SendBack`, as is a prompt=none request that would need
+        the user."""
+        issuer = self.settings.issuer
+        out = self.pipeline.run(
+            OAuthSurface(req, self.settings), session, ip, decision=decision, shown=shown
+        )
+        if isinstance(out, Refused):
+            return SendBack(out.target, error_params(out.target, issuer, out.error))
+        if isinstance(out, LoginNeeded):
+            ctx = out.admitted.context
+            if out.admitted.silent:
+                return SendBack(ctx.target, error_params(ctx.target, issuer, LoginRequired("")))
+            return ShowLogin(ctx, out.fresh, out.login_hint, out.step, out.enrol)
+        if isinstance(out, ConsentNeeded):
+            ctx = out.admitted.context
+            if out.admitted.silent:
+                return SendBack(ctx.target, error_params(ctx.target, issuer, ConsentRequired()))
+            return AskConsent(ctx, out.user, out.ask, out.had, out.shown)
+        return out.result

@@ -1,6 +1,7 @@
 """Signing in through the browser's own dialog (FedCM, W3C Federated Credential Management).
 
-Not a second sign-in: every answer comes from the popup's use case (``SignIn``), the session
+Not a second sign-in: every answer comes from the popup's surface of the one authorize
+pipeline (``SignIn``), the session
 lookup, the connected-applications list and "Remove access", so the accounts, grants, consent
 and tokens are the same ones whichever way a user came. What is FedCM's own is said here once:
 which scopes the browser's disclosure ("Continue as ... shares your name, email address and
@@ -24,7 +25,6 @@ from leadexec_signin.core.actions.signin import (
     Done,
     LoginNeeded,
     SignIn,
-    shown_scopes,
 )
 from leadexec_signin.core.apps import APPROVED, PENDING, Application
 from leadexec_signin.core.authorize import AuthorizeRequest, is_btn_id
@@ -121,15 +121,12 @@ class FedCm:
         if found is not None and found[1].id != app_id:
             # Checked before anything is issued; an unknown button is SignIn's to refuse.
             raise OriginNotAllowed("The button belongs to another application.")
-        outcome = self.signin.popup(req, session, ip)
+        # The browser showed its disclosure and the user chose to continue: consent to what
+        # it named, recorded as the dialog's Allow would be (the pipeline's consent rule).
+        shown = DISCLOSED if disclosed else frozenset()
+        outcome = self.signin.popup(req, session, ip, disclosed=shown)
         if isinstance(outcome, ConsentNeeded):
-            if not disclosed or not outcome.ask <= DISCLOSED:
-                return ContinueNeeded(req)
-            # The browser showed its disclosure and the user chose to continue: consent to
-            # what it named, recorded as the dialog's Allow would be.
-            outcome = self.signin.popup(
-                req, session, ip, decision="allow", shown=shown_scopes(outcome.ask)
-            )
+            return ContinueNeeded(req)
         if isinstance(outcome, LoginNeeded):
             raise LoginRequired("/account/login")
         assert isinstance(outcome, Done)

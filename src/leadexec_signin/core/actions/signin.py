@@ -1,40 +1,47 @@
-"""Signing in through the popup and the silent check: the seed's authorization flow.
+"""Signing in through the popup and the silent check: the seed's surface of the one authorize
+pipeline (``authorize_pipeline.py``).
 
-One call, one transaction: the ordered checks of ``core/authorize.py``, the session, the grant
-and, when nothing needs asking, the tokens, all read and written together, so nothing can change
-between what was checked and what is issued. The answer is one of "login needed", "consent
-needed (these scopes)" or "done (this authorization)". The consent rule lives here, once.
+What is the popup's own is said here: a request names a button and the page's origin, and is
+checked by ``core/authorize.py`` (an unregistered origin learns nothing more); a development
+mode application refuses other users with ``app_not_approved``; what it delivers is an
+authorization object (tokens, or a code for hardened delivery) that the result page posts to
+the partner's page. The silent check is the same request with no dialog: anything that would
+need one is ``immediate_failed``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from datetime import datetime
 
 from leadexec_signin.core import audit
 from leadexec_signin.core.accounts import User
 from leadexec_signin.core.actions.access import AccessTokens
-from leadexec_signin.core.actions.issue import IssueTx, issue_code, issue_tokens, widen_grant
-from leadexec_signin.core.actions.sessions import SessionsTx, signed_in
-from leadexec_signin.core.actions.usage import UsageLog
+from leadexec_signin.core.actions.authorize_pipeline import AuthorizePipeline
+from leadexec_signin.core.actions.authorize_step import (
+    Admitted,
+    AuthorizeTx,
+    Delivered,
+    Refused,
+    shown_scopes,
+)
+from leadexec_signin.core.actions.authorize_step import ConsentNeeded as Consent
+from leadexec_signin.core.actions.authorize_step import LoginNeeded as Login
+from leadexec_signin.core.actions.issue import issue_code, issue_tokens
 from leadexec_signin.core.authorize import (
     AuthorizeContext,
     AuthorizeRequest,
     check_request,
     check_user,
 )
-from leadexec_signin.core.clock import Clock
-from leadexec_signin.core.errors import AccessDenied, Conflict, ImmediateFailed, SigninError
-from leadexec_signin.core.factors import has_app, missing_second_factor
+from leadexec_signin.core.errors import ImmediateFailed, SigninError
 from leadexec_signin.core.grants import Grant
-from leadexec_signin.core.ports import Apps, Factors, Store
-from leadexec_signin.core.scopes import ordered, user_claims
+from leadexec_signin.core.scopes import user_claims
+from leadexec_signin.core.sessions import Session
 from leadexec_signin.core.tokens import IssuedTokens
 from leadexec_signin.settings import Settings
 
-
-class SignInTx(Apps, SessionsTx, IssueTx, Factors, Protocol):
-    pass
+__all__ = ["shown_scopes"]  # the dialog's echo, re-exported for callers of the popup
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,7 @@ class ConsentNeeded:
     user: User
     ask: frozenset[str]  # what the dialog asks for now
     had: frozenset[str]  # what the user already granted of this button's scopes
+    shown: str = ""  # what the dialog echoes (``authorize_step.shown_scopes``)
 
 
 @dataclass(frozen=True)
@@ -74,11 +82,6 @@ class Done:
 Outcome = LoginNeeded | ConsentNeeded | Done
 
 
-def shown_scopes(scopes: frozenset[str]) -> str:
-    """How the dialog echoes what it showed, so a change in between asks again."""
-    return " ".join(ordered(scopes))
-
-
 def as_immediate_failure(exc: SigninError) -> SigninError:
     """The silent check's answer to a refusal: the server's own failures stay what they are."""
     if exc.status >= 500 or isinstance(exc, ImmediateFailed):
@@ -86,26 +89,59 @@ def as_immediate_failure(exc: SigninError) -> SigninError:
     return ImmediateFailed(f"{exc.description} ({exc.code})")
 
 
-class SignIn:
+class PopupSurface:
+    """The popup's and the silent check's request, as the pipeline's surface."""
+
     def __init__(
         self,
-        store: Store[SignInTx],
-        clock: Clock,
+        req: AuthorizeRequest,
         settings: Settings,
         minter: AccessTokens,
-        usage: UsageLog,
+        disclosed: frozenset[str],
     ) -> None:
-        self.store = store
-        self.clock = clock
+        self.req = req
         self.settings = settings
         self.minter = minter
-        self.usage = usage
+        self.disclosed = disclosed
 
-    def _before(self) -> None:
-        """Outside the transaction: the access-token key exists, and the tokens this process
-        saw used are marked so before the per-grant cap counts unused ones."""
-        self.minter.ready()
-        self.usage.flush()
+    def locate(self, tx: AuthorizeTx) -> AuthorizeContext:
+        # Every refusal of the popup is a result page posted to the claimed origin: the
+        # request's own checks are where it is located.
+        return check_request(tx, self.req)
+
+    def admit(self, tx: AuthorizeTx, target: AuthorizeContext) -> Admitted[AuthorizeContext]:
+        return Admitted(target, target.app, target.scopes, disclosed=self.disclosed)
+
+    def check_user(self, admitted: Admitted[AuthorizeContext], user: User) -> None:
+        check_user(admitted.context, user)
+
+    def deliver(
+        self,
+        tx: AuthorizeTx,
+        admitted: Admitted[AuthorizeContext],
+        session: Session,
+        user: User,
+        grant: Grant,
+        now: datetime,
+        ip: str,
+    ) -> Authorization:
+        ctx = admitted.context
+        claims = user_claims(user, grant.scopes)
+        if ctx.app.hardened:
+            code = issue_code(tx, grant, now, self.settings)
+            return Authorization(ctx.app.id, ctx.button.id, grant.scopes, claims, None, code)
+        tokens = issue_tokens(tx, grant, now, self.settings, self.minter, refresh=True)
+        audit.record(tx, now, audit.TOKEN_ISSUED, user_id=user.id, app_id=ctx.app.id, ip=ip)
+        return Authorization(ctx.app.id, ctx.button.id, grant.scopes, claims, tokens, None)
+
+
+class SignIn:
+    def __init__(
+        self, pipeline: AuthorizePipeline, settings: Settings, minter: AccessTokens
+    ) -> None:
+        self.pipeline = pipeline
+        self.settings = settings
+        self.minter = minter
 
     def popup(
         self,
@@ -115,101 +151,38 @@ class SignIn:
         *,
         decision: str | None = None,
         shown: str | None = None,
+        disclosed: frozenset[str] = frozenset(),
     ) -> Outcome:
         """``decision`` is None when the popup opens, "allow" or "cancel" from the dialog;
-        ``shown`` is the scopes the dialog showed."""
-        self._before()
-        try:
-            return self._popup(req, session, ip, decision, shown)
-        except Conflict:
-            # Two Allows at once (two tabs, a double click): the other one made the grant
-            # first (one live grant per user and application is a unique index). Once more,
-            # this one finds that grant and finishes on it.
-            return self._popup(req, session, ip, decision, shown)
-
-    def _popup(
-        self,
-        req: AuthorizeRequest,
-        session: str | None,
-        ip: str,
-        decision: str | None,
-        shown: str | None,
-    ) -> Outcome:
-        now = self.clock.now()
-        with self.store.transaction() as tx:
-            ctx = check_request(tx, req)
-            found = signed_in(tx, session, now, self.settings)
-            if found is None:
-                return LoginNeeded(req)
-            user = found[1]
-            check_user(ctx, user)
-            if missing_second_factor(ctx.app.require_mfa, found[0].amr):
-                has = tx.passkeys_for_user(user.id) or has_app(tx.totp_secret(user.id))
-                return LoginNeeded(req, step="mfa", enrol=not has)
-            if decision == "cancel":
-                audit.record(
-                    tx, now, audit.CONSENT_DENIED, user_id=user.id, app_id=ctx.app.id, ip=ip
-                )
-                denied = True
-            else:
-                denied = False
-                grant = tx.active_grant(user.id, ctx.app.id)
-                had = grant.scopes if grant else frozenset()
-                ask = ctx.scopes - had
-                if ask and (decision != "allow" or shown != shown_scopes(ask)):
-                    # Ask, or ask again if what the user saw is not what the button wants now.
-                    return ConsentNeeded(ctx, user, ask, had & ctx.scopes)
-                if ask:
-                    grant = widen_grant(tx, grant, user.id, ctx.app.id, ctx.scopes, now)
-                    audit.record(
-                        tx,
-                        now,
-                        audit.CONSENT,
-                        user_id=user.id,
-                        app_id=ctx.app.id,
-                        ip=ip,
-                        detail={"scopes": sorted(grant.scopes)},
-                    )
-                assert grant is not None
-                return Done(self._finish(tx, ctx, user, grant, ip))
-        # Raised after the commit, so the refusal stays in the audit trail.
-        assert denied
-        raise AccessDenied()
+        ``shown`` is the scopes the dialog showed; ``disclosed`` what FedCM's own dialog
+        showed (consent to it needs none of ours)."""
+        self.minter.ready()  # outside the transaction: the access-token key exists
+        surface = PopupSurface(req, self.settings, self.minter, disclosed)
+        out = self.pipeline.run(surface, session, ip, decision=decision, shown=shown)
+        if isinstance(out, Login):
+            return LoginNeeded(req, step=out.step, enrol=out.enrol)
+        if isinstance(out, Consent):
+            ctx = out.admitted.context
+            return ConsentNeeded(ctx, out.user, out.ask, out.had, out.shown)
+        if isinstance(out, Refused):
+            raise out.error
+        return Done(out.result)
 
     def silent(self, req: AuthorizeRequest, session: str | None, ip: str) -> Authorization:
         """The silent check never shows anything: any refusal that is not the server's fault
         becomes immediate_failed (naming the real reason), so a partner page learns nothing
         more than "a click is needed"."""
-        now = self.clock.now()
-        self._before()
+        self.minter.ready()
+        surface = PopupSurface(req, self.settings, self.minter, frozenset())
         try:
-            with self.store.transaction() as tx:
-                ctx = check_request(tx, req)
-                found = signed_in(tx, session, now, self.settings)
-                user = found[1] if found else None
-                if found is not None:
-                    check_user(ctx, found[1])
-                    if missing_second_factor(ctx.app.require_mfa, found[0].amr):
-                        raise ImmediateFailed()
-                grant = tx.active_grant(user.id, ctx.app.id) if user else None
-                if user is None or grant is None or not ctx.scopes <= grant.scopes:
-                    raise ImmediateFailed()
-                return self._finish(tx, ctx, user, grant, ip)
+            out = self.pipeline.run(surface, session, ip)
         except SigninError as exc:
             failure = as_immediate_failure(exc)
             if failure is exc:
                 raise
             raise failure from exc
-
-    def _finish(
-        self, tx: SignInTx, ctx: AuthorizeContext, user: User, grant: Grant, ip: str
-    ) -> Authorization:
-        now = self.clock.now()
-        tx.touch_grant(grant.id, now)
-        claims = user_claims(user, grant.scopes)
-        if ctx.app.hardened:
-            code = issue_code(tx, grant, now, self.settings)
-            return Authorization(ctx.app.id, ctx.button.id, grant.scopes, claims, None, code)
-        tokens = issue_tokens(tx, grant, now, self.settings, self.minter, refresh=True)
-        audit.record(tx, now, audit.TOKEN_ISSUED, user_id=user.id, app_id=ctx.app.id, ip=ip)
-        return Authorization(ctx.app.id, ctx.button.id, grant.scopes, claims, tokens, None)
+        if isinstance(out, Delivered):
+            return out.result
+        if isinstance(out, Refused):
+            raise as_immediate_failure(out.error) from out.error
+        raise ImmediateFailed()  # a sign-in or a dialog would be needed

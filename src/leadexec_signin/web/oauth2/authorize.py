@@ -19,15 +19,13 @@ from starlette.routing import Route
 from leadexec_signin.core.actions.authorize_code import AskConsent, SendBack, ShowLogin
 from leadexec_signin.core.errors import InvalidRequest
 from leadexec_signin.core.oauth_authorize import AUTH_AFTER, PARAMETERS, OAuthRequest
-from leadexec_signin.core.scopes import OPENID_WORDS, SCOPES, ordered
-from leadexec_signin.i18n import N_
+from leadexec_signin.web import consent
 from leadexec_signin.web.context import call, services
 from leadexec_signin.web.oauth2.params import collect, form_pairs
 from leadexec_signin.web.security.client_ip import client_ip
 from leadexec_signin.web.security.cookies import session_cookie
-from leadexec_signin.web.security.csrf import attach_csrf_cookie, check_csrf, csrf_token
+from leadexec_signin.web.security.csrf import check_csrf
 from leadexec_signin.web.security.headers import page_csp
-from leadexec_signin.web.signin.popup import ScopeLine
 
 # A CSP source for where a form on our pages may lead (RFC 3986 scheme, then an origin):
 # built only from this shape, so a redirect URI can never add a directive of its own.
@@ -80,37 +78,25 @@ def login_redirect(request: Request, out: ShowLogin) -> Response:
 
 
 def consent_page(request: Request, out: AskConsent) -> Response:
-    settings = services(request).settings
     ctx = out.ctx
-    ask = [ScopeLine(s, SCOPES[s]) for s in ordered(out.ask)]
-    if not ask:
-        ask = [ScopeLine("openid", OPENID_WORDS)]
     params = ctx.request.as_params()
     redirect = ctx.target.redirect_uri
-    response = request.app.state.templates.TemplateResponse(
+    return consent.consent_page(
         request,
-        "consent.html",
-        {
-            "app": ctx.app,
-            "origin": form_target(redirect) or redirect,
-            "user": out.user,
-            "ask": ask,
-            "had": [ScopeLine(s, SCOPES[s]) for s in ordered(out.had)],
-            "form_action": "/oauth2/authorize",
-            "hidden": sorted(params.items()),
-            "scopes_field": out.shown,
-            "csrf": csrf_token(request, settings),
-            "switch_next": authorize_url(params),
-            # A catalog sentence and its value: base.html translates it.
-            "title": (N_("Allow %(app)s to access your account?"), {"app": ctx.app.name}),
-        },
+        app=ctx.app,
+        origin=form_target(redirect) or redirect,
+        user=out.user,
+        ask=out.ask,
+        had=out.had,
+        shown=out.shown,
+        form_action="/oauth2/authorize",
+        hidden=sorted(params.items()),
+        switch_next=authorize_url(params),
         headers={
             "Referrer-Policy": "same-origin",
             "Content-Security-Policy": with_form_target(page_csp(), redirect),
         },
     )
-    attach_csrf_cookie(request, response, settings)
-    return response
 
 
 def send_back(request: Request, out: SendBack) -> Response:

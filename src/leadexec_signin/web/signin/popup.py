@@ -24,18 +24,18 @@ from leadexec_signin.core.actions.signin import (
     Done,
     LoginNeeded,
     as_immediate_failure,
-    shown_scopes,
 )
 from leadexec_signin.core.apps import DEFAULT_BUTTON_TEXT
 from leadexec_signin.core.authorize import AuthorizeRequest, is_btn_id
 from leadexec_signin.core.errors import InvalidRequest, SigninError, UnknownButton
-from leadexec_signin.core.scopes import SCOPES, ordered
+from leadexec_signin.core.scopes import ordered
 from leadexec_signin.i18n import N_
+from leadexec_signin.web import consent
 from leadexec_signin.web.context import PACKAGE, call, services
 from leadexec_signin.web.language import requested_language
 from leadexec_signin.web.security.client_ip import client_ip
 from leadexec_signin.web.security.cookies import session_cookie
-from leadexec_signin.web.security.csrf import attach_csrf_cookie, check_csrf, csrf_token
+from leadexec_signin.web.security.csrf import check_csrf
 from leadexec_signin.web.signin.results import claimed_origin, remember, result_page
 
 
@@ -76,41 +76,26 @@ def login_redirect(
     )
 
 
-@dataclass(frozen=True)
-class ScopeLine:
-    name: str
-    words: str
-
-
 def consent_page(request: Request, asked: ConsentNeeded) -> Response:
-    settings = services(request).settings
     ctx = asked.ctx
-    response = request.app.state.templates.TemplateResponse(
+    hl = requested_language(request)
+    return consent.consent_page(
         request,
-        "consent.html",
-        {
-            "app": ctx.app,
-            "origin": ctx.request.origin,
-            "user": asked.user,
-            "ask": [ScopeLine(s, SCOPES[s]) for s in ordered(asked.ask)],
-            "had": [ScopeLine(s, SCOPES[s]) for s in ordered(asked.had)],
-            "form_action": "/signin/authorize"
-            + (f"?hl={requested_language(request)}" if requested_language(request) else ""),
-            "hidden": [
-                ("btnId", ctx.request.btn_id),
-                ("origin", ctx.request.origin),
-                ("state", ctx.request.state),
-            ],
-            "scopes_field": shown_scopes(asked.ask),
-            "csrf": csrf_token(request, settings),
-            "switch_next": authorize_url(ctx.request, requested_language(request)),
-            # A catalog sentence and its value: base.html translates it.
-            "title": (N_("Allow %(app)s to access your account?"), {"app": ctx.app.name}),
-        },
+        app=ctx.app,
+        origin=ctx.request.origin,
+        user=asked.user,
+        ask=asked.ask,
+        had=asked.had,
+        shown=asked.shown,
+        form_action="/signin/authorize" + (f"?hl={hl}" if hl else ""),
+        hidden=[
+            ("btnId", ctx.request.btn_id),
+            ("origin", ctx.request.origin),
+            ("state", ctx.request.state),
+        ],
+        switch_next=authorize_url(ctx.request, hl),
         headers={"Referrer-Policy": "same-origin"},
     )
-    attach_csrf_cookie(request, response, settings)
-    return response
 
 
 async def authorize_get(request: Request) -> Response:
