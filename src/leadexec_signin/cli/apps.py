@@ -45,6 +45,8 @@ def app_json(app: Application) -> dict[str, object]:
         "idTokenAlg": app.id_token_alg,
         "rotateRefreshTokens": app.rotate_refresh_tokens,
         "requireMfa": app.require_mfa,
+        "dpopBoundAccessTokens": app.dpop_bound_access_tokens,
+        "deviceGrant": app.device_grant,
     }
 
 
@@ -77,6 +79,8 @@ def client_registration(args: argparse.Namespace) -> ClientRegistration:
         access_token_format=args.access_token_format,
         rotate_refresh_tokens=args.rotate_refresh_tokens,
         require_mfa=args.require_mfa,
+        dpop_bound_access_tokens=args.dpop_bound_access_tokens,
+        device_grant=args.device_grant,
         id_token_alg=args.id_token_alg,
     )
 
@@ -198,6 +202,16 @@ def add_client_flags(sp: argparse.ArgumentParser) -> None:
         "--require-mfa",
         action="store_true",
         help="its users sign in with a second factor (passkey or authenticator app)",
+    )
+    sp.add_argument(
+        "--dpop-bound-access-tokens",
+        action="store_true",
+        help="every token request must carry a DPoP proof: tokens bound to its key (RFC 9449)",
+    )
+    sp.add_argument(
+        "--device-grant",
+        action="store_true",
+        help="allow the device authorization grant: TVs and command-line tools (RFC 8628)",
     )
 
 

@@ -65,6 +65,10 @@ class Application:
     previous_secret_expires_at: datetime | None = None
     # Two-step sign-in required of its users (migration 0009; core/factors.py).
     require_mfa: bool = False
+    # Migration 0011: every token request carries a DPoP proof (RFC 9449 section 5), and
+    # the device authorization grant (RFC 8628) is allowed.
+    dpop_bound_access_tokens: bool = False
+    device_grant: bool = False
 
     def __post_init__(self) -> None:
         if not self.client_type:
@@ -91,6 +95,9 @@ class Application:
             access_token_format=self.access_token_format,
             rotate_refresh_tokens=self.rotate_refresh_tokens,
             id_token_alg=self.id_token_alg,
+            require_mfa=self.require_mfa,
+            dpop_bound_access_tokens=self.dpop_bound_access_tokens,
+            device_grant=self.device_grant,
         )
 
     @property

@@ -205,6 +205,10 @@ class ClientRegistration:
     id_token_alg: str = "RS256"
     # Its users sign in with a second factor (passkey, authenticator app): core/factors.py.
     require_mfa: bool = False
+    # RFC 9449 section 5.2's client metadata: DPoP required at the token endpoint.
+    dpop_bound_access_tokens: bool = False
+    # The device authorization grant (RFC 8628), off unless the partner turns it on.
+    device_grant: bool = False
 
 
 def check_jwks(raw: str | None) -> str | None:
@@ -306,4 +310,6 @@ def check_registration(reg: ClientRegistration, *, has_secret: bool) -> ClientRe
         # OAuth 2.1 section 4.3.1: a public client's refresh tokens are always rotated.
         rotate_refresh_tokens=reg.rotate_refresh_tokens or kind == PUBLIC,
         require_mfa=reg.require_mfa,
+        dpop_bound_access_tokens=reg.dpop_bound_access_tokens,
+        device_grant=reg.device_grant,
     )

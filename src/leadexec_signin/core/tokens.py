@@ -30,6 +30,9 @@ class RefreshToken:
     # OpenID Connect: the sign-in behind the token, repeated in ID tokens issued on refresh.
     auth_time: datetime | None = None
     sid: str = ""
+    # RFC 9449 section 5: the DPoP key (RFC 7638 thumbprint) a public client's refresh token
+    # is bound to; a refresh must prove that key. None: not bound.
+    dpop_jkt: str | None = None
 
 
 @dataclass(frozen=True)

@@ -117,6 +117,8 @@ class Registry:
             jwks=reg.jwks,
             rotate_refresh_tokens=reg.rotate_refresh_tokens,
             require_mfa=reg.require_mfa,
+            dpop_bound_access_tokens=reg.dpop_bound_access_tokens,
+            device_grant=reg.device_grant,
             post_logout_redirect_uris=reg.post_logout_redirect_uris,
             backchannel_logout_uri=reg.backchannel_logout_uri,
             access_token_format=reg.access_token_format,

@@ -61,6 +61,7 @@ def add_refresh_token(
     kind: str = "seed",
     auth_time: datetime | None = None,
     sid: str = "",
+    dpop_jkt: str | None = None,
 ) -> str:
     """A new refresh token under ``grant`` (stored as a hash), then the per-grant cap."""
     token = credentials.new_token(credentials.REFRESH)
@@ -74,6 +75,7 @@ def add_refresh_token(
             kind=kind,
             auth_time=auth_time,
             sid=sid,
+            dpop_jkt=dpop_jkt,
         )
     )
     tx.trim_refresh_tokens(grant.id, settings.refresh_tokens_per_grant)

@@ -84,6 +84,7 @@ def refresh_token_of(m: Any) -> RefreshToken:
         kind=m["r_kind"],
         auth_time=m["r_auth_time"],
         sid=m["r_sid"],
+        dpop_jkt=m["r_dpop_jkt"],
     )
 
 

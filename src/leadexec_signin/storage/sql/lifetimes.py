@@ -74,6 +74,7 @@ class LifetimeRepository:
             kind=row.kind,
             auth_time=row.auth_time,
             sid=row.sid,
+            dpop_jkt=row.dpop_jkt,
         )
 
     def use_assertion(self, jti_hash: str, expires_at: datetime) -> bool:

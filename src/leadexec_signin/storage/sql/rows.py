@@ -108,6 +108,8 @@ def app_from_row(
         previous_secret_hash=m.get(prefix + "previous_secret_hash"),
         previous_secret_expires_at=m.get(prefix + "previous_secret_expires_at"),
         require_mfa=bool(m.get(prefix + "require_mfa", False)),
+        dpop_bound_access_tokens=bool(m.get(prefix + "dpop_bound_access_tokens", False)),
+        device_grant=bool(m.get(prefix + "device_grant", False)),
     )
 
 

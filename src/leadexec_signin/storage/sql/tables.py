@@ -111,6 +111,10 @@ applications = Table(
     Column("previous_secret_expires_at", UTCDateTime, nullable=True),
     # Migration 0009: its users sign in with a second factor (core/factors.py).
     Column("require_mfa", Boolean, nullable=False, server_default=text("false")),
+    # Migration 0011: DPoP required of every token request (RFC 9449), and the device
+    # authorization grant allowed (RFC 8628).
+    Column("dpop_bound_access_tokens", Boolean, nullable=False, server_default=text("false")),
+    Column("device_grant", Boolean, nullable=False, server_default=text("false")),
 )
 
 app_origins = Table(
@@ -201,6 +205,9 @@ refresh_tokens = Table(
     # The sign-in an OpenID Connect refresh goes back to: its ID tokens repeat auth_time/sid.
     Column("auth_time", UTCDateTime, nullable=True),
     Column("sid", String(64), nullable=False, server_default=""),
+    # Migration 0011: the RFC 7638 thumbprint of the DPoP key a public client's refresh
+    # token is bound to (RFC 9449 section 5); NULL: not bound.
+    Column("dpop_jkt", String(64), nullable=True),
 )
 
 access_tokens = Table(
@@ -327,6 +334,26 @@ client_assertions = Table(
     metadata,
     Column("jti_hash", String(HASH), primary_key=True),
     Column("expires_at", UTCDateTime, nullable=False, index=True),
+)
+
+# Device authorizations (RFC 8628, migration 0011): found by the SHA-256 of the device code
+# (the device's polling) or of the normalized user code (the person at /device); ``status``
+# is pending, approved, denied or done (its tokens issued: single use).
+device_codes = Table(
+    "device_codes",
+    metadata,
+    Column("device_code_hash", String(HASH), primary_key=True),
+    Column("user_code_hash", String(HASH), nullable=False, unique=True),
+    Column("app_id", String(ID), ForeignKey("applications.id", ondelete="CASCADE"), nullable=False),
+    Column("scopes", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+    Column("interval", Integer, nullable=False),
+    Column("polled_at", UTCDateTime, nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("user_id", String(ID), ForeignKey("users.id", ondelete="CASCADE"), nullable=True),
+    Column("auth_time", UTCDateTime, nullable=True),
+    Column("sid", String(64), nullable=False, server_default=""),
 )
 
 # One-time links of the account pages (core/account_tokens.py, migration 0007): found by the

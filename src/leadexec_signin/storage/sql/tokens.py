@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, insert, select, union
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Connection
 
 from leadexec_signin.core.tokens import AccessToken, AuthorizationCode, RefreshToken, TokenContext
 from leadexec_signin.storage.sql import tables as t
@@ -39,6 +39,7 @@ class TokenRepository:
                 kind=token.kind,
                 auth_time=token.auth_time,
                 sid=token.sid,
+                dpop_jkt=token.dpop_jkt,
             )
         )
 
@@ -50,7 +51,7 @@ class TokenRepository:
             *u.c,
         ]
 
-    def _context(self, row: Row[Any]) -> TokenContext:
+    def _context(self, row: Any) -> TokenContext:
         app_id = row._mapping["a_id"]
         return TokenContext(
             grant=grant_from_row(row, "g_"),
@@ -71,6 +72,7 @@ class TokenRepository:
                 r.c.kind.label("r_kind"),
                 r.c.auth_time.label("r_auth_time"),
                 r.c.sid.label("r_sid"),
+                r.c.dpop_jkt.label("r_dpop_jkt"),
                 *self._context_columns(),
             )
             .join(g, g.c.id == r.c.grant_id)
@@ -95,6 +97,7 @@ class TokenRepository:
             kind=row.r_kind,
             auth_time=row.r_auth_time,
             sid=row.r_sid,
+            dpop_jkt=row.r_dpop_jkt,
         )
         return token, ctx
 

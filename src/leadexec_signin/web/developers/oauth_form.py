@@ -36,6 +36,8 @@ def client_fields(app: Application) -> dict[str, object]:
         "id_token_alg": app.id_token_alg,
         "rotate_refresh_tokens": app.rotate_refresh_tokens,
         "require_mfa": app.require_mfa,
+        "dpop_bound_access_tokens": app.dpop_bound_access_tokens,
+        "device_grant": app.device_grant,
     }
 
 
@@ -54,6 +56,8 @@ def posted_client_fields(form: FormData) -> dict[str, object]:
         "id_token_alg": text(form, "id_token_alg", 40),
         "rotate_refresh_tokens": form.get("rotate_refresh_tokens") == "on",
         "require_mfa": form.get("require_mfa") == "on",
+        "dpop_bound_access_tokens": form.get("dpop_bound_access_tokens") == "on",
+        "device_grant": form.get("device_grant") == "on",
     }
 
 
@@ -71,4 +75,6 @@ def registration(fields: dict[str, object]) -> ClientRegistration:
         id_token_alg=str(fields["id_token_alg"]) or ID_TOKEN_ALGS[0],
         rotate_refresh_tokens=bool(fields["rotate_refresh_tokens"]),
         require_mfa=bool(fields["require_mfa"]),
+        dpop_bound_access_tokens=bool(fields["dpop_bound_access_tokens"]),
+        device_grant=bool(fields["device_grant"]),
     )
