@@ -130,6 +130,29 @@ def test_the_applications_limit_counts_only_requests_whose_grant_was_verified() 
         w.endpoint.exchange(seed("refresh_token", {"refresh_token": raw}))
 
 
+def test_a_caller_that_passes_its_own_counter_gets_every_count_of_the_request() -> None:
+    """The event loop's caller (``storage/placement.py``) counts in Redis without blocking:
+    a count that reached the endpoint's own (synchronous) limiter would stall the loop."""
+    w = World()
+    raw = w.refresh_token()
+    counted: list[tuple[str, ...]] = []
+
+    class Kept:
+        def hit(self, limit: str, *key: str) -> int | None:
+            counted.append((limit, *key))
+            return None
+
+    class Forbidden:
+        def hit(self, limit: str, *key: str) -> int | None:
+            raise AssertionError(f"{limit} counted by the endpoint's own limiter")
+
+    w.endpoint.limiter = Forbidden()  # type: ignore[assignment]
+    request = seed("refresh_token", {"refresh_token": raw})
+    admitted = w.endpoint.admit(request, None, Kept())
+    w.endpoint.handle(admitted, None, None, Kept())
+    assert [c[1] for c in counted] == ["token-ip", "token-app"]
+
+
 def test_every_refusal_is_recorded_once_at_the_last_step() -> None:
     w = World()
     kept: list[str] = []

@@ -160,7 +160,9 @@ class TokenEndpoint:
             client_id = request.client.client_id
             if request.client.method == APP_SECRET and not APP_ID.fullmatch(client_id):
                 raise InvalidClient("The appId is not a valid application ID.")
-            count_or_refuse(self.limiter, self.settings.token_limit_per_ip, "token-ip", request.ip)
+            count_or_refuse(
+                limiter or self.limiter, self.settings.token_limit_per_ip, "token-ip", request.ip
+            )
         except SigninError as exc:
             (refusals or self.refusals).record(exc, request)
             raise
