@@ -5,6 +5,7 @@ then the redirect to the client. Over any ``httpx.Client`` whose ``base_url`` is
 from __future__ import annotations
 
 import html
+import re
 from html.parser import HTMLParser
 
 import httpx
@@ -42,7 +43,7 @@ def sign_in_and_consent(
     where the provider finally sends the browser (the client's redirect URI, with its query)."""
     origin = {"Origin": str(browser.base_url).rstrip("/")}
     r = browser.get(url, follow_redirects=False)
-    for _ in range(6):
+    for _ in range(8):
         if r.status_code in (302, 303):
             location = r.headers["location"]
             if location.startswith("/account/login"):
@@ -59,6 +60,12 @@ def sign_in_and_consent(
                 return location
             continue
         assert r.status_code == 200, r.text
+        if r.url.path == "/account/continue":
+            # The sign-in's own page that navigates on (its script): follow its link.
+            link = re.search(r'id="continue"[^>]*href="([^"]+)"', r.text)
+            assert link, r.text
+            r = browser.get(html.unescape(link.group(1)), follow_redirects=False)
+            continue
         fields = form_fields(r.text, "/oauth2/authorize")
         fields["decision"] = decision
         r = browser.post("/oauth2/authorize", data=fields, headers=origin, follow_redirects=False)

@@ -4,6 +4,8 @@ OpenID Connect Core 3.1.2)."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import jwt
 import pytest
 
@@ -238,7 +240,9 @@ def test_a_fresh_sign_in_is_asked_for_once_and_then_the_code_comes(client, world
               "password": "correct horse battery", "next": nxt},
         follow_redirects=False,
     )  # fmt: skip
-    back = client.get(signed.headers["location"], follow_redirects=False)
+    # The sign-in ends on its own page, which navigates on to the request (form-action).
+    assert signed.headers["location"] == "/account/continue?" + urlencode({"next": nxt})
+    back = client.get(nxt, follow_redirects=False)
     assert back.status_code == 303 and "code=" in back.headers["location"], back.text
     token = exchange(client, c, query_of(back.headers["location"])["code"], Pkce())
     assert token.status_code == 400  # a new verifier: proves the code is bound to its PKCE

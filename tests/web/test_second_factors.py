@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from urllib.parse import urlencode
 
 import pyotp
 import pytest
@@ -167,3 +168,36 @@ def test_an_operator_cannot_turn_off_the_last_factor(
     r = client.post("/account/security/app/remove", data={"csrf": csrf_of(page.text)})
     assert r.status_code == 409 and "Operators must keep a second factor" in r.text
     assert services.factors.count(user.id) == 1
+
+
+def test_a_two_step_sign_in_that_continues_to_an_application_ends_on_our_continue_page(
+    world: tuple[Services, TestClient], clock
+) -> None:
+    """Browsers hold a form post's redirects to its page's form-action ('self'): a second
+    step whose next address may redirect to a client finishes through our own page, which
+    navigates on (tests/browser/test_sign_in_continues.py has the browser's side)."""
+    services, client = world
+    services.accounts.create_user(email="c@example.com", name="C", password=PASSWORD)
+    sign_in(client, "c@example.com")
+    totp, _ = enrol(client)
+    confirm(client, services, totp)
+    clock.advance(seconds=31)
+    client.cookies.clear()
+    nxt = "/oauth2/authorize?client_id=app_x&scope=openid"
+    page = client.get("/account/login")
+    r = client.post(
+        "/account/login",
+        data={"csrf": csrf_of(page.text), "email": "c@example.com", "password": PASSWORD,
+              "next": nxt},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert r.headers["location"] == "/account/second-step"
+    r = second(client, code=totp.at(clock.now()))
+    assert r.headers["location"] == "/account/continue?" + urlencode({"next": nxt})  # type: ignore[attr-defined]
+    done = client.get(r.headers["location"])  # type: ignore[attr-defined]
+    assert done.status_code == 200 and done.headers["cache-control"] == "no-store"
+    assert 'href="/oauth2/authorize?client_id=app_x&amp;scope=openid"' in done.text
+    assert '<script src="/static/account/continue.js">' in done.text
+    # Only our own addresses are followed.
+    away = client.get("/account/continue", params={"next": "//evil.example/x"})
+    assert 'href="/account/apps"' in away.text

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from leadexec_signin.core.accounts import User
 from leadexec_signin.core.errors import LoginRequired
@@ -37,6 +37,23 @@ def safe_next(raw: str | None) -> str:
     if parts.scheme or parts.netloc:
         return DEFAULT_NEXT
     return raw
+
+
+# Where a navigation may be answered with a redirect to another site (a client's redirect
+# URI). Browsers hold every redirect that follows a form post to the posting page's
+# form-action ('self' on ours), so a form leading there finishes through a page of our own.
+LEAVES_SITE = ("/oauth2/authorize",)
+CONTINUE = "/account/continue"
+
+
+def after_form(next_url: str) -> RedirectResponse:
+    """The redirect that ends a form of ours (sign-in, its second step): straight to
+    ``next_url``, or, where the next answer may leave for another site, to the continue page
+    that navigates on by itself (``/account/continue``)."""
+    next_url = safe_next(next_url)
+    if urlsplit(next_url).path in LEAVES_SITE:
+        return RedirectResponse(CONTINUE + "?" + urlencode({"next": next_url}), status_code=303)
+    return RedirectResponse(next_url, status_code=303)
 
 
 async def current_user(request: Request) -> User | None:

@@ -15,7 +15,7 @@ from leadexec_signin.core.errors import SigninError
 from leadexec_signin.core.factors import PWD, combined
 from leadexec_signin.web.account.passkeys import binding, form_of, options, refusal
 from leadexec_signin.web.context import call, services
-from leadexec_signin.web.pages import page, safe_next
+from leadexec_signin.web.pages import after_form, page, safe_next
 from leadexec_signin.web.security.client_ip import client_ip
 from leadexec_signin.web.security.cookies import session_cookie, set_session_cookie
 
@@ -105,7 +105,7 @@ async def step_code(request: Request) -> Response:
     except SigninError as exc:
         return await step_page(request, exc)
     raw = await finish(request, user, second, next_url)
-    return signed_in(RedirectResponse(safe_next(next_url), status_code=303), request, raw)
+    return signed_in(after_form(next_url), request, raw)
 
 
 async def passkey_options(request: Request) -> Response:

@@ -21,7 +21,14 @@ from leadexec_signin.core.errors import (
 from leadexec_signin.core.scopes import SCOPES, ordered
 from leadexec_signin.web.account import second_step
 from leadexec_signin.web.context import call, services
-from leadexec_signin.web.pages import current_user, page, require_user, safe_next
+from leadexec_signin.web.pages import (
+    CONTINUE,
+    after_form,
+    current_user,
+    page,
+    require_user,
+    safe_next,
+)
 from leadexec_signin.web.security.client_ip import client_ip
 from leadexec_signin.web.security.cookies import (
     clear_session_cookie,
@@ -137,9 +144,21 @@ async def login_post(request: Request) -> Response:
         client_ip(request, svc.settings),
         request.headers.get("user-agent", "")[:256],
     )
-    response = RedirectResponse(next_url, status_code=303)
+    response = after_form(next_url)
     set_session_cookie(response, svc.settings, raw)
     return response
+
+
+async def continue_get(request: Request) -> Response:
+    """The end of a sign-in that continues to an application: a page of our own origin that
+    navigates on (``pages.after_form``). Only a relative address of ours is followed."""
+    next_url = safe_next(request.query_params.get("next"))
+    return request.app.state.templates.TemplateResponse(
+        request,
+        "continue.html",
+        {"next": next_url, "title": "Continue"},
+        headers={"Cache-Control": "no-store", "Referrer-Policy": "same-origin"},
+    )
 
 
 async def logout_get(request: Request) -> Response:
@@ -210,6 +229,7 @@ routes = [
     Route("/account", account_home, methods=["GET"]),
     Route("/account/login", login_get, methods=["GET"]),
     Route("/account/login", login_post, methods=["POST"]),
+    Route(CONTINUE, continue_get, methods=["GET"]),
     Route("/account/logout", logout_get, methods=["GET"]),
     Route("/account/logout", logout_post, methods=["POST"]),
     Route("/account/apps", apps_get, methods=["GET"]),
