@@ -239,7 +239,13 @@ def test_openid_client_signs_in_refreshes_and_revokes(
         # Within the grace period the same old token gets the same successor.
         assert result["retry"] == {"sameSuccessor": True}
 
-    assert result["userinfo"] == {"sub": user.id, "name": "Olive Client", "email": user.email}
+    assert result["userinfo"] == {
+        "sub": user.id,
+        "name": "Olive Client",
+        "email": user.email,
+        "amr": ["pwd"],  # how the user signed in, as the ID token says
+        "acr": "urn:leadexec:acr:1fa",
+    }
     logout = urlsplit(result["signOutUrl"])
     assert f"{logout.scheme}://{logout.netloc}{logout.path}" == f"{site.idp}/oauth2/logout"
 

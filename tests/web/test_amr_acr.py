@@ -1,20 +1,51 @@
 """How the user signed in, told to the partner: ID tokens carry RFC 8176 ``amr`` and ``acr``
 (before a passkey: a password; after: the passkey, user verification and mfa), on refresh
-too; discovery lists ``acr_values_supported``; ``acr_values`` and an essential ``acr`` in
+too, and so do userinfo and introspection (opaque and RFC 9068 access tokens, refresh
+tokens); discovery lists ``acr_values_supported``; ``acr_values`` and an essential ``acr`` in
 ``claims`` send a password-only session to sign in again with a second factor."""
 
 from __future__ import annotations
 
 import json
 
+import jwt
 import pytest
 from starlette.testclient import TestClient
 
 from leadexec_signin.compose import Services
 from leadexec_signin.core.factors import ACR_MFA, ACR_SINGLE
 from support.signin import PASSWORD, sign_in
-from web.oauth_flow import Pkce, auth_params, authorize, exchange, refresh, register, tokens
+from support.signin import authorize as popup
+from support.world import World
+from web.oauth_flow import (
+    Client,
+    Pkce,
+    auth_params,
+    authorize,
+    exchange,
+    refresh,
+    register,
+    tokens,
+)
 from web.test_oauth_tokens import verify_id_token
+
+
+def told(client: TestClient, services: Services, c: Client, answer: dict[str, str]) -> list:
+    """(amr, acr) as the ID token, userinfo, and introspection of the access and the refresh
+    token each tell it; userinfo also through the path the token cache takes (its grant in
+    hand), which must answer the same."""
+    bearer = {"Authorization": f"Bearer {answer['access_token']}"}
+    info = client.get("/oauth2/userinfo", headers=bearer).json()
+    grant_id = services.access_tokens.grant_of(answer["access_token"])
+    if grant_id is not None:  # a self-proving token: the cache's path, the grant read ahead
+        known = services.token_checks.grant_context(grant_id)
+        assert services.api.userinfo(answer["access_token"], known) == info
+    seen = [verify_id_token(client, answer["id_token"], c.id), info]
+    for kind in ("access_token", "refresh_token"):
+        seen.append(
+            client.post("/oauth2/introspect", data={"token": answer[kind]}, auth=c.auth).json()
+        )
+    return [(claims.get("amr"), claims.get("acr")) for claims in seen]
 
 
 def test_an_id_tokens_amr_and_acr_before_and_after_a_passkey(
@@ -83,3 +114,42 @@ def test_a_session_with_mfa_is_not_asked_again(client: TestClient, services: Ser
     got = authorize(client, auth_params(c, pkce, acr_values=ACR_MFA))
     answer = exchange(client, c, got["code"], pkce).json()  # type: ignore[attr-defined]
     assert verify_id_token(client, answer["id_token"], c.id)["acr"] == ACR_MFA
+
+
+@pytest.mark.parametrize("access_token_format", ["opaque", "jwt"])
+def test_userinfo_and_introspection_tell_how_the_user_signed_in(
+    client: TestClient, services: Services, access_token_format: str
+) -> None:
+    user = services.accounts.create_user(email="ui@example.com", name="U", password=PASSWORD)
+    c = register(services, access_token_format=access_token_format)
+    sign_in(client, "ui@example.com")
+    password = tokens(client, c)
+    assert told(client, services, c, password) == [(["pwd"], ACR_SINGLE)] * 4
+    # A passkey's sign-in in the same browser: the new tokens say so...
+    client.cookies.clear()
+    client.cookies.set("le_session", services.sessions.start(user, ("swk", "user", "mfa")))
+    passkey = tokens(client, c)
+    assert told(client, services, c, passkey) == [(["swk", "user", "mfa"], ACR_MFA)] * 4
+    # ...while the tokens of the password sign-in still tell theirs: a token says how its own
+    # sign-in went, not the grant's latest.
+    assert told(client, services, c, password) == [(["pwd"], ACR_SINGLE)] * 4
+    # A refresh's access token repeats its refresh token's sign-in.
+    again = refresh(client, c, password["refresh_token"]).json()  # type: ignore[attr-defined]
+    assert told(client, services, c, again) == [(["pwd"], ACR_SINGLE)] * 4
+    if access_token_format == "jwt":  # RFC 9068 section 2.2.1: in the token itself too
+        claims = jwt.decode(passkey["access_token"], options={"verify_signature": False})
+        assert (claims["amr"], claims["acr"]) == (["swk", "user", "mfa"], ACR_MFA)
+
+
+def test_the_sign_in_apis_own_tokens_add_nothing(client: TestClient, world: World) -> None:
+    """The seed's flow does not record a sign-in on its tokens: its authorization object keeps
+    its fields, and introspection of its access token tells no amr (rather than a guess)."""
+    app_id, secret = world.app(with_secret=True)
+    assert secret is not None
+    sign_in(client, world.email)
+    result = popup(client, world.button("profile", app_id))
+    assert "amr" not in result and "acr" not in result and result["valid"] is True
+    seen = client.post(
+        "/oauth2/introspect", data={"token": result["authToken"]}, auth=(app_id, secret)
+    ).json()
+    assert seen["active"] is True and "amr" not in seen and "acr" not in seen

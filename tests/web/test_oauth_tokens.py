@@ -71,7 +71,13 @@ def test_claims_follow_the_scopes_and_no_refresh_token_without_offline_access(
     info = client.get(
         "/oauth2/userinfo", headers={"Authorization": f"Bearer {answer['access_token']}"}
     )
-    assert info.json() == {"sub": world.user_id, "email": "ann@example.com"}
+    # The scopes' claims, and how the user signed in (as in the ID token).
+    assert info.json() == {
+        "sub": world.user_id,
+        "email": "ann@example.com",
+        "amr": ["pwd"],
+        "acr": "urn:leadexec:acr:1fa",
+    }
     posted = client.post("/oauth2/userinfo", data={"access_token": answer["access_token"]})
     assert posted.status_code == 200 and posted.json()["sub"] == world.user_id
 

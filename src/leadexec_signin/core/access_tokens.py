@@ -7,9 +7,12 @@ it lives in the database with the other keys (an attacker who can read the datab
 holds every grant) and is chosen by the ``kid`` in the token, so keys can be added.
 
 Layout of the decoded bytes: version (1) | kid (8) | expires, Unix seconds (4) | scope bits
-(1) | nonce (8) | grant id (ASCII, the rest) | MAC (32). The nonce makes two tokens minted in the
-same second differ. Tokens from before this format (``lea_`` + 43 random characters) are
-looked up in storage as they always were.
+(1) | sign-in bits (1) | nonce (8) | grant id (ASCII, the rest) | MAC (32). The nonce makes two
+tokens minted in the same second differ. The sign-in bits are the RFC 8176 ``amr`` of the
+sign-in the token was issued under (0: not recorded), so userinfo and introspection say how the
+user signed in without a read, and a token says what its own sign-in was, not the grant's
+latest. Version 1 tokens (no sign-in byte) are still read, with no ``amr``; tokens from before
+these formats (``lea_`` + 43 random characters) are looked up in storage as they always were.
 """
 
 from __future__ import annotations
@@ -23,15 +26,22 @@ import struct
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from leadexec_signin.core.factors import AMR_ORDER
 from leadexec_signin.core.scopes import PROTOCOL_SCOPES, SCOPES
 
 PREFIX = "lea_"
-VERSION = 1
-_HEAD = struct.Struct(">B8sIB8s")  # version, kid, expires, scope bits, nonce
+VERSION = 2
+_HEADS = {
+    1: struct.Struct(">B8sIB8s"),  # version, kid, expires, scope bits, nonce
+    2: struct.Struct(">B8sIBB8s"),  # version, kid, expires, scope bits, amr bits, nonce
+}
+_HEAD = _HEADS[VERSION]
 _MAC_LENGTH = 32
 # Bits 0-3 the data scopes, 4-5 openid and offline_access (never set before OpenID Connect,
 # so older tokens read the same).
 _SCOPE_BITS = {name: 1 << i for i, name in enumerate((*SCOPES, *PROTOCOL_SCOPES))}
+# RFC 8176 methods, one bit each, read back in one fixed order (the order ID tokens use too).
+_AMR_BITS = {name: 1 << i for i, name in enumerate(AMR_ORDER)}
 # An opaque token of the first format: 256 random bits, found by hash in storage.
 LEGACY_LENGTH = len(PREFIX) + 43
 
@@ -49,6 +59,7 @@ class Claims:
     grant_id: str
     scopes: frozenset[str]
     expires_at: datetime
+    amr: tuple[str, ...] | None = None  # how the user signed in; None: not recorded
 
 
 def new_mac_key(now: datetime) -> MacKey:
@@ -59,12 +70,23 @@ def _scope_bits(scopes: frozenset[str]) -> int:
     return sum(_SCOPE_BITS[s] for s in scopes)
 
 
-def mint(key: MacKey, grant_id: str, scopes: frozenset[str], expires_at: datetime) -> str:
+def _amr_bits(amr: tuple[str, ...] | None) -> int:
+    return sum(_AMR_BITS[m] for m in set(amr or ()) if m in _AMR_BITS)
+
+
+def mint(
+    key: MacKey,
+    grant_id: str,
+    scopes: frozenset[str],
+    expires_at: datetime,
+    amr: tuple[str, ...] | None = None,
+) -> str:
     head = _HEAD.pack(
         VERSION,
         key.kid.encode("ascii"),
         int(expires_at.timestamp()),
         _scope_bits(scopes),
+        _amr_bits(amr),
         secrets.token_bytes(8),
     )
     body = head + grant_id.encode("ascii")
@@ -99,14 +121,23 @@ def verify(token: str, key: MacKey) -> Claims | None:
     expected = hmac.digest(key.secret, body, "sha256")
     if not hmac.compare_digest(mac, expected):
         return None
-    version, kid, expires, bits, _nonce = _HEAD.unpack_from(body)
-    if version != VERSION or kid.decode("ascii") != key.kid:
+    head = _HEADS.get(body[0])
+    if head is None or len(body) <= head.size:
         return None
+    if body[0] == 1:
+        _version, kid, expires, bits, _nonce = head.unpack_from(body)
+        methods = 0
+    else:
+        _version, kid, expires, bits, methods, _nonce = head.unpack_from(body)
+    if kid.decode("ascii") != key.kid:
+        return None
+    amr = tuple(name for name, bit in _AMR_BITS.items() if methods & bit)
     return Claims(
         kid=key.kid,
-        grant_id=body[_HEAD.size :].decode("ascii"),
+        grant_id=body[head.size :].decode("ascii"),
         scopes=frozenset(name for name, bit in _SCOPE_BITS.items() if bits & bit),
         expires_at=datetime.fromtimestamp(expires, UTC),
+        amr=amr or None,
     )
 
 
@@ -118,7 +149,7 @@ def _decode(token: str) -> bytes | None:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError):
         return None
-    if len(raw) < _HEAD.size + 1 + _MAC_LENGTH:
+    if len(raw) < _HEADS[1].size + 1 + _MAC_LENGTH:
         return None
     # One spelling per token: padding, other alphabets or stray bits are a different string.
     if base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii") != text:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from leadexec_signin.core.accounts import User
-from leadexec_signin.core.factors import acr_of
+from leadexec_signin.core.factors import acr_of, in_order
 from leadexec_signin.core.scopes import user_claims, user_settings
 
 
@@ -26,6 +26,7 @@ def id_token_claims(user: User, scopes: frozenset[str]) -> dict[str, object]:
 def auth_context(amr: tuple[str, ...] | None) -> dict[str, object]:
     """How the user signed in (OpenID Connect Core section 2): RFC 8176 ``amr`` and our
     ``acr``. Nothing for a sign-in recorded before the methods were (migration 0010)."""
-    if not amr:
+    methods = in_order(amr or ())
+    if not methods:
         return {}
-    return {"amr": list(amr), "acr": acr_of(amr)}
+    return {"amr": list(methods), "acr": acr_of(methods)}

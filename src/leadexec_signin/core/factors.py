@@ -26,6 +26,9 @@ SWK = "swk"  # a passkey that syncs (backup-eligible): a software-held key
 OTP = "otp"  # the authenticator app's code, or a recovery code
 USER = "user"  # the authenticator verified the user (PIN or biometrics)
 MFA = "mfa"  # more than one factor
+# The one order every answer lists them in (ID tokens, userinfo, introspection), so the
+# same sign-in reads the same wherever a partner looks (access tokens keep them as bits).
+AMR_ORDER = (PWD, HWK, SWK, OTP, USER, MFA)
 
 # acr values (OpenID Connect Core 2): one factor, or more than one. Discovery lists both.
 ACR_SINGLE = "urn:leadexec:acr:1fa"
@@ -88,6 +91,11 @@ def combined(first: tuple[str, ...], second: tuple[str, ...]) -> tuple[str, ...]
     """The methods of a password followed by a second step: both, and ``mfa``."""
     seen = [m for m in (*first, *second) if m != MFA]
     return (*dict.fromkeys(seen), MFA)
+
+
+def in_order(amr: tuple[str, ...]) -> tuple[str, ...]:
+    """``amr`` in :data:`AMR_ORDER` (values of no known method are not told)."""
+    return tuple(m for m in AMR_ORDER if m in amr)
 
 
 def acr_of(amr: tuple[str, ...]) -> str:

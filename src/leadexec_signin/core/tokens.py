@@ -43,6 +43,9 @@ class AccessToken:
     scopes: frozenset[str]
     expires_at: datetime
     created_at: datetime
+    # RFC 8176: how the user signed in, as the token carries it (None: not recorded, as for
+    # the sign-in API's own tokens and tokens of the first format).
+    amr: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -52,12 +52,19 @@ class AccessTokens:
             self._keys = {k.kid: k for k in keys}
             self._newest = keys[-1] if keys else None
 
-    def mint(self, grant_id: str, scopes: frozenset[str], expires_at: datetime) -> str:
+    def mint(
+        self,
+        grant_id: str,
+        scopes: frozenset[str],
+        expires_at: datetime,
+        amr: tuple[str, ...] | None = None,
+    ) -> str:
+        """``amr``: how the user signed in, carried by the token (None: not recorded)."""
         if self._newest is None:
             self._load(force=True)
         if self._newest is None:
             raise ServerError(debug="no access-token key: the server did not start up")
-        return access_tokens.mint(self._newest, grant_id, scopes, expires_at)
+        return access_tokens.mint(self._newest, grant_id, scopes, expires_at, amr)
 
     def successors(self, refresh_token: str) -> list[str]:
         """The refresh token that replaces ``refresh_token`` when it is rotated, under each

@@ -13,7 +13,7 @@ from leadexec_signin.core import credentials, jwts
 from leadexec_signin.core.access_tokens import LEGACY_LENGTH
 from leadexec_signin.core.actions.access import AccessTokens
 from leadexec_signin.core.actions.keys import SigningKeys
-from leadexec_signin.core.claims import id_token_claims
+from leadexec_signin.core.claims import auth_context, id_token_claims
 from leadexec_signin.core.clock import Clock
 from leadexec_signin.core.errors import InsufficientScope, InvalidToken
 from leadexec_signin.core.ports import GrantLookup
@@ -82,6 +82,7 @@ class ApiAccess:
             scopes=claims.scopes,
             expires_at=claims.expires_at,
             created_at=claims.expires_at - self.ttl,
+            amr=claims.amr,
         )
         return access, ctx
 
@@ -109,16 +110,21 @@ class ApiAccess:
             scopes=frozenset(str(claims.get("scope", "")).split()),
             expires_at=expires,
             created_at=datetime.fromtimestamp(int(claims.get("iat", 0)), UTC),
+            amr=_amr_claim(claims.get("amr")),
         )
         return access, ctx
 
     def userinfo(self, token: str | None, known: GrantContext | None = None) -> dict[str, object]:
         """OpenID Connect Core section 5.3: the claims the token's scopes release. Needs the
-        ``openid`` scope, as the specification does: a seed token is for ``/api/v1``."""
+        ``openid`` scope, as the specification does: a seed token is for ``/api/v1``. With
+        them ``amr`` and ``acr``: how the user signed in for this token, as its ID token says
+        (the token carries them, so this reads nothing more)."""
         access, ctx = self.check_access_token(token, known)
         if OPENID not in access.scopes:
             raise InsufficientScope(OPENID, "This access token was not issued for OpenID Connect.")
-        return id_token_claims(ctx.user, access.scopes & ctx.grant.scopes)
+        claims = id_token_claims(ctx.user, access.scopes & ctx.grant.scopes)
+        claims.update(auth_context(access.amr))
+        return claims
 
     def _legacy(self, token: str) -> tuple[AccessToken, GrantContext] | None:
         found = self.lookup.access_token_context(credentials.token_hash(token))
@@ -126,3 +132,10 @@ class ApiAccess:
             return None
         access, ctx = found
         return access, GrantContext(ctx.grant, ctx.app.credentials, ctx.user)
+
+
+def _amr_claim(value: object) -> tuple[str, ...] | None:
+    """An RFC 9068 token's ``amr`` (ours: signed), as a tuple; None when it has none."""
+    if not isinstance(value, list) or not all(isinstance(m, str) for m in value):
+        return None
+    return tuple(value) or None

@@ -18,17 +18,18 @@ from leadexec_signin.core.actions.api import ApiAccess
 from leadexec_signin.core.actions.client_auth import ClientAuthenticator, ClientAuthTx, Presented
 from leadexec_signin.core.actions.revocation import RevokeTx, revoke
 from leadexec_signin.core.apps import Application
+from leadexec_signin.core.claims import auth_context
 from leadexec_signin.core.clients import NONE
 from leadexec_signin.core.clock import Clock
 from leadexec_signin.core.errors import InvalidClient, InvalidRequest, InvalidToken
 from leadexec_signin.core.grants import Grant
 from leadexec_signin.core.limits import count_or_refuse
-from leadexec_signin.core.ports import RateLimiter, Store, Tokens
+from leadexec_signin.core.ports import Factors, RateLimiter, Store, Tokens
 from leadexec_signin.core.scopes import PROTOCOL_SCOPES, ordered
 from leadexec_signin.settings import Settings
 
 
-class ClientTokensTx(ClientAuthTx, RevokeTx, Tokens, Protocol):
+class ClientTokensTx(ClientAuthTx, RevokeTx, Tokens, Factors, Protocol):
     pass
 
 
@@ -41,6 +42,7 @@ class Known:
     scopes: frozenset[str]
     expires_at: int | None  # Unix seconds; None: a refresh token lives until revoked
     issued_at: int | None
+    amr: tuple[str, ...] | None = None  # how the user signed in (RFC 8176); None: unknown
 
 
 def _scope_text(scopes: frozenset[str]) -> str:
@@ -94,7 +96,10 @@ class ClientTokens:
             return None
         scopes = refresh.scopes if refresh.scopes is not None else ctx.grant.scopes
         issued = int(refresh.created_at.timestamp())
-        return Known(ctx.grant, "refresh_token", scopes, None, issued)
+        # The sign-in it goes back to (OpenID Connect refresh tokens record it; the sign-in
+        # API's do not).
+        amr = tx.signin_methods(refresh.sid) if refresh.sid else None
+        return Known(ctx.grant, "refresh_token", scopes, None, issued, amr)
 
     def _access(self, app: Application, token: str) -> Known | None:
         try:
@@ -109,6 +114,7 @@ class ClientTokens:
             access.scopes,
             int(access.expires_at.timestamp()),
             int(access.created_at.timestamp()),
+            access.amr,
         )
 
     def _authenticate(
@@ -142,6 +148,7 @@ class ClientTokens:
             answer["exp"] = known.expires_at
         if known.issued_at is not None:
             answer["iat"] = known.issued_at
+        answer.update(auth_context(known.amr))  # how the user signed in, as the ID token says
         return answer
 
     def revoke(self, offered: Presented, form: Mapping[str, str], ip: str) -> None:

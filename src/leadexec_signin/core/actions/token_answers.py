@@ -74,13 +74,15 @@ class Answers:
         user = step.tx.user_by_id(grant.user_id)
         if user is None:
             raise InvalidRequest("The user of this grant no longer exists.")
+        # How the user signed in, for the ID token and carried by the access token itself
+        # (userinfo and introspection tell it without a read).
+        signin = replace(signin, amr=step.tx.signin_methods(signin.sid) if signin.sid else None)
         if app.access_token_format == JWT:
             access = self._jwt_access_token(app, grant, user, data, signin, now, expires)
         else:
-            access = self.minter.mint(grant.id, data, expires)
+            access = self.minter.mint(grant.id, data, expires, signin.amr)
         id_token = None
         if OPENID in scopes:
-            signin = replace(signin, amr=step.tx.signin_methods(signin.sid) if signin.sid else None)
             id_token = self._id_token(app, user, data, signin, access, now)
         return Issued(access, expires, ttl, data, refresh_token, id_token, app.origins)
 
@@ -141,6 +143,7 @@ class Answers:
         }
         if signin.auth_time is not None:
             claims["auth_time"] = int(signin.auth_time.timestamp())
+        claims.update(auth_context(signin.amr))  # RFC 9068 section 2.2.1
         return jwts.sign(key, claims, typ=jwts.ACCESS_TOKEN_TYP)
 
 

@@ -1,0 +1,70 @@
+"""The self-proving access token's bytes (``core/access_tokens.py``): the sign-in's ``amr``
+rides in it under the MAC, tokens minted before it did (version 1) still verify, with no
+``amr``, and no bit of either version can be changed without the MAC noticing."""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import secrets
+import struct
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from leadexec_signin.core import access_tokens
+from leadexec_signin.core.access_tokens import PREFIX, MacKey
+
+NOW = datetime(2026, 12, 6, 10, 0, tzinfo=UTC)
+KEY = MacKey("k1234567", secrets.token_bytes(32), NOW)
+EXPIRES = NOW + timedelta(hours=1)
+SCOPES = frozenset({"openid", "profile", "email"})
+
+
+def version_1(key: MacKey, grant_id: str) -> str:
+    """A token as the release before this one minted it (no sign-in byte)."""
+    body = struct.pack(">B8sIB8s", 1, key.kid.encode(), int(EXPIRES.timestamp()), 0b10011, b"n" * 8)
+    body += grant_id.encode()
+    raw = body + hmac.digest(key.secret, body, "sha256")
+    return PREFIX + base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+@pytest.mark.parametrize(
+    "amr",
+    [("pwd",), ("pwd", "otp", "mfa"), ("hwk", "user", "mfa"), ("pwd", "swk", "user", "mfa"), None],
+    ids=[
+        "a password",
+        "password and app",
+        "a device-bound passkey",
+        "password and a synced passkey",
+        "not recorded",
+    ],
+)
+def test_the_sign_in_rides_in_the_token(amr: tuple[str, ...] | None) -> None:
+    token = access_tokens.mint(KEY, "grt_abc", SCOPES, EXPIRES, amr)
+    claims = access_tokens.verify(token, KEY)
+    assert claims is not None
+    assert (claims.grant_id, claims.scopes, claims.expires_at) == ("grt_abc", SCOPES, EXPIRES)
+    assert claims.amr == amr
+
+
+def test_a_version_1_token_still_verifies_without_amr() -> None:
+    claims = access_tokens.verify(version_1(KEY, "grt_old"), KEY)
+    assert claims is not None and claims.grant_id == "grt_old" and claims.amr is None
+    assert claims.scopes == frozenset({"profile", "email", "openid"})
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_no_byte_can_be_changed(version: int) -> None:
+    token = (
+        version_1(KEY, "grt_x")
+        if version == 1
+        else access_tokens.mint(KEY, "grt_x", SCOPES, EXPIRES, ("pwd",))
+    )
+    text = token[len(PREFIX) :]
+    raw = bytearray(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+    for i in range(len(raw)):
+        changed = bytearray(raw)
+        changed[i] ^= 0x01
+        forged = PREFIX + base64.urlsafe_b64encode(bytes(changed)).rstrip(b"=").decode()
+        assert access_tokens.verify(forged, KEY) is None, i
