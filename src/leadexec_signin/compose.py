@@ -22,6 +22,7 @@ from leadexec_signin.core.actions.client_auth import ClientAuthenticator
 from leadexec_signin.core.actions.client_tokens import ClientTokens
 from leadexec_signin.core.actions.codes import OneTimeCodes
 from leadexec_signin.core.actions.console import Console
+from leadexec_signin.core.actions.dpop import Dpop, ProofReplays, StoredReplays
 from leadexec_signin.core.actions.factors import AccountFactors
 from leadexec_signin.core.actions.fedcm import FedCm
 from leadexec_signin.core.actions.housekeeping import Housekeeping
@@ -47,6 +48,7 @@ from leadexec_signin.storage.client_jwks import HttpClientKeys
 from leadexec_signin.storage.events import RedisEvents
 from leadexec_signin.storage.placement import Placement
 from leadexec_signin.storage.ratelimit import AsyncLimits, LimitsRateLimiter
+from leadexec_signin.storage.replays import RedisReplays
 from leadexec_signin.storage.sql.hot_async import AsyncHotReads
 from leadexec_signin.storage.sql.store import SqlStorage, make_engine
 from leadexec_signin.storage.tokencache import TokenChecks
@@ -87,8 +89,13 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
     authorize = AuthorizePipeline(storage, clock, settings, keys, usage)
     signin = SignIn(authorize, settings, minter)
     revocation = Revocation(storage, limiter, clock, settings, minter)
+    # Used DPoP proofs: in Redis when there is one (the database's table if it is away).
+    replays: ProofReplays = StoredReplays(storage)
+    if settings.redis_url:
+        replays = RedisReplays(settings.redis_url, replays)
+    dpop = Dpop(replays, minter, clock)
     tokens = TokenEndpoint(
-        storage, checks, limiter, clock, settings, minter, keys, usage, authenticator
+        storage, checks, limiter, clock, settings, minter, keys, usage, authenticator, dpop
     )
     postgresql = engine.dialect.name == "postgresql"
     async_reads = (
@@ -110,6 +117,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
         checks,
         async_reads,
         async_limits,
+        dpop,
         embedded=engine.dialect.name == "sqlite",
     )
     return Services(
@@ -149,6 +157,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
         factors=AccountFactors(storage, clock, settings, mailer),
         codes=OneTimeCodes(storage, limiter, clock, "LeadExec", mailer),
         browsers=Browsers(storage, clock, passwords, mailer, settings.issuer),
+        dpop=dpop,
         async_reads=async_reads,
         async_limits=async_limits,
     )

@@ -21,6 +21,7 @@ from leadexec_signin.core.actions.browsers import Browsers
 from leadexec_signin.core.actions.client_tokens import ClientTokens
 from leadexec_signin.core.actions.codes import OneTimeCodes
 from leadexec_signin.core.actions.console import Console
+from leadexec_signin.core.actions.dpop import Dpop
 from leadexec_signin.core.actions.factors import AccountFactors
 from leadexec_signin.core.actions.fedcm import FedCm
 from leadexec_signin.core.actions.housekeeping import Housekeeping
@@ -94,6 +95,8 @@ class Services:
     factors: AccountFactors
     codes: OneTimeCodes
     browsers: Browsers
+    # DPoP proofs (RFC 9449): checked at the token endpoint, userinfo and the LeadExec API.
+    dpop: Dpop
     # PostgreSQL: the refresh exchange's read on the event loop (``hot_async.py``); None on
     # SQLite (read in place anyway).
     async_reads: AsyncHotReads | None = None
@@ -115,6 +118,7 @@ class Services:
             ("queued mail", self.mail_queue.close if self.mail_queue else _nothing),
             ("usage", self.usage.flush),  # "last used" times are all that would be lost
             ("Redis events", self.token_checks.close),
+            ("DPoP proofs' Redis", getattr(self.dpop.replays, "close", _nothing)),
             ("database", self.storage.engine.dispose),
         ]
         for name, step in steps:

@@ -68,3 +68,25 @@ def test_no_byte_can_be_changed(version: int) -> None:
         changed[i] ^= 0x01
         forged = PREFIX + base64.urlsafe_b64encode(bytes(changed)).rstrip(b"=").decode()
         assert access_tokens.verify(forged, KEY) is None, i
+
+
+def test_a_dpop_bound_token_carries_its_key_and_its_sign_in() -> None:
+    """Version 3 (RFC 9449 section 6): the key's thumbprint under the MAC, beside amr."""
+    from leadexec_signin.core.dpop import thumbprint
+
+    key = access_tokens.new_mac_key(datetime.now(UTC))
+    jkt = thumbprint(
+        {"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}
+    )
+    expires = datetime.now(UTC) + timedelta(hours=1)
+    token = access_tokens.mint(key, "grt_abc", frozenset({"openid"}), expires, ("pwd",), jkt)
+    claims = access_tokens.verify(token, key)
+    assert claims is not None
+    assert (claims.jkt, claims.amr, claims.grant_id) == (jkt, ("pwd",), "grt_abc")
+    plain = access_tokens.verify(access_tokens.mint(key, "grt_abc", frozenset(), expires), key)
+    assert plain is not None and plain.jkt is None
+    # A flipped byte of the thumbprint breaks the MAC like any other.
+    raw = bytearray(base64.urlsafe_b64decode(token[4:] + "=" * (-len(token[4:]) % 4)))
+    raw[30] ^= 1
+    forged = "lea_" + base64.urlsafe_b64encode(bytes(raw)).rstrip(b"=").decode()
+    assert access_tokens.verify(forged, key) is None

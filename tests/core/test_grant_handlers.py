@@ -18,6 +18,7 @@ from leadexec_signin.core.actions.client_auth import (
     ClientAuthenticator,
     Presented,
 )
+from leadexec_signin.core.actions.dpop import Dpop, StoredReplays
 from leadexec_signin.core.actions.keys import SigningKeys
 from leadexec_signin.core.actions.token_endpoint import OAUTH, SEED, TokenEndpoint
 from leadexec_signin.core.actions.token_step import Ahead, TokenRequest
@@ -58,10 +59,12 @@ class World:
         )  # fmt: skip
         self.tx.users[USER] = User(USER, "ann@example.com", "Ann", "x")
         self.tx.grants[GRANT] = Grant(GRANT, USER, APP, frozenset({"profile"}), now, now)
+        minter = AccessTokens(self.store, self.clock)
         self.endpoint = TokenEndpoint(
             self.store, self.reads, LimitsRateLimiter("memory://"), self.clock, settings,
-            AccessTokens(self.store, self.clock), SigningKeys(self.store, self.clock),
+            minter, SigningKeys(self.store, self.clock),
             UsageLog(self.store, self.clock), ClientAuthenticator(_NoJwks(), "https://id.test"),
+            Dpop(StoredReplays(self.store), minter, self.clock),
         )  # fmt: skip
 
     def refresh_token(self, kind: str = "seed") -> str:

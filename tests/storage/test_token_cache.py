@@ -57,7 +57,8 @@ def cached_provider(
     p.token_checks = p.tokens.reads = checks
     p.api = ApiAccess(checks, p.access_tokens, clock, p.settings, p.keys)
     p.placement = Placement(
-        p.tokens, p.api, checks, p.async_reads, p.async_limits, embedded=p.placement.embedded,
+        p.tokens, p.api, checks, p.async_reads, p.async_limits, p.dpop,
+        embedded=p.placement.embedded,
     )  # fmt: skip
     return p
 

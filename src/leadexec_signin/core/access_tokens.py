@@ -13,6 +13,8 @@ sign-in the token was issued under (0: not recorded), so userinfo and introspect
 user signed in without a read, and a token says what its own sign-in was, not the grant's
 latest. Version 1 tokens (no sign-in byte) are still read, with no ``amr``; tokens from before
 these formats (``lea_`` + 43 random characters) are looked up in storage as they always were.
+Version 3 is version 2 bound to a DPoP key (RFC 9449 section 6): the 32 bytes of the key's RFC
+7638 thumbprint (``cnf.jkt``) follow the nonce, under the same MAC.
 """
 
 from __future__ import annotations
@@ -34,7 +36,10 @@ VERSION = 2
 _HEADS = {
     1: struct.Struct(">B8sIB8s"),  # version, kid, expires, scope bits, nonce
     2: struct.Struct(">B8sIBB8s"),  # version, kid, expires, scope bits, amr bits, nonce
+    3: struct.Struct(">B8sIBB8s"),  # as 2, then the DPoP key's thumbprint (32 bytes)
 }
+BOUND = 3
+_JKT_LENGTH = 32
 _HEAD = _HEADS[VERSION]
 _MAC_LENGTH = 32
 # Bits 0-3 the data scopes, 4-5 openid and offline_access (never set before OpenID Connect,
@@ -60,6 +65,7 @@ class Claims:
     scopes: frozenset[str]
     expires_at: datetime
     amr: tuple[str, ...] | None = None  # how the user signed in; None: not recorded
+    jkt: str | None = None  # the DPoP key's thumbprint (base64url) for a bound token
 
 
 def new_mac_key(now: datetime) -> MacKey:
@@ -80,15 +86,18 @@ def mint(
     scopes: frozenset[str],
     expires_at: datetime,
     amr: tuple[str, ...] | None = None,
+    jkt: str | None = None,
 ) -> str:
     head = _HEAD.pack(
-        VERSION,
+        VERSION if jkt is None else BOUND,
         key.kid.encode("ascii"),
         int(expires_at.timestamp()),
         _scope_bits(scopes),
         _amr_bits(amr),
         secrets.token_bytes(8),
     )
+    if jkt is not None:
+        head += base64.urlsafe_b64decode(jkt + "=" * (-len(jkt) % 4))
     body = head + grant_id.encode("ascii")
     mac = hmac.digest(key.secret, body, "sha256")  # one call into OpenSSL
     return PREFIX + base64.urlsafe_b64encode(body + mac).rstrip(b"=").decode("ascii")
@@ -122,7 +131,8 @@ def verify(token: str, key: MacKey) -> Claims | None:
     if not hmac.compare_digest(mac, expected):
         return None
     head = _HEADS.get(body[0])
-    if head is None or len(body) <= head.size:
+    start = head.size + (_JKT_LENGTH if body[0] == BOUND else 0) if head is not None else 0
+    if head is None or len(body) <= start:
         return None
     if body[0] == 1:
         _version, kid, expires, bits, _nonce = head.unpack_from(body)
@@ -132,12 +142,16 @@ def verify(token: str, key: MacKey) -> Claims | None:
     if kid.decode("ascii") != key.kid:
         return None
     amr = tuple(name for name, bit in _AMR_BITS.items() if methods & bit)
+    jkt = None
+    if body[0] == BOUND:
+        jkt = base64.urlsafe_b64encode(body[head.size : start]).rstrip(b"=").decode("ascii")
     return Claims(
         kid=key.kid,
-        grant_id=body[head.size :].decode("ascii"),
+        grant_id=body[start:].decode("ascii"),
         scopes=frozenset(name for name, bit in _SCOPE_BITS.items() if bits & bit),
         expires_at=datetime.fromtimestamp(expires, UTC),
         amr=amr or None,
+        jkt=jkt,
     )
 
 

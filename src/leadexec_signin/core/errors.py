@@ -77,6 +77,67 @@ class InvalidToken(SigninError):
     description = "The access token is missing, expired or revoked."
 
 
+class InvalidDpopToken(InvalidToken):
+    """An access token refused for what DPoP requires (RFC 9449 section 7.1): a bound token
+    sent as Bearer, or a proof of another key than the one the token is bound to. The
+    resource's challenge is then ``DPoP``, not ``Bearer``."""
+
+    description = "This access token is bound to a DPoP key: send it with a proof of that key."
+
+
+class InvalidDpopProof(SigninError):
+    """RFC 9449 sections 5 and 7.1: the DPoP proof is missing where it is required, or fails a
+    check. 400 at the token endpoint; a resource answers 401 with a DPoP challenge."""
+
+    code = "invalid_dpop_proof"
+    status = 400
+    description = "The DPoP proof is missing or not valid."
+
+
+class UseDpopNonce(SigninError):
+    """RFC 9449 section 8: the proof must carry the server's nonce, sent in ``DPoP-Nonce``."""
+
+    code = "use_dpop_nonce"
+    status = 400
+    description = "The DPoP proof must carry the nonce this server gave in DPoP-Nonce."
+
+    def __init__(self, description: str | None = None) -> None:
+        super().__init__(description)
+        self.nonce = ""  # filled in by whoever can make one (core/actions/dpop.py)
+
+
+class AuthorizationPending(SigninError):
+    """RFC 8628 section 3.5: the person has not approved the device yet; poll again."""
+
+    code = "authorization_pending"
+    status = 400
+    description = "The user has not yet approved this device."
+
+
+class SlowDown(SigninError):
+    """RFC 8628 section 3.5: polled faster than the interval; it grows by 5 seconds."""
+
+    code = "slow_down"
+    status = 400
+    description = "Polling too fast: wait the interval, which is now 5 seconds longer."
+
+
+class ExpiredToken(SigninError):
+    """RFC 8628 section 3.5: the device code expired (or its tokens were already issued)."""
+
+    code = "expired_token"
+    status = 400
+    description = "The device code has expired: start again."
+
+
+class DeviceAccessDenied(SigninError):
+    """RFC 8628 section 3.5's access_denied: a token endpoint answer, so 400."""
+
+    code = "access_denied"
+    status = 400
+    description = "The user denied this device access to the account."
+
+
 class InsufficientScope(SigninError):
     code = "insufficient_scope"
     status = 403

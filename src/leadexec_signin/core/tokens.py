@@ -46,6 +46,8 @@ class AccessToken:
     # RFC 8176: how the user signed in, as the token carries it (None: not recorded, as for
     # the sign-in API's own tokens and tokens of the first format).
     amr: tuple[str, ...] | None = None
+    # RFC 9449 section 6: the thumbprint of the DPoP key the token is bound to (cnf.jkt).
+    jkt: str | None = None
 
 
 @dataclass(frozen=True)

@@ -30,8 +30,10 @@ from typing import TypeVar
 from anyio import to_thread
 
 from leadexec_signin.core.actions.api import ApiAccess
+from leadexec_signin.core.actions.dpop import Dpop
 from leadexec_signin.core.actions.token_endpoint import Admitted, RefusalLog, TokenEndpoint
 from leadexec_signin.core.actions.token_step import Ahead, Issued, TokenRequest
+from leadexec_signin.core.dpop import DpopPresented, Proof
 from leadexec_signin.core.errors import RateLimited, SigninError
 from leadexec_signin.core.tokens import AccessToken, GrantContext
 from leadexec_signin.storage.ratelimit import AsyncLimits
@@ -89,6 +91,7 @@ class Placement:
         checks: TokenChecks,
         async_reads: AsyncHotReads | None,
         async_limits: AsyncLimits | None,
+        dpop: Dpop,
         *,
         embedded: bool,
     ) -> None:
@@ -97,6 +100,7 @@ class Placement:
         self.checks = checks
         self.async_reads = async_reads
         self.async_limits = async_limits
+        self.dpop = dpop
         # The SQLite file: a read is in process, a few microseconds.
         self.embedded = embedded
         # Without Redis a limit is counted in memory; with it, each count is a round trip.
@@ -104,6 +108,8 @@ class Placement:
 
     async def token(self, request: TokenRequest) -> Issued:
         endpoint = self.endpoint
+        if request.dpop is not None:  # its proof's jti is a write, and so is most of it
+            return await in_thread(endpoint.exchange, request)
         limits = None
         if not self.limits_in_memory:
             assert self.async_limits is not None
@@ -163,25 +169,43 @@ class Placement:
         found = ahead.found
         return found is not None and found.app.id == admitted.request.client.client_id
 
-    async def check(self, token: str | None) -> tuple[AccessToken, GrantContext]:
+    async def check(
+        self, token: str | None, proof: DpopPresented | None = None
+    ) -> tuple[AccessToken, GrantContext]:
         """The LeadExec API's access-token check."""
-        return await self._with_grant(self.api.check_access_token, token)
+        return await self._with_grant(self.api.check_access_token, token, proof)
 
-    async def userinfo(self, token: str | None) -> dict[str, object]:
-        return await self._with_grant(self.api.userinfo, token)
+    async def userinfo(
+        self, token: str | None, proof: DpopPresented | None = None
+    ) -> dict[str, object]:
+        return await self._with_grant(self.api.userinfo, token, proof)
+
+    async def _prove(self, token: str | None, presented: DpopPresented | None) -> Proof | None:
+        """A DPoP proof (``Authorization: DPoP``): its signature checked in place (arithmetic),
+        its jti written once, in a thread (a write may wait for a lock)."""
+        if presented is None:
+            return None
+        proof = self.dpop.check(presented.proof, presented.method, presented.url,
+                                access_token=token or "")  # fmt: skip
+        await in_thread(self.dpop.use, proof)
+        return proof
 
     async def _with_grant(
-        self, check: Callable[[str | None, GrantContext | None], T], token: str | None
+        self,
+        check: Callable[[str | None, GrantContext | None, Proof | None], T],
+        token: str | None,
+        presented: DpopPresented | None,
     ) -> T:
         """In place on SQLite, or on the grant in hand (the token cache's, or awaited through
         the async driver); else in a thread. A check counts no limit."""
+        proof = await self._prove(token, presented)
         if self.embedded:
-            return check(token, None)
+            return check(token, None, proof)
         grant_id = self.api.minter.grant_of(token) if token else None
         if grant_id is not None:
             known = self.checks.peek_grant(grant_id)
             if known is None and self.async_reads is not None and self.async_reads.ready():
                 known = await self.checks.read_grant_ahead(grant_id, self.async_reads.grant_context)
             if known is not None:
-                return check(token, known)
-        return await in_thread(check, token, None)
+                return check(token, known, proof)
+        return await in_thread(check, token, None, proof)

@@ -24,6 +24,7 @@ from leadexec_signin.core.errors import (
     SigninError,
 )
 from leadexec_signin.i18n import N_
+from leadexec_signin.web.dpop_http import challenge, uses_dpop
 from leadexec_signin.web.surfaces import Renderer
 
 # An endpoint may list fields its error body carries as null (``/api/token``'s tokens), so a
@@ -59,16 +60,20 @@ def seed_renderer(*, cors: bool = False) -> Renderer:
 
 
 def render_bearer(request: Request, exc: SigninError) -> Response:
-    """RFC 6750 section 3: the challenge names the error, and the scope that was missing."""
+    """RFC 6750 section 3: the challenge names the error, and the scope that was missing;
+    a DPoP presentation's refusal is a DPoP challenge (RFC 9449 section 7.1)."""
     headers: dict[str, str] = {}
-    if isinstance(exc, InvalidToken | InsufficientScope):
+    status = exc.status
+    if uses_dpop(request, exc):
+        status, headers = challenge(exc)
+    elif isinstance(exc, InvalidToken | InsufficientScope):
         value = f'Bearer realm="LeadExec", error="{exc.code}"'
         if isinstance(exc, InsufficientScope):
             value += f', scope="{exc.scope}"'
         headers["WWW-Authenticate"] = value
     return JSONResponse(
         {"error": exc.code, "error_description": exc.description},
-        status_code=exc.status,
+        status_code=status,
         headers=headers,
     )
 

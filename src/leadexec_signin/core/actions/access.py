@@ -58,13 +58,23 @@ class AccessTokens:
         scopes: frozenset[str],
         expires_at: datetime,
         amr: tuple[str, ...] | None = None,
+        jkt: str | None = None,
     ) -> str:
-        """``amr``: how the user signed in, carried by the token (None: not recorded)."""
+        """``amr``: how the user signed in, carried by the token (None: not recorded).
+        ``jkt``: the DPoP key the token is bound to (RFC 9449 section 6.1)."""
         if self._newest is None:
             self._load(force=True)
         if self._newest is None:
             raise ServerError(debug="no access-token key: the server did not start up")
-        return access_tokens.mint(self._newest, grant_id, scopes, expires_at, amr)
+        return access_tokens.mint(self._newest, grant_id, scopes, expires_at, amr, jkt)
+
+    def secrets(self) -> list[bytes]:
+        """Every key's secret, the newest first: what DPoP nonces are made and checked
+        under (``core/dpop.py``), so every process accepts every other's."""
+        if self._newest is None:
+            self._load(force=True)
+        ordered = sorted(self._keys.values(), key=lambda k: k.created_at, reverse=True)
+        return [k.secret for k in ordered]
 
     def successors(self, refresh_token: str) -> list[str]:
         """The refresh token that replaces ``refresh_token`` when it is rotated, under each

@@ -15,7 +15,8 @@ from leadexec_signin.core.actions.access import AccessTokens
 from leadexec_signin.core.actions.keys import SigningKeys
 from leadexec_signin.core.claims import auth_context, id_token_claims
 from leadexec_signin.core.clock import Clock
-from leadexec_signin.core.errors import InsufficientScope, InvalidToken
+from leadexec_signin.core.dpop import Proof
+from leadexec_signin.core.errors import InsufficientScope, InvalidDpopToken, InvalidToken
 from leadexec_signin.core.ports import GrantLookup
 from leadexec_signin.core.scopes import OPENID
 from leadexec_signin.core.tokens import AccessToken, GrantContext
@@ -39,9 +40,17 @@ class ApiAccess:
         self.ttl = timedelta(seconds=settings.access_token_ttl_seconds)
 
     def check_access_token(
-        self, token: str | None, known: GrantContext | None = None
+        self,
+        token: str | None,
+        known: GrantContext | None = None,
+        proof: Proof | None = None,
+        *,
+        inspect: bool = False,
     ) -> tuple[AccessToken, GrantContext]:
-        """``known``: the token's grant, already in hand (the token cache's): nothing is read."""
+        """``known``: the token's grant, already in hand (the token cache's): nothing is read.
+        ``proof``: the DPoP proof that came with it (``Authorization: DPoP``), already checked
+        against this request and this token (``ath``). ``inspect``: looked at by its client
+        (introspection), not presented for access: its binding is not checked."""
         if token and token.startswith("eyJ"):
             found = self._jwt(token)
         elif not token or not credentials.looks_like(token, credentials.ACCESS):
@@ -61,6 +70,21 @@ class ApiAccess:
             or ctx.grant.id != access.grant_id
         ):
             raise InvalidToken()
+        # RFC 9449 section 7: a bound token only with a proof of its key, and a DPoP
+        # presentation only for a token bound to the proof's key.
+        if inspect:
+            return found
+        if proof is None:
+            if access.jkt is not None:
+                raise InvalidDpopToken()
+        elif access.jkt is None:
+            raise InvalidDpopToken(
+                "This access token is not bound to a DPoP key: send it as Bearer."
+            )
+        elif access.jkt != proof.jkt:
+            raise InvalidDpopToken(
+                "The DPoP proof is not of the key this access token is bound to."
+            )
         return found
 
     def _proven(
@@ -83,6 +107,7 @@ class ApiAccess:
             expires_at=claims.expires_at,
             created_at=claims.expires_at - self.ttl,
             amr=claims.amr,
+            jkt=claims.jkt,
         )
         return access, ctx
 
@@ -103,6 +128,8 @@ class ApiAccess:
         if ctx is None or ctx.user.id != claims.get("sub"):
             return None
         expires = datetime.fromtimestamp(int(claims["exp"]), UTC)
+        cnf = claims.get("cnf")
+        jkt = cnf.get("jkt") if isinstance(cnf, dict) else None
         access = AccessToken(
             token_hash=credentials.token_hash(token),
             grant_id=grant_id,
@@ -111,15 +138,18 @@ class ApiAccess:
             expires_at=expires,
             created_at=datetime.fromtimestamp(int(claims.get("iat", 0)), UTC),
             amr=_amr_claim(claims.get("amr")),
+            jkt=jkt if isinstance(jkt, str) else None,
         )
         return access, ctx
 
-    def userinfo(self, token: str | None, known: GrantContext | None = None) -> dict[str, object]:
+    def userinfo(
+        self, token: str | None, known: GrantContext | None = None, proof: Proof | None = None
+    ) -> dict[str, object]:
         """OpenID Connect Core section 5.3: the claims the token's scopes release. Needs the
         ``openid`` scope, as the specification does: a seed token is for ``/api/v1``. With
         them ``amr`` and ``acr``: how the user signed in for this token, as its ID token says
         (the token carries them, so this reads nothing more)."""
-        access, ctx = self.check_access_token(token, known)
+        access, ctx = self.check_access_token(token, known, proof)
         if OPENID not in access.scopes:
             raise InsufficientScope(OPENID, "This access token was not issued for OpenID Connect.")
         claims = id_token_claims(ctx.user, access.scopes & ctx.grant.scopes)

@@ -43,6 +43,13 @@ class Known:
     expires_at: int | None  # Unix seconds; None: a refresh token lives until revoked
     issued_at: int | None
     amr: tuple[str, ...] | None = None  # how the user signed in (RFC 8176); None: unknown
+    jkt: str | None = None  # the DPoP key an access token is bound to
+
+    @property
+    def token_type(self) -> str:
+        if self.kind != "access_token":
+            return "refresh_token"
+        return "DPoP" if self.jkt else "Bearer"
 
 
 def _scope_text(scopes: frozenset[str]) -> str:
@@ -103,7 +110,8 @@ class ClientTokens:
 
     def _access(self, app: Application, token: str) -> Known | None:
         try:
-            access, ctx = self.api.check_access_token(token)
+            # Looked at, not presented: a DPoP-bound token is live without a proof here.
+            access, ctx = self.api.check_access_token(token, inspect=True)
         except InvalidToken:
             return None
         if not credentials.same(ctx.grant.app_id, app.id):
@@ -115,6 +123,7 @@ class ClientTokens:
             int(access.expires_at.timestamp()),
             int(access.created_at.timestamp()),
             access.amr,
+            access.jkt,
         )
 
     def _authenticate(
@@ -141,7 +150,7 @@ class ClientTokens:
             "scope": _scope_text(known.scopes),
             "client_id": app.id,
             "sub": known.grant.user_id,
-            "token_type": "Bearer" if known.kind == "access_token" else "refresh_token",
+            "token_type": known.token_type,
             "iss": self.settings.issuer,
         }
         if known.expires_at is not None:
@@ -149,6 +158,8 @@ class ClientTokens:
         if known.issued_at is not None:
             answer["iat"] = known.issued_at
         answer.update(auth_context(known.amr))  # how the user signed in, as the ID token says
+        if known.jkt:  # RFC 9449 section 6.2
+            answer["cnf"] = {"jkt": known.jkt}
         return answer
 
     def revoke(self, offered: Presented, form: Mapping[str, str], ip: str) -> None:

@@ -77,14 +77,16 @@ class Answers:
         # How the user signed in, for the ID token and carried by the access token itself
         # (userinfo and introspection tell it without a read).
         signin = replace(signin, amr=step.tx.signin_methods(signin.sid) if signin.sid else None)
+        jkt = step.proof.jkt if step.proof is not None else None
         if app.access_token_format == JWT:
-            access = self._jwt_access_token(app, grant, user, data, signin, now, expires)
+            access = self._jwt_access_token(app, grant, user, data, signin, now, expires, jkt)
         else:
-            access = self.minter.mint(grant.id, data, expires, signin.amr)
+            access = self.minter.mint(grant.id, data, expires, signin.amr, jkt)
         id_token = None
         if OPENID in scopes:
             id_token = self._id_token(app, user, data, signin, access, now)
-        return Issued(access, expires, ttl, data, refresh_token, id_token, app.origins)
+        token_type = "DPoP" if jkt is not None else "Bearer"
+        return Issued(access, expires, ttl, data, refresh_token, id_token, app.origins, token_type)
 
     def _id_token(
         self,
@@ -126,9 +128,11 @@ class Answers:
         signin: Signin,
         now: datetime,
         expires: datetime,
+        jkt: str | None,
     ) -> str:
-        """RFC 9068 section 2.2. The grant id rides along so the LeadExec API checks the
-        grant on every call, as for opaque tokens: revocation still ends it at once."""
+        """RFC 9068 section 2.2 (+ ``cnf.jkt`` for a DPoP-bound token, RFC 9449 section 6.1).
+        The grant id rides along so the LeadExec API checks the grant on every call, as for
+        opaque tokens: revocation still ends it at once."""
         key = self.keys.current("RS256")  # RFC 9068 section 2.1: RS256 is what all accept
         claims: dict[str, object] = {
             "iss": self.settings.issuer,
@@ -144,6 +148,8 @@ class Answers:
         if signin.auth_time is not None:
             claims["auth_time"] = int(signin.auth_time.timestamp())
         claims.update(auth_context(signin.amr))  # RFC 9068 section 2.2.1
+        if jkt is not None:
+            claims["cnf"] = {"jkt": jkt}
         return jwts.sign(key, claims, typ=jwts.ACCESS_TOKEN_TYP)
 
 

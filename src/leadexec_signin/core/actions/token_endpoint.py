@@ -26,7 +26,8 @@ from typing import Protocol
 from leadexec_signin.core.actions.access import AccessTokens
 from leadexec_signin.core.actions.apps import APP_ID
 from leadexec_signin.core.actions.audit_trail import record_refusal
-from leadexec_signin.core.actions.client_auth import APP_SECRET, ClientAuthenticator
+from leadexec_signin.core.actions.client_auth import APP_SECRET, Client, ClientAuthenticator
+from leadexec_signin.core.actions.dpop import Dpop
 from leadexec_signin.core.actions.grant_handlers.authorization_code import (
     AuthorizationCodeGrant,
 )
@@ -45,8 +46,10 @@ from leadexec_signin.core.actions.token_step import (
 )
 from leadexec_signin.core.actions.usage import UsageLog
 from leadexec_signin.core.clock import Clock
+from leadexec_signin.core.dpop import Proof
 from leadexec_signin.core.errors import (
     InvalidClient,
+    InvalidDpopProof,
     InvalidRequest,
     SigninError,
     UnsupportedGrantType,
@@ -107,6 +110,13 @@ def _oauth_unsupported(grant_type: str) -> SigninError:
     return UnsupportedGrantType(f"Unsupported grant_type {grant_type[:40]!r}.")
 
 
+def _require_proof(client: Client, proof: Proof | None) -> None:
+    """A client registered with ``dpop_bound_access_tokens`` gets no unbound token."""
+    reg = client.registration
+    if proof is None and reg is not None and reg.dpop_bound_access_tokens:
+        raise InvalidDpopProof("This client must send a DPoP proof with every token request.")
+
+
 class TokenEndpoint:
     def __init__(
         self,
@@ -119,6 +129,7 @@ class TokenEndpoint:
         keys: SigningKeys,
         usage: UsageLog,
         authenticator: ClientAuthenticator,
+        dpop: Dpop,
     ) -> None:
         self.store = store
         self.reads = reads
@@ -128,6 +139,7 @@ class TokenEndpoint:
         self.minter = minter
         self.usage = usage
         self.authenticator = authenticator
+        self.dpop = dpop
         self.refusals: RefusalLog = AuditRefusals(store, clock)
         answers = Answers(settings, minter, keys, clock)
         self.policies = {
@@ -140,7 +152,7 @@ class TokenEndpoint:
                 OAUTH, {"authorization_code": CODE, "refresh_token": REFRESH},
                 _oauth_unsupported,
                 refresh_kind="oauth", pkce=True, offline_access=True, rotation=True,
-                answer=answers.oauth,
+                answer=answers.oauth, dpop=True,
             ),
         }  # fmt: skip
 
@@ -178,6 +190,7 @@ class TokenEndpoint:
         """Steps 2 to 5. ``ahead``: the refresh token's read, already done."""
         request, policy, handler = admitted.request, admitted.policy, admitted.handler
         try:
+            proof = self._prove(admitted)
             if handler.flush_usage_first:
                 self.usage.flush()
             self.minter.ready()
@@ -188,11 +201,13 @@ class TokenEndpoint:
             with unit as tx:
                 step = Step(
                     request, policy, tx, self.reads, now,
-                    self.settings, self.minter, self.usage, handler.params,
+                    self.settings, self.minter, self.usage, handler.params, proof,
                 )  # fmt: skip
                 found = handler.look_up(step, ahead)
                 joined = found.app if found is not None else None
                 client = self.authenticator.client(tx, request.client, now, joined)
+                if policy.dpop:
+                    _require_proof(client, proof)
                 verified = handler.verify(step, client, found)
                 outcome: Issued | Refused
                 if isinstance(verified, Refused):
@@ -212,6 +227,15 @@ class TokenEndpoint:
             raise
         self.usage.exchanged(client.id, now)  # the console's usage chart
         return outcome
+
+    def _prove(self, admitted: Admitted) -> Proof | None:
+        """The DPoP step (RFC 9449 section 5): a proof of this request, with this server's
+        nonce (section 8: proofs made in advance are worthless), used once. Before any
+        unit of work: its jti is a write of its own."""
+        request = admitted.request
+        if not admitted.policy.dpop or request.dpop is None:
+            return None
+        return self.dpop.verify(request.dpop, "POST", request.htu, nonce_required=True)
 
     def exchange(self, request: TokenRequest) -> Issued:
         """Both steps in the caller's thread: the command line, the tests, a worker thread."""

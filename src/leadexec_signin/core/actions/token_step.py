@@ -16,6 +16,8 @@ from leadexec_signin.core.actions.client_auth import Client, ClientAuthTx, Prese
 from leadexec_signin.core.actions.issue import IssueTx
 from leadexec_signin.core.actions.revocation import RevokeTx
 from leadexec_signin.core.actions.usage import UsageLog
+from leadexec_signin.core.clients import PUBLIC
+from leadexec_signin.core.dpop import Proof
 from leadexec_signin.core.errors import SigninError
 from leadexec_signin.core.grants import Grant
 from leadexec_signin.core.ports import Audit, Factors, TokenReads, Users
@@ -38,6 +40,9 @@ class TokenRequest:
     params: Mapping[str, str]
     client: Presented
     ip: str
+    # RFC 9449: the DPoP header as sent (None: none), and the URL it must name (htu).
+    dpop: str | None = None
+    htu: str = ""
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,7 @@ class Issued:
     refresh_token: str | None
     id_token: str | None = None
     origins: tuple[str, ...] = ()  # the client's registered origins (the answer's CORS)
+    token_type: str = "Bearer"  # "DPoP" for a token bound to a key (RFC 9449 section 5)
 
 
 @dataclass(frozen=True)
@@ -85,6 +91,15 @@ class Step:
     minter: AccessTokens
     usage: UsageLog
     declared: frozenset[str]  # the parameters its handler declared: all it may read
+    proof: Proof | None = None  # the request's DPoP proof, checked and used
+
+    def refresh_binding(self, client: Client) -> str | None:
+        """The key a new refresh token is bound to: a public client's DPoP key (RFC 9449
+        section 5); a confidential client's tokens are bound by its authentication."""
+        reg = client.registration
+        if self.proof is None or reg is None or reg.client_type != PUBLIC:
+            return None
+        return self.proof.jkt
 
     def param(self, name: str) -> str:
         """A declared parameter, "" when absent."""
@@ -125,6 +140,7 @@ class Policy:
     offline_access: bool
     rotation: bool  # refresh tokens rotate where the client registered it
     answer: Answer
+    dpop: bool = False  # DPoP proofs are read (RFC 9449); the sign-in API has no token_type
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """The LeadExec API called on the user's behalf with ``Authorization: Bearer`` (docs/api.md,
-RFC 6750). Tokens are accepted only in the header, never in the query string."""
+RFC 6750) or ``Authorization: DPoP`` with a proof (RFC 9449 section 7). Tokens are accepted
+only in the header, never in the query string."""
 
 from __future__ import annotations
 
@@ -12,20 +13,16 @@ from leadexec_signin.core.errors import InsufficientScope, InvalidToken
 from leadexec_signin.core.scopes import user_claims, user_settings
 from leadexec_signin.core.tokens import AccessToken, GrantContext
 from leadexec_signin.web.context import services
+from leadexec_signin.web.dpop_http import resource_token
 from leadexec_signin.web.renderers import render_bearer
 from leadexec_signin.web.surfaces import refusal, send_json
 
 
-def bearer(request: Request) -> str:
-    header = request.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() != "bearer" or not value.strip():
-        raise InvalidToken("Send the authToken as Authorization: Bearer AUTH_TOKEN.")
-    return value.strip()
-
-
 async def authenticate(request: Request) -> tuple[AccessToken, GrantContext]:
-    return await services(request).placement.check(bearer(request))
+    token, proof = resource_token(request)
+    if not token:
+        raise InvalidToken("Send the authToken as Authorization: Bearer AUTH_TOKEN.")
+    return await services(request).placement.check(token, proof)
 
 
 def me_claims(access: AccessToken, ctx: GrantContext) -> dict[str, object]:

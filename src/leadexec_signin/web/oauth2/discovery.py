@@ -8,6 +8,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from leadexec_signin.core.clients import AUTH_METHODS, ID_TOKEN_ALGS
+from leadexec_signin.core.dpop import ALGS as DPOP_ALGS
 from leadexec_signin.core.factors import ACR_VALUES
 from leadexec_signin.core.jwts import ALGORITHMS
 from leadexec_signin.core.scopes import PROTOCOL_SCOPES, SCOPES
@@ -43,6 +44,8 @@ def metadata(issuer: str) -> dict[str, object]:
         "introspection_endpoint_auth_methods_supported": [m for m in AUTH_METHODS if m != "none"],
         "introspection_endpoint_auth_signing_alg_values_supported": ALGORITHMS,
         "code_challenge_methods_supported": ["S256"],
+        # RFC 9449 section 5.1: the algorithms of the DPoP proofs we verify.
+        "dpop_signing_alg_values_supported": list(DPOP_ALGS),
         "claims_supported": CLAIMS,
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
         # Read for its essential acr only (step-up, core/factors.py); other claims follow scopes.

@@ -19,6 +19,9 @@ def render_oauth(request: Request, exc: SigninError) -> Response:
         status = 401
         if request.headers.get("authorization", "").lower().startswith("basic"):
             headers["WWW-Authenticate"] = 'Basic realm="LeadExec"'
+    nonce = getattr(exc, "nonce", "")
+    if nonce:  # RFC 9449 section 8: the nonce the proof must carry
+        headers["DPoP-Nonce"] = nonce
     return JSONResponse(
         {"error": exc.code, "error_description": exc.description},
         status_code=status,

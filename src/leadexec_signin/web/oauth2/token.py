@@ -18,6 +18,7 @@ from leadexec_signin.core.actions.token_answers import scope_order
 from leadexec_signin.core.actions.token_endpoint import OAUTH
 from leadexec_signin.core.actions.token_step import Issued, TokenRequest
 from leadexec_signin.web.context import call, services
+from leadexec_signin.web.dpop_http import proof_header, url_of
 from leadexec_signin.web.metrics import Exchanges
 from leadexec_signin.web.oauth2.oauth_renderer import NO_STORE
 from leadexec_signin.web.oauth2.params import basic_credentials, read_form
@@ -26,7 +27,7 @@ from leadexec_signin.web.security.client_ip import client_ip
 EXCHANGES = Exchanges("oauth2", ("authorization_code", "refresh_token"))
 PREFLIGHT = {
     "Access-Control-Allow-Methods": "POST",
-    "Access-Control-Allow-Headers": "Authorization, Content-Type",
+    "Access-Control-Allow-Headers": "Authorization, Content-Type, DPoP",
     "Access-Control-Max-Age": "600",
 }
 
@@ -51,22 +52,28 @@ async def token(request: Request) -> Response:
         basic = basic_credentials(request)
         form = await read_form(request)
         grant_type = form.get("grant_type", "")
+        proof = proof_header(request)
         exchange = TokenRequest(
-            OAUTH, grant_type, form, presented(basic, form), client_ip(request, svc.settings)
-        )
+            OAUTH, grant_type, form, presented(basic, form), client_ip(request, svc.settings),
+            dpop=proof, htu=url_of(request),
+        )  # fmt: skip
         issued = await svc.placement.token(exchange)
     except Exception as exc:
         EXCHANGES.refused(grant_type, exc)
         raise
     EXCHANGES.issued(grant_type)
-    return JSONResponse(body(issued), headers={**NO_STORE, **cors_for(request, issued.origins)})
+    headers = {**NO_STORE, **cors_for(request, issued.origins)}
+    if proof is not None:  # the nonce for the next proof (RFC 9449 section 8)
+        headers["DPoP-Nonce"] = svc.dpop.nonce()
+        headers["Access-Control-Expose-Headers"] = "DPoP-Nonce"
+    return JSONResponse(body(issued), headers=headers)
 
 
 def body(issued: Issued) -> dict[str, object]:
     """RFC 6749 section 5.1 (+ ``id_token``, OpenID Connect Core section 3.1.3.3)."""
     answer: dict[str, object] = {
         "access_token": issued.access_token,
-        "token_type": "Bearer",
+        "token_type": issued.token_type,
         "expires_in": issued.expires_in,
         "scope": " ".join(scope_order(issued.scopes)),
     }

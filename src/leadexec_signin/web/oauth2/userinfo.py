@@ -8,31 +8,31 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from leadexec_signin.core.dpop import DpopPresented
 from leadexec_signin.core.errors import InvalidRequest
 from leadexec_signin.web.context import services
+from leadexec_signin.web.dpop_http import resource_token
 from leadexec_signin.web.oauth2.params import read_form
 
 CORS = {"Access-Control-Allow-Origin": "*"}
 
 
-async def bearer_token(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
-    from_header = value.strip() if scheme.lower() == "bearer" else None
+async def access_token(request: Request) -> tuple[str | None, DpopPresented | None]:
+    from_header, proof = resource_token(request)
     if request.method == "POST" and request.headers.get("content-type", "").startswith(
         "application/x-www-form-urlencoded"
     ):
         form = await read_form(request)
         if form.get("access_token"):
-            if from_header:
+            if from_header or proof:
                 raise InvalidRequest("Send the access token once, not in two places.")
-            return form["access_token"]
-    return from_header
+            return form["access_token"], None
+    return from_header, proof
 
 
 async def userinfo(request: Request) -> Response:
-    token = await bearer_token(request)
-    claims = await services(request).placement.userinfo(token)
+    token, proof = await access_token(request)
+    claims = await services(request).placement.userinfo(token, proof)
     return JSONResponse(claims, headers={"Cache-Control": "no-store", **CORS})
 
 
@@ -42,7 +42,7 @@ async def preflight(request: Request) -> Response:
         headers={
             **CORS,
             "Access-Control-Allow-Methods": "GET, POST",
-            "Access-Control-Allow-Headers": "Authorization, Content-Type",
+            "Access-Control-Allow-Headers": "Authorization, Content-Type, DPoP",
             "Access-Control-Max-Age": "600",
         },
     )

@@ -105,7 +105,7 @@ class AuthorizationCodeGrant:
             refresh = add_refresh_token(
                 step.tx, grant, step.now, step.settings,
                 scopes=scopes if policy.offline_access else None, kind=policy.refresh_kind,
-                auth_time=code.auth_time, sid=code.sid,
+                auth_time=code.auth_time, sid=code.sid, dpop_jkt=step.refresh_binding(client),
             )  # fmt: skip
         audit.record(
             step.tx, step.now, audit.CODE_EXCHANGED,

@@ -84,6 +84,10 @@ class RefreshTokenGrant:
             raise InvalidGrant()
         if not client.serves(grant.user_id):  # development mode: only the owner's tokens
             raise InvalidClient(f"The application is {client.credentials.status}.")
+        bound = found.token.dpop_jkt
+        # RFC 9449 section 5: a public client's bound token is refreshed only with its key.
+        if bound is not None and (step.proof is None or step.proof.jkt != bound):
+            raise InvalidGrant("This refresh token is bound to a DPoP key: prove that key.")
         scopes = found.token.scopes if found.token.scopes is not None else grant.scopes
         asked = step.optional("scope")
         if asked is not None:
