@@ -23,6 +23,7 @@ from leadexec_signin.core.actions.client_tokens import ClientTokens
 from leadexec_signin.core.actions.codes import OneTimeCodes
 from leadexec_signin.core.actions.console import Console
 from leadexec_signin.core.actions.dpop import Dpop, ProofReplays, StoredReplays
+from leadexec_signin.core.actions.email_change import EmailChange
 from leadexec_signin.core.actions.factors import AccountFactors
 from leadexec_signin.core.actions.fedcm import FedCm
 from leadexec_signin.core.actions.housekeeping import Housekeeping
@@ -147,6 +148,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
         logout=Logout(storage, clock, settings, keys),
         fedcm=FedCm(signin, sessions, accounts, revocation, registry),
         recovery=AccountRecovery(storage, limiter, clock, passwords, settings, mailer),
+        email_change=EmailChange(storage, limiter, clock, passwords, settings, mailer),
         mail_queue=mail_queue,
         outbox=outbox,
         audit_trail=AuditTrail(storage, clock, settings),

@@ -22,6 +22,7 @@ from leadexec_signin.core.actions.client_tokens import ClientTokens
 from leadexec_signin.core.actions.codes import OneTimeCodes
 from leadexec_signin.core.actions.console import Console
 from leadexec_signin.core.actions.dpop import Dpop
+from leadexec_signin.core.actions.email_change import EmailChange
 from leadexec_signin.core.actions.factors import AccountFactors
 from leadexec_signin.core.actions.fedcm import FedCm
 from leadexec_signin.core.actions.housekeeping import Housekeeping
@@ -85,6 +86,7 @@ class Services:
     # Self-service sign-up, password reset and change of email, and the mail they send: the
     # queue to drain at shutdown (with SMTP) and the development outbox page's messages.
     recovery: AccountRecovery
+    email_change: EmailChange
     mail_queue: QueuedMailer | None
     outbox: DevOutbox | None
     # Operations: the audit trail operators search and export; signing-key rotation.

@@ -102,7 +102,7 @@ class _Captured:
 
 def _mailed_link(world, ask: Callable[[], None]) -> str:
     captured = _Captured()
-    world.services.recovery.mailer = captured
+    world.services.recovery.mailer = world.services.email_change.mailer = captured
     ask()
     found = re.search(r"/account/[a-z/]+\?token=\S+", captured.sent[-1].text)  # type: ignore[attr-defined]
     assert found
@@ -182,7 +182,7 @@ def _email_confirm_form(client: TestClient, world) -> tuple[str, dict[str, str]]
     user = _ann(world)
     link = _mailed_link(
         world,
-        lambda: world.services.recovery.request_email_change(
+        lambda: world.services.email_change.request_email_change(
             user, new_email="moved@example.com", password=PASSWORD, ip="1"
         ),
     )

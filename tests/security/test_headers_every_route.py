@@ -212,7 +212,7 @@ def test_the_account_pages_behind_a_mailed_link_and_the_outbox(make_client, sche
     ann = services.accounts.create_user(email="ann2@example.com", name="Ann", password=PASSWORD)
     services.recovery.sign_up(email="new@example.com", name="New", password=PASSWORD, ip="1")
     services.recovery.request_reset(email="ann2@example.com", ip="1")
-    services.recovery.request_email_change(
+    services.email_change.request_email_change(
         ann, new_email="moved@example.com", password=PASSWORD, ip="1"
     )
     links = [

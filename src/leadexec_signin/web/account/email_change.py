@@ -50,7 +50,7 @@ async def email_post(request: Request) -> Response:
         if not new_email or not password:
             raise InvalidRequest("Enter the new address and your current password.")
         await call(
-            svc.recovery.request_email_change,
+            svc.email_change.request_email_change,
             user,
             new_email=new_email,
             password=password,
@@ -76,7 +76,7 @@ async def email_post(request: Request) -> Response:
 
 async def email_confirm_get(request: Request) -> Response:
     token = request.query_params.get("token", "")
-    view = await call(services(request).recovery.look_at, token, EMAIL)
+    view = await call(services(request).email_change.look_at, token, EMAIL)
     return page(
         request,
         "email_confirm.html",
@@ -94,7 +94,9 @@ async def email_confirm_post(request: Request) -> Response:
     form = await checked_form(request)
     # An address taken meanwhile by another account is a 409 page; nothing changes.
     new_email = await call(
-        svc.recovery.confirm_email_change, field(form, "token"), client_ip(request, svc.settings)
+        svc.email_change.confirm_email_change,
+        field(form, "token"),
+        client_ip(request, svc.settings),
     )
     if await current_user(request) is not None:
         return RedirectResponse("/account/email?done=changed", status_code=303)
