@@ -22,6 +22,7 @@ from leadexec_signin.core.actions.client_auth import ClientAuthenticator
 from leadexec_signin.core.actions.client_tokens import ClientTokens
 from leadexec_signin.core.actions.codes import OneTimeCodes
 from leadexec_signin.core.actions.console import Console
+from leadexec_signin.core.actions.device import DeviceFlow
 from leadexec_signin.core.actions.dpop import Dpop, ProofReplays, StoredReplays
 from leadexec_signin.core.actions.email_change import EmailChange
 from leadexec_signin.core.actions.factors import AccountFactors
@@ -160,6 +161,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
         codes=OneTimeCodes(storage, limiter, clock, "LeadExec", mailer),
         browsers=Browsers(storage, clock, passwords, mailer, settings.issuer),
         dpop=dpop,
+        device=DeviceFlow(storage, limiter, clock, settings, authenticator),
         async_reads=async_reads,
         async_limits=async_limits,
     )

@@ -21,6 +21,7 @@ from leadexec_signin.core.actions.browsers import Browsers
 from leadexec_signin.core.actions.client_tokens import ClientTokens
 from leadexec_signin.core.actions.codes import OneTimeCodes
 from leadexec_signin.core.actions.console import Console
+from leadexec_signin.core.actions.device import DeviceFlow
 from leadexec_signin.core.actions.dpop import Dpop
 from leadexec_signin.core.actions.email_change import EmailChange
 from leadexec_signin.core.actions.factors import AccountFactors
@@ -99,6 +100,8 @@ class Services:
     browsers: Browsers
     # DPoP proofs (RFC 9449): checked at the token endpoint, userinfo and the LeadExec API.
     dpop: Dpop
+    # The device authorization grant (RFC 8628): codes for devices, /device for people.
+    device: DeviceFlow
     # PostgreSQL: the refresh exchange's read on the event loop (``hot_async.py``); None on
     # SQLite (read in place anyway).
     async_reads: AsyncHotReads | None = None

@@ -80,6 +80,12 @@ class Settings:
     # Rate limit of /api/revoke per client IP (a revocation is a write, and each one may queue
     # a signed notice to the partner).
     revoke_limit_per_ip: str = "300/minute"
+    # The device authorization grant (RFC 8628): device authorizations started per client
+    # and per address, and user codes a person or an address may enter at /device (every
+    # entry counts, right or wrong: it is what makes guessing a live code hopeless).
+    device_limit_per_app: str = "60/minute"
+    device_limit_per_ip: str = "30/minute"
+    user_code_limit: str = "10/10 minutes"
     # Refresh tokens neither created nor used for this many days are retired by the sweep.
     refresh_token_idle_days: int = 180
     # Live refresh tokens kept per grant (every sign-in adds one); beyond it the least
@@ -250,6 +256,9 @@ class Settings:
             token_limit_per_app=env.get("LEADEXEC_TOKEN_LIMIT_PER_APP", d.token_limit_per_app),
             token_limit_per_ip=env.get("LEADEXEC_TOKEN_LIMIT_PER_IP", d.token_limit_per_ip),
             revoke_limit_per_ip=env.get("LEADEXEC_REVOKE_LIMIT_PER_IP", d.revoke_limit_per_ip),
+            device_limit_per_app=env.get("LEADEXEC_DEVICE_LIMIT_PER_APP", d.device_limit_per_app),
+            device_limit_per_ip=env.get("LEADEXEC_DEVICE_LIMIT_PER_IP", d.device_limit_per_ip),
+            user_code_limit=env.get("LEADEXEC_USER_CODE_LIMIT", d.user_code_limit),
             refresh_token_idle_days=bounded(
                 read_int(env, "LEADEXEC_REFRESH_TOKEN_IDLE_DAYS", d.refresh_token_idle_days),
                 "LEADEXEC_REFRESH_TOKEN_IDLE_DAYS",

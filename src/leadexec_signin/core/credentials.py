@@ -18,6 +18,7 @@ ACCESS = "lea_"
 CODE = "lec_"
 SESSION = "les_"
 APP_SECRET = "lesk_"
+DEVICE = "led_"  # a device code (RFC 8628)
 
 # Longest token any endpoint will even hash; longer input is refused as malformed.
 MAX_TOKEN_LENGTH = 256

@@ -138,6 +138,15 @@ class DeviceAccessDenied(SigninError):
     description = "The user denied this device access to the account."
 
 
+class InvalidUserCode(SigninError):
+    """The code typed at /device is unknown, expired or already used: one answer for all,
+    so trying codes tells nothing about which exist."""
+
+    code = "invalid_user_code"
+    status = 400
+    description = "That code is not valid. Check the code on your device and try again."
+
+
 class InsufficientScope(SigninError):
     code = "insufficient_scope"
     status = 403

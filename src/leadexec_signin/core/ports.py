@@ -18,6 +18,7 @@ from leadexec_signin.core.accounts import User
 from leadexec_signin.core.apps import AppActivity, Application, Button
 from leadexec_signin.core.audit import AuditEvent, AuditFilter
 from leadexec_signin.core.clients import ClientRegistration
+from leadexec_signin.core.device_codes import DeviceCode
 from leadexec_signin.core.factors import Challenge, Passkey, TotpSecret
 from leadexec_signin.core.grants import Grant, GrantListing
 from leadexec_signin.core.keys import SigningKey
@@ -118,6 +119,36 @@ class Tokens(Protocol):
     def use_assertion(self, jti_hash: str, expires_at: datetime) -> bool:
         """Record a private_key_jwt assertion's jti until it expires; False if seen before."""
         ...
+
+
+class DeviceCodes(Protocol):
+    """RFC 8628 device authorizations (``core/device_codes.py``)."""
+
+    def add_device_code(self, code: DeviceCode) -> None: ...
+    def device_code(self, device_code_hash: str) -> DeviceCode | None:
+        """Locked for the poll that follows."""
+        ...
+
+    def device_code_by_user_code(self, user_code_hash: str) -> DeviceCode | None: ...
+    def poll_device_code(self, device_code_hash: str, at: datetime, interval: int) -> None: ...
+    def decide_device_code(
+        self,
+        user_code_hash: str,
+        status: str,
+        now: datetime,
+        *,
+        user_id: str,
+        auth_time: datetime | None,
+        sid: str,
+    ) -> bool:
+        """A pending, unexpired code approved or denied; False if it was not pending."""
+        ...
+
+    def finish_device_code(self, device_code_hash: str) -> bool:
+        """An approved code marked done; False if it was not approved (single use)."""
+        ...
+
+    def delete_expired_device_codes(self, now: datetime) -> int: ...
 
 
 class Sessions(Protocol):
@@ -261,6 +292,7 @@ class Transaction(
     Usage,
     AccountTokens,
     Factors,
+    DeviceCodes,
     Protocol,
 ):
     """Every port at once: what a storage backend implements, never what a use case asks."""

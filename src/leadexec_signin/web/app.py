@@ -30,6 +30,7 @@ from leadexec_signin.web.account import (
     recovery,
     second_step,
 )
+from leadexec_signin.web.account import device as device_page
 from leadexec_signin.web.account import sign_in as account
 from leadexec_signin.web.admin import app_queue as admin
 from leadexec_signin.web.admin import audit as admin_audit
@@ -44,6 +45,7 @@ from leadexec_signin.web.metrics import RequestMetrics, publish_forever, route_t
 from leadexec_signin.web.metrics import flush as flush_metrics
 from leadexec_signin.web.metrics import routes as metrics_routes
 from leadexec_signin.web.oauth2 import authorize, discovery, logout, token, userinfo
+from leadexec_signin.web.oauth2 import device as device_authorization
 from leadexec_signin.web.oauth2.oauth_renderer import render_oauth
 from leadexec_signin.web.renderers import render_bearer, render_page, seed_renderer
 from leadexec_signin.web.request_context import RequestContextMiddleware
@@ -123,6 +125,7 @@ def surfaces() -> Mount:
                     *rendered_by_all(authorize.routes, render_page),
                     *rendered_by_all(logout.routes, render_page),
                     *token.routes,
+                    *device_authorization.routes,
                     *rendered_by_all(userinfo.routes, render_bearer),
                     Route("/jwks", discovery.jwks, methods=["GET"]),
                 ],
@@ -136,6 +139,7 @@ def surfaces() -> Mount:
             # The popup, the silent check and the SDK's files; the keys that sign notices.
             mount("/signin", render_result, [*signin.popup, Route("/keys", keys)]),
             *account.routes,
+            *device_page.routes,
             *recovery.routes,
             *email_change.routes,
             *dev_outbox.routes,

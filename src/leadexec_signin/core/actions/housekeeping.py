@@ -9,11 +9,11 @@ from typing import Protocol
 from leadexec_signin.core import audit
 from leadexec_signin.core.actions.usage import UsageLog
 from leadexec_signin.core.clock import Clock
-from leadexec_signin.core.ports import Audit, AuditLog, Store, Tokens
+from leadexec_signin.core.ports import Audit, AuditLog, DeviceCodes, Store, Tokens
 from leadexec_signin.settings import Settings
 
 
-class HousekeepingTx(Tokens, Audit, AuditLog, Protocol):
+class HousekeepingTx(Tokens, Audit, AuditLog, DeviceCodes, Protocol):
     pass
 
 
@@ -50,4 +50,5 @@ class Housekeeping:
                         actor="retention",
                         detail={"count": forgotten, "before": cutoff.isoformat()},
                     )
-            return tx.delete_expired(now) + retired + forgotten
+            devices = tx.delete_expired_device_codes(now)
+            return tx.delete_expired(now) + retired + forgotten + devices

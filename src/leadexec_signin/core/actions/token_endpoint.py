@@ -31,6 +31,8 @@ from leadexec_signin.core.actions.dpop import Dpop
 from leadexec_signin.core.actions.grant_handlers.authorization_code import (
     AuthorizationCodeGrant,
 )
+from leadexec_signin.core.actions.grant_handlers.device_code import GRANT_TYPE as DEVICE_CODE
+from leadexec_signin.core.actions.grant_handlers.device_code import DeviceCodeGrant
 from leadexec_signin.core.actions.grant_handlers.refresh_token import RefreshTokenGrant
 from leadexec_signin.core.actions.keys import SigningKeys
 from leadexec_signin.core.actions.token_answers import Answers
@@ -61,6 +63,7 @@ from leadexec_signin.settings import Settings
 SEED, OAUTH = "api", "oauth2"
 CODE = AuthorizationCodeGrant()
 REFRESH = RefreshTokenGrant()
+DEVICE = DeviceCodeGrant()
 
 
 class TokenStore(Store[TokenTx], Reader[TokenTx], Protocol):
@@ -149,7 +152,8 @@ class TokenEndpoint:
                 answer=answers.seed,
             ),
             OAUTH: Policy(
-                OAUTH, {"authorization_code": CODE, "refresh_token": REFRESH},
+                OAUTH,
+                {"authorization_code": CODE, "refresh_token": REFRESH, DEVICE_CODE: DEVICE},
                 _oauth_unsupported,
                 refresh_kind="oauth", pkce=True, offline_access=True, rotation=True,
                 answer=answers.oauth, dpop=True,

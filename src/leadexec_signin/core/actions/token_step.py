@@ -20,12 +20,12 @@ from leadexec_signin.core.clients import PUBLIC
 from leadexec_signin.core.dpop import Proof
 from leadexec_signin.core.errors import SigninError
 from leadexec_signin.core.grants import Grant
-from leadexec_signin.core.ports import Audit, Factors, TokenReads, Users
+from leadexec_signin.core.ports import Audit, DeviceCodes, Factors, TokenReads, Users
 from leadexec_signin.core.tokens import RefreshGrant
 from leadexec_signin.settings import Settings
 
 
-class TokenTx(ClientAuthTx, IssueTx, RevokeTx, Audit, Users, Factors, Protocol):
+class TokenTx(ClientAuthTx, IssueTx, RevokeTx, Audit, Users, Factors, DeviceCodes, Protocol):
     pass
 
 

@@ -40,6 +40,7 @@ from leadexec_signin.storage.sql.accounts import AccountRepository
 from leadexec_signin.storage.sql.apps import AppRepository
 from leadexec_signin.storage.sql.audit import AuditRepository
 from leadexec_signin.storage.sql.checks import CheckRepository
+from leadexec_signin.storage.sql.devices import DeviceRepository
 from leadexec_signin.storage.sql.factors import FactorRepository
 from leadexec_signin.storage.sql.grants import GrantRepository
 from leadexec_signin.storage.sql.hot import HotReads
@@ -154,6 +155,7 @@ class SqlTransaction(
     PartnerRepository,
     RecoveryRepository,
     FactorRepository,
+    DeviceRepository,
 ):
     """Every repository over one connection: one instance is one database transaction.
 

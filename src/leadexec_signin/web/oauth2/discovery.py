@@ -7,6 +7,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from leadexec_signin.core.actions.grant_handlers.device_code import GRANT_TYPE as DEVICE_CODE
 from leadexec_signin.core.clients import AUTH_METHODS, ID_TOKEN_ALGS
 from leadexec_signin.core.dpop import ALGS as DPOP_ALGS
 from leadexec_signin.core.factors import ACR_VALUES
@@ -34,7 +35,8 @@ def metadata(issuer: str) -> dict[str, object]:
         "scopes_supported": [*PROTOCOL_SCOPES, *SCOPES],
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "form_post"],
-        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "grant_types_supported": ["authorization_code", "refresh_token", DEVICE_CODE],
+        "device_authorization_endpoint": f"{endpoint}/device_authorization",
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": list(ID_TOKEN_ALGS),
         "token_endpoint_auth_methods_supported": list(AUTH_METHODS),

@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from leadexec_signin.core.actions.client_auth import presented
+from leadexec_signin.core.actions.grant_handlers.device_code import GRANT_TYPE as DEVICE_CODE
 from leadexec_signin.core.actions.token_answers import scope_order
 from leadexec_signin.core.actions.token_endpoint import OAUTH
 from leadexec_signin.core.actions.token_step import Issued, TokenRequest
@@ -24,7 +25,7 @@ from leadexec_signin.web.oauth2.oauth_renderer import NO_STORE
 from leadexec_signin.web.oauth2.params import basic_credentials, read_form
 from leadexec_signin.web.security.client_ip import client_ip
 
-EXCHANGES = Exchanges("oauth2", ("authorization_code", "refresh_token"))
+EXCHANGES = Exchanges("oauth2", ("authorization_code", "refresh_token", DEVICE_CODE))
 PREFLIGHT = {
     "Access-Control-Allow-Methods": "POST",
     "Access-Control-Allow-Headers": "Authorization, Content-Type, DPoP",
