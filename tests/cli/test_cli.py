@@ -252,7 +252,7 @@ def test_every_client_field_can_be_set_at_creation(tmp_path: Path) -> None:
         "--post-logout-redirect-uri", "https://crm.example.com/bye",
         "--backchannel-logout-uri", "https://crm.example.com/logout",
         "--access-token-format", "jwt", "--id-token-alg", "EdDSA", "--rotate-refresh-tokens",
-        "--dpop-bound-access-tokens", "--device-grant",
+        "--dpop-bound-access-tokens", "--device-grant", "--pkce", "optional", "--require-par",
     )  # fmt: skip
     assert isinstance(created, dict)
     assert created["origins"] == ["https://crm.example.com"]
@@ -264,6 +264,7 @@ def test_every_client_field_can_be_set_at_creation(tmp_path: Path) -> None:
     assert (created["accessTokenFormat"], created["idTokenAlg"]) == ("jwt", "EdDSA")
     assert created["rotateRefreshTokens"] is True and created["hasSecret"] is False
     assert created["dpopBoundAccessTokens"] is True and created["deviceGrant"] is True
+    assert created["pkce"] == "optional" and created["requirePar"] is True
 
 
 def test_apps_client_replaces_the_whole_registration(tmp_path: Path) -> None:
@@ -288,6 +289,7 @@ def test_apps_client_replaces_the_whole_registration(tmp_path: Path) -> None:
     assert second["authMethod"] == "client_secret_basic" and second["idTokenAlg"] == "RS256"
     assert second["jwksUri"] is None and second["postLogoutRedirectUris"] == []
     assert second["dpopBoundAccessTokens"] is False and second["deviceGrant"] is False
+    assert second["pkce"] == "required" and second["requirePar"] is False
     [listed] = ok(tmp_path, "apps", "list")  # type: ignore[misc]
     assert listed == second
     # Without --json: one line that names the outcome.

@@ -258,6 +258,8 @@ def test_a_partner_saves_every_oauth_field(client: TestClient, world) -> None:
             rotate_refresh_tokens="on",
             dpop_bound_access_tokens="on",
             device_grant="on",
+            pkce_optional="on",
+            require_par="on",
         ),
         follow_redirects=False,
     )
@@ -272,9 +274,11 @@ def test_a_partner_saves_every_oauth_field(client: TestClient, world) -> None:
     assert (app.access_token_format, app.id_token_alg) == ("jwt", "ES256")
     assert app.rotate_refresh_tokens is True and app.requires_secret
     assert app.dpop_bound_access_tokens is True and app.device_grant is True
+    assert app.pkce_optional is True and app.require_par is True
     page = client.get(r.headers["location"])
     assert 'name="dpop_bound_access_tokens" checked' in page.text
     assert 'name="device_grant" checked' in page.text
+    assert 'name="pkce_optional" checked' in page.text and 'name="require_par" checked' in page.text
     assert "OAuth settings saved." in page.text
     assert ">https://crm.example.com/cb\nhttp://127.0.0.1/native</textarea>" in page.text
     assert selected(page.text, "auth_method") == "private_key_jwt"

@@ -47,6 +47,8 @@ def app_json(app: Application) -> dict[str, object]:
         "requireMfa": app.require_mfa,
         "dpopBoundAccessTokens": app.dpop_bound_access_tokens,
         "deviceGrant": app.device_grant,
+        "pkce": "optional" if app.pkce_optional else "required",
+        "requirePar": app.require_par,
     }
 
 
@@ -81,6 +83,8 @@ def client_registration(args: argparse.Namespace) -> ClientRegistration:
         require_mfa=args.require_mfa,
         dpop_bound_access_tokens=args.dpop_bound_access_tokens,
         device_grant=args.device_grant,
+        pkce_optional=args.pkce == "optional",
+        require_par=args.require_par,
         id_token_alg=args.id_token_alg,
     )
 
@@ -212,6 +216,17 @@ def add_client_flags(sp: argparse.ArgumentParser) -> None:
         "--device-grant",
         action="store_true",
         help="allow the device authorization grant: TVs and command-line tools (RFC 8628)",
+    )
+    sp.add_argument(
+        "--pkce",
+        choices=("required", "optional"),
+        default="required",
+        help="optional: a confidential client may leave PKCE out (never a public one)",
+    )
+    sp.add_argument(
+        "--require-par",
+        action="store_true",
+        help="every authorization request is pushed to /oauth2/par first (RFC 9126)",
     )
 
 

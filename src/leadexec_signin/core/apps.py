@@ -69,6 +69,10 @@ class Application:
     # the device authorization grant (RFC 8628) is allowed.
     dpop_bound_access_tokens: bool = False
     device_grant: bool = False
+    # Migration 0012: a confidential client may leave PKCE out (the OpenID certification
+    # plan's requests do); pushed authorization requests (RFC 9126) required.
+    pkce_optional: bool = False
+    require_par: bool = False
 
     def __post_init__(self) -> None:
         if not self.client_type:
@@ -98,6 +102,8 @@ class Application:
             require_mfa=self.require_mfa,
             dpop_bound_access_tokens=self.dpop_bound_access_tokens,
             device_grant=self.device_grant,
+            pkce_optional=self.pkce_optional,
+            require_par=self.require_par,
         )
 
     @property

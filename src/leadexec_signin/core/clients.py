@@ -209,6 +209,12 @@ class ClientRegistration:
     dpop_bound_access_tokens: bool = False
     # The device authorization grant (RFC 8628), off unless the partner turns it on.
     device_grant: bool = False
+    # PKCE may be left out (confidential clients only: RFC 9700 section 2.1.1 allows it
+    # when the code is bound otherwise, by the nonce and client authentication).
+    pkce_optional: bool = False
+    # Every authorization request is pushed first (RFC 9126 section 5: the client metadata
+    # require_pushed_authorization_requests).
+    require_par: bool = False
 
 
 def check_jwks(raw: str | None) -> str | None:
@@ -293,6 +299,10 @@ def check_registration(reg: ClientRegistration, *, has_secret: bool) -> ClientRe
         raise InvalidRequest(f"The ID token algorithm is one of: {', '.join(ID_TOKEN_ALGS)}.")
     if reg.access_token_format not in ACCESS_TOKEN_FORMATS:
         raise InvalidRequest("The access-token format is opaque or jwt.")
+    if reg.pkce_optional and kind == PUBLIC:
+        # OAuth 2.1 section 7.5.1: PKCE is all that binds a public client's code to it.
+        raise InvalidRequest("A public client always uses PKCE: only a confidential client "
+                             "may leave it out.")  # fmt: skip
     return ClientRegistration(
         redirect_uris=check_uris(reg.redirect_uris, "redirect URIs"),
         client_type=kind,
@@ -312,4 +322,6 @@ def check_registration(reg: ClientRegistration, *, has_secret: bool) -> ClientRe
         require_mfa=reg.require_mfa,
         dpop_bound_access_tokens=reg.dpop_bound_access_tokens,
         device_grant=reg.device_grant,
+        pkce_optional=reg.pkce_optional,
+        require_par=reg.require_par,
     )

@@ -187,10 +187,14 @@ def check_scope(req: OAuthRequest, app: Application) -> tuple[frozenset[str], fr
     return data, asked - data
 
 
-def check_pkce(req: OAuthRequest) -> None:
+def check_pkce(req: OAuthRequest, app: Application) -> None:
     # OAuth 2.1 section 4.1.1: every client, confidential ones too, since PKCE is what stops
-    # an injected code (RFC 9700 section 4.5).
+    # an injected code (RFC 9700 section 4.5). A confidential client registered with PKCE
+    # optional may leave it out (its code is then bound by client authentication and the
+    # nonce); one that sends it is held to it (the token endpoint refuses a downgrade).
     if not req.code_challenge:
+        if app.pkce_optional and not req.code_challenge_method:
+            return
         raise InvalidRequest("PKCE is required: send code_challenge with method S256.")
     check_code_challenge(req.code_challenge, req.code_challenge_method or "plain")
 
@@ -217,7 +221,7 @@ def check_request(req: OAuthRequest, target: Target) -> OAuthContext:
     check_parameters(req)
     check_app_status(target)
     data, protocol = check_scope(req, target.app)
-    check_pkce(req)
+    check_pkce(req, target.app)
     prompts = check_prompt(req)
     max_age = check_max_age(req)
     return OAuthContext(req, target, data, protocol, prompts, max_age)

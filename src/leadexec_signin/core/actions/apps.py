@@ -119,6 +119,8 @@ class Registry:
             require_mfa=reg.require_mfa,
             dpop_bound_access_tokens=reg.dpop_bound_access_tokens,
             device_grant=reg.device_grant,
+            pkce_optional=reg.pkce_optional,
+            require_par=reg.require_par,
             post_logout_redirect_uris=reg.post_logout_redirect_uris,
             backchannel_logout_uri=reg.backchannel_logout_uri,
             access_token_format=reg.access_token_format,

@@ -110,6 +110,8 @@ def app_from_row(
         require_mfa=bool(m.get(prefix + "require_mfa", False)),
         dpop_bound_access_tokens=bool(m.get(prefix + "dpop_bound_access_tokens", False)),
         device_grant=bool(m.get(prefix + "device_grant", False)),
+        pkce_optional=bool(m.get(prefix + "pkce_optional", False)),
+        require_par=bool(m.get(prefix + "require_par", False)),
     )
 
 

@@ -115,6 +115,10 @@ applications = Table(
     # authorization grant allowed (RFC 8628).
     Column("dpop_bound_access_tokens", Boolean, nullable=False, server_default=text("false")),
     Column("device_grant", Boolean, nullable=False, server_default=text("false")),
+    # Migration 0012: a confidential client may leave PKCE out; pushed authorization
+    # requests (RFC 9126) required of the client.
+    Column("pkce_optional", Boolean, nullable=False, server_default=text("false")),
+    Column("require_par", Boolean, nullable=False, server_default=text("false")),
 )
 
 app_origins = Table(
@@ -354,6 +358,21 @@ device_codes = Table(
     Column("user_id", String(ID), ForeignKey("users.id", ondelete="CASCADE"), nullable=True),
     Column("auth_time", UTCDateTime, nullable=True),
     Column("sid", String(64), nullable=False, server_default=""),
+)
+
+# Pushed authorization requests (RFC 9126, migration 0012): found by the SHA-256 of the
+# request_uri's random part, bound to the client that pushed them; ``params`` is the checked
+# request as JSON; ``used_at`` is set when the request was answered (single use).
+pushed_requests = Table(
+    "pushed_requests",
+    metadata,
+    Column("request_uri_hash", String(HASH), primary_key=True),
+    Column("app_id", String(ID), ForeignKey("applications.id", ondelete="CASCADE"), nullable=False),
+    Column("params", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+    Column("opened_at", UTCDateTime, nullable=True),
+    Column("used_at", UTCDateTime, nullable=True),
 )
 
 # One-time links of the account pages (core/account_tokens.py, migration 0007): found by the

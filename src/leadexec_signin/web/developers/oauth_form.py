@@ -38,6 +38,8 @@ def client_fields(app: Application) -> dict[str, object]:
         "require_mfa": app.require_mfa,
         "dpop_bound_access_tokens": app.dpop_bound_access_tokens,
         "device_grant": app.device_grant,
+        "pkce_optional": app.pkce_optional,
+        "require_par": app.require_par,
     }
 
 
@@ -58,6 +60,8 @@ def posted_client_fields(form: FormData) -> dict[str, object]:
         "require_mfa": form.get("require_mfa") == "on",
         "dpop_bound_access_tokens": form.get("dpop_bound_access_tokens") == "on",
         "device_grant": form.get("device_grant") == "on",
+        "pkce_optional": form.get("pkce_optional") == "on",
+        "require_par": form.get("require_par") == "on",
     }
 
 
@@ -77,4 +81,6 @@ def registration(fields: dict[str, object]) -> ClientRegistration:
         require_mfa=bool(fields["require_mfa"]),
         dpop_bound_access_tokens=bool(fields["dpop_bound_access_tokens"]),
         device_grant=bool(fields["device_grant"]),
+        pkce_optional=bool(fields["pkce_optional"]),
+        require_par=bool(fields["require_par"]),
     )

@@ -39,6 +39,22 @@ class Verified:
     grant: Grant
 
 
+def check_verifier(code: AuthorizationCode, verifier: str) -> None:
+    """PKCE as the code was issued, with downgrade protection (RFC 9700 section 2.1.1): a
+    code issued with a challenge needs its verifier, and a code issued without one is
+    refused when a verifier comes anyway (a client that sent no challenge sends no
+    verifier: one that does was stripped of its challenge on the way). A code without one
+    was issued only to a client registered with PKCE optional."""
+    if not code.code_challenge:
+        if verifier:
+            raise InvalidGrant("code_verifier was sent for a code issued without PKCE.")
+        return
+    if not verifier:
+        raise InvalidRequest("code_verifier is missing (PKCE).")
+    if not verify_code_verifier(verifier, code.code_challenge, code.code_challenge_method):
+        raise InvalidGrant("code_verifier does not match the code_challenge.")
+
+
 class AuthorizationCodeGrant:
     params = frozenset({"code", "redirect_uri", "code_verifier"})
     # The new refresh token is followed by the per-grant cap of never-used tokens: tokens
@@ -66,9 +82,9 @@ class AuthorizationCodeGrant:
         if not pkce and not client.credentials.requires_secret:
             raise InvalidClient("Codes are exchanged only by applications with a secret.")
         taken = tx.consume_code(credentials.token_hash(raw), now)
-        # A code of the other surface (with or without a challenge) is refused like a
-        # made-up one.
-        if taken is None or bool(taken[0].code_challenge) != pkce:
+        # A code of the other surface is refused like a made-up one: the standard surface's
+        # codes are bound to a redirect URI, hardened delivery's to none.
+        if taken is None or bool(taken[0].redirect_uri) != pkce:
             raise InvalidGrant(REFUSED)
         code, first_use = taken
         grant = tx.grant_by_id(code.grant_id)
@@ -87,11 +103,7 @@ class AuthorizationCodeGrant:
             # Exactly the string the authorization request sent (RFC 6749 section 4.1.3).
             if step.param("redirect_uri") != code.redirect_uri:
                 raise InvalidGrant("redirect_uri differs from the authorization request's.")
-            verifier = step.param("code_verifier")
-            if not verifier:
-                raise InvalidRequest("code_verifier is missing (PKCE).")
-            if not verify_code_verifier(verifier, code.code_challenge, code.code_challenge_method):
-                raise InvalidGrant("code_verifier does not match the code_challenge.")
+            check_verifier(code, step.param("code_verifier"))
         return Verified(code, grant)
 
     def issue(self, step: Step, client: Client, verified: object) -> Issued | Refused:
