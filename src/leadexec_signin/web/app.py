@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -220,5 +221,11 @@ def create_app(services_: Services) -> Starlette:
     )
     app.state.services = services_
     app.state.templates = LocalizedTemplates(directory=PACKAGE / "templates")
-    app.state.openapi = json.dumps(json.loads(OPENAPI.read_text())).encode()
+    app.state.openapi = _openapi_bytes()
     return app
+
+
+@functools.cache
+def _openapi_bytes() -> bytes:
+    """The OpenAPI document, compacted once per process (not per app: tests build hundreds)."""
+    return json.dumps(json.loads(OPENAPI.read_text())).encode()

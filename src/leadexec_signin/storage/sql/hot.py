@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, Select
+from sqlalchemy.engine import Dialect
 
 from leadexec_signin.core.errors import TemporarilyUnavailable
 from leadexec_signin.core.tokens import GrantContext, RefreshGrant
@@ -59,10 +60,23 @@ def _utc(value: Any) -> datetime | None:
     return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
 
 
+def _compiled(statement: Select[Any], dialect: Dialect) -> str:
+    """A statement's SQL for a dialect, compiled once per process: every ``build`` (and the
+    test suite builds hundreds) would otherwise compile the same few statements again."""
+    key = (id(statement), dialect.name, dialect.paramstyle)
+    sql = _COMPILED.get(key)
+    if sql is None:
+        sql = _COMPILED[key] = str(statement.compile(dialect=dialect))
+    return sql
+
+
+_COMPILED: dict[tuple[int, str, str], str] = {}
+
+
 class Statement:
     def __init__(self, engine: Engine, statement: Select[Any], param: str) -> None:
         dialect = engine.dialect
-        self.sql = str(statement.compile(dialect=dialect))
+        self.sql = _compiled(statement, dialect)
         self.names = [str(c.key) for c in statement.selected_columns]
         self.param = param
         self.named = dialect.paramstyle in ("named", "pyformat")
