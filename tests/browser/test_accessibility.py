@@ -57,6 +57,8 @@ def audit(site: Site, node_modules: Path) -> Iterator[Audit]:
         owner_id=user.id,
     )
     site.services.registry.create_button(app_id=own.id, scopes="profile")
+    # An authenticator app being set up (made by the page's POST): its page shows the QR code.
+    site.services.codes.start(user)
     site.services.registry.ensure_try_it(site.services.settings.issuer_origin)
     results: dict[str, dict[str, object]] = {}
     axe = node_modules / "axe-core" / "axe.min.js"

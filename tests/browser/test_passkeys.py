@@ -219,7 +219,7 @@ def test_totp_enrolment_and_two_step_sign_in_with_pyotp_codes_and_a_recovery_cod
     sign_in_with_password(page, idp.url, email)
     page.wait_for_url("**/account/apps")
     page.goto(f"{idp.url}/account/security")
-    page.get_by_role("link", name="Set up an authenticator app").click()
+    page.get_by_role("button", name="Set up an authenticator app").click()
     assert page.locator(".qr svg").is_visible()  # drawn on the server, inside the page's CSP
     shot(page, "security-app-setup")
     totp = pyotp.TOTP(page.inner_text(".totp-key").replace(" ", ""))

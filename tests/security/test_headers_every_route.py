@@ -9,11 +9,12 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import pyotp
 import pytest
 from starlette.routing import Mount, Route
 
 from leadexec_signin.web.surfaces import Surface
-from support.signin import PARTNER, PASSWORD, authorize, sign_in
+from support.signin import PARTNER, PASSWORD, authorize, csrf_of, sign_in
 
 HTTPS_ISSUER = "https://idp.example.com"
 # Answers that are the same for everybody may be cached; everything else is no-store.
@@ -237,3 +238,37 @@ def test_the_account_pages_behind_a_mailed_link_and_the_outbox(make_client, sche
     )
     assert sent.status_code == 200
     check_headers(Visit("POST", "/account/signup", "/account/signup"), sent, https=https)
+
+
+def test_the_two_step_cookie_is_host_only_like_the_session(walker, scheme) -> None:
+    """The pending sign-in between the password and the second factor (``le_2fa``) is
+    ``__Host-`` prefixed over HTTPS, HttpOnly, Path=/, and it is the cookie the second step
+    reads: the code then signs the browser in."""
+    c, services, _ = walker
+    user = services.accounts.create_user(email="two@example.com", name="T", password=PASSWORD)
+    secret = services.codes.start(user)
+    totp = pyotp.TOTP(secret.secret)
+    services.codes.confirm(user, totp.at(services.clock.now()))
+    page = c.get("/account/login")
+    r = c.post(
+        "/account/login",
+        data={"csrf": csrf_of(page.text), "email": "two@example.com", "password": PASSWORD},
+        follow_redirects=False,
+    )
+    assert (r.status_code, r.headers["location"]) == (303, "/account/second-step")
+    cookies = r.headers.get_list("set-cookie")
+    assert [cookie.split("=", 1)[0] for cookie in cookies] == [cookie_name(scheme, "le_2fa")]
+    check_cookie("POST /account/login", cookies[0], https=scheme == "https")
+    step = c.get("/account/second-step")
+    assert step.status_code == 200
+    services.clock.advance(seconds=30)  # the enrolment's code is spent
+    done = c.post(
+        "/account/second-step",
+        data={"csrf": csrf_of(step.text), "code": totp.at(services.clock.now())},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    names = [cookie.split("=", 1)[0] for cookie in done.headers.get_list("set-cookie")]
+    assert cookie_name(scheme, "le_session") in names and cookie_name(scheme, "le_2fa") in names
+    for cookie in done.headers.get_list("set-cookie"):
+        check_cookie("POST /account/second-step", cookie, https=scheme == "https")

@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 
 import jwt
+import pyotp
 import pytest
 from starlette.testclient import TestClient
 
 from leadexec_signin.compose import Services
-from leadexec_signin.core.factors import ACR_MFA, ACR_SINGLE
+from leadexec_signin.core.factors import ACR_MFA, ACR_SINGLE, Passkey
 from support.signin import PASSWORD, sign_in
 from support.signin import authorize as popup
 from support.world import World
@@ -96,7 +97,9 @@ def test_a_password_session_is_stepped_up_when_the_client_asks_for_mfa(
     assert r.status_code == 303
     location = r.headers["location"]
     assert location.startswith("/account/login?") and "step=mfa" in location
-    assert "sign in with your passkey" in client.get(location).text
+    # This user has no second factor: the form says so, and offers no passkey of theirs.
+    form = client.get(location).text
+    assert "your account has none yet" in form and "your passkey" not in form
     # prompt=none cannot show that: login_required, sent back to the client.
     r = client.get(
         "/oauth2/authorize",
@@ -153,3 +156,36 @@ def test_the_sign_in_apis_own_tokens_add_nothing(client: TestClient, world: Worl
         "/oauth2/introspect", data={"token": result["authToken"]}, auth=(app_id, secret)
     ).json()
     assert seen["active"] is True and "amr" not in seen and "acr" not in seen
+
+
+@pytest.mark.parametrize(
+    ("has", "says"),
+    [
+        pytest.param("passkey", "sign in with your passkey.", id="a passkey"),
+        pytest.param("app", "then enter the code from your authenticator app", id="an app"),
+        pytest.param("both", "with your passkey, or with your password and then", id="both"),
+    ],
+)
+def test_step_up_offers_the_factors_the_user_has(
+    client: TestClient, services: Services, has: str, says: str
+) -> None:
+    user = services.accounts.create_user(email="has@example.com", name="H", password=PASSWORD)
+    if has in ("passkey", "both"):
+        with services.storage.transaction() as tx:
+            tx.add_passkey(
+                Passkey("pk_1", user.id, "Y3JlZA", "a2V5", "laptop", 0, True, True,
+                        services.clock.now())
+            )  # fmt: skip
+    if has in ("app", "both"):
+        secret = services.codes.start(user)
+        services.codes.confirm(user, pyotp.TOTP(secret.secret).at(services.clock.now()))
+    c = register(services)
+    client.cookies.set("le_session", services.sessions.start(user))  # a password only
+    r = client.get(
+        "/oauth2/authorize", params=auth_params(c, Pkce(), acr_values=ACR_MFA),
+        follow_redirects=False,
+    )  # fmt: skip
+    form = client.get(r.headers["location"]).text
+    assert says in form
+    if has == "app":
+        assert "your passkey" not in form

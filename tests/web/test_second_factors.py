@@ -34,6 +34,11 @@ def world(settings: Settings, clock) -> Iterator[tuple[Services, TestClient]]:
 
 
 def enrol(client: TestClient) -> tuple[pyotp.TOTP, list[str]]:
+    security = client.get("/account/security")
+    made = client.post(
+        "/account/security/app/new", data={"csrf": csrf_of(security.text)}, follow_redirects=False
+    )
+    assert (made.status_code, made.headers["location"]) == (303, "/account/security/app")
     page = client.get("/account/security/app")
     assert page.status_code == 200 and "<svg" in page.text  # the QR code, drawn on the server
     totp = pyotp.TOTP(_KEY.search(page.text).group(1).replace(" ", ""))  # type: ignore[union-attr]
@@ -201,3 +206,24 @@ def test_a_two_step_sign_in_that_continues_to_an_application_ends_on_our_continu
     # Only our own addresses are followed.
     away = client.get("/account/continue", params={"next": "//evil.example/x"})
     assert 'href="/account/apps"' in away.text
+
+
+def test_the_app_setup_page_writes_nothing_on_a_get(world: tuple[Services, TestClient]) -> None:
+    """Only the POST makes the secret to scan: a GET (a prefetch, a reload) stores none and
+    never replaces the one being scanned; making it needs the CSRF token."""
+    services, client = world
+    user = services.accounts.create_user(email="g@example.com", name="G", password=PASSWORD)
+    sign_in(client, "g@example.com")
+    first = client.get("/account/security/app")
+    assert first.status_code == 200 and "<svg" not in first.text
+    assert 'action="/account/security/app/new"' in first.text
+    assert services.codes.app(user.id) is None  # nothing stored by the GET
+    refused = client.post("/account/security/app/new", data={"csrf": "wrong"})
+    assert refused.status_code == 403 and services.codes.app(user.id) is None
+    totp, _ = enrol(client)
+    made = services.codes.app(user.id)
+    assert made is not None and made.secret == totp.secret
+    for _ in range(2):  # reloading shows the same secret, and stores nothing new
+        again = client.get("/account/security/app")
+        assert _KEY.search(again.text).group(1).replace(" ", "") == totp.secret  # type: ignore[union-attr]
+    assert services.codes.app(user.id) == made

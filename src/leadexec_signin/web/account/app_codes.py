@@ -1,6 +1,10 @@
 """The authenticator app and recovery codes on the security page: set up (scan the QR code,
 drawn on the server as SVG by segno, or copy the key; then confirm with a code), remove, and
-make new recovery codes (shown once)."""
+make new recovery codes (shown once).
+
+Setting up is a POST (``/app/new`` makes the pending secret, then shows it by redirect): the
+GET page only shows the secret already made, so a prefetch, a crawler or a reload writes
+nothing and never replaces a secret the user is scanning."""
 
 from __future__ import annotations
 
@@ -35,9 +39,15 @@ async def setup_page(request: Request, error: SigninError | None = None) -> Resp
     except SigninError as exc:
         return await security_page(request, exc)
     codes = services(request).codes
-    secret = await call(codes.start, user)
-    if secret.confirmed_at is not None:
+    secret = await call(codes.app, user.id)
+    if secret is not None and secret.confirmed_at is not None:
         return RedirectResponse(SECURITY, status_code=303)
+    if secret is None:  # nothing made yet: the page offers to make it (a POST)
+        return page(
+            request,
+            "app_setup.html",
+            {"user": user, "title": "Set up an authenticator app", "start": True},
+        )
     key = " ".join(secret.secret[i : i + 4] for i in range(0, len(secret.secret), 4))
     return page(
         request,
@@ -55,6 +65,18 @@ async def setup_page(request: Request, error: SigninError | None = None) -> Resp
 
 async def setup_get(request: Request) -> Response:
     return await setup_page(request)
+
+
+async def setup_new(request: Request) -> Response:
+    """A new secret to scan (replacing one made before and never confirmed)."""
+    await form_of(request)
+    session, user = await signed_in(request)
+    try:
+        require_fresh(session, request)
+    except SigninError as exc:
+        return await security_page(request, exc)
+    await call(services(request).codes.start, user)
+    return RedirectResponse(SECURITY + "/app", status_code=303)
 
 
 async def setup_post(request: Request) -> Response:
@@ -105,6 +127,7 @@ async def new_codes(request: Request) -> Response:
 routes = [
     Route(SECURITY + "/app", setup_get, methods=["GET"]),
     Route(SECURITY + "/app", setup_post, methods=["POST"]),
+    Route(SECURITY + "/app/new", setup_new, methods=["POST"]),
     Route(SECURITY + "/app/remove", remove, methods=["POST"]),
     Route(SECURITY + "/recovery-codes", new_codes, methods=["POST"]),
 ]

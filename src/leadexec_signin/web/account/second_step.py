@@ -17,10 +17,16 @@ from leadexec_signin.web.account.passkeys import binding, form_of, options, refu
 from leadexec_signin.web.context import call, services
 from leadexec_signin.web.pages import after_form, page, safe_next
 from leadexec_signin.web.security.client_ip import client_ip
-from leadexec_signin.web.security.cookies import session_cookie, set_session_cookie
+from leadexec_signin.web.security.cookies import cookie_name, session_cookie, set_session_cookie
 
 PATH = "/account/second-step"
+# ``__Host-le_2fa`` over HTTPS, like the session and CSRF cookies: a sibling subdomain cannot
+# plant a pending sign-in of its own (which needs Path=/).
 COOKIE = "le_2fa"
+
+
+def _cookie(request: Request) -> str:
+    return cookie_name(services(request).settings, COOKIE)
 
 
 async def begin(request: Request, user: User, next_url: str) -> Response:
@@ -28,24 +34,24 @@ async def begin(request: Request, user: User, next_url: str) -> Response:
     raw = await call(svc.factors.begin_second_step, user, next_url)
     response = RedirectResponse(PATH, status_code=303)
     response.set_cookie(
-        COOKIE,
+        _cookie(request),
         raw,
         max_age=300,
         httponly=True,
         secure=svc.settings.secure_cookies,
         samesite="lax",
-        path="/account",
+        path="/",
     )
     return response
 
 
 async def pending(request: Request) -> tuple[User, str] | None:
-    return await call(services(request).factors.pending, request.cookies.get(COOKIE))
+    return await call(services(request).factors.pending, request.cookies.get(_cookie(request)))
 
 
 async def finish(request: Request, user: User, second: tuple[str, ...], next_url: str) -> str:
     svc = services(request)
-    await call(svc.factors.finish_second_step, request.cookies.get(COOKIE, ""))
+    await call(svc.factors.finish_second_step, request.cookies.get(_cookie(request), ""))
     await call(svc.sessions.end, session_cookie(request, svc.settings), "")
     return await call(
         svc.sessions.start,
@@ -58,7 +64,10 @@ async def finish(request: Request, user: User, second: tuple[str, ...], next_url
 
 def signed_in(response: Response, request: Request, raw: str) -> Response:
     set_session_cookie(response, services(request).settings, raw)
-    response.delete_cookie(COOKIE, path="/account")
+    settings = services(request).settings
+    response.delete_cookie(
+        _cookie(request), path="/", secure=settings.secure_cookies, httponly=True, samesite="lax"
+    )
     return response
 
 

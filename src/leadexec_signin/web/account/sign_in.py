@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from leadexec_signin.core.accounts import User
 from leadexec_signin.core.apps import APPROVED
 from leadexec_signin.core.authorize import is_btn_id
 from leadexec_signin.core.errors import (
@@ -19,6 +20,7 @@ from leadexec_signin.core.errors import (
     RateLimited,
 )
 from leadexec_signin.core.scopes import SCOPES, ordered
+from leadexec_signin.i18n import N_
 from leadexec_signin.web.account import second_step
 from leadexec_signin.web.context import call, services
 from leadexec_signin.web.pages import (
@@ -61,11 +63,49 @@ async def asking_app(request: Request, next_url: str) -> str | None:
 # What the sign-in form says after a link of the account pages brought the person here; the
 # query names one of these, never text of its own (no reflected message).
 DONE = {
-    "verified": "Your email address is confirmed. Sign in to continue.",
-    "reset": "Your password was changed and every device was signed out. Sign in with the "
-    "new password.",
-    "email": "Your email address was changed. Sign in with the new address.",
+    "verified": N_("Your email address is confirmed. Sign in to continue."),
+    "reset": N_(
+        "Your password was changed and every device was signed out. Sign in with the new password."
+    ),
+    "email": N_("Your email address was changed. Sign in with the new address."),
 }
+
+# What the form says when a second factor is asked for (step-up: acr_values, an application
+# or /admin that requires one), by what the signed-in account has: never "your passkey" to
+# someone without one. Signed out, it names every way.
+STEP_UP = {
+    "passkey": N_("This needs a second factor: sign in with your passkey."),
+    "passkey_app": N_(
+        "This needs a second factor: sign in with your passkey, or with your password and then "
+        "the code from your authenticator app."
+    ),
+    "app": N_(
+        "This needs a second factor: sign in with your password, then enter the code from your "
+        "authenticator app."
+    ),
+    "none": N_(
+        "This asks for a second factor, and your account has none yet: sign in with your "
+        "password. You can add a passkey or an authenticator app on your Security page."
+    ),
+    "signed_out": N_(
+        "This needs a second factor: sign in with your passkey, or with your password and then "
+        "your authenticator app or a recovery code."
+    ),
+}
+
+
+async def step_up_words(request: Request, user: User | None) -> str | None:
+    if request.query_params.get("step") != "mfa":
+        return None
+    if user is None:
+        return STEP_UP["signed_out"]
+    svc = services(request)
+    passkeys = await call(svc.passkeys.list, user.id)
+    app = await call(svc.codes.app, user.id)
+    has_app = app is not None and app.confirmed_at is not None
+    if passkeys:
+        return STEP_UP["passkey_app" if has_app else "passkey"]
+    return STEP_UP["app" if has_app else "none"]
 
 
 async def login_get(request: Request) -> Response:
@@ -85,7 +125,7 @@ async def login_get(request: Request) -> Response:
             "title": "Sign in",
             "done": DONE.get(request.query_params.get("done", "")),
             # A page that needs a second factor sent the person here (step-up).
-            "step_mfa": request.query_params.get("step") == "mfa",
+            "step_mfa": await step_up_words(request, user),
         },
     )
 
