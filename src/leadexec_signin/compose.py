@@ -33,6 +33,7 @@ from leadexec_signin.core.actions.keys import SigningKeys
 from leadexec_signin.core.actions.logout import Logout
 from leadexec_signin.core.actions.notices import NoticeOutbox
 from leadexec_signin.core.actions.operator import Operator
+from leadexec_signin.core.actions.par import PushedAuthorization
 from leadexec_signin.core.actions.passkeys import Passkeys
 from leadexec_signin.core.actions.recovery import AccountRecovery
 from leadexec_signin.core.actions.revocation import Revocation
@@ -162,6 +163,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
         browsers=Browsers(storage, clock, passwords, mailer, settings.issuer),
         dpop=dpop,
         device=DeviceFlow(storage, limiter, clock, settings, authenticator),
+        par=PushedAuthorization(storage, limiter, clock, settings, authenticator),
         async_reads=async_reads,
         async_limits=async_limits,
     )

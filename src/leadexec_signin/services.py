@@ -32,6 +32,7 @@ from leadexec_signin.core.actions.keys import SigningKeys
 from leadexec_signin.core.actions.logout import Logout
 from leadexec_signin.core.actions.notices import NoticeOutbox
 from leadexec_signin.core.actions.operator import Operator
+from leadexec_signin.core.actions.par import PushedAuthorization
 from leadexec_signin.core.actions.passkeys import Passkeys
 from leadexec_signin.core.actions.recovery import AccountRecovery
 from leadexec_signin.core.actions.revocation import Revocation
@@ -102,6 +103,8 @@ class Services:
     dpop: Dpop
     # The device authorization grant (RFC 8628): codes for devices, /device for people.
     device: DeviceFlow
+    # Pushed authorization requests (RFC 9126): /oauth2/par.
+    par: PushedAuthorization
     # PostgreSQL: the refresh exchange's read on the event loop (``hot_async.py``); None on
     # SQLite (read in place anyway).
     async_reads: AsyncHotReads | None = None

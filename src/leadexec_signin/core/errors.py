@@ -308,6 +308,15 @@ class RequestNotSupported(SigninError):
     description = "Request objects are not supported."
 
 
+class InvalidRequestUri(SigninError):
+    # OpenID Connect Core section 3.1.2.6; RFC 9126 section 4.
+    code = "invalid_request_uri"
+    status = 400
+    description = (
+        "The request_uri is unknown, has expired, was already used or belongs to another client."
+    )
+
+
 class RequestUriNotSupported(SigninError):
     code = "request_uri_not_supported"
     status = 400

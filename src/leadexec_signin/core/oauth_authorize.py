@@ -61,16 +61,27 @@ class OAuthRequest:
     claims: str = ""
     # Parameters sent more than once (RFC 6749 section 3.1: an error).
     duplicates: tuple[str, ...] = field(default=())
+    # Read from a pushed request (RFC 9126, ``actions/par.py``), not from the address.
+    pushed: bool = False
 
     def as_params(self) -> dict[str, str]:
         return {
             f.name: getattr(self, f.name)
             for f in fields(self)
-            if f.name != "duplicates" and getattr(self, f.name)
+            if f.name not in _NOT_SENT and getattr(self, f.name)
         }
 
+    def continuation(self) -> dict[str, str]:
+        """The parameters that carry this request on (to the sign-in form and back, in the
+        consent dialog): a pushed request's stay on the server, behind its request_uri."""
+        if not self.pushed:
+            return self.as_params()
+        sent = {"client_id": self.client_id, "request_uri": self.request_uri}
+        return {**sent, AUTH_AFTER: self.le_auth_after} if self.le_auth_after else sent
 
-PARAMETERS = tuple(f.name for f in fields(OAuthRequest) if f.name != "duplicates")
+
+_NOT_SENT = ("duplicates", "pushed")
+PARAMETERS = tuple(f.name for f in fields(OAuthRequest) if f.name not in _NOT_SENT)
 
 
 @dataclass(frozen=True)
@@ -143,7 +154,7 @@ def check_parameters(req: OAuthRequest) -> None:
         raise InvalidRequest("response_mode must be query or form_post.")
     if req.request:
         raise RequestNotSupported()
-    if req.request_uri:
+    if req.request_uri and not req.pushed:
         raise RequestUriNotSupported()
     if req.response_type != "code":
         raise UnsupportedResponseType()
@@ -216,9 +227,18 @@ def check_max_age(req: OAuthRequest) -> int | None:
     return int(req.max_age)
 
 
+def check_pushed(req: OAuthRequest, app: Application) -> None:
+    if app.require_par and not req.pushed:
+        raise InvalidRequest(
+            "This client pushes its authorization requests to /oauth2/par first "
+            "(require_pushed_authorization_requests)."
+        )
+
+
 def check_request(req: OAuthRequest, target: Target) -> OAuthContext:
     """The checks after the target is known, in order; their errors are redirected."""
     check_parameters(req)
+    check_pushed(req, target.app)
     check_app_status(target)
     data, protocol = check_scope(req, target.app)
     check_pkce(req, target.app)

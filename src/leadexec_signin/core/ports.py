@@ -23,6 +23,7 @@ from leadexec_signin.core.factors import Challenge, Passkey, TotpSecret
 from leadexec_signin.core.grants import Grant, GrantListing
 from leadexec_signin.core.keys import SigningKey
 from leadexec_signin.core.notices import Notice
+from leadexec_signin.core.pushed_requests import PushedRequests
 from leadexec_signin.core.sessions import Session
 from leadexec_signin.core.tokens import (
     AccessToken,
@@ -293,6 +294,7 @@ class Transaction(
     AccountTokens,
     Factors,
     DeviceCodes,
+    PushedRequests,
     Protocol,
 ):
     """Every port at once: what a storage backend implements, never what a use case asks."""

@@ -45,7 +45,7 @@ from leadexec_signin.web.leadexec_api import token as seed_token
 from leadexec_signin.web.metrics import RequestMetrics, publish_forever, route_templates
 from leadexec_signin.web.metrics import flush as flush_metrics
 from leadexec_signin.web.metrics import routes as metrics_routes
-from leadexec_signin.web.oauth2 import authorize, discovery, logout, token, userinfo
+from leadexec_signin.web.oauth2 import authorize, discovery, logout, par, token, userinfo
 from leadexec_signin.web.oauth2 import device as device_authorization
 from leadexec_signin.web.oauth2.oauth_renderer import render_oauth
 from leadexec_signin.web.renderers import render_bearer, render_page, seed_renderer
@@ -127,6 +127,7 @@ def surfaces() -> Mount:
                     *rendered_by_all(logout.routes, render_page),
                     *token.routes,
                     *device_authorization.routes,
+                    *par.routes,
                     *rendered_by_all(userinfo.routes, render_bearer),
                     Route("/jwks", discovery.jwks, methods=["GET"]),
                 ],

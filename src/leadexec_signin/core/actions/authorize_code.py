@@ -24,8 +24,14 @@ from leadexec_signin.core.actions.authorize_step import (
     LoginNeeded,
     Refused,
 )
+from leadexec_signin.core.actions.par import resolve_pushed
 from leadexec_signin.core.actions.sessions import public_sid
-from leadexec_signin.core.errors import ConsentRequired, LoginRequired, SigninError
+from leadexec_signin.core.errors import (
+    ConsentRequired,
+    InvalidRequestUri,
+    LoginRequired,
+    SigninError,
+)
 from leadexec_signin.core.grants import Grant
 from leadexec_signin.core.oauth_authorize import (
     OAuthContext,
@@ -35,6 +41,7 @@ from leadexec_signin.core.oauth_authorize import (
     check_target,
     check_user,
 )
+from leadexec_signin.core.pushed_requests import request_uri_hash
 from leadexec_signin.core.sessions import Session
 from leadexec_signin.core.tokens import AuthorizationCode
 from leadexec_signin.settings import Settings
@@ -89,11 +96,14 @@ def error_params(target: Target, issuer: str, error: SigninError) -> dict[str, s
 class OAuthSurface:
     """An authorization request of ``/oauth2/authorize``, as the pipeline's surface."""
 
-    def __init__(self, req: OAuthRequest, settings: Settings) -> None:
+    def __init__(self, req: OAuthRequest, settings: Settings, now: datetime) -> None:
         self.req = req
         self.settings = settings
+        self.now = now
 
     def locate(self, tx: AuthorizeTx) -> Target:
+        # A request_uri of ours stands for the request its client pushed (RFC 9126).
+        self.req = resolve_pushed(tx, self.req, self.now)
         return check_target(tx, self.req)
 
     def admit(self, tx: AuthorizeTx, target: Target) -> Admitted[OAuthContext]:
@@ -122,6 +132,9 @@ class OAuthSurface:
         """A code bound to this request: its redirect URI, PKCE challenge, nonce, scopes and
         the sign-in behind it (for the ID token)."""
         ctx, req = admitted.context, self.req
+        hashed = request_uri_hash(req.request_uri) if req.pushed else None
+        if hashed and not tx.use_pushed_request(hashed, now):
+            raise InvalidRequestUri()  # answered meanwhile: one code per pushed request
         code = credentials.new_token(credentials.CODE)
         tx.add_code(
             AuthorizationCode(
@@ -162,9 +175,8 @@ class AuthorizeCode:
         it is answered with :class:`SendBack`, as is a prompt=none request that would need
         the user."""
         issuer = self.settings.issuer
-        out = self.pipeline.run(
-            OAuthSurface(req, self.settings), session, ip, decision=decision, shown=shown
-        )
+        surface = OAuthSurface(req, self.settings, self.pipeline.clock.now())
+        out = self.pipeline.run(surface, session, ip, decision=decision, shown=shown)
         if isinstance(out, Refused):
             return SendBack(out.target, error_params(out.target, issuer, out.error))
         if isinstance(out, LoginNeeded):

@@ -23,11 +23,12 @@ from leadexec_signin.core.apps import Application
 from leadexec_signin.core.errors import SigninError
 from leadexec_signin.core.grants import Grant
 from leadexec_signin.core.ports import Apps, Factors
+from leadexec_signin.core.pushed_requests import PushedRequests
 from leadexec_signin.core.scopes import ordered
 from leadexec_signin.core.sessions import Session
 
 
-class AuthorizeTx(Apps, SessionsTx, IssueTx, Factors, Protocol):
+class AuthorizeTx(Apps, SessionsTx, IssueTx, Factors, PushedRequests, Protocol):
     pass
 
 

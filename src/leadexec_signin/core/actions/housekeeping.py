@@ -9,11 +9,18 @@ from typing import Protocol
 from leadexec_signin.core import audit
 from leadexec_signin.core.actions.usage import UsageLog
 from leadexec_signin.core.clock import Clock
-from leadexec_signin.core.ports import Audit, AuditLog, DeviceCodes, Store, Tokens
+from leadexec_signin.core.ports import (
+    Audit,
+    AuditLog,
+    DeviceCodes,
+    Store,
+    Tokens,
+)
+from leadexec_signin.core.pushed_requests import PushedRequests
 from leadexec_signin.settings import Settings
 
 
-class HousekeepingTx(Tokens, Audit, AuditLog, DeviceCodes, Protocol):
+class HousekeepingTx(Tokens, Audit, AuditLog, DeviceCodes, PushedRequests, Protocol):
     pass
 
 
@@ -51,4 +58,5 @@ class Housekeeping:
                         detail={"count": forgotten, "before": cutoff.isoformat()},
                     )
             devices = tx.delete_expired_device_codes(now)
-            return tx.delete_expired(now) + retired + forgotten + devices
+            pushed = tx.delete_expired_pushed_requests(now)
+            return tx.delete_expired(now) + retired + forgotten + devices + pushed

@@ -48,6 +48,7 @@ from leadexec_signin.storage.sql.keys import KeyRepository
 from leadexec_signin.storage.sql.lifetimes import LifetimeRepository
 from leadexec_signin.storage.sql.outbox import OutboxRepository
 from leadexec_signin.storage.sql.partner import PartnerRepository
+from leadexec_signin.storage.sql.pushed import PushedRepository
 from leadexec_signin.storage.sql.recovery import RecoveryRepository
 from leadexec_signin.storage.sql.tokens import TokenRepository
 
@@ -156,6 +157,7 @@ class SqlTransaction(
     RecoveryRepository,
     FactorRepository,
     DeviceRepository,
+    PushedRepository,
 ):
     """Every repository over one connection: one instance is one database transaction.
 

@@ -10,6 +10,7 @@ back to the client (``SendBack``), by redirect or form post.
 from __future__ import annotations
 
 import re
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from starlette.requests import Request
@@ -50,7 +51,7 @@ def with_form_target(csp: str, uri: str) -> str:
 
 def read_request(pairs: list[tuple[str, str]]) -> OAuthRequest:
     values, twice = collect(pairs)
-    known = {name: values[name] for name in PARAMETERS if name in values}
+    known: dict[str, Any] = {name: values[name] for name in PARAMETERS if name in values}
     return OAuthRequest(**known, duplicates=tuple(n for n in twice if n in PARAMETERS))
 
 
@@ -59,7 +60,7 @@ def authorize_url(params: dict[str, str]) -> str:
 
 
 def login_redirect(request: Request, out: ShowLogin) -> Response:
-    params = out.ctx.request.as_params()
+    params = out.ctx.request.continuation()
     if out.fresh:
         # Back here after signing in again: the new session must be at least this recent,
         # and prompt=login must not send the user round once more.
@@ -79,7 +80,7 @@ def login_redirect(request: Request, out: ShowLogin) -> Response:
 
 def consent_page(request: Request, out: AskConsent) -> Response:
     ctx = out.ctx
-    params = ctx.request.as_params()
+    params = ctx.request.continuation()
     redirect = ctx.target.redirect_uri
     return consent.consent_page(
         request,

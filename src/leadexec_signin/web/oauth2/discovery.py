@@ -31,6 +31,7 @@ def metadata(issuer: str) -> dict[str, object]:
         "jwks_uri": f"{endpoint}/jwks",
         "revocation_endpoint": f"{endpoint}/revoke",
         "introspection_endpoint": f"{endpoint}/introspect",
+        "pushed_authorization_request_endpoint": f"{endpoint}/par",
         "end_session_endpoint": f"{endpoint}/logout",
         "scopes_supported": [*PROTOCOL_SCOPES, *SCOPES],
         "response_types_supported": ["code"],
@@ -56,6 +57,9 @@ def metadata(issuer: str) -> dict[str, object]:
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,
         "require_request_uri_registration": True,
+        # PAR is offered to every client and required of those registered so (per client:
+        # require_pushed_authorization_requests), not of all.
+        "require_pushed_authorization_requests": False,
         "authorization_response_iss_parameter_supported": True,
         "backchannel_logout_supported": True,
         "backchannel_logout_session_supported": True,
