@@ -220,3 +220,16 @@ def test_discovery_lists_the_device_grant(client) -> None:
     meta = client.get("/.well-known/openid-configuration").json()
     assert meta["device_authorization_endpoint"] == ISSUER + "/oauth2/device_authorization"
     assert GRANT_TYPE in meta["grant_types_supported"]
+
+
+def test_a_device_only_client_needs_no_origin_or_redirect_uri(client, world) -> None:
+    from leadexec_signin.core.clients import ClientRegistration
+    from leadexec_signin.core.errors import InvalidRequest
+
+    services = world.services
+    app, _ = services.registry.register(
+        name="Acme TV", origins=[], scopes="profile", client=ClientRegistration(device_grant=True)
+    )
+    assert app.device_grant and not app.redirect_uris and not app.origins
+    with pytest.raises(InvalidRequest):  # turning the device flow off would leave it unreachable
+        services.registry.set_client(app.id, ClientRegistration())

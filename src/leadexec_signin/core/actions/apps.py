@@ -87,7 +87,8 @@ class Registry:
         It needs a JavaScript origin (the sign-in button) or a redirect URI (standard OAuth
         2.1 / OpenID Connect), or both."""
         reg = check_registration(client or ClientRegistration(), has_secret=with_secret)
-        if not origins and not reg.redirect_uris:
+        # A device-only client (a TV app, a CLI) has neither: it signs in through /device.
+        if not origins and not reg.redirect_uris and not reg.device_grant:
             raise InvalidRequest("Register at least one JavaScript origin or redirect URI.")
         if len(origins) > MAX_ORIGINS:
             raise InvalidRequest(f"At most {MAX_ORIGINS} origins per application.")
@@ -161,7 +162,7 @@ class Registry:
             if app is None:
                 raise NotFound(f"No application {app_id[:80]!r}.")
             reg = check_registration(client, has_secret=app.requires_secret)
-            if not app.origins and not reg.redirect_uris:
+            if not app.origins and not reg.redirect_uris and not reg.device_grant:
                 raise InvalidRequest("Keep at least one JavaScript origin or redirect URI.")
             tx.set_app_redirect_uris(app_id, reg.redirect_uris)
             tx.set_app_client(app_id, reg)

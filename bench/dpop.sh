@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# DPoP's cost on the LeadExec API, side by side in one run: GET /api/v1/me with a DPoP-bound
+# access token and a fresh proof per request (an ES256 verify and one jti insert each) against
+# the same call with a bearer token, on one server, interleaved round by round, measured like
+# run.sh (lib/common.sh: wrk -t1, 5 s warm-up, 10 s measured, server CPU from /proc).
+#
+# usage: bash bench/dpop.sh
+#   ROUNDS=3 CONNS=16 WORKERS=1 bash bench/dpop.sh
+#   BACKEND=postgresql PG_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test bash bench/dpop.sh
+#   OURS_REDIS_URL=redis://127.0.0.1:6379/0   used proofs in Redis instead of the database
+# Prints each run, then the best round of each and the ratios (requests/s, and server CPU per
+# request), with the load average before and after; rows go to bench/results/dpop-<date>.jsonl.
+set -euo pipefail
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$BENCH_DIR/.." && pwd)
+export BENCH_DIR
+# shellcheck source=lib/common.sh
+source "$BENCH_DIR/lib/common.sh"
+
+ROUNDS=${ROUNDS:-3}
+CONNS=${CONNS:-16}
+WORKERS=${WORKERS:-1}
+BACKEND=${BACKEND:-sqlite}
+PG_URL=${PG_URL:-}
+OURS_REDIS_URL=${OURS_REDIS_URL:-}
+PROOFS=${PROOFS:-90000}
+# Proofs are dated when made and live 60 s: the quiet gate must not eat their lifetime.
+QUIET_WAIT_S=${QUIET_WAIT_S:-15}
+PY=$ROOT/.venv/bin/python
+LX=$ROOT/.venv/bin/leadexec-signin
+H=127.0.0.1 P=18120
+URL=http://$H:$P/api/v1/me
+
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+mkdir -p "$WORK" "$BENCH_DIR/results"
+LOG_DIR=$WORK/logs/dpop-$STAMP
+mkdir -p "$LOG_DIR"
+RESULTS_JSONL=$BENCH_DIR/results/dpop-$STAMP.jsonl
+SCRATCH=$(mktemp -d)
+cleanup() { stop_server; rm -rf "$SCRATCH"; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+export LEADEXEC_DATA_DIR=$SCRATCH/data LEADEXEC_ISSUER=http://$H:$P LEADEXEC_LOG_LEVEL=WARNING \
+  LEADEXEC_REDIS_URL=$OURS_REDIS_URL LEADEXEC_DATABASE_URL=$PG_URL
+if [ "$BACKEND" = postgresql ] && [ -z "$PG_URL" ]; then
+  echo "!! BACKEND=postgresql needs PG_URL (a scratch database: it is migrated and written)" >&2
+  exit 2
+fi
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+"$LX" migrate --json >/dev/null
+"$PY" "$BENCH_DIR/dpop.py" seed --out "$SCRATCH/ids.json"
+ids() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$SCRATCH/ids.json" "$1"; }
+BEARER=$(ids bearer) DPOP=$(ids dpop)
+
+start_server "dpop-$BACKEND-w$WORKERS" $P env LEADEXEC_NOTICE_INTERVAL=0 \
+  "$LX" serve --host $H --port $P --workers "$WORKERS"
+wait_http "http://$H:$P/healthz" 60
+
+proofs() { # fresh proofs, the cursor back to the start
+  "$PY" "$BENCH_DIR/dpop.py" proofs --ids "$SCRATCH/ids.json" --url "$URL" \
+    --count "$1" --out "$SCRATCH/proofs.txt"
+  rm -f "$SCRATCH/proofs.txt.cursor"
+}
+# Both answer 200 before anything is measured, and the DPoP one refuses the token as Bearer.
+proofs 2
+curl -sf "$URL" -H "Authorization: Bearer $BEARER" | grep -q '"email"'
+curl -sf "$URL" -H "Authorization: DPoP $DPOP" -H "DPoP: $(head -1 "$SCRATCH/proofs.txt")" | grep -q '"email"'
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$URL" -H "Authorization: Bearer $DPOP")" = 401 ]
+
+META="\"target\":\"ours\",\"backend\":\"$BACKEND\",\"workers\":$WORKERS,\"redis\":$([ -n "$OURS_REDIS_URL" ] && echo true || echo false)"
+for ROUND in $(seq 1 "$ROUNDS"); do
+  echo "== round $ROUND"
+  export WRK_METHOD=GET WRK_BODY="" WRK_HEADERS="Authorization: Bearer $BEARER"
+  RUN_META="$META,\"workload\":\"me-bearer\"" run_wrk "GET /api/v1/me, Bearer" "$CONNS" "$URL"
+  proofs "$PROOFS"
+  WRK_LUA=$BENCH_DIR/lib/wrk-dpop.lua PROOFS_FILE=$SCRATCH/proofs.txt DPOP_TOKEN=$DPOP \
+    RUN_META="$META,\"workload\":\"me-dpop\"" run_wrk "GET /api/v1/me, DPoP" "$CONNS" "$URL"
+done
+stop_server
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+
+python3 - "$RESULTS_JSONL" "$LOAD_BEFORE" "$LOAD_AFTER" <<'PY'
+import json, sys
+rows = [json.loads(line) for line in open(sys.argv[1])]
+def best(workload):
+    runs = [r for r in rows if r.get("workload") == workload and r.get("rps")]
+    return max(runs, key=lambda r: r["rps"]) if runs else None
+b, d = best("me-bearer"), best("me-dpop")
+if not b or not d:
+    sys.exit("no complete pair of runs")
+def cpu_us(r):
+    return 1e6 * r["server_cpu_s"] / max(r["requests"], 1)
+for name, r in (("Bearer", b), ("DPoP", d)):
+    print(f"{name:6}  {r['rps']:8.0f} req/s  p99 {r['p99_ms']:.1f} ms  "
+          f"server CPU {cpu_us(r):.0f} us/request  errors (4xx/5xx) {r.get('status_ge400', 0)}")
+print(f"DPoP cost: {b['rps'] / d['rps']:.2f}x in requests/s, {cpu_us(d) / cpu_us(b):.2f}x in server CPU per request")
+print(f"load average before {sys.argv[2]}, after {sys.argv[3]}")
+PY
