@@ -243,6 +243,7 @@ def test_openid_client_signs_in_refreshes_and_revokes(
         "sub": user.id,
         "name": "Olive Client",
         "email": user.email,
+        "email_verified": True,
         "amr": ["pwd"],  # how the user signed in, as the ID token says
         "acr": "urn:leadexec:acr:1fa",
     }

@@ -139,6 +139,7 @@ def test_the_authlib_example_signs_in_refreshes_and_signs_out(
         "sub": provider.user_id,
         "name": "Ann Example",
         "email": EMAIL,
+        "email_verified": True,
     }
     seen = ex["check_access_token"](token["access_token"])  # type: ignore[operator]
     assert seen is not None and seen["active"] is True

@@ -75,6 +75,7 @@ def test_claims_follow_the_scopes_and_no_refresh_token_without_offline_access(
     assert info.json() == {
         "sub": world.user_id,
         "email": "ann@example.com",
+        "email_verified": True,
         "amr": ["pwd"],
         "acr": "urn:leadexec:acr:1fa",
     }

@@ -16,8 +16,10 @@ from urllib.parse import urlsplit
 from leadexec_signin.core.accounts import User
 from leadexec_signin.core.actions.apps import APP_ID
 from leadexec_signin.core.apps import APPROVED, PENDING, Application, is_loopback_origin
+from leadexec_signin.core.claims import ClaimsRequest, read_claims
 from leadexec_signin.core.clients import check_code_challenge, match_redirect_uri
 from leadexec_signin.core.errors import (
+    AccessDenied,
     InvalidRequest,
     InvalidScope,
     RequestNotSupported,
@@ -25,6 +27,7 @@ from leadexec_signin.core.errors import (
     UnauthorizedClient,
     UnsupportedResponseType,
 )
+from leadexec_signin.core.factors import ACR_VALUES
 from leadexec_signin.core.ports import Apps
 from leadexec_signin.core.scopes import OPENID, PROTOCOL_SCOPES, SCOPES
 
@@ -102,6 +105,7 @@ class OAuthContext:
     protocol: frozenset[str]  # openid, offline_access
     prompts: frozenset[str]
     max_age: int | None
+    claims: ClaimsRequest = field(default_factory=ClaimsRequest)
 
     @property
     def app(self) -> Application:
@@ -235,6 +239,16 @@ def check_pushed(req: OAuthRequest, app: Application) -> None:
         )
 
 
+def check_claims(req: OAuthRequest, app: Application) -> ClaimsRequest:
+    """OpenID Connect Core section 5.5: the claims asked for are asked of the user through
+    the scopes that release them (those the application may ask for; the rest are ignored);
+    an essential ``acr`` none of whose values we can ever meet fails now (section 5.5.1.1)."""
+    claims = read_claims(req.claims)
+    if claims.acr_values and not set(claims.acr_values) & set(ACR_VALUES):
+        raise AccessDenied("None of the essential acr values asked for is one LeadExec offers.")
+    return claims
+
+
 def check_request(req: OAuthRequest, target: Target) -> OAuthContext:
     """The checks after the target is known, in order; their errors are redirected."""
     check_parameters(req)
@@ -244,4 +258,6 @@ def check_request(req: OAuthRequest, target: Target) -> OAuthContext:
     check_pkce(req, target.app)
     prompts = check_prompt(req)
     max_age = check_max_age(req)
-    return OAuthContext(req, target, data, protocol, prompts, max_age)
+    claims = check_claims(req, target.app)
+    data |= claims.scopes & target.app.scopes
+    return OAuthContext(req, target, data, protocol, prompts, max_age, claims)

@@ -113,6 +113,7 @@ class OAuthSurface:
             ctx, ctx.app, ctx.scopes, prompts=ctx.prompts, max_age=ctx.max_age,
             id_token_hint=req.id_token_hint, login_hint=req.login_hint,
             acr_values=req.acr_values, claims=req.claims, auth_after=req.le_auth_after,
+            sub=ctx.claims.sub,
             via="oauth2",
         )  # fmt: skip
 

@@ -201,6 +201,10 @@ class AuthorizePipeline:
                 raise InvalidRequest("id_token_hint is not an ID token this provider issued.")
             if claims.get("sub") != user.id and not again:
                 return LoginNeeded(admitted, fresh=True, login_hint=hint)
+        if admitted.sub and admitted.sub != user.id:
+            if again:
+                raise AccessDenied("The account signed in is not the one the request names.")
+            return LoginNeeded(admitted, fresh=True, login_hint=hint)
         if admitted.max_age is not None and not again:
             if now - session.created_at > timedelta(seconds=admitted.max_age):
                 return LoginNeeded(admitted, fresh=True, login_hint=hint or user.email)

@@ -50,6 +50,7 @@ class Admitted(Generic[C]):
     prompts: frozenset[str] = frozenset()  # none, login, consent, select_account
     max_age: int | None = None
     id_token_hint: str = ""
+    sub: str = ""  # the one account the request accepts (the claims parameter's sub value)
     login_hint: str = ""
     acr_values: str = ""
     claims: str = ""

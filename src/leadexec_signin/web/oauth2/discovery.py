@@ -8,6 +8,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from leadexec_signin.core.actions.grant_handlers.device_code import GRANT_TYPE as DEVICE_CODE
+from leadexec_signin.core.claims import CLAIM_SCOPES
 from leadexec_signin.core.clients import AUTH_METHODS, ID_TOKEN_ALGS
 from leadexec_signin.core.dpop import ALGS as DPOP_ALGS
 from leadexec_signin.core.factors import ACR_VALUES
@@ -16,9 +17,10 @@ from leadexec_signin.core.scopes import PROTOCOL_SCOPES, SCOPES
 from leadexec_signin.web.context import call, services
 
 PUBLIC = {"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"}
+# Exactly what ID tokens and UserInfo return (tests/web/test_oidc_claims.py holds it so):
+# the ID token's own claims, how the user signed in, and what the scopes release.
 CLAIMS = ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "azp", "sid", "at_hash",
-          "amr", "acr", "name", "email", "company", "plan", "zoneinfo", "locale",
-          "preferences"]  # fmt: skip
+          "amr", "acr", *CLAIM_SCOPES]  # fmt: skip
 
 
 def metadata(issuer: str) -> dict[str, object]:
@@ -51,7 +53,8 @@ def metadata(issuer: str) -> dict[str, object]:
         "dpop_signing_alg_values_supported": list(DPOP_ALGS),
         "claims_supported": CLAIMS,
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
-        # Read for its essential acr only (step-up, core/factors.py); other claims follow scopes.
+        # OpenID Connect Core 5.5: the claims asked for are asked of the user through the
+        # scopes that release them; an essential acr steps the sign-in up (core/claims.py).
         "claims_parameter_supported": True,
         "acr_values_supported": list(ACR_VALUES),
         "request_parameter_supported": False,
