@@ -140,6 +140,8 @@ def test_the_authlib_example_signs_in_refreshes_and_signs_out(
         "name": "Ann Example",
         "email": EMAIL,
         "email_verified": True,
+        "amr": ["pwd"],  # how the user signed in, as the ID token says
+        "acr": "urn:leadexec:acr:1fa",
     }
     seen = ex["check_access_token"](token["access_token"])  # type: ignore[operator]
     assert seen is not None and seen["active"] is True
