@@ -11,6 +11,7 @@ from starlette.testclient import TestClient
 
 from leadexec_signin.web.app import OPENAPI
 from support.signin import authorize, sign_in
+from web.oauth_flow import Pkce, auth_params, register, tokens
 
 
 @pytest.fixture(scope="module")
@@ -70,3 +71,25 @@ def test_real_responses_match_the_document(client: TestClient, world, doc) -> No
         statuses.add((path, response.status_code))
     assert ("/api/token", 200) in statuses and ("/api/token", 401) in statuses
     assert ("/api/v1/settings", 403) in statuses and ("/api/revoke", 200) in statuses
+
+
+def test_the_standard_surfaces_answers_match_the_document(client: TestClient, world, doc) -> None:
+    """Discovery, a pushed authorization request (answered, refused) and UserInfo."""
+    c = register(world.services)
+    pushed = auth_params(c, Pkce())
+    del pushed["client_id"]
+    cases = [
+        ("/.well-known/openid-configuration", "get",
+         client.get("/.well-known/openid-configuration")),
+        ("/oauth2/par", "post", client.post("/oauth2/par", data=pushed, auth=c.auth)),
+        ("/oauth2/par", "post", client.post("/oauth2/par", data={**pushed, "scope": "x"},
+                                             auth=c.auth)),
+        ("/oauth2/par", "post", client.post("/oauth2/par", data=pushed)),
+    ]  # fmt: skip
+    sign_in(client)
+    answer = tokens(client, c, "openid profile email account settings")
+    bearer = {"Authorization": f"Bearer {answer['access_token']}"}
+    cases.append(("/oauth2/userinfo", "get", client.get("/oauth2/userinfo", headers=bearer)))
+    for path, method, response in cases:
+        check(doc, path, method, response)
+    assert [r.status_code for _, _, r in cases] == [200, 201, 400, 401, 200]
