@@ -79,14 +79,14 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
     passwords = Passwords(
         settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism
     )
-    registry = Registry(storage, clock)
+    mailer, mail_queue, outbox = build_mailer(settings, clock)
+    registry = Registry(storage, clock, mailer, settings.issuer)
     minter = AccessTokens(storage, clock)
     usage = UsageLog(storage, clock)
     keys = SigningKeys(storage, clock)
     api = ApiAccess(checks, minter, clock, settings, keys)
     authenticator = ClientAuthenticator(HttpClientKeys(), settings.issuer)
     accounts = Accounts(storage, limiter, clock, passwords, settings, usage)
-    mailer, mail_queue, outbox = build_mailer(settings, clock)
     sessions = BrowserSessions(storage, clock, settings)
     # One authorize pipeline behind the popup, the silent check, FedCM and /oauth2/authorize.
     authorize = AuthorizePipeline(storage, clock, settings, keys, usage)

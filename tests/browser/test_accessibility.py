@@ -100,6 +100,7 @@ PAGES: dict[str, tuple[bool, Callable[[Audit], str]]] = {
     "console-try": (True, lambda a: "/developers/try"),
     "admin": (True, lambda a: "/admin"),
     "admin-audit": (True, lambda a: "/admin/audit"),
+    "admin-reject": (True, lambda a: f"/admin/apps/{a.own_app}/reject"),
     "consent": (
         True,
         lambda a: f"/signin/authorize?btnId={a.btn_new}&origin={a.site.partner}&state=s",

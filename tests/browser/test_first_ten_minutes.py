@@ -3,10 +3,14 @@ and the wording of the consent and connected-apps pages."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from leadexec_signin.core.authorize import AuthorizeRequest
+from leadexec_signin.core.clients import ClientRegistration
 from support.live import SCREENSHOTS, Site
 from support.signin import PASSWORD
 from support.world import allow
@@ -126,3 +130,61 @@ def test_a_signed_out_visit_prints_no_error_in_the_partners_console(site: Site, 
     assert all(r["error"] == "immediate_failed" for _, r in first)
     page.wait_for_timeout(300)  # late console lines, if any
     assert [line for line in logged if line.startswith(("error", "status"))] == []
+
+
+@pytest.mark.parametrize(
+    "viewport",
+    [{"width": 1280, "height": 800}, {"width": 390, "height": 844}],
+    ids=["desktop 1280x800", "phone 390x844"],
+)
+def test_the_operator_rejects_with_a_reason_and_the_tables_line_up(
+    site: Site, browser: Browser, shot: Callable[..., Path], viewport: dict[str, int]
+) -> None:
+    """The two tables of /admin share their column widths, an application ID is one line
+    (never broken inside), nothing is wider than the screen; Reject asks for the reason on
+    its own page and says what was done."""
+    context = browser.new_context(viewport=viewport)  # type: ignore[arg-type]
+    page = context.new_page()
+    tag = f"{viewport['width']}-{id(page) % 10**6}"
+    email = f"rej{tag}@example.com"
+    site.services.accounts.create_user(email=email, name="Ray", password=PASSWORD, operator=True)
+    long_uri = "https://crm.northwind-traders.example/integrations/leadexec/oauth/callback"
+    doomed, _ = site.services.registry.register(
+        name=f"Doomed Leads {tag}", origins=["https://doomed.example", "http://localhost:3000"],
+        scopes="profile,email,account", client=ClientRegistration(redirect_uris=(long_uri,)),
+    )  # fmt: skip
+    approved, _ = site.services.registry.register(
+        name=f"Fine Leads {tag}", origins=["https://fine.example"], scopes="profile"
+    )
+    site.services.operator.set_app_status(approved.id, "approved")
+    page.goto(site.idp + "/admin")
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    page.click("form.stack button[type=submit]")
+    page.wait_for_url("**/admin")
+    page.goto(site.idp + "/admin?q=" + tag)  # this test's two applications
+    assert page.evaluate("document.documentElement.scrollWidth <= innerWidth + 1")
+    for code in page.locator("table.queue code.id").all():  # each ID on one line
+        assert code.evaluate("c => c.getClientRects().length") == 1
+    if viewport["width"] >= 1024:
+        lefts = page.evaluate(
+            """[...document.querySelectorAll('table.queue')].map(t =>
+                 [...t.querySelectorAll('thead th')].map(
+                   th => Math.round(th.getBoundingClientRect().left)))"""
+        )
+        assert len(lefts) == 2 and lefts[0] == lefts[1], lefts
+        for table in page.locator("table.queue").all():  # nothing spills out of its table
+            assert table.evaluate("t => t.scrollWidth <= t.clientWidth + 1")
+    shot(page, f"admin-queue-{viewport['width']}", full_page=True)
+    row = page.locator("#pending-queue tr").filter(has_text=doomed.name)
+    row.get_by_role("link", name="Reject…").click()
+    page.get_by_role("button", name="Reject and email the owner").click()  # no reason yet
+    expect(page.get_by_label("Reason, emailed to the owner")).to_be_focused()  # required
+    page.get_by_label("Reason, emailed to the owner").fill("The privacy policy link is broken.")
+    shot(page, f"admin-reject-{viewport['width']}", full_page=True)
+    page.get_by_role("button", name="Reject and email the owner").click()
+    expect(page.get_by_role("status")).to_have_text(
+        "Application rejected: it is stopped. Its owner was emailed your reason."
+    )
+    assert site.services.registry.app(doomed.id).status == "suspended"  # type: ignore[union-attr]
+    context.close()

@@ -440,3 +440,38 @@ def test_rotating_a_secret_keeps_the_old_one_for_the_chosen_grace(tmp_path: Path
     assert bad.returncode == 2 and "invalid choice" in bad.stderr
     unknown = run(tmp_path, "apps", "rotate-secret", "app_nope")
     assert unknown.returncode != 0 and "Traceback" not in unknown.stderr
+
+
+def test_a_first_secret_says_what_it_changed_not_that_an_old_one_stopped(tmp_path: Path) -> None:
+    created = ok(
+        tmp_path, "apps", "create", "--name", "No Secret Yet", "--redirect-uri",
+        "https://crm.example.com/cb", "--scopes", "profile",
+    )  # fmt: skip
+    assert isinstance(created, dict) and created.get("appSecret") is None
+    app_id = str(created["appId"])
+    first = run(tmp_path, "apps", "rotate-secret", app_id)
+    assert first.returncode == 0, first.stderr
+    assert "first appSecret" in first.stdout and "old" not in first.stdout
+    assert "/api/token requires it" in first.stdout
+    second = ok(tmp_path, "apps", "rotate-secret", app_id, "--grace", "1h")
+    assert isinstance(second, dict) and second["replaced"] is True
+    third = run(tmp_path, "apps", "rotate-secret", app_id)
+    assert "new appSecret" in third.stdout and "the old one is refused" in third.stdout
+
+
+def test_an_operator_rejects_a_pending_application_with_a_reason(tmp_path: Path) -> None:
+    created = ok(
+        tmp_path, "apps", "create", "--name", "To Reject", "--origin", "https://r.example",
+        "--scopes", "profile",
+    )  # fmt: skip
+    assert isinstance(created, dict)
+    app_id = str(created["appId"])
+    rejected = ok(tmp_path, "apps", "reject", app_id, "--reason", "No privacy policy.")
+    assert isinstance(rejected, dict) and rejected["status"] == "suspended"
+    again = run(tmp_path, "apps", "reject", app_id, "--reason", "Still no.")
+    assert again.returncode != 0 and "Traceback" not in again.stderr
+    assert "Only an application waiting for approval can be rejected" in again.stderr
+    missing = run(tmp_path, "apps", "reject", app_id)
+    assert missing.returncode == 2 and "--reason" in missing.stderr
+    blank = run(tmp_path, "apps", "reject", app_id, "--reason", " ")
+    assert blank.returncode != 0 and "Write the reason" in blank.stderr

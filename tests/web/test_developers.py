@@ -422,8 +422,8 @@ def test_operators_see_each_apps_oauth_client(client: TestClient, world) -> None
     assert page.status_code == 200
     row = re.search(r"<strong>Backend</strong>.*?</tr>", page.text, re.S).group(0)
     assert "confidential" in row and "client_secret_basic" in row
-    assert "<code>https://crm.example.com/cb</code>" in row
-    assert "<code>https://crm.example.com/cb2</code>" in row
+    assert '<code class="uri">https://crm.example.com/cb</code>' in row
+    assert '<code class="uri">https://crm.example.com/cb2</code>' in row
     button_app = re.search(r"<strong>Acme CRM</strong>.*?</tr>", page.text, re.S).group(0)
     assert "public" in button_app and "No redirect URI" in button_app
 

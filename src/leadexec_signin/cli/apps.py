@@ -1,4 +1,4 @@
-"""``apps create|client|approve|suspend|reinstate|rotate-secret|list``: partner applications,
+"""``apps create|client|approve|reject|suspend|reinstate|rotate-secret|list``: partner applications,
 their OAuth 2.1 / OpenID Connect registration and their approval."""
 
 from __future__ import annotations
@@ -117,12 +117,30 @@ def cmd_apps_status(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_apps_reject(args: argparse.Namespace, settings: Settings) -> int:
+    app = build_migrated(settings).operator.reject(args.app_id, args.reason, actor="cli")
+    emit(args, app_json(app), f"{app.id} is rejected (now {app.status}); its owner was emailed.")
+    return 0
+
+
 def cmd_apps_rotate_secret(args: argparse.Namespace, settings: Settings) -> int:
     grace = SECRET_GRACE[args.grace]
-    secret = build_migrated(settings).console.rotate_secret(args.app_id, None, grace)
-    kept = f"the old one keeps working for {args.grace}" if grace else "the old one is refused"
-    text = f"{args.app_id}: new appSecret (shown once, store it now): {secret}\n{kept}."
-    emit(args, {"appId": args.app_id, "appSecret": secret, "grace": args.grace}, text)
+    services = build_migrated(settings)
+    before = services.registry.app(args.app_id)
+    secret = services.console.rotate_secret(args.app_id, None, grace)
+    if before is not None and before.requires_secret:
+        what = "new appSecret"
+        said = f"the old one keeps working for {args.grace}" if grace else "the old one is refused"
+    else:  # a first secret replaces nothing: say what it changed instead
+        what = "first appSecret"
+        said = (
+            "from now on /api/token requires it with every exchange, and the OAuth client is "
+            "confidential (client_secret_basic)"
+        )
+    text = f"{args.app_id}: {what} (shown once, store it now): {secret}\n{said}."
+    replaced = before is not None and before.requires_secret
+    data = {"appId": args.app_id, "appSecret": secret, "grace": args.grace, "replaced": replaced}
+    emit(args, data, text)
     return 0
 
 
@@ -268,6 +286,16 @@ def add_parsers(sub: Subcommands, with_json: JsonFlag) -> None:
         sp = with_json(apps.add_parser(action, help=words))
         sp.add_argument("app_id", help="the appId")
         sp.set_defaults(fn=cmd_apps_status, action=action)
+    rj = with_json(
+        apps.add_parser(
+            "reject", help="refuse an application waiting for approval; the reason is mailed"
+        )
+    )
+    rj.add_argument("app_id", help="the appId")
+    rj.add_argument(
+        "--reason", required=True, help="what the owner reads (at most 1000 characters)"
+    )
+    rj.set_defaults(fn=cmd_apps_reject)
     rs = with_json(
         apps.add_parser("rotate-secret", help="a new appSecret; the old one for a grace period")
     )

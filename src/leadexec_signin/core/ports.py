@@ -45,6 +45,12 @@ class Users(Protocol):
     def set_email(self, user_id: str, email: str, verified_at: datetime) -> None: ...
 
 
+class Operators(Protocol):
+    def operators(self) -> list[User]:
+        """Every operator account, oldest first (whom a new application is announced to)."""
+        ...
+
+
 class AccountTokens(Protocol):
     """The one-time links of the account pages, found by the hash of their token."""
 
@@ -281,6 +287,7 @@ class PartnerApps(Protocol):
 
 class Transaction(
     Users,
+    Operators,
     Apps,
     Grants,
     Tokens,

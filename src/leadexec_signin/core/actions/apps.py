@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import re
 from typing import Protocol
+from urllib.parse import urlencode
 
+from leadexec_signin import i18n
 from leadexec_signin.core import audit, credentials
+from leadexec_signin.core.accounts import User
 from leadexec_signin.core.apps import (
     APPROVED,
     DEFAULT_BUTTON_TEXT,
@@ -22,7 +25,8 @@ from leadexec_signin.core.apps import (
 from leadexec_signin.core.clients import ClientRegistration, check_registration
 from leadexec_signin.core.clock import Clock
 from leadexec_signin.core.errors import Conflict, InvalidRequest, NotFound
-from leadexec_signin.core.ports import Apps, Audit, PartnerApps, Store
+from leadexec_signin.core.mail import Mailer, compose
+from leadexec_signin.core.ports import Apps, Audit, Operators, PartnerApps, Store, Users
 from leadexec_signin.core.scopes import parse_scopes
 
 # Fixed ids of the console's built-in "Try It" application.
@@ -32,7 +36,7 @@ APP_ID = re.compile(r"^app_[A-Za-z0-9_-]{22,64}$")
 MAX_ORIGINS = 20
 
 
-class AppsTx(Apps, PartnerApps, Audit, Protocol):
+class AppsTx(Apps, PartnerApps, Audit, Users, Operators, Protocol):
     pass
 
 
@@ -62,9 +66,17 @@ def check_button_look(theme: str, size: str) -> None:
 
 
 class Registry:
-    def __init__(self, store: Store[AppsTx], clock: Clock) -> None:
+    def __init__(
+        self,
+        store: Store[AppsTx],
+        clock: Clock,
+        mailer: Mailer | None = None,
+        issuer: str = "",
+    ) -> None:
         self.store = store
         self.clock = clock
+        self.mailer = mailer
+        self.issuer = issuer
 
     def register(
         self,
@@ -150,7 +162,28 @@ class Registry:
                     actor=actor,
                     subject=app.id,
                 )
+            owner = tx.user_by_id(owner_id) if owner_id else None
+            operators = tx.operators() if owner is not None else []
+        if owner is not None:
+            self._announce(app, owner.email, operators)
         return app, secret
+
+    def _announce(self, app: Application, owner: str, operators: list[User]) -> None:
+        """A partner registered an application: every operator is told it waits for them, in
+        their own language, after the commit (an operator's own command-line registration
+        announces nothing: it is already theirs to approve)."""
+        if self.mailer is None:
+            return
+        review = f"{self.issuer}/admin?" + urlencode({"q": app.id})
+        for operator in operators:
+            if operator.email == owner:
+                continue
+            with i18n.using(i18n.supported(operator.locale) or i18n.DEFAULT):
+                message = compose(
+                    operator.email, "app_registered", app=app.name, id=app.id, owner=owner,
+                    review=review,
+                )  # fmt: skip
+            self.mailer.send(message)
 
     def set_client(
         self, app_id: str, client: ClientRegistration, *, actor: str = "cli"

@@ -46,6 +46,12 @@ class AccountRepository:
         row = self.c.execute(select(t.users).where(t.users.c.email == email)).first()
         return user_from_row(row) if row else None
 
+    def operators(self) -> list[User]:
+        rows = self.c.execute(
+            select(t.users).where(t.users.c.is_operator.is_(True)).order_by(t.users.c.created_at)
+        ).all()
+        return [user_from_row(row) for row in rows]
+
     def set_password_hash(self, user_id: str, password_hash: str) -> None:
         self.c.execute(
             update(t.users).where(t.users.c.id == user_id).values(password_hash=password_hash)

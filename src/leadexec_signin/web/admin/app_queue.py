@@ -1,5 +1,6 @@
 """Operator pages: the queue of applications waiting for approval, search, and approve,
-suspend or reinstate (the owner is told by email).
+reject with a reason (its own page: the reason is written there and mailed), suspend or
+reinstate (the owner is told by email).
 
 A signed-in partner who is not an operator gets a 403 that says so: the paths are documented,
 so hiding them would only leave a partner wondering whether the link is broken.
@@ -15,7 +16,13 @@ from leadexec_signin.core.accounts import User
 from leadexec_signin.core.actions.operator import ACTIONS
 from leadexec_signin.core.apps import APPROVED, PENDING, SUSPENDED
 from leadexec_signin.core.clients import CONFIDENTIAL, PUBLIC
-from leadexec_signin.core.errors import AccessDenied, InvalidRequest, LoginRequired, NotFound
+from leadexec_signin.core.errors import (
+    AccessDenied,
+    Conflict,
+    InvalidRequest,
+    LoginRequired,
+    NotFound,
+)
 from leadexec_signin.core.factors import MFA
 from leadexec_signin.core.scopes import SCOPES
 from leadexec_signin.i18n import N_
@@ -30,6 +37,7 @@ DONE = {
     "approve": N_("Application approved. Its owner was emailed."),
     "suspend": N_("Application suspended: its tokens stopped working. Its owner was emailed."),
     "reinstate": N_("Application reinstated. Its owner was emailed."),
+    "reject": N_("Application rejected: it is stopped. Its owner was emailed your reason."),
 }
 # An application's status as the page names it (the class keeps the code).
 STATUS_WORDS = {
@@ -107,7 +115,52 @@ async def change_status(request: Request) -> Response:
     return RedirectResponse(f"/admin?done={action}", status_code=303)
 
 
+async def reject_page(
+    request: Request, user: User, error: str | None = None, reason: str = ""
+) -> Response:
+    app_id = request.path_params["app_id"]
+    found = [i for i in await call(services(request).operator.listing, app_id[:80])]
+    item = next((i for i in found if i.app.id == app_id), None)
+    if item is None:
+        raise NotFound(N_("No such application."))
+    return page(
+        request,
+        "admin_reject.html",
+        {
+            "user": user,
+            "item": item,
+            "error": error,
+            "reason": reason,
+            "title": N_("Reject an application"),
+            "statuses": STATUS_WORDS,
+        },
+        status=400 if error and item.app.status == PENDING else 409 if error else 200,
+    )
+
+
+async def reject_get(request: Request) -> Response:
+    return await reject_page(request, await operator(request))
+
+
+async def reject(request: Request) -> Response:
+    form = await request.form(max_files=0, max_fields=8, max_part_size=8192)
+    check_csrf(request, services(request).settings, form.get("csrf"))
+    user = await operator(request)
+    reason = form.get("reason")
+    try:
+        await call(
+            services(request).operator.reject, request.path_params["app_id"][:80], reason,
+            actor=user.id,
+        )  # fmt: skip
+    except (InvalidRequest, Conflict) as exc:
+        kept = reason[:1000] if isinstance(reason, str) else ""
+        return await reject_page(request, user, exc.description, kept)
+    return RedirectResponse("/admin?done=reject", status_code=303)
+
+
 routes = [
     Route("/admin", admin_home, methods=["GET"]),
     Route("/admin/apps/{app_id}/status", change_status, methods=["POST"]),
+    Route("/admin/apps/{app_id}/reject", reject_get, methods=["GET"]),
+    Route("/admin/apps/{app_id}/reject", reject, methods=["POST"]),
 ]
