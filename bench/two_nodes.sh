@@ -101,12 +101,14 @@ PY
 
 for round in 1 2; do
   echo "== round $round: both processes, half the tokens each, $CONNS connections each"
-  for i in 0 1; do TOKENS_FILE=$SCRATCH/tokens-$i.txt WRK_DURATION=$WRK_WARMUP wrk_on "$i" "$SCRATCH/tokens-$i.txt" /dev/null & done
-  wait
+  jobs_=()
+  for i in 0 1; do WRK_DURATION=$WRK_WARMUP wrk_on "$i" "$SCRATCH/tokens-$i.txt" /dev/null & jobs_+=($!); done
+  wait "${jobs_[@]}"  # (a bare wait would wait for the servers too)
   wait_quiet
   c0=$(( $(ticks "${PIDS[0]}") + $(ticks "${PIDS[1]}") ))
-  for i in 0 1; do wrk_on "$i" "$SCRATCH/tokens-$i.txt" "$SCRATCH/w-$i.json" & done
-  wait
+  jobs_=()
+  for i in 0 1; do wrk_on "$i" "$SCRATCH/tokens-$i.txt" "$SCRATCH/w-$i.json" & jobs_+=($!); done
+  wait "${jobs_[@]}"
   c1=$(( $(ticks "${PIDS[0]}") + $(ticks "${PIDS[1]}") ))
   echo "$((c1 - c0))" >"$SCRATCH/cpu"
   report "two processes"
