@@ -176,14 +176,34 @@ def ensure_schema(settings: Settings, *, always: bool = False) -> None:
     that cannot be reached is left to the server, which starts and waits for it."""
     from sqlalchemy.exc import DBAPIError
 
-    from leadexec_signin.storage.sql.migrate import schema_revision, upgrade
+    from leadexec_signin.storage.sql.migrate import (
+        head_revision,
+        known_revisions,
+        schema_revision,
+        upgrade,
+    )
 
     if settings.database_url and not always:
-        if schema_revision(settings.database_url, settings.db_connect_timeout) == "":
-            where = make_url(settings.database_url).render_as_string()
+        revision = schema_revision(settings.database_url, settings.db_connect_timeout)
+        where = make_url(settings.database_url).render_as_string()
+        if revision == "":
             raise SchemaMissing(
                 f"The database at {where} has no schema yet: run `leadexec-signin migrate` "
                 "first (or start the server with `leadexec-signin serve --migrate`)."
+            )
+        if revision is not None and revision != head_revision():
+            # An upgrade whose migration was not run yet would fail at its first query on a
+            # column it does not find; say so before anything starts.
+            if revision in known_revisions():
+                raise SchemaMissing(
+                    f"The database at {where} has an older schema ({revision}) than this "
+                    f"version needs ({head_revision()}): run `leadexec-signin migrate` first "
+                    "(or start the server with `leadexec-signin serve --migrate`)."
+                )
+            raise SchemaMissing(
+                f"The database at {where} was migrated by a newer version of LeadExec "
+                f"Sign-In (schema {revision}; this version knows up to {head_revision()}): "
+                "run that version, or restore a backup taken before its upgrade."
             )
         return
     if not settings.database_url:

@@ -84,6 +84,37 @@ def test_a_command_on_a_database_with_no_schema_says_the_same(
     assert (listed.returncode, listed.stdout.strip()) == (0, "[]")
 
 
+def test_serving_a_database_behind_or_ahead_of_this_version_says_what_to_do(
+    tmp_path: Path, empty_pg_database: str
+) -> None:
+    """An upgrade whose migration was not run, and a rollback to an older version: one
+    sentence each, before anything starts (not a traceback at the first missing column)."""
+    from alembic import command as alembic
+
+    from leadexec_signin.storage.sql.migrate import alembic_config, head_revision
+
+    alembic.upgrade(alembic_config(empty_pg_database), "0010")
+    done = command(tmp_path, empty_pg_database, "serve", "--port", str(free_port()))
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert f"has an older schema (0010) than this version needs ({head_revision()})" in line
+    assert "run `leadexec-signin migrate` first" in line and line.endswith("(schema_missing)")
+    # migrate brings it up to date, and the same server then starts (its health answers).
+    assert command(tmp_path, empty_pg_database, "migrate", "--json").returncode == 0
+    listed = command(tmp_path, empty_pg_database, "apps", "list", "--json")
+    assert (listed.returncode, listed.stdout.strip()) == (0, "[]")
+    # A schema from a newer version (rolled back code): named as such, nothing touched.
+    engine = create_engine(empty_pg_database)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '9999'")
+    engine.dispose()
+    done = command(tmp_path, empty_pg_database, "serve", "--port", str(free_port()))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert "was migrated by a newer version of LeadExec Sign-In (schema 9999" in line
+
+
 def test_the_demo_on_a_busy_port_names_the_flags_before_printing_anything(tmp_path: Path) -> None:
     taken = socket.socket()
     taken.bind(("127.0.0.1", 0))

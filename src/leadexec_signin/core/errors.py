@@ -64,7 +64,8 @@ class TemporarilyUnavailable(SigninError):
 
 
 class SchemaMissing(SigninError):
-    """A configured database that was never migrated: said at start, not at the first query."""
+    """A configured database that was never migrated, or whose schema is not the one this
+    version needs: said at start, not at the first query."""
 
     code = "schema_missing"
     status = 503

@@ -18,6 +18,23 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
+def head_revision() -> str:
+    """The schema revision this version of the code needs."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    assert head is not None
+    return head
+
+
+def known_revisions() -> set[str]:
+    """Every revision this version of the code can migrate from."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    return {s.revision for s in script.walk_revisions()}
+
+
 def upgrade(url: str) -> None:
     command.upgrade(alembic_config(url), "head")
 
