@@ -12,6 +12,7 @@ from sqlalchemy import make_url
 from leadexec_signin.core.accounts import Passwords
 from leadexec_signin.core.actions.access import AccessTokens
 from leadexec_signin.core.actions.accounts import Accounts
+from leadexec_signin.core.actions.admin_api import AdminApi
 from leadexec_signin.core.actions.api import ApiAccess
 from leadexec_signin.core.actions.apps import Registry
 from leadexec_signin.core.actions.audit_trail import AuditTrail, forwarder
@@ -33,8 +34,11 @@ from leadexec_signin.core.actions.keys import SigningKeys
 from leadexec_signin.core.actions.logout import Logout
 from leadexec_signin.core.actions.notices import NoticeOutbox
 from leadexec_signin.core.actions.operator import Operator
+from leadexec_signin.core.actions.own_account import OwnAccount
 from leadexec_signin.core.actions.par import PushedAuthorization
 from leadexec_signin.core.actions.passkeys import Passkeys
+from leadexec_signin.core.actions.people import People
+from leadexec_signin.core.actions.provisioning import Provisioning
 from leadexec_signin.core.actions.recovery import AccountRecovery
 from leadexec_signin.core.actions.revocation import Revocation
 from leadexec_signin.core.actions.sessions import BrowserSessions
@@ -164,6 +168,10 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
         dpop=dpop,
         device=DeviceFlow(storage, limiter, clock, settings, authenticator),
         par=PushedAuthorization(storage, limiter, clock, settings, authenticator),
+        people=People(storage, clock, settings, mailer),
+        own_account=OwnAccount(storage, clock),
+        provisioning=Provisioning(storage, clock),
+        admin_api=AdminApi(storage, limiter, clock, settings),
         async_reads=async_reads,
         async_limits=async_limits,
     )

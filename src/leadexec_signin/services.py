@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from leadexec_signin.core.actions.access import AccessTokens
 from leadexec_signin.core.actions.accounts import Accounts
+from leadexec_signin.core.actions.admin_api import AdminApi
 from leadexec_signin.core.actions.api import ApiAccess
 from leadexec_signin.core.actions.apps import Registry
 from leadexec_signin.core.actions.audit_trail import AuditTrail
@@ -32,8 +33,11 @@ from leadexec_signin.core.actions.keys import SigningKeys
 from leadexec_signin.core.actions.logout import Logout
 from leadexec_signin.core.actions.notices import NoticeOutbox
 from leadexec_signin.core.actions.operator import Operator
+from leadexec_signin.core.actions.own_account import OwnAccount
 from leadexec_signin.core.actions.par import PushedAuthorization
 from leadexec_signin.core.actions.passkeys import Passkeys
+from leadexec_signin.core.actions.people import People
+from leadexec_signin.core.actions.provisioning import Provisioning
 from leadexec_signin.core.actions.recovery import AccountRecovery
 from leadexec_signin.core.actions.revocation import Revocation
 from leadexec_signin.core.actions.sessions import BrowserSessions
@@ -105,6 +109,12 @@ class Services:
     device: DeviceFlow
     # Pushed authorization requests (RFC 9126): /oauth2/par.
     par: PushedAuthorization
+    # People management: operators' acts on accounts, a person's own profile, export and
+    # deletion, and the operators' API tokens (admin REST API, SCIM).
+    people: People
+    own_account: OwnAccount
+    provisioning: Provisioning
+    admin_api: AdminApi
     # PostgreSQL: the refresh exchange's read on the event loop (``hot_async.py``); None on
     # SQLite (read in place anyway).
     async_reads: AsyncHotReads | None = None

@@ -86,6 +86,8 @@ class Settings:
     device_limit_per_app: str = "60/minute"
     device_limit_per_ip: str = "30/minute"
     user_code_limit: str = "10/10 minutes"
+    # Calls of the admin REST API and SCIM per operator API token.
+    admin_api_limit_per_token: str = "600/minute"
     # Refresh tokens neither created nor used for this many days are retired by the sweep.
     refresh_token_idle_days: int = 180
     # Live refresh tokens kept per grant (every sign-in adds one); beyond it the least
@@ -259,6 +261,9 @@ class Settings:
             device_limit_per_app=env.get("LEADEXEC_DEVICE_LIMIT_PER_APP", d.device_limit_per_app),
             device_limit_per_ip=env.get("LEADEXEC_DEVICE_LIMIT_PER_IP", d.device_limit_per_ip),
             user_code_limit=env.get("LEADEXEC_USER_CODE_LIMIT", d.user_code_limit),
+            admin_api_limit_per_token=env.get(
+                "LEADEXEC_ADMIN_API_LIMIT_PER_TOKEN", d.admin_api_limit_per_token
+            ),
             refresh_token_idle_days=bounded(
                 read_int(env, "LEADEXEC_REFRESH_TOKEN_IDLE_DAYS", d.refresh_token_idle_days),
                 "LEADEXEC_REFRESH_TOKEN_IDLE_DAYS",

@@ -101,6 +101,10 @@ PAGES: dict[str, tuple[bool, Callable[[Audit], str]]] = {
     "admin": (True, lambda a: "/admin"),
     "admin-audit": (True, lambda a: "/admin/audit"),
     "admin-reject": (True, lambda a: f"/admin/apps/{a.own_app}/reject"),
+    "profile": (True, lambda a: "/account/profile"),
+    "delete-account": (True, lambda a: "/account/delete"),
+    "admin-users": (True, lambda a: "/admin/users"),
+    "admin-user": (True, lambda a: f"/admin/users/{a.site.services.people.by_email(a.email).id}"),
     "consent": (
         True,
         lambda a: f"/signin/authorize?btnId={a.btn_new}&origin={a.site.partner}&state=s",

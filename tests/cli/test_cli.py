@@ -475,3 +475,32 @@ def test_an_operator_rejects_a_pending_application_with_a_reason(tmp_path: Path)
     assert missing.returncode == 2 and "--reason" in missing.stderr
     blank = run(tmp_path, "apps", "reject", app_id, "--reason", " ")
     assert blank.returncode != 0 and "Write the reason" in blank.stderr
+
+
+def test_people_from_the_command_line(tmp_path: Path) -> None:
+    """users list|show|disable|enable|reset-factors|set-operator|delete, with --json; the
+    last operator is never disabled."""
+    op = ok(tmp_path, "users", "create", "--email", "op@example.com", "--name", "Op",
+            "--operator", stdin="a good password\n")  # fmt: skip
+    ann = ok(tmp_path, "users", "create", "--email", "ann@example.com", "--name", "Ann",
+             stdin="a good password\n")  # fmt: skip
+    listed = ok(tmp_path, "users", "list", "--search", "ANN")
+    assert [u["email"] for u in listed["users"]] == ["ann@example.com"]  # type: ignore[call-overload]
+    assert ok(tmp_path, "users", "disable", "ann@example.com")["disabled"] is True  # type: ignore[call-overload]
+    shown = ok(tmp_path, "users", "show", str(ann["id"]))  # type: ignore[call-overload]
+    assert shown["disabled"] is True and shown["recentEvents"][0]["actor"] == "cli"  # type: ignore[call-overload]
+    assert ok(tmp_path, "users", "list", "--filter", "disabled")["users"][0]["id"] == ann["id"]  # type: ignore[call-overload,index]
+    last = run(tmp_path, "users", "disable", "op@example.com", "--json")
+    assert last.returncode == 2 and json.loads(last.stdout)["error"] == "conflict"
+    assert ok(tmp_path, "users", "set-operator", "ann@example.com", "on")["operator"] is True  # type: ignore[call-overload]
+    assert ok(tmp_path, "users", "reset-factors", str(op["id"]))["done"] == "reset-factors"  # type: ignore[call-overload]
+    assert ok(tmp_path, "users", "delete", "ann@example.com")["deleted"] is True  # type: ignore[call-overload]
+    gone = run(tmp_path, "users", "show", "ann@example.com", "--json")
+    assert gone.returncode == 2 and json.loads(gone.stdout)["error"] == "not_found"
+    made = ok(tmp_path, "admin-tokens", "create", "--scopes",
+              "users:read,users:write,apps:write,audit:read", "--expires", "90d")  # fmt: skip
+    assert str(made["token"]).startswith("lxa_") and made["expiresAt"]  # type: ignore[call-overload]
+    listed_tokens = run(tmp_path, "admin-tokens", "list", "--json")
+    assert made["id"] in listed_tokens.stdout and str(made["token"]) not in listed_tokens.stdout  # type: ignore[call-overload]
+    bad = run(tmp_path, "admin-tokens", "create", "--scopes", "root", "--json")
+    assert bad.returncode == 2 and json.loads(bad.stdout)["error"] == "invalid_request"

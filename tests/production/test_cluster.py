@@ -225,3 +225,32 @@ def test_serve_with_workers_shares_one_database(
     finally:
         node.stop()
         seeded.services.close()
+
+
+def test_a_user_disabled_through_node_a_is_refused_by_node_b_within_the_bound(
+    cluster: Cluster, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """People management (issue 22): an operator disables a user over node A's admin API;
+    the tokens node B already accepted stop within the token cache's bound, on every surface."""
+    from production.nodes import issue_tokens
+
+    services = cluster.seeded.services
+    raw, _ = services.admin_api.create(name="ops", scopes="users:write", expires="1h",
+                                       actor="cli")  # fmt: skip
+    times = []
+    for i in range(3):
+        user = services.accounts.create_user(
+            email=f"d{i}{time.monotonic_ns()}@example.com", name="Dee", password="x" * 16
+        )
+        refresh, access = issue_tokens(services, user.id, cluster.seeded.btn_id)
+        assert cluster.cb.get("/api/v1/me", headers=bearer(access)).status_code == 200
+        r = cluster.ca.post(f"/admin/api/v1/users/{user.id}/disable", headers=bearer(raw))
+        assert r.status_code == 200 and r.json()["disabled"] is True, r.text
+        times.append(until_refused(cluster.cb, "/api/v1/me", access))
+        assert cluster.cb.get("/oauth2/userinfo", headers=bearer(access)).status_code == 401
+        r = cluster.cb.post(
+            "/api/token", data={"appId": cluster.seeded.app_id, "refreshToken": refresh}
+        )
+        assert r.status_code == 400 and r.json()["error"] == "invalid_grant", r.text
+    report(capsys, f"disable propagation A->B ({cluster.label})", times)
+    assert max(times) < BOUND

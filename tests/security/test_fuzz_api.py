@@ -110,7 +110,14 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(
     live_idp: LiveIdp, capsys: pytest.CaptureFixture[str]
 ) -> None:
     schema = schemathesis.openapi.from_url(f"{live_idp.url}/openapi.json")
-    operations = [result.ok() for result in schema.get_all_operations()]
+    # The admin API's operations need an operator token and write real accounts: their bad
+    # input is tried in tests/web/test_admin_api.py; here they would only meet the 401 (1,600
+    # more requests for one answer).
+    operations = [
+        op
+        for op in (result.ok() for result in schema.get_all_operations())
+        if not op.path.startswith("/admin/api/")
+    ]
     assert {op.label for op in operations} >= {
         "GET /api/token",
         "POST /api/token",

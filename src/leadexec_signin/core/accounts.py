@@ -33,6 +33,15 @@ class User:
     # When the address was confirmed (a link followed, or an operator's command line); None
     # for a self-service sign-up still waiting for its link, which cannot sign in yet.
     email_verified_at: datetime | None = None
+    # When an operator disabled the account (None: enabled). A disabled account cannot sign in.
+    disabled_at: datetime | None = None
+    # Provisioned over SCIM: the directory's userName, and what else it sent to be returned.
+    scim_user_name: str | None = None
+    scim_attributes: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def disabled(self) -> bool:
+        return self.disabled_at is not None
 
 
 def normalize_email(raw: str) -> str:

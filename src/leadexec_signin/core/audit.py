@@ -69,6 +69,19 @@ CODE_REFUSED = "factor.code_refused"
 CODE_THROTTLED = "factor.code_throttled"
 RECOVERY_CODES_MADE = "factor.recovery_codes_made"
 RECOVERY_CODE_USED = "factor.recovery_code_used"
+# People management (core/actions/people.py): an operator's act on an account, the person's
+# own profile, export and deletion, and the operators' API tokens and calls.
+USER_DISABLED = "user.disabled"
+USER_ENABLED = "user.enabled"
+USER_DELETED = "user.deleted"
+USER_UPDATED = "user.updated"
+USER_OPERATOR = "user.operator"
+USER_SIGNED_OUT = "user.signed_out"
+FACTORS_RESET = "user.factors_reset"
+DATA_EXPORTED = "account.exported"
+ADMIN_TOKEN_CREATED = "admin_token.created"
+ADMIN_TOKEN_REVOKED = "admin_token.revoked"
+API_CALL = "admin_api.call"
 
 # Every kind, in the order the admin page offers them (its filter accepts nothing else).
 EVENTS = (
@@ -82,6 +95,8 @@ EVENTS = (
     PASSKEY_SIGNIN, PASSKEY_REFUSED, PASSKEY_ADDED, PASSKEY_REMOVED, COUNTER_REGRESSED,
     REAUTHENTICATED, TOTP_ADDED, TOTP_REMOVED, CODE_REFUSED, CODE_THROTTLED,
     RECOVERY_CODES_MADE, RECOVERY_CODE_USED, PASSWORD_CHANGED,
+    USER_DISABLED, USER_ENABLED, USER_DELETED, USER_UPDATED, USER_OPERATOR, USER_SIGNED_OUT,
+    FACTORS_RESET, DATA_EXPORTED, ADMIN_TOKEN_CREATED, ADMIN_TOKEN_REVOKED, API_CALL,
 )  # fmt: skip
 
 # Events of a proof that failed: the user they name did not prove anything, so is not the actor.

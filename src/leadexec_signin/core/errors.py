@@ -216,6 +216,15 @@ class EmailNotVerified(SigninError):
     )
 
 
+class AccountDisabled(SigninError):
+    """An operator disabled the account: said after the password (or passkey) was right, so a
+    stranger learns nothing from it."""
+
+    code = "account_disabled"
+    status = 403
+    description = "This account is disabled. Ask your LeadExec administrator to enable it again."
+
+
 class InvalidLink(SigninError):
     """A verification, reset or email-change link that is unknown, spent or expired: one
     answer for all three, so a link says nothing about the account it was for."""

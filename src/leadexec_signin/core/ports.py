@@ -15,6 +15,7 @@ from typing import Protocol, TypeVar
 from leadexec_signin.core.access_tokens import MacKey
 from leadexec_signin.core.account_tokens import AccountToken
 from leadexec_signin.core.accounts import User
+from leadexec_signin.core.admin_tokens import AdminToken
 from leadexec_signin.core.apps import AppActivity, Application, Button
 from leadexec_signin.core.audit import AuditEvent, AuditFilter
 from leadexec_signin.core.clients import ClientRegistration
@@ -23,6 +24,7 @@ from leadexec_signin.core.factors import Challenge, Passkey, TotpSecret
 from leadexec_signin.core.grants import Grant, GrantListing
 from leadexec_signin.core.keys import SigningKey
 from leadexec_signin.core.notices import Notice
+from leadexec_signin.core.people import UserQuery
 from leadexec_signin.core.pushed_requests import PushedRequests
 from leadexec_signin.core.sessions import Session
 from leadexec_signin.core.tokens import (
@@ -49,6 +51,57 @@ class Operators(Protocol):
     def operators(self) -> list[User]:
         """Every operator account, oldest first (whom a new application is announced to)."""
         ...
+
+
+class Directory(Protocol):
+    """The operators' side of the users: search, and the changes only they (or the person,
+    for the profile and deletion) make."""
+
+    def search_users(self, query: UserQuery) -> list[User]:
+        """At most ``query.limit + 1`` users by email after ``query.after`` (one more than a
+        page says whether another follows)."""
+        ...
+
+    def users_with_factors(self, user_ids: list[str]) -> set[str]: ...
+    def count_users(self) -> int: ...
+    def users_by_offset(self, offset: int, count: int) -> list[User]: ...
+    def operators_enabled(self) -> int:
+        """How many enabled operators there are (never let it fall to zero)."""
+        ...
+
+    def set_user_disabled(self, user_id: str, at: datetime | None) -> None: ...
+    def set_user_operator(self, user_id: str, operator: bool) -> None: ...
+    def set_user_profile(
+        self, user_id: str, *, name: str, company: str, timezone: str, locale: str
+    ) -> None: ...
+    def set_user_plan(self, user_id: str, plan: str) -> None: ...
+    def set_scim_identity(
+        self, user_id: str, user_name: str | None, attributes: dict[str, object]
+    ) -> None: ...
+    def user_by_scim_name(self, user_name: str) -> User | None:
+        """The user a directory calls ``user_name``, in any case (RFC 7643: caseExact false)."""
+        ...
+
+    def delete_user(self, user_id: str) -> None:
+        """The row and what cascades from it (grants, tokens, sessions, factors, links);
+        applications the user owned stay, without an owner."""
+        ...
+
+    def forget_audit_origins(self, user_id: str) -> int:
+        """Clear the IP and user agent of the user's audit events (kept: what happened)."""
+        ...
+
+    def delete_factors(self, user_id: str) -> int:
+        """Every passkey, the authenticator app and the recovery codes; how many factors."""
+        ...
+
+
+class AdminTokens(Protocol):
+    def add_admin_token(self, token: AdminToken) -> None: ...
+    def admin_token_by_hash(self, token_hash: str) -> AdminToken | None: ...
+    def admin_tokens(self) -> list[AdminToken]: ...
+    def revoke_admin_token(self, token_id: str, at: datetime) -> bool: ...
+    def touch_admin_token(self, token_id: str, at: datetime) -> None: ...
 
 
 class AccountTokens(Protocol):
@@ -302,6 +355,8 @@ class Transaction(
     Factors,
     DeviceCodes,
     PushedRequests,
+    Directory,
+    AdminTokens,
     Protocol,
 ):
     """Every port at once: what a storage backend implements, never what a use case asks."""

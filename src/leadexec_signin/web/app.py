@@ -28,6 +28,7 @@ from leadexec_signin.web.account import (
     browsers,
     email_change,
     passkeys,
+    profile,
     recovery,
     second_step,
 )
@@ -35,6 +36,8 @@ from leadexec_signin.web.account import device as device_page
 from leadexec_signin.web.account import sign_in as account
 from leadexec_signin.web.admin import app_queue as admin
 from leadexec_signin.web.admin import audit as admin_audit
+from leadexec_signin.web.admin import users as admin_users
+from leadexec_signin.web.admin_api import routes as admin_api
 from leadexec_signin.web.context import PACKAGE, call, services
 from leadexec_signin.web.developers import routes as developers
 from leadexec_signin.web.fedcm import endpoints as fedcm
@@ -50,6 +53,7 @@ from leadexec_signin.web.oauth2 import device as device_authorization
 from leadexec_signin.web.oauth2.oauth_renderer import render_oauth
 from leadexec_signin.web.renderers import render_bearer, render_page, seed_renderer
 from leadexec_signin.web.request_context import RequestContextMiddleware
+from leadexec_signin.web.scim import routes as scim
 from leadexec_signin.web.security.middleware import SecurityMiddleware
 from leadexec_signin.web.signin import popup as signin
 from leadexec_signin.web.signin.results import render_result
@@ -113,6 +117,10 @@ def surfaces() -> Mount:
             # The API's description is part of the seed's API: its refusals take that shape.
             Route("/openapi.json", rendered_by(openapi, seed_renderer())),
             mount("/api/v1", render_bearer, api_v1.routes),
+            # The operators' API: bearer tokens of their own, JSON refusals in one shape.
+            mount(admin_api.BASE, render_bearer, admin_api.routes),
+            # SCIM 2.0 provisioning: the same tokens (scope scim), RFC 7644 errors.
+            mount(scim.BASE, scim.render_scim, scim.routes),
             mount("/api", seed_renderer(), [*seed_token.routes, *revoke.routes]),
             mount("/signin/buttons", seed_renderer(cors=True), signin.buttons),
             # The standard OAuth 2.1 / OpenID Connect surface: JSON errors of RFC 6749; the
@@ -144,6 +152,7 @@ def surfaces() -> Mount:
             *device_page.routes,
             *recovery.routes,
             *email_change.routes,
+            *profile.routes,
             *dev_outbox.routes,
             *passkeys.routes,
             *second_step.routes,
@@ -152,6 +161,7 @@ def surfaces() -> Mount:
             *developers.routes,
             *admin.routes,
             *admin_audit.routes,
+            *admin_users.routes,
             # The interactive API reference and the Swagger UI files it loads (before /static).
             *api_docs.routes,
             Mount("/static", StaticFiles(directory=PACKAGE / "static"), name="static"),

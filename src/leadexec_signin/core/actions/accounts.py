@@ -15,6 +15,7 @@ from leadexec_signin.core.accounts import (
 from leadexec_signin.core.actions.usage import UsageLog
 from leadexec_signin.core.clock import Clock
 from leadexec_signin.core.errors import (
+    AccountDisabled,
     Conflict,
     EmailNotVerified,
     InvalidCredentials,
@@ -58,7 +59,9 @@ class Accounts:
         timezone: str = "UTC",
         locale: str = "en-US",
         operator: bool = False,
+        actor: str | None = None,
     ) -> User:
+        """``actor``: who made the account (an API token, an operator); the person if None."""
         email = normalize_email(email)
         name = " ".join((name or "").split())
         if not 1 <= len(name) <= 120:
@@ -83,7 +86,7 @@ class Accounts:
             if tx.user_by_email(email) is not None:
                 raise Conflict("A user with this email already exists.")
             tx.add_user(user)
-            audit.record(tx, now, audit.USER_CREATED, user_id=user.id)
+            audit.record(tx, now, audit.USER_CREATED, user_id=user.id, actor=actor)
         return user
 
     def sign_in(self, email: str, password: str, ip: str) -> User:
@@ -131,6 +134,12 @@ class Accounts:
                     detail={"reason": "email_not_verified"},
                 )
             raise EmailNotVerified()
+        if user.disabled:
+            # Said only to someone who knows the password, in the words of the page's language.
+            with self.store.transaction() as tx:
+                audit.record(tx, self.clock.now(), audit.SIGNIN_FAILED, user_id=user.id, ip=ip,
+                             detail={"reason": "account_disabled"})  # fmt: skip
+            raise AccountDisabled()
         with self.store.transaction() as tx:
             if self.passwords.needs_rehash(user.password_hash):
                 tx.set_password_hash(user.id, self.passwords.hash(password))

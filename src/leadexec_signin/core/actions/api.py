@@ -65,6 +65,7 @@ class ApiAccess:
         if (
             self.clock.now() >= access.expires_at
             or not ctx.grant.active
+            or ctx.user.disabled
             # Approved, or in development mode and this is its owner's grant.
             or not ctx.app.serves(ctx.grant.user_id)
             or ctx.grant.id != access.grant_id

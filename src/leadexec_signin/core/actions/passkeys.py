@@ -21,7 +21,12 @@ from leadexec_signin.core.audit import (
     PASSKEY_SIGNIN,
 )
 from leadexec_signin.core.clock import Clock
-from leadexec_signin.core.errors import InvalidCredentials, InvalidRequest, NotFound
+from leadexec_signin.core.errors import (
+    AccountDisabled,
+    InvalidCredentials,
+    InvalidRequest,
+    NotFound,
+)
 from leadexec_signin.core.factors import (
     CHALLENGE_TTL,
     CONFIRM,
@@ -195,6 +200,8 @@ class Passkeys:
             user = tx.user_by_id(passkey.user_id)
             if current is None or user is None:
                 raise InvalidCredentials(N_("This passkey is not registered here."))
+            if user.disabled:
+                raise AccountDisabled()
             if ceremony.counter_went_back(current.sign_count, found.sign_count):
                 audit.record(
                     tx,

@@ -9,6 +9,7 @@ from typing import Protocol
 from leadexec_signin.core import audit, credentials
 from leadexec_signin.core.accounts import User
 from leadexec_signin.core.clock import Clock
+from leadexec_signin.core.errors import AccountDisabled
 from leadexec_signin.core.ports import Audit, Sessions, Store, Users
 from leadexec_signin.core.sessions import Session
 from leadexec_signin.settings import Settings
@@ -54,7 +55,8 @@ def signed_in(
         idle_end = now + timedelta(seconds=settings.session_idle_seconds)
         tx.touch_session(id_hash, now, min(idle_end, absolute_end))
     user = tx.user_by_id(session.user_id)
-    return (session, user) if user else None
+    # A disabled account's sessions were ended; one that slipped past (a race) is no sign-in.
+    return (session, user) if user and not user.disabled else None
 
 
 class BrowserSessions:
@@ -73,6 +75,9 @@ class BrowserSessions:
         raw = credentials.new_token(credentials.SESSION)
         now = self.clock.now()
         with self.store.transaction() as tx:
+            current = tx.user_by_id(user.id)
+            if current is None or current.disabled:
+                raise AccountDisabled()
             tx.add_session(
                 Session(
                     id_hash=credentials.token_hash(raw),

@@ -104,8 +104,9 @@ def grant_statement(engine: Engine) -> Statement:
 
 def grant_context_of(row: Row) -> GrantContext:
     m = row._mapping
-    if isinstance(m["preferences"], str | bytes):  # SQLite keeps JSON text
-        m["preferences"] = json.loads(m["preferences"])
+    for name in ("preferences", "scim_attributes"):
+        if isinstance(m[name], str | bytes):  # SQLite keeps JSON text
+            m[name] = json.loads(m[name])
     return GrantContext(
         grant_from_row(row, "g_"),  # type: ignore[arg-type]
         credentials_of(m),

@@ -43,6 +43,9 @@ def user_from_row(row: Row[Any]) -> User:
         is_operator=bool(row.is_operator),
         created_at=row.created_at,
         email_verified_at=row.email_verified_at,
+        disabled_at=row.disabled_at,
+        scim_user_name=row.scim_user_name,
+        scim_attributes=dict(row.scim_attributes or {}),
     )
 
 

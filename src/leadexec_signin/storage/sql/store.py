@@ -48,6 +48,7 @@ from leadexec_signin.storage.sql.keys import KeyRepository
 from leadexec_signin.storage.sql.lifetimes import LifetimeRepository
 from leadexec_signin.storage.sql.outbox import OutboxRepository
 from leadexec_signin.storage.sql.partner import PartnerRepository
+from leadexec_signin.storage.sql.people import PeopleRepository
 from leadexec_signin.storage.sql.pushed import PushedRepository
 from leadexec_signin.storage.sql.recovery import RecoveryRepository
 from leadexec_signin.storage.sql.tokens import TokenRepository
@@ -158,6 +159,7 @@ class SqlTransaction(
     FactorRepository,
     DeviceRepository,
     PushedRepository,
+    PeopleRepository,
 ):
     """Every repository over one connection: one instance is one database transaction.
 

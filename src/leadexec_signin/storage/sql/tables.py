@@ -70,6 +70,13 @@ users = Table(
     # Migration 0007: when the address was confirmed; NULL while a self-service sign-up waits
     # for its link (such an account cannot sign in).
     Column("email_verified_at", UTCDateTime, nullable=True),
+    # Migration 0013: an operator disabled the account (it cannot sign in; its grants ended).
+    Column("disabled_at", UTCDateTime, nullable=True),
+    # Migration 0014: what a SCIM directory calls the user, and the attributes it sent that
+    # LeadExec keeps only to return them (externalId, name parts, an email's type).
+    Column("scim_user_name", String(320), nullable=True),
+    Column("scim_attributes", JSON, nullable=True),
+    Index("uq_users_scim_user_name", "scim_user_name", unique=True),
 )
 
 applications = Table(
@@ -409,4 +416,20 @@ app_usage_days = Table(
     ),
     Column("day", String(10), primary_key=True),  # YYYY-MM-DD, the same text on every backend
     Column("exchanges", Integer, nullable=False, server_default="0"),
+)
+
+# The operators' API tokens (migration 0013, core/admin_tokens.py): found by the SHA-256 of the
+# token, shown once at creation; scopes space-separated.
+admin_tokens = Table(
+    "admin_tokens",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("token_hash", String(HASH), nullable=False, unique=True),
+    Column("name", String(80), nullable=False),
+    Column("scopes", String(200), nullable=False),
+    Column("created_by", String(ID), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=True),
+    Column("last_used_at", UTCDateTime, nullable=True),
+    Column("revoked_at", UTCDateTime, nullable=True),
 )

@@ -14,6 +14,7 @@ from leadexec_signin.core.accounts import User
 from leadexec_signin.core.apps import APPROVED
 from leadexec_signin.core.authorize import is_btn_id
 from leadexec_signin.core.errors import (
+    AccountDisabled,
     EmailNotVerified,
     InvalidCredentials,
     NotFound,
@@ -68,6 +69,7 @@ DONE = {
         "Your password was changed and every device was signed out. Sign in with the new password."
     ),
     "email": N_("Your email address was changed. Sign in with the new address."),
+    "deleted": N_("Your account was deleted. Every application you had allowed was told."),
 }
 
 # What the form says when a second factor is asked for (step-up: acr_values, an application
@@ -155,7 +157,7 @@ async def login_post(request: Request) -> Response:
         user = await call(
             svc.accounts.sign_in, email[:320], password, client_ip(request, svc.settings)
         )
-    except (InvalidCredentials, EmailNotVerified, RateLimited) as exc:
+    except (InvalidCredentials, EmailNotVerified, AccountDisabled, RateLimited) as exc:
         response = page(
             request,
             "login.html",
