@@ -74,21 +74,30 @@ def seed(out: Path) -> None:
 
 
 def proofs(ids_path: Path, url: str, count: int, out: Path) -> None:
+    """Signed with ``cryptography`` directly (the header encoded once): PyJWT's encode would
+    take a minute for 90,000 proofs on a loaded machine, eating their 60 s of life."""
     import jwt
-    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
     ids = json.loads(ids_path.read_text())
     key = serialization.load_pem_private_key(ids["key"].encode(), None)
-    jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key()))  # type: ignore[arg-type]
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key()))
+    header = b64url(json.dumps({"typ": "dpop+jwt", "alg": "ES256", "jwk": jwk}).encode())
     ath = b64url(hashlib.sha256(ids["dpop"].encode()).digest())
     # The server forgives 10 s ahead of its clock and accepts 60 s behind it.
     iat = int(time.time()) + 8
-    header = {"typ": "dpop+jwt", "jwk": jwk}
+    ecdsa = ec.ECDSA(hashes.SHA256())
     with out.open("w") as f:
         for _ in range(count):
             claims = {"jti": secrets.token_urlsafe(12), "htm": "GET", "htu": url,
                       "iat": iat, "ath": ath}  # fmt: skip
-            f.write(jwt.encode(claims, key, algorithm="ES256", headers=header) + "\n")  # type: ignore[arg-type]
+            signing_input = header + "." + b64url(json.dumps(claims).encode())
+            r, s = decode_dss_signature(key.sign(signing_input.encode(), ecdsa))
+            signature = r.to_bytes(32, "big") + s.to_bytes(32, "big")
+            f.write(signing_input + "." + b64url(signature) + "\n")
 
 
 def main() -> None:

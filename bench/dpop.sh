@@ -24,12 +24,12 @@ WORKERS=${WORKERS:-1}
 BACKEND=${BACKEND:-sqlite}
 PG_URL=${PG_URL:-}
 OURS_REDIS_URL=${OURS_REDIS_URL:-}
-PROOFS=${PROOFS:-90000}
+PROOFS=${PROOFS:-60000}
 # Proofs are dated when made and live 60 s: the quiet gate must not eat their lifetime.
-QUIET_WAIT_S=${QUIET_WAIT_S:-15}
+QUIET_WAIT_S=${QUIET_WAIT_S:-5}
 PY=$ROOT/.venv/bin/python
 LX=$ROOT/.venv/bin/leadexec-signin
-H=127.0.0.1 P=18120
+H=127.0.0.1 P=${PORT:-18170}
 URL=http://$H:$P/api/v1/me
 
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)

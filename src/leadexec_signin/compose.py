@@ -24,7 +24,7 @@ from leadexec_signin.core.actions.client_tokens import ClientTokens
 from leadexec_signin.core.actions.codes import OneTimeCodes
 from leadexec_signin.core.actions.console import Console
 from leadexec_signin.core.actions.device import DeviceFlow
-from leadexec_signin.core.actions.dpop import Dpop, ProofReplays, StoredReplays
+from leadexec_signin.core.actions.dpop import Dpop, ProofReplays
 from leadexec_signin.core.actions.email_change import EmailChange
 from leadexec_signin.core.actions.factors import AccountFactors
 from leadexec_signin.core.actions.fedcm import FedCm
@@ -97,7 +97,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
     signin = SignIn(authorize, settings, minter)
     revocation = Revocation(storage, limiter, clock, settings, minter)
     # Used DPoP proofs: in Redis when there is one (the database's table if it is away).
-    replays: ProofReplays = StoredReplays(storage)
+    replays: ProofReplays = storage.hot
     if settings.redis_url:
         replays = RedisReplays(settings.redis_url, replays)
     dpop = Dpop(replays, minter, clock)

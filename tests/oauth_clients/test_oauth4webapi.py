@@ -1,5 +1,5 @@
-"""oauth4webapi (Node, strict) with DPoP against the live provider: ``js/dpop.mjs`` makes the
-authorization request (pushed first when the provider offers PAR), Chromium signs in and
+"""oauth4webapi (Node, strict) with DPoP + PAR + refresh against the live provider:
+``js/dpop.mjs`` pushes the authorization request (PAR, with a DPoP proof), Chromium signs in and
 allows, then the library exchanges the code with a DPoP proof (retrying with the server's
 nonce), calls UserInfo and the LeadExec API with DPoP, refreshes with the same key; the test
 checks what came back, and that the token sent as Bearer and a refresh with another key are
@@ -58,8 +58,9 @@ def test_oauth4webapi_completes_dpop_and_refresh(
     assert result["metadata"]["dpop_signing_alg_values_supported"] == [
         "ES256", "RS256", "PS256", "EdDSA",
     ]  # fmt: skip
-    # Pushed through PAR whenever the provider offers it (RFC 9126).
-    assert start["pushed"] == ("pushed_authorization_request_endpoint" in result["metadata"])
+    # DPoP + PAR + refresh in one flow: the authorization request was pushed (RFC 9126).
+    assert start["pushed"] is True
+    assert result["metadata"]["pushed_authorization_request_endpoint"].endswith("/oauth2/par")
     assert result["nonceRetries"] >= 1  # the server's nonce was asked for and used
     assert result["tokenType"] == "dpop" and result["hasRefreshToken"]
     assert result["sub"] == user.id and result["userinfo"]["email"] == user.email

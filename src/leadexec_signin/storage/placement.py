@@ -182,12 +182,16 @@ class Placement:
 
     async def _prove(self, token: str | None, presented: DpopPresented | None) -> Proof | None:
         """A DPoP proof (``Authorization: DPoP``): its signature checked in place (arithmetic),
-        its jti written once, in a thread (a write may wait for a lock)."""
+        its jti written once: in place on SQLite (one autocommit INSERT of a few
+        microseconds, ``HotReads.first_use``), in a thread over the network."""
         if presented is None:
             return None
         proof = self.dpop.check(presented.proof, presented.method, presented.url,
                                 access_token=token or "")  # fmt: skip
-        await in_thread(self.dpop.use, proof)
+        if self.embedded:  # one autocommit INSERT into the SQLite file: cheaper than a hop
+            self.dpop.use(proof)
+        else:
+            await in_thread(self.dpop.use, proof)
         return proof
 
     async def _with_grant(

@@ -19,7 +19,9 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, Select
+from sqlalchemy import Engine, Select, bindparam
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
 
 from leadexec_signin.core.errors import TemporarilyUnavailable
@@ -31,7 +33,7 @@ from leadexec_signin.storage.sql.checks import (
     refresh_grant_of,
 )
 from leadexec_signin.storage.sql.rows import grant_from_row, user_from_row
-from leadexec_signin.storage.sql.tables import UTCDateTime
+from leadexec_signin.storage.sql.tables import UTCDateTime, client_assertions
 
 # Pages a hot-read connection keeps (KiB), allocated only as pages are read.
 SQLITE_HOT_CACHE_KIB = 16384
@@ -102,6 +104,17 @@ def grant_statement(engine: Engine) -> Statement:
     return Statement(engine, GRANT_CONTEXT, "grant_id")
 
 
+def use_jti_statement(engine: Engine) -> str:
+    """INSERT ... ON CONFLICT DO NOTHING of a used JWT id, in the engine's dialect."""
+    dialect_insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        dialect_insert(client_assertions)
+        .values(jti_hash=bindparam("jti_hash"), expires_at=bindparam("expires_at"))
+        .on_conflict_do_nothing()
+    )
+    return str(statement.compile(dialect=engine.dialect))
+
+
 def grant_context_of(row: Row) -> GrantContext:
     m = row._mapping
     for name in ("preferences", "scim_attributes"):
@@ -135,6 +148,8 @@ class HotReads:
         self._local = threading.local()
         self._refresh = refresh_statement(engine)
         self._grant = grant_statement(engine)
+        self._use_jti = use_jti_statement(engine)
+        self._named = engine.dialect.paramstyle in ("named", "pyformat")
 
     @contextmanager
     def _cursor(self) -> Iterator[Any]:
@@ -173,6 +188,18 @@ class HotReads:
             cursor.execute(statement.sql, statement.args(value))
             row = cursor.fetchone()
         return statement.convert(row) if row is not None else None
+
+    def first_use(self, key: str, expires_at: datetime) -> bool:
+        """A used DPoP proof (``core/actions/dpop.py``'s ``ProofReplays``), one autocommit
+        INSERT in the table of used JWT ids: SQLAlchemy's transaction around it cost three
+        times the statement, on every DPoP call. False when the key was there already."""
+        naive = expires_at.astimezone(UTC).replace(tzinfo=None)
+        # SQLite keeps the text SQLAlchemy's DateTime writes, so sweeps compare alike.
+        when = naive.isoformat(" ", "microseconds") if self._sqlite else naive
+        args = {"jti_hash": key, "expires_at": when} if self._named else (key, when)
+        with self._cursor() as cursor:
+            cursor.execute(self._use_jti, args)
+            return bool(cursor.rowcount == 1)
 
     def refresh_grant(self, token_hash: str) -> RefreshGrant | None:
         row = self._one(self._refresh, token_hash)
