@@ -104,3 +104,42 @@ def test_the_oauth_flow_sends_a_user_without_a_factor_to_enrol_and_never_issues_
     sign_in(client, "o@example.com")
     r = client.get(back, follow_redirects=False)
     assert r.status_code == 303 and "error=access_denied" in r.headers["location"]
+
+
+def test_the_last_factor_stays_while_a_connected_application_requires_one(
+    client: TestClient, services: Services
+) -> None:
+    """Removing it would lock the user out of that application: refused with the reason,
+    until the user removes the application's access (then it goes)."""
+    from support.signin import authorize as allow_popup
+    from support.signin import csrf_of
+
+    user = services.accounts.create_user(email="k@example.com", name="K", password=PASSWORD)
+    btn = strict_app(services)
+    passkey = a_passkey(services, user.id)
+    client.cookies.set("le_session", services.sessions.start(user, ("hwk", "user", "mfa")))
+    assert allow_popup(client, btn)["valid"] is True  # connected, with its second factor
+    csrf = csrf_of(client.get("/account/security").text)
+    r = client.post(f"/account/security/passkeys/{passkey.id}/remove", data={"csrf": csrf})
+    assert r.status_code == 409
+    assert "An application you use requires two-step sign-in." in r.text
+    assert len(services.passkeys.list(user.id)) == 1
+    [listing] = services.accounts.connected_apps(user.id)
+    services.revocation.remove_access(user, listing.grant.id, "")
+    r = client.post(f"/account/security/passkeys/{passkey.id}/remove", data={"csrf": csrf})
+    assert r.status_code == 200 and services.passkeys.list(user.id) == []
+
+
+def test_fedcm_issues_nothing_until_the_user_has_a_second_factor(client: TestClient, world) -> None:
+    """The browser's dialog gets login_required (no token); the SDK then asks the silent
+    check, which answers immediate_failed (above), so the page's callback says so."""
+    from web.test_fedcm import assertion_form, fedcm_headers, signed_in_raw
+
+    btn = strict_app(world.services)
+    found = world.services.registry.button(btn)
+    assert found is not None
+    raw = signed_in_raw(client)  # a password only
+    form = assertion_form(world, btn, client_id=found[1].id)
+    r = client.post("/fedcm/assertion", headers=fedcm_headers(raw), data=form)
+    assert r.status_code == 401 and r.json()["error"]["code"] == "login_required"
+    assert "token" not in r.json()

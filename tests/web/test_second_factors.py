@@ -227,3 +227,41 @@ def test_the_app_setup_page_writes_nothing_on_a_get(world: tuple[Services, TestC
         again = client.get("/account/security/app")
         assert _KEY.search(again.text).group(1).replace(" ", "") == totp.secret  # type: ignore[union-attr]
     assert services.codes.app(user.id) == made
+
+
+def test_the_app_and_recovery_codes_need_a_recent_proof_and_each_change_is_mailed(
+    world: tuple[Services, TestClient], clock
+) -> None:
+    """Adding or removing the authenticator app and making recovery codes, like passkeys,
+    ask for the password (or a factor) again once the last proof is over 5 minutes old; the
+    owner is mailed when a factor is added or removed and when codes are made."""
+    services, client = world
+    user = services.accounts.create_user(email="p@example.com", name="P", password=PASSWORD)
+    sign_in(client, "p@example.com")
+    totp, _ = enrol(client)
+    confirm(client, services, totp)
+    clock.advance(minutes=5, seconds=1)
+    csrf = csrf_of(client.get("/account/security").text)
+    for path in ("/app/remove", "/recovery-codes", "/app/new"):
+        r = client.post("/account/security" + path, data={"csrf": csrf})
+        assert r.status_code == 403 and "confirm it is you" in r.text, path
+    assert services.codes.app(user.id).confirmed_at is not None  # type: ignore[union-attr]
+    assert services.codes.codes_left(user.id) == 10
+    confirmed = client.post(
+        "/account/security/confirm", data={"csrf": csrf, "password": PASSWORD},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert confirmed.status_code == 303
+    assert client.post("/account/security/app/remove", data={"csrf": csrf}).status_code == 200
+    assert services.codes.app(user.id) is None
+    subjects = [sent.message.subject for sent in services.outbox.messages()]  # type: ignore[union-attr]
+    assert subjects.count("A sign-in method was added to your LeadExec account") == 1
+    assert subjects.count("A sign-in method was removed from your LeadExec account") == 1
+    assert subjects.count("New recovery codes for your LeadExec account") == 1
+    # A password change from the security page is mailed too.
+    client.post(
+        "/account/security/password",
+        data={"csrf": csrf, "current_password": PASSWORD, "new_password": "another one 456"},
+    )
+    latest = services.outbox.messages()[0].message  # type: ignore[union-attr]
+    assert latest.subject == "Your LeadExec password was changed" and latest.to == "p@example.com"

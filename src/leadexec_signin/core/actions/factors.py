@@ -13,13 +13,13 @@ from leadexec_signin.core.clock import Clock
 from leadexec_signin.core.errors import Conflict, NotFound
 from leadexec_signin.core.factors import passkey_words, tell
 from leadexec_signin.core.mail import Mailer
-from leadexec_signin.core.ports import AccountTokens, Audit, Factors, Store, Users
+from leadexec_signin.core.ports import AccountTokens, Apps, Audit, Factors, Grants, Store, Users
 from leadexec_signin.core.sessions import Session
 from leadexec_signin.i18n import N_
 from leadexec_signin.settings import Settings
 
 
-class FactorsTx(Factors, Users, Audit, AccountTokens, Protocol):
+class FactorsTx(Factors, Users, Audit, AccountTokens, Grants, Apps, Protocol):
     pass
 
 
@@ -48,13 +48,26 @@ class AccountFactors:
         self.settings = settings
         self.mailer = mailer
 
-    def needs_second_factor(self, user: User) -> str | None:
-        """Why this account must keep a second factor, as a sentence; None when it need not."""
+    def needs_second_factor(self, user: User, tx: FactorsTx | None = None) -> str | None:
+        """Why this account must keep a second factor, as a sentence; None when it need not:
+        an operator (``LEADEXEC_OPERATOR_MFA=required``), or a user connected to an
+        application that requires two-step sign-in (its sign-ins would be refused)."""
         if user.is_operator and self.settings.operator_mfa == "required":
             return N_(
                 "Operators must keep a second factor to use the operators' pages. Add another "
                 "passkey or an authenticator app first."
             )
+        if tx is None:
+            with self.store.transaction() as own:
+                return self.needs_second_factor(user, own)
+        for listing in tx.grants_for_user(user.id):
+            app = tx.app_by_id(listing.grant.app_id)
+            if app is not None and app.require_mfa and listing.grant.active:
+                return N_(
+                    "An application you use requires two-step sign-in. Add another passkey or "
+                    "an authenticator app first, or remove its access on your connected "
+                    "applications page."
+                )
         return None
 
     def confirmed(self, session: Session, amr: tuple[str, ...]) -> None:
@@ -73,8 +86,8 @@ class AccountFactors:
         """Refused, with the reason, when a policy needs the factor about to go."""
         with self.store.transaction() as tx:
             left = _factors(tx, user.id)
-        why = self.needs_second_factor(user)
-        if why and left <= 1:
+            why = self.needs_second_factor(user, tx) if left <= 1 else None
+        if why:
             raise Conflict(why)
 
     # -- the second step after the password ----------------------------------------------
@@ -123,8 +136,8 @@ class AccountFactors:
             owned = tx.passkeys_for_user(user.id)
             if passkey_id not in {p.id for p in owned}:
                 raise NotFound(N_("That passkey is not on your account."))
-            why = self.needs_second_factor(user)
-            if why and _factors(tx, user.id) <= 1:
+            why = self.needs_second_factor(user, tx) if _factors(tx, user.id) <= 1 else None
+            if why:
                 raise Conflict(why)
             name = next(p.name for p in owned if p.id == passkey_id)
             tx.delete_passkey(user.id, passkey_id)
