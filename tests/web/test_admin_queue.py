@@ -228,6 +228,11 @@ def test_operators_are_mailed_when_a_partner_registers_an_application(operator) 
     services.accounts.create_user(
         email="op2@example.com", name="Op Two", password=PASSWORD, operator=True, locale="fr-FR"
     )
+    gone = services.accounts.create_user(
+        email="gone@example.com", name="Gone", password=PASSWORD, operator=True
+    )
+    with services.storage.transaction() as tx:  # a disabled operator is told nothing
+        tx.set_user_disabled(gone.id, services.clock.now())
     partner = services.accounts.create_user(email="pat@p.example", name="Pat", password=PASSWORD)
     client.cookies.clear()
     sign_in(client, "pat@p.example")

@@ -49,7 +49,8 @@ class Users(Protocol):
 
 class Operators(Protocol):
     def operators(self) -> list[User]:
-        """Every operator account, oldest first (whom a new application is announced to)."""
+        """Every enabled operator account, oldest first (whom a new application is
+        announced to)."""
         ...
 
 

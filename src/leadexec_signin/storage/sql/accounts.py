@@ -48,7 +48,9 @@ class AccountRepository:
 
     def operators(self) -> list[User]:
         rows = self.c.execute(
-            select(t.users).where(t.users.c.is_operator.is_(True)).order_by(t.users.c.created_at)
+            select(t.users)
+            .where(t.users.c.is_operator.is_(True), t.users.c.disabled_at.is_(None))
+            .order_by(t.users.c.created_at)
         ).all()
         return [user_from_row(row) for row in rows]
 
