@@ -1,6 +1,7 @@
 """Passkeys in Chromium with its virtual authenticator: a user goes from password-only to a
 passkey on the security page, then signs in with it and no password, by the button and by the
-browser's autofill; the hostile answers are refused."""
+browser's autofill; step-up on acr_values and an application that requires two-step sign-in
+end with the passkey too; the hostile answers are refused."""
 
 from __future__ import annotations
 
@@ -248,3 +249,81 @@ def test_totp_enrolment_and_two_step_sign_in_with_pyotp_codes_and_a_recovery_cod
     page.get_by_label("Recovery code", exact=True).fill(codes[0])
     page.get_by_role("button", name="Continue with a recovery code").click()
     page.wait_for_url("**/account/apps")
+
+
+def oauth_client(idp: LocalIdp, *, require_mfa: bool = False) -> tuple[OAuth2Client, str]:
+    redirect = f"{idp.partner}/cb"
+    app, secret = idp.services.registry.register(
+        name="Strict RP" if require_mfa else "Careful RP",
+        origins=[],
+        scopes="profile,email",
+        with_secret=True,
+        client=ClientRegistration(redirect_uris=(redirect,), require_mfa=require_mfa),
+    )
+    idp.services.operator.set_app_status(app.id, "approved")
+    client = OAuth2Client(
+        app.id, secret, scope="openid profile", redirect_uri=redirect, code_challenge_method="S256"
+    )
+    return client, redirect
+
+
+def id_token_after_consent(idp: LocalIdp, page: Page, client: OAuth2Client, verifier: str) -> dict:
+    page.get_by_role("button", name="Allow", exact=True).click()
+    page.wait_for_url(f"{client.redirect_uri}?**")
+    answer = client.fetch_token(
+        f"{idp.url}/oauth2/token", authorization_response=page.url, code_verifier=verifier
+    )
+    return jwt.decode(answer["id_token"], options={"verify_signature": False})
+
+
+def test_step_up_on_acr_values_signs_in_again_with_the_passkey(
+    idp: LocalIdp, ctx: BrowserContext, shot: Callable[..., Path]
+) -> None:
+    """Signed in with a password, then a passkey added: a client asking acr_values=mfa sends
+    the user to sign in again, told to use the passkey, and gets acr mfa."""
+    email = idp.new_user("stepup@example.com")
+    ctx.add_init_script(NO_AUTOFILL)
+    page = ctx.new_page()
+    attach(ctx, page)
+    sign_in_with_password(page, idp.url, email)
+    page.wait_for_url("**/account/apps")
+    add_passkey(page, idp.url)  # this session stays a password one
+    client, _ = oauth_client(idp)
+    verifier = secrets.token_urlsafe(48)
+    url, _state = client.create_authorization_url(
+        f"{idp.url}/oauth2/authorize", code_verifier=verifier, nonce="n-2", acr_values=ACR_MFA
+    )
+    page.goto(url)
+    page.wait_for_url("**/account/login?**step=mfa**")
+    assert page.get_by_text("This needs a second factor: sign in with your passkey.").is_visible()
+    shot(page, "step-up-acr-values")
+    page.get_by_role("button", name="Sign in with a passkey").click()
+    claims = id_token_after_consent(idp, page, client, verifier)
+    assert claims["acr"] == ACR_MFA and {"user", "mfa"} <= set(claims["amr"])
+
+
+def test_an_application_that_requires_two_steps_has_its_user_enrol_first(
+    idp: LocalIdp, ctx: BrowserContext, shot: Callable[..., Path]
+) -> None:
+    """A user without a second factor is sent to add one before consenting, then signs in
+    with it and reaches the client, whose ID token says mfa."""
+    email = idp.new_user("strict@example.com")
+    ctx.add_init_script(NO_AUTOFILL)
+    page = ctx.new_page()
+    attach(ctx, page)
+    sign_in_with_password(page, idp.url, email)
+    page.wait_for_url("**/account/apps")
+    client, _ = oauth_client(idp, require_mfa=True)
+    verifier = secrets.token_urlsafe(48)
+    url, _state = client.create_authorization_url(
+        f"{idp.url}/oauth2/authorize", code_verifier=verifier, nonce="n-3"
+    )
+    page.goto(url)
+    page.wait_for_url("**/account/security?**step=mfa**")
+    shot(page, "require-mfa-enrol")
+    page.get_by_label("Name of the new passkey").fill("Phone")
+    page.get_by_role("button", name="Add a passkey").click()
+    page.get_by_role("link", name="Sign in with your passkey to continue").click()
+    page.get_by_role("button", name="Sign in with a passkey").click()
+    claims = id_token_after_consent(idp, page, client, verifier)
+    assert claims["acr"] == ACR_MFA and {"user", "mfa"} <= set(claims["amr"])
