@@ -26,7 +26,7 @@ class ScopeLine:
     words: str
 
 
-def consent_page(
+def consent_dialog(
     request: Request,
     *,
     app: Application,

@@ -78,11 +78,11 @@ def login_redirect(request: Request, out: ShowLogin) -> Response:
     return RedirectResponse(where + urlencode(query), status_code=303)
 
 
-def consent_page(request: Request, out: AskConsent) -> Response:
+def oauth_consent(request: Request, out: AskConsent) -> Response:
     ctx = out.ctx
     params = ctx.request.continuation()
     redirect = ctx.target.redirect_uri
-    return consent.consent_page(
+    return consent.consent_dialog(
         request,
         app=ctx.app,
         origin=form_target(redirect) or redirect,
@@ -134,7 +134,7 @@ async def _authorize(
     if isinstance(out, ShowLogin):
         return login_redirect(request, out)
     if isinstance(out, AskConsent):
-        return consent_page(request, out)
+        return oauth_consent(request, out)
     return send_back(request, out)
 
 

@@ -76,10 +76,10 @@ def login_redirect(
     )
 
 
-def consent_page(request: Request, asked: ConsentNeeded) -> Response:
+def popup_consent(request: Request, asked: ConsentNeeded) -> Response:
     ctx = asked.ctx
     hl = requested_language(request)
-    return consent.consent_page(
+    return consent.consent_dialog(
         request,
         app=ctx.app,
         origin=ctx.request.origin,
@@ -136,7 +136,7 @@ async def _popup(
     if isinstance(outcome, LoginNeeded):
         return login_redirect(req, requested_language(request), outcome)
     if isinstance(outcome, ConsentNeeded):
-        return consent_page(request, outcome)
+        return popup_consent(request, outcome)
     assert isinstance(outcome, Done)
     return result_page(request, req, mode="popup", authorization=outcome.authorization)
 
