@@ -104,6 +104,7 @@ PAGES: dict[str, tuple[bool, Callable[[Audit], str]]] = {
     "profile": (True, lambda a: "/account/profile"),
     "delete-account": (True, lambda a: "/account/delete"),
     "admin-users": (True, lambda a: "/admin/users"),
+    "admin-tokens": (True, lambda a: "/admin/tokens"),
     "admin-user": (True, lambda a: f"/admin/users/{a.site.services.people.by_email(a.email).id}"),
     "consent": (
         True,
