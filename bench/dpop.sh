@@ -15,6 +15,9 @@ set -euo pipefail
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$BENCH_DIR/.." && pwd)
 export BENCH_DIR
+# Proofs are dated when made and live 60 s: the quiet gate must not eat their lifetime (set
+# before lib/common.sh, whose default is 45 s).
+QUIET_WAIT_S=${QUIET_WAIT_S:-5}
 # shellcheck source=lib/common.sh
 source "$BENCH_DIR/lib/common.sh"
 
@@ -25,8 +28,6 @@ BACKEND=${BACKEND:-sqlite}
 PG_URL=${PG_URL:-}
 OURS_REDIS_URL=${OURS_REDIS_URL:-}
 PROOFS=${PROOFS:-60000}
-# Proofs are dated when made and live 60 s: the quiet gate must not eat their lifetime.
-QUIET_WAIT_S=${QUIET_WAIT_S:-5}
 PY=$ROOT/.venv/bin/python
 LX=$ROOT/.venv/bin/leadexec-signin
 H=127.0.0.1 P=${PORT:-18170}
