@@ -14,10 +14,13 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import pyotp
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
 
+from leadexec_signin.core.accounts import User
 from leadexec_signin.core.authorize import AuthorizeRequest
 from support.artifacts import merge_json
 from support.live import NO_FEDCM, ROOT, SCREENSHOTS, Site
@@ -40,6 +43,7 @@ class Audit:
     own_app: str  # an application of the user's own (a partner), in development mode
     axe: Path
     results: dict[str, dict[str, object]]
+    two_step: User | None = None  # has the authenticator app: its second step is audited
 
 
 @pytest.fixture(scope="module")
@@ -59,10 +63,16 @@ def audit(site: Site, node_modules: Path) -> Iterator[Audit]:
     site.services.registry.create_button(app_id=own.id, scopes="profile")
     # An authenticator app being set up (made by the page's POST): its page shows the QR code.
     site.services.codes.start(user)
+    # Someone between the password and the second step (a pending sign-in cookie per context).
+    two_step = site.services.accounts.create_user(
+        email="audit-2fa@example.com", name="Tove Two-Step", password=PASSWORD
+    )
+    totp = pyotp.TOTP(site.services.codes.start(two_step).secret)
+    site.services.codes.confirm(two_step, totp.now())
     site.services.registry.ensure_try_it(site.services.settings.issuer_origin)
     results: dict[str, dict[str, object]] = {}
     axe = node_modules / "axe-core" / "axe.min.js"
-    yield Audit(site, email, site.btn_b, own.id, axe, results)
+    yield Audit(site, email, site.btn_b, own.id, axe, results, two_step)
     merge_json(SUMMARY, results)
 
 
@@ -80,6 +90,7 @@ PAGES: dict[str, tuple[bool, Callable[[Audit], str]]] = {
     # name: (signed in?, path)
     "login": (False, lambda a: "/account/login"),
     "login-console": (False, lambda a: "/account/login?next=/developers"),
+    "second-step": (False, lambda a: "/account/second-step"),
     "signup": (False, lambda a: "/account/signup"),
     "forgot": (False, lambda a: "/account/forgot"),
     "api-docs": (False, lambda a: "/docs"),
@@ -93,6 +104,7 @@ PAGES: dict[str, tuple[bool, Callable[[Audit], str]]] = {
     "email": (True, lambda a: "/account/email"),
     "security": (True, lambda a: "/account/security"),
     "security-app": (True, lambda a: "/account/security/app"),
+    "login-step-up": (True, lambda a: "/account/login?step=mfa&next=/admin"),
     "console-apps": (True, lambda a: "/developers"),
     "console-app": (True, lambda a: f"/developers/apps/{a.own_app}"),
     "console-buttons": (True, lambda a: "/developers/buttons"),
@@ -142,6 +154,9 @@ def test_every_page_passes_axe_and_fits_a_phone(
         context.add_init_script(NO_FEDCM)
         if signed_in:
             sign_in(context, audit.site, audit.email)
+        elif audit.two_step is not None:
+            pending = audit.site.services.factors.begin_second_step(audit.two_step, "/")
+            context.add_cookies([{"name": "le_2fa", "value": pending, "url": audit.site.idp}])
         page = context.new_page()
         for name, (needs_user, path) in PAGES.items():
             if needs_user != signed_in:
@@ -150,6 +165,7 @@ def test_every_page_passes_axe_and_fits_a_phone(
             join = "&" if "?" in target else "?"
             page.goto(f"{audit.site.idp}{target}{join}lang={language}")
             assert page.evaluate("document.documentElement.lang") == language, name
+            assert urlsplit(page.url).path == urlsplit(target).path, (name, page.url)
             violations = axe_violations(page, audit.axe)
             blocking = [v for v in violations if v["impact"] in BLOCKING]
             overflow = page.evaluate("document.scrollingElement.scrollWidth - window.innerWidth")
