@@ -1,9 +1,9 @@
 """What a person does with their own account: change the profile, download their data, and
 delete the account.
 
-Deleting asks for the password or a recent proof (the security page's re-authentication: a
-password, a passkey or the authenticator app within the last 5 minutes) and the address typed
-again; then it is the operators' delete (``people.erase``): every grant ends with
+Deleting asks for the password or a recent proof (the security page's re-authentication with
+a passkey, or a sign-in, with its second factor if the account has one, within 5 minutes) and
+the address typed again; then it is the operators' delete (``people.erase``): every grant ends with
 ``via: account_deleted``, sessions end, the row goes. The last operator cannot leave this way.
 """
 
@@ -76,8 +76,8 @@ class OwnAccount:
         if not password_ok and not is_fresh(session.proven_at, self.clock.now()):
             raise InvalidCredentials(
                 N_(
-                    "Enter your password, or confirm it is you with a passkey or your "
-                    "authenticator app on the Security page first."
+                    "Enter your password, or confirm it is you with a passkey on the Security "
+                    "page first."
                 ),
                 status=403,
             )

@@ -1,8 +1,8 @@
 """The person's own account: the profile (name, company, time zone, language), the download
 of everything we keep about them, and deleting the account (over ``core/actions/own_account``).
 
-Deleting asks for the password, or a recent proof on the Security page (a passkey or the
-authenticator app, the same five-minute rule the security page uses), and the address typed.
+Deleting asks for the password, or a recent proof (a passkey on the Security page, or a
+sign-in: the same five-minute rule the security page uses), and the address typed.
 """
 
 from __future__ import annotations
