@@ -466,8 +466,13 @@ def test_an_operator_rejects_a_pending_application_with_a_reason(tmp_path: Path)
     )  # fmt: skip
     assert isinstance(created, dict)
     app_id = str(created["appId"])
-    rejected = ok(tmp_path, "apps", "reject", app_id, "--reason", "No privacy policy.")
-    assert isinstance(rejected, dict) and rejected["status"] == "suspended"
+    said = run(tmp_path, "apps", "reject", app_id, "--reason", "No privacy policy.")
+    assert said.returncode == 0, said.stderr
+    # Made at the command line, it has no owner: nobody is said to be emailed.
+    assert "is rejected (now suspended); it has no owner to email." in said.stdout
+    shown = ok(tmp_path, "apps", "list")
+    assert isinstance(shown, list)
+    assert [a["status"] for a in shown if a["appId"] == app_id] == ["suspended"]
     again = run(tmp_path, "apps", "reject", app_id, "--reason", "Still no.")
     assert again.returncode != 0 and "Traceback" not in again.stderr
     assert "Only an application waiting for approval can be rejected" in again.stderr

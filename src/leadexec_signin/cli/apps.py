@@ -119,7 +119,8 @@ def cmd_apps_status(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_apps_reject(args: argparse.Namespace, settings: Settings) -> int:
     app = build_migrated(settings).operator.reject(args.app_id, args.reason, actor="cli")
-    emit(args, app_json(app), f"{app.id} is rejected (now {app.status}); its owner was emailed.")
+    told = "its owner was emailed the reason" if app.owner_id else "it has no owner to email"
+    emit(args, app_json(app), f"{app.id} is rejected (now {app.status}); {told}.")
     return 0
 
 
