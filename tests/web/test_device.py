@@ -233,3 +233,20 @@ def test_a_device_only_client_needs_no_origin_or_redirect_uri(client, world) -> 
     assert app.device_grant and not app.redirect_uris and not app.origins
     with pytest.raises(InvalidRequest):  # turning the device flow off would leave it unreachable
         services.registry.set_client(app.id, ClientRegistration())
+
+
+def test_an_application_that_requires_two_step_sign_in_is_never_approved_by_a_password(
+    client, world
+) -> None:
+    c = device_client(world, require_mfa=True)
+    got = start(client, c).json()
+    sign_in(client)  # a password only
+    page = client.get("/device", params={"user_code": got["user_code"]})
+    assert page.status_code == 403 and "requires two-step sign-in" in page.text
+    forced = client.post(
+        "/device",
+        headers={"Origin": ISSUER},
+        data={"csrf": csrf_of(page.text), "user_code": got["user_code"], "decision": "allow"},
+    )
+    assert forced.status_code == 403
+    assert poll(client, c, got["device_code"]).json()["error"] == "authorization_pending"

@@ -23,11 +23,13 @@ from leadexec_signin.core.clock import Clock
 from leadexec_signin.core.device_codes import APPROVED as CODE_APPROVED
 from leadexec_signin.core.device_codes import DENIED, DeviceCode
 from leadexec_signin.core.errors import (
+    AccessDenied,
     InvalidRequest,
     InvalidScope,
     InvalidUserCode,
     UnauthorizedClient,
 )
+from leadexec_signin.core.factors import missing_second_factor
 from leadexec_signin.core.limits import count_or_refuse
 from leadexec_signin.core.ports import Audit, DeviceCodes, RateLimiter, Store
 from leadexec_signin.core.scopes import OFFLINE_ACCESS, OPENID, PROTOCOL_SCOPES, SCOPES
@@ -125,7 +127,7 @@ class DeviceFlow:
         )  # fmt: skip
 
     def _pending(
-        self, tx: DeviceTx, typed: str, user: User, ip: str
+        self, tx: DeviceTx, typed: str, user: User, ip: str, amr: tuple[str, ...]
     ) -> tuple[DeviceCode, Application]:
         # Every entry counts, right or wrong: that is what makes guessing hopeless.
         count_or_refuse(self.limiter, self.settings.user_code_limit, "user-code-ip", ip)
@@ -146,12 +148,20 @@ class DeviceFlow:
             raise UnauthorizedClient(
                 "The application is pending: until it is approved only its owner can sign in."
             )
+        if missing_second_factor(app.require_mfa, amr):
+            # As /oauth2/authorize refuses: never approved by a password-only session.
+            raise AccessDenied(
+                "This application requires two-step sign-in. Sign in again with a passkey or "
+                "an authenticator app (add one on your LeadExec security page), then enter the "
+                "code again."
+            )
         return found, app
 
-    def prompt(self, typed: str, user: User, ip: str) -> Prompt:
-        """The code a person typed, checked before they are asked to confirm."""
+    def prompt(self, typed: str, user: User, ip: str, amr: tuple[str, ...] = ()) -> Prompt:
+        """The code a person typed, checked before they are asked to confirm; ``amr``: how
+        their session was signed in (an application may require a second factor)."""
         with self.store.transaction() as tx:
-            found, app = self._pending(tx, typed, user, ip)
+            found, app = self._pending(tx, typed, user, ip, amr)
         normalized = device_codes.normalize(typed)
         assert normalized is not None
         return Prompt(app, found.scopes, device_codes.shown(normalized))
@@ -165,11 +175,12 @@ class DeviceFlow:
         *,
         auth_time: datetime | None,
         sid: str,
+        amr: tuple[str, ...] = (),
     ) -> Prompt:
         """Allow (the grant widened, as consent does) or deny; once per code."""
         now = self.clock.now()
         with self.store.transaction() as tx:
-            found, app = self._pending(tx, typed, user, ip)
+            found, app = self._pending(tx, typed, user, ip, amr)
             status = CODE_APPROVED if allow else DENIED
             if not tx.decide_device_code(
                 found.user_code_hash, status, now, user_id=user.id, auth_time=auth_time, sid=sid

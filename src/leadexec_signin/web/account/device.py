@@ -51,16 +51,17 @@ def _entry(request: Request, user, typed: str = "", error: SigninError | None = 
 
 async def device_page(request: Request) -> Response:
     typed = request.query_params.get("user_code", "")[:64]
-    _session, user = await _signed_in(request, typed)
+    session, user = await _signed_in(request, typed)
     if not typed:
         return _entry(request, user)
-    return await _confirm(request, user, typed)
+    return await _confirm(request, session, user, typed)
 
 
-async def _confirm(request: Request, user, typed: str) -> Response:  # noqa: ANN001
+async def _confirm(request: Request, session, user, typed: str) -> Response:  # noqa: ANN001
     svc = services(request)
     try:
-        prompt = await call(svc.device.prompt, typed, user, client_ip(request, svc.settings))
+        ip = client_ip(request, svc.settings)
+        prompt = await call(svc.device.prompt, typed, user, ip, session.amr)
     except SigninError as exc:
         return _entry(request, user, typed, exc)
     context = {"step": "confirm", "user": user, "prompt": prompt, "app": prompt.app,
@@ -74,12 +75,12 @@ async def device_post(request: Request) -> Response:
     session, user = await _signed_in(request, typed)
     decision = form.get("decision", "")
     if decision not in ("allow", "cancel"):
-        return await _confirm(request, user, typed)
+        return await _confirm(request, session, user, typed)
     svc = services(request)
     try:
         prompt = await call(
             svc.device.decide, typed, decision == "allow", user, client_ip(request, svc.settings),
-            auth_time=session.proven_at, sid=public_sid(session),
+            auth_time=session.proven_at, sid=public_sid(session), amr=session.amr,
         )  # fmt: skip
     except SigninError as exc:
         return _entry(request, user, typed, exc)
