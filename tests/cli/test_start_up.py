@@ -170,3 +170,28 @@ def test_the_first_run_says_it_is_installing_and_later_runs_say_nothing(tmp_path
     assert (again.returncode, again.stderr) == (0, "")
     (tmp_path / "pyproject.toml").write_text("[project]\nname = 'y'\n")  # a changed project
     assert source().stderr == "Installing dependencies into .venv, about a minute...\n"
+
+
+def test_serve_refuses_an_rp_id_that_is_not_the_issuers_domain(tmp_path: Path) -> None:
+    """LEADEXEC_WEBAUTHN_RP_ID may name the issuer's host or a parent domain of it; anything
+    else stops the server before it listens, in one sentence."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "LEADEXEC_DATA_DIR": str(tmp_path),
+        "LEADEXEC_LOG_LEVEL": "WARNING",
+        "LEADEXEC_ISSUER": "https://id.example.com",
+        "LEADEXEC_WEBAUTHN_RP_ID": "evil.com",
+    }
+    env.pop("LEADEXEC_DATABASE_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "leadexec_signin.cli", "serve", "--port", str(port)],
+        capture_output=True, text=True, env=env, timeout=90, check=False,
+    )  # fmt: skip
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert (
+        "LEADEXEC_WEBAUTHN_RP_ID must be the issuer's host (id.example.com) or a parent domain "
+        "of it, got 'evil.com'" in done.stderr
+    )
+    with socket.socket() as probe:  # it never listened
+        assert probe.connect_ex(("127.0.0.1", port)) != 0
