@@ -54,12 +54,14 @@ def test_a_version_1_token_still_verifies_without_amr() -> None:
     assert claims.scopes == frozenset({"profile", "email", "openid"})
 
 
-@pytest.mark.parametrize("version", [1, 2])
+@pytest.mark.parametrize("version", [1, 2, 4])
 def test_no_byte_can_be_changed(version: int) -> None:
     token = (
         version_1(KEY, "grt_x")
         if version == 1
-        else access_tokens.mint(KEY, "grt_x", SCOPES, EXPIRES, ("pwd",))
+        else access_tokens.mint(
+            KEY, "grt_x", SCOPES, EXPIRES, ("pwd",), aud="/mcp" if version == 4 else None
+        )
     )
     text = token[len(PREFIX) :]
     raw = bytearray(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
@@ -90,3 +92,15 @@ def test_a_dpop_bound_token_carries_its_key_and_its_sign_in() -> None:
     raw[30] ^= 1
     forged = "lea_" + base64.urlsafe_b64encode(bytes(raw)).rstrip(b"=").decode()
     assert access_tokens.verify(forged, key) is None
+
+
+@pytest.mark.parametrize("jkt", [None, "A" * 43], ids=["a bearer token", "a DPoP-bound token"])
+@pytest.mark.parametrize("aud", ["/api/v1", "/mcp", None])
+def test_the_resource_rides_in_the_token(aud: str | None, jkt: str | None) -> None:
+    """Versions 4 and 5 (RFC 8707): the audience byte under the MAC; none named keeps 2 and 3."""
+    token = access_tokens.mint(KEY, "grt_abc", SCOPES, EXPIRES, ("pwd",), jkt, aud)
+    claims = access_tokens.verify(token, KEY)
+    assert claims is not None
+    assert (claims.aud, claims.jkt, claims.amr, claims.grant_id) == (aud, jkt, ("pwd",), "grt_abc")
+    raw = base64.urlsafe_b64decode(token[4:] + "=" * (-len(token[4:]) % 4))
+    assert raw[0] == {(None, None): 2, (None, "A" * 43): 3}.get((aud, jkt), 4 if jkt is None else 5)

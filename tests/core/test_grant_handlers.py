@@ -176,7 +176,7 @@ def test_a_handler_reads_only_the_parameters_it_declares() -> None:
     w = World()
     raw = w.refresh_token()
     admitted = w.endpoint.admit(seed("refresh_token", {"refresh_token": raw}))
-    assert admitted.handler.params == {"refresh_token", "scope"}
+    assert admitted.handler.params == {"refresh_token", "scope", "resource"}
     with w.store.reading() as tx:
         from leadexec_signin.core.actions.token_step import Step
 

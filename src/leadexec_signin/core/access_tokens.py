@@ -14,7 +14,10 @@ user signed in without a read, and a token says what its own sign-in was, not th
 latest. Version 1 tokens (no sign-in byte) are still read, with no ``amr``; tokens from before
 these formats (``lea_`` + 43 random characters) are looked up in storage as they always were.
 Version 3 is version 2 bound to a DPoP key (RFC 9449 section 6): the 32 bytes of the key's RFC
-7638 thumbprint (``cnf.jkt``) follow the nonce, under the same MAC.
+7638 thumbprint (``cnf.jkt``) follow the nonce, under the same MAC. Versions 4 and 5 are 2 and 3
+with one more byte after the sign-in bits: the RFC 8707 resource the token is for (its ``aud``,
+an index into ``core/resources.py``); a token for no resource in particular is still minted as
+version 2 or 3, so every token the LeadExec API took before is read the same.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import struct
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from leadexec_signin.core import resources
 from leadexec_signin.core.factors import AMR_ORDER
 from leadexec_signin.core.scopes import PROTOCOL_SCOPES, SCOPES
 
@@ -37,8 +41,12 @@ _HEADS = {
     1: struct.Struct(">B8sIB8s"),  # version, kid, expires, scope bits, nonce
     2: struct.Struct(">B8sIBB8s"),  # version, kid, expires, scope bits, amr bits, nonce
     3: struct.Struct(">B8sIBB8s"),  # as 2, then the DPoP key's thumbprint (32 bytes)
+    4: struct.Struct(">B8sIBBB8s"),  # as 2, with the audience byte before the nonce
+    5: struct.Struct(">B8sIBBB8s"),  # as 4, then the DPoP key's thumbprint
 }
 BOUND = 3
+AIMED, AIMED_BOUND = 4, 5
+_BOUND_VERSIONS = (BOUND, AIMED_BOUND)
 _JKT_LENGTH = 32
 _HEAD = _HEADS[VERSION]
 _MAC_LENGTH = 32
@@ -66,6 +74,7 @@ class Claims:
     expires_at: datetime
     amr: tuple[str, ...] | None = None  # how the user signed in; None: not recorded
     jkt: str | None = None  # the DPoP key's thumbprint (base64url) for a bound token
+    aud: str | None = None  # the resource it is for (``core/resources.py``); None: any
 
 
 def new_mac_key(now: datetime) -> MacKey:
@@ -87,15 +96,20 @@ def mint(
     expires_at: datetime,
     amr: tuple[str, ...] | None = None,
     jkt: str | None = None,
+    aud: str | None = None,
 ) -> str:
-    head = _HEAD.pack(
-        VERSION if jkt is None else BOUND,
+    fields = (
         key.kid.encode("ascii"),
         int(expires_at.timestamp()),
         _scope_bits(scopes),
         _amr_bits(amr),
-        secrets.token_bytes(8),
     )
+    if aud is None:
+        head = _HEAD.pack(VERSION if jkt is None else BOUND, *fields, secrets.token_bytes(8))
+    else:
+        version = AIMED if jkt is None else AIMED_BOUND
+        aimed = resources.audience_byte(aud)
+        head = _HEADS[version].pack(version, *fields, aimed, secrets.token_bytes(8))
     if jkt is not None:
         head += base64.urlsafe_b64decode(jkt + "=" * (-len(jkt) % 4))
     body = head + grant_id.encode("ascii")
@@ -131,19 +145,26 @@ def verify(token: str, key: MacKey) -> Claims | None:
     if not hmac.compare_digest(mac, expected):
         return None
     head = _HEADS.get(body[0])
-    start = head.size + (_JKT_LENGTH if body[0] == BOUND else 0) if head is not None else 0
+    bound = body[0] in _BOUND_VERSIONS
+    start = head.size + (_JKT_LENGTH if bound else 0) if head is not None else 0
     if head is None or len(body) <= start:
         return None
+    aimed = 0
     if body[0] == 1:
         _version, kid, expires, bits, _nonce = head.unpack_from(body)
         methods = 0
+    elif body[0] in (AIMED, AIMED_BOUND):
+        _version, kid, expires, bits, methods, aimed, _nonce = head.unpack_from(body)
     else:
         _version, kid, expires, bits, methods, _nonce = head.unpack_from(body)
     if kid.decode("ascii") != key.kid:
         return None
+    aud = resources.from_byte(aimed)
+    if aimed and aud is None:
+        return None  # a resource this server no longer knows
     amr = tuple(name for name, bit in _AMR_BITS.items() if methods & bit)
     jkt = None
-    if body[0] == BOUND:
+    if bound:
         jkt = base64.urlsafe_b64encode(body[head.size : start]).rstrip(b"=").decode("ascii")
     return Claims(
         kid=key.kid,
@@ -152,6 +173,7 @@ def verify(token: str, key: MacKey) -> Claims | None:
         expires_at=datetime.fromtimestamp(expires, UTC),
         amr=amr or None,
         jkt=jkt,
+        aud=aud,
     )
 
 

@@ -282,6 +282,13 @@ class InvalidScope(SigninError):
     description = "The requested scope is unknown or not allowed for this client."
 
 
+class InvalidTarget(SigninError):
+    # RFC 8707 section 2: a resource that is not one of ours, or not for this authorization.
+    code = "invalid_target"
+    status = 400
+    description = "The resource is unknown or not one this request may name."
+
+
 class UnsupportedResponseType(SigninError):
     code = "unsupported_response_type"
     status = 400

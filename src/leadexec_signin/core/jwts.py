@@ -46,7 +46,7 @@ def read_own(
     token: str,
     keys: Iterable[SigningKey],
     *,
-    audience: str | None = None,
+    audience: str | list[str] | None = None,
     issuer: str,
     verify_exp: bool = True,
     typ: str | None = None,

@@ -22,6 +22,7 @@ from leadexec_signin.core.errors import (
     AccessDenied,
     InvalidRequest,
     InvalidScope,
+    InvalidTarget,
     RequestNotSupported,
     RequestUriNotSupported,
     UnauthorizedClient,
@@ -29,6 +30,7 @@ from leadexec_signin.core.errors import (
 )
 from leadexec_signin.core.factors import ACR_VALUES
 from leadexec_signin.core.ports import Apps
+from leadexec_signin.core.resources import check_resource
 from leadexec_signin.core.scopes import OPENID, PROTOCOL_SCOPES, SCOPES
 
 PROMPTS = frozenset({"none", "login", "consent", "select_account"})
@@ -62,6 +64,8 @@ class OAuthRequest:
     # OpenID Connect Core 3.1.2.1 and 5.5: the assurance the client wants (core/factors.py).
     acr_values: str = ""
     claims: str = ""
+    # RFC 8707: the resource the tokens are for (one; ``core/resources.py``).
+    resource: str = ""
     # Parameters sent more than once (RFC 6749 section 3.1: an error).
     duplicates: tuple[str, ...] = field(default=())
     # Read from a pushed request (RFC 9126, ``actions/par.py``), not from the address.
@@ -106,6 +110,7 @@ class OAuthContext:
     prompts: frozenset[str]
     max_age: int | None
     claims: ClaimsRequest = field(default_factory=ClaimsRequest)
+    resource: str | None = None  # RFC 8707, its path (``core/resources.py``); None: none
 
     @property
     def app(self) -> Application:
@@ -152,6 +157,9 @@ def check_target(tx: Apps, req: OAuthRequest) -> Target:
 
 
 def check_parameters(req: OAuthRequest) -> None:
+    if "resource" in req.duplicates:
+        # RFC 8707 allows several; a token here has one audience (``core/resources.py``).
+        raise InvalidTarget("Name one resource per request; ask again for another.")
     if req.duplicates:
         raise InvalidRequest(f"{req.duplicates[0]} was sent more than once.")
     if req.response_mode and req.response_mode not in RESPONSE_MODES:
@@ -249,9 +257,10 @@ def check_claims(req: OAuthRequest, app: Application) -> ClaimsRequest:
     return claims
 
 
-def check_request(req: OAuthRequest, target: Target) -> OAuthContext:
+def check_request(req: OAuthRequest, target: Target, issuer: str) -> OAuthContext:
     """The checks after the target is known, in order; their errors are redirected."""
     check_parameters(req)
+    resource = check_resource(issuer, req.resource)
     check_pushed(req, target.app)
     check_app_status(target)
     data, protocol = check_scope(req, target.app)
@@ -260,4 +269,4 @@ def check_request(req: OAuthRequest, target: Target) -> OAuthContext:
     max_age = check_max_age(req)
     claims = check_claims(req, target.app)
     data |= claims.scopes & target.app.scopes
-    return OAuthContext(req, target, data, protocol, prompts, max_age, claims)
+    return OAuthContext(req, target, data, protocol, prompts, max_age, claims, resource)

@@ -33,6 +33,8 @@ class RefreshToken:
     # RFC 9449 section 5: the DPoP key (RFC 7638 thumbprint) a public client's refresh token
     # is bound to; a refresh must prove that key. None: not bound.
     dpop_jkt: str | None = None
+    # RFC 8707: the resource its access tokens are for; None: none named.
+    resource: str | None = None
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,8 @@ class AccessToken:
     amr: tuple[str, ...] | None = None
     # RFC 9449 section 6: the thumbprint of the DPoP key the token is bound to (cnf.jkt).
     jkt: str | None = None
+    # RFC 8707: the resource it is for (``core/resources.py``); None: none named.
+    aud: str | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,8 @@ class AuthorizationCode:
     # OpenID Connect: when the user signed in, and the browser session (public form).
     auth_time: datetime | None = None
     sid: str = ""
+    # RFC 8707: the resource the request named (``core/resources.py``); None: none.
+    resource: str | None = None
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,19 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.responses import Response
 
+from leadexec_signin.core import resources
 from leadexec_signin.core.accounts import User
 from leadexec_signin.core.apps import Application
 from leadexec_signin.core.scopes import OPENID, OPENID_WORDS, SCOPES, ordered
 from leadexec_signin.i18n import N_
 from leadexec_signin.web.context import services
 from leadexec_signin.web.security.csrf import attach_csrf_cookie, csrf_token
+
+# RFC 8707: the resource an authorization request named, as the dialog names it.
+RESOURCE_WORDS = {
+    resources.API: N_("the LeadExec API"),
+    resources.MCP: N_("LeadExec for AI assistants (MCP)"),
+}
 
 
 @dataclass(frozen=True)
@@ -39,7 +46,9 @@ def consent_dialog(
     hidden: Sequence[tuple[str, str]],
     switch_next: str,
     headers: Mapping[str, str],
+    resource: str | None = None,
 ) -> Response:
+    """``resource``: the resource the tokens will be for (RFC 8707), named in the dialog."""
     settings = services(request).settings
     lines = [ScopeLine(s, SCOPES[s]) for s in ordered(ask)]
     if not lines and shown == OPENID:
@@ -58,6 +67,11 @@ def consent_dialog(
             "scopes_field": shown,
             "csrf": csrf_token(request, settings),
             "switch_next": switch_next,
+            "resource": (
+                (RESOURCE_WORDS[resource], resources.url(settings.issuer, resource))
+                if resource is not None
+                else None
+            ),
             # A catalog sentence and its value: base.html translates it.
             "title": (N_("Allow %(app)s to access your account?"), {"app": app.name}),
         },

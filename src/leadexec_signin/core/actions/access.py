@@ -59,14 +59,16 @@ class AccessTokens:
         expires_at: datetime,
         amr: tuple[str, ...] | None = None,
         jkt: str | None = None,
+        aud: str | None = None,
     ) -> str:
         """``amr``: how the user signed in, carried by the token (None: not recorded).
-        ``jkt``: the DPoP key the token is bound to (RFC 9449 section 6.1)."""
+        ``jkt``: the DPoP key the token is bound to (RFC 9449 section 6.1). ``aud``: the
+        resource it is for (RFC 8707; None: none named)."""
         if self._newest is None:
             self._load(force=True)
         if self._newest is None:
             raise ServerError(debug="no access-token key: the server did not start up")
-        return access_tokens.mint(self._newest, grant_id, scopes, expires_at, amr, jkt)
+        return access_tokens.mint(self._newest, grant_id, scopes, expires_at, amr, jkt, aud)
 
     def secrets(self) -> list[bytes]:
         """Every key's secret, the newest first: what DPoP nonces are made and checked

@@ -3,13 +3,16 @@
 A self-proving token is checked by its MAC and expiry, then against its grant (one read,
 cached per grant for at most ``token_cache_ms``): a revoked grant or a suspended application
 ends every token at once. Tokens of the first format are still looked up by hash.
+
+RFC 8707: a token names the resource it is for (its audience), and each resource takes only
+its own (``core/resources.py``: a token that named none is the LeadExec API's, as before).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from leadexec_signin.core import credentials, jwts
+from leadexec_signin.core import credentials, jwts, resources
 from leadexec_signin.core.access_tokens import LEGACY_LENGTH
 from leadexec_signin.core.actions.access import AccessTokens
 from leadexec_signin.core.actions.keys import SigningKeys
@@ -46,11 +49,13 @@ class ApiAccess:
         proof: Proof | None = None,
         *,
         inspect: bool = False,
+        served: str = resources.API,
     ) -> tuple[AccessToken, GrantContext]:
         """``known``: the token's grant, already in hand (the token cache's): nothing is read.
         ``proof``: the DPoP proof that came with it (``Authorization: DPoP``), already checked
         against this request and this token (``ath``). ``inspect``: looked at by its client
-        (introspection), not presented for access: its binding is not checked."""
+        (introspection), not presented for access: its binding and audience are not checked.
+        ``served``: the resource it is presented at (RFC 8707)."""
         if token and token.startswith("eyJ"):
             found = self._jwt(token)
         elif not token or not credentials.looks_like(token, credentials.ACCESS):
@@ -75,6 +80,8 @@ class ApiAccess:
         # presentation only for a token bound to the proof's key.
         if inspect:
             return found
+        if not resources.accepts(served, access.aud):
+            raise InvalidToken("This access token was issued for another resource.")
         if proof is None:
             if access.jkt is not None:
                 raise InvalidDpopToken()
@@ -109,6 +116,7 @@ class ApiAccess:
             created_at=claims.expires_at - self.ttl,
             amr=claims.amr,
             jkt=claims.jkt,
+            aud=claims.aud,
         )
         return access, ctx
 
@@ -118,7 +126,7 @@ class ApiAccess:
         claims = jwts.read_own(
             token,
             self.keys.published(),
-            audience=self.issuer + "/api/v1",
+            audience=[resources.url(self.issuer, r) for r in resources.RESOURCES],
             issuer=self.issuer,
             typ=jwts.ACCESS_TOKEN_TYP,
         )
@@ -140,6 +148,7 @@ class ApiAccess:
             created_at=datetime.fromtimestamp(int(claims.get("iat", 0)), UTC),
             amr=_amr_claim(claims.get("amr")),
             jkt=jkt if isinstance(jkt, str) else None,
+            aud=_audience(claims.get("aud"), self.issuer),
         )
         return access, ctx
 
@@ -163,6 +172,14 @@ class ApiAccess:
             return None
         access, ctx = found
         return access, GrantContext(ctx.grant, ctx.app.credentials, ctx.user)
+
+
+def _audience(value: object, issuer: str) -> str | None:
+    """The resource an RFC 9068 token's ``aud`` names (ours, one; PyJWT checked it is)."""
+    for resource in resources.RESOURCES:
+        if value == resources.url(issuer, resource):
+            return resource
+    return None
 
 
 def _amr_claim(value: object) -> tuple[str, ...] | None:

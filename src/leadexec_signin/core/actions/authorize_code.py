@@ -107,7 +107,7 @@ class OAuthSurface:
         return check_target(tx, self.req)
 
     def admit(self, tx: AuthorizeTx, target: Target) -> Admitted[OAuthContext]:
-        ctx = check_request(self.req, target)
+        ctx = check_request(self.req, target, self.settings.issuer)
         req = self.req
         return Admitted(
             ctx, ctx.app, ctx.scopes, prompts=ctx.prompts, max_age=ctx.max_age,
@@ -151,6 +151,7 @@ class OAuthSurface:
                 created_at=now,
                 auth_time=session.created_at,
                 sid=public_sid(session),
+                resource=ctx.resource,
             )
         )
         tx.remember_signin(public_sid(session), session.amr, now)

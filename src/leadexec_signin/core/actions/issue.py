@@ -62,6 +62,7 @@ def add_refresh_token(
     auth_time: datetime | None = None,
     sid: str = "",
     dpop_jkt: str | None = None,
+    resource: str | None = None,
 ) -> str:
     """A new refresh token under ``grant`` (stored as a hash), then the per-grant cap."""
     token = credentials.new_token(credentials.REFRESH)
@@ -76,6 +77,7 @@ def add_refresh_token(
             auth_time=auth_time,
             sid=sid,
             dpop_jkt=dpop_jkt,
+            resource=resource,
         )
     )
     tx.trim_refresh_tokens(grant.id, settings.refresh_tokens_per_grant)

@@ -80,7 +80,7 @@ class PushedAuthorization:
             params: dict[str, Any] = {n: form[n] for n in PUSHABLE if form.get(n)}
             params["client_id"] = app.id
             req = OAuthRequest(**params, pushed=True)
-            check_request(req, check_target(tx, req))
+            check_request(req, check_target(tx, req), self.settings.issuer)
             request_uri, hashed = new_request_uri()
             tx.add_pushed_request(PushedRequest(hashed, app.id, params, now, now + PUSHED_TTL))
         return Pushed(request_uri, int(PUSHED_TTL.total_seconds()))

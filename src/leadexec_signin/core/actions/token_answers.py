@@ -13,7 +13,7 @@ import secrets
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from leadexec_signin.core import jwts
+from leadexec_signin.core import jwts, resources
 from leadexec_signin.core.accounts import User
 from leadexec_signin.core.actions.access import AccessTokens
 from leadexec_signin.core.actions.client_auth import Client
@@ -48,6 +48,7 @@ class Answers:
         scopes: frozenset[str],
         signin: Signin,
         refresh_token: str | None,
+        resource: str | None = None,
     ) -> Issued:
         """The sign-in API's answer: tokens carry all the scopes of the grant."""
         ttl = self.settings.access_token_ttl_seconds
@@ -63,8 +64,10 @@ class Answers:
         scopes: frozenset[str],
         signin: Signin,
         refresh_token: str | None,
+        resource: str | None = None,
     ) -> Issued:
-        """RFC 6749 section 5.1 (+ ``id_token``, OpenID Connect Core section 3.1.3.3)."""
+        """RFC 6749 section 5.1 (+ ``id_token``, OpenID Connect Core section 3.1.3.3); the
+        access token is for ``resource`` (RFC 8707), when one was named."""
         app, now = client.registration, step.now
         assert app is not None  # the standard surface authenticates by the registration
         ttl = self.settings.access_token_ttl_seconds
@@ -79,9 +82,11 @@ class Answers:
         signin = replace(signin, amr=step.tx.signin_methods(signin.sid) if signin.sid else None)
         jkt = step.proof.jkt if step.proof is not None else None
         if app.access_token_format == JWT:
-            access = self._jwt_access_token(app, grant, user, data, signin, now, expires, jkt)
+            access = self._jwt_access_token(
+                app, grant, user, data, signin, now, expires, jkt, resource
+            )
         else:
-            access = self.minter.mint(grant.id, data, expires, signin.amr, jkt)
+            access = self.minter.mint(grant.id, data, expires, signin.amr, jkt, resource)
         id_token = None
         if OPENID in scopes:
             id_token = self._id_token(app, user, data, signin, access, now)
@@ -129,6 +134,7 @@ class Answers:
         now: datetime,
         expires: datetime,
         jkt: str | None,
+        resource: str | None,
     ) -> str:
         """RFC 9068 section 2.2 (+ ``cnf.jkt`` for a DPoP-bound token, RFC 9449 section 6.1).
         The grant id rides along so the LeadExec API checks the grant on every call, as for
@@ -137,7 +143,8 @@ class Answers:
         claims: dict[str, object] = {
             "iss": self.settings.issuer,
             "sub": user.id,
-            "aud": self.settings.issuer + "/api/v1",
+            # The resource named (RFC 8707), else the LeadExec API, as before.
+            "aud": resources.url(self.settings.issuer, resource or resources.API),
             "client_id": app.id,
             "iat": int(now.timestamp()),
             "exp": int(expires.timestamp()),

@@ -21,6 +21,7 @@ from leadexec_signin.core.dpop import Proof
 from leadexec_signin.core.errors import SigninError
 from leadexec_signin.core.grants import Grant
 from leadexec_signin.core.ports import Audit, DeviceCodes, Factors, TokenReads, Users
+from leadexec_signin.core.resources import check_resource, narrow
 from leadexec_signin.core.tokens import RefreshGrant
 from leadexec_signin.settings import Settings
 
@@ -101,6 +102,11 @@ class Step:
             return None
         return self.proof.jkt
 
+    def resource(self, granted: str | None) -> str | None:
+        """The resource the tokens are for (RFC 8707 section 2.2): what ``granted`` (the code
+        or refresh token) was for, or the one this request names if that named none."""
+        return narrow(granted, check_resource(self.settings.issuer, self.param("resource")))
+
     def param(self, name: str) -> str:
         """A declared parameter, "" when absent."""
         return self.optional(name) or ""
@@ -123,6 +129,7 @@ class Answer(Protocol):
         scopes: frozenset[str],
         signin: Signin,
         refresh_token: str | None,
+        resource: str | None = None,
     ) -> Issued: ...
 
 

@@ -85,6 +85,7 @@ def refresh_token_of(m: Any) -> RefreshToken:
         auth_time=m["r_auth_time"],
         sid=m["r_sid"],
         dpop_jkt=m["r_dpop_jkt"],
+        resource=m["r_resource"],
     )
 
 

@@ -75,6 +75,7 @@ class LifetimeRepository:
             auth_time=row.auth_time,
             sid=row.sid,
             dpop_jkt=row.dpop_jkt,
+            resource=row.resource,
         )
 
     def use_assertion(self, jti_hash: str, expires_at: datetime) -> bool:

@@ -134,4 +134,5 @@ def code_from_row(row: Row[Any]) -> AuthorizationCode:
         consumed_at=row.consumed_at,
         auth_time=row.auth_time,
         sid=row.sid,
+        resource=row.resource,
     )

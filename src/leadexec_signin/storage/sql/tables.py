@@ -219,6 +219,8 @@ refresh_tokens = Table(
     # Migration 0011: the RFC 7638 thumbprint of the DPoP key a public client's refresh
     # token is bound to (RFC 9449 section 5); NULL: not bound.
     Column("dpop_jkt", String(64), nullable=True),
+    # Migration 0015: the RFC 8707 resource its access tokens are for; NULL: none named.
+    Column("resource", String(32), nullable=True),
 )
 
 access_tokens = Table(
@@ -254,6 +256,8 @@ auth_codes = Table(
     Column("consumed_at", UTCDateTime, nullable=True),
     Column("auth_time", UTCDateTime, nullable=True),  # when the user signed in (ID token)
     Column("sid", String(64), nullable=False, server_default=""),  # the session, public form
+    # Migration 0015: the RFC 8707 resource the request named (its path); NULL: none.
+    Column("resource", String(32), nullable=True),
 )
 
 sessions = Table(

@@ -40,6 +40,7 @@ class TokenRepository:
                 auth_time=token.auth_time,
                 sid=token.sid,
                 dpop_jkt=token.dpop_jkt,
+                resource=token.resource,
             )
         )
 
@@ -73,6 +74,7 @@ class TokenRepository:
                 r.c.auth_time.label("r_auth_time"),
                 r.c.sid.label("r_sid"),
                 r.c.dpop_jkt.label("r_dpop_jkt"),
+                r.c.resource.label("r_resource"),
                 *self._context_columns(),
             )
             .join(g, g.c.id == r.c.grant_id)
@@ -98,6 +100,7 @@ class TokenRepository:
             auth_time=row.r_auth_time,
             sid=row.r_sid,
             dpop_jkt=row.r_dpop_jkt,
+            resource=row.r_resource,
         )
         return token, ctx
 
@@ -157,6 +160,7 @@ class TokenRepository:
                 consumed_at=code.consumed_at,
                 auth_time=code.auth_time,
                 sid=code.sid,
+                resource=code.resource,
             )
         )
 

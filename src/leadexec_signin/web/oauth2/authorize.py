@@ -93,6 +93,7 @@ def oauth_consent(request: Request, out: AskConsent) -> Response:
         form_action="/oauth2/authorize",
         hidden=sorted(params.items()),
         switch_next=authorize_url(params),
+        resource=ctx.resource,
         headers={
             "Referrer-Policy": "same-origin",
             "Content-Security-Policy": with_form_target(page_csp(), redirect),

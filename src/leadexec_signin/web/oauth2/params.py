@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl, unquote_plus
 
 from starlette.requests import Request
 
-from leadexec_signin.core.errors import InvalidClient, InvalidRequest
+from leadexec_signin.core.errors import InvalidClient, InvalidRequest, InvalidTarget
 
 MAX_FIELDS = 40
 # JWTs (client assertions, id_token_hint) are longer than any other value.
@@ -48,6 +48,9 @@ async def form_pairs(request: Request) -> list[tuple[str, str]]:
 async def read_form(request: Request) -> dict[str, str]:
     """A POST endpoint's parameters; any of them twice is an error."""
     found, twice = collect(await form_pairs(request))
+    if "resource" in twice:
+        # RFC 8707 allows several; a token here has one audience (``core/resources.py``).
+        raise InvalidTarget("Name one resource per request; ask again for another.")
     if twice:
         raise InvalidRequest(f"The parameter {twice[0][:40]} was sent more than once.")
     if request.url.query:

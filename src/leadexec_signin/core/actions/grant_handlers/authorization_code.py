@@ -37,6 +37,7 @@ REFUSED = "The code is not valid, was already used or has expired."
 class Verified:
     code: AuthorizationCode
     grant: Grant
+    resource: str | None = None
 
 
 def check_verifier(code: AuthorizationCode, verifier: str) -> None:
@@ -56,7 +57,7 @@ def check_verifier(code: AuthorizationCode, verifier: str) -> None:
 
 
 class AuthorizationCodeGrant:
-    params = frozenset({"code", "redirect_uri", "code_verifier"})
+    params = frozenset({"code", "redirect_uri", "code_verifier", "resource"})
     # The new refresh token is followed by the per-grant cap of never-used tokens: tokens
     # this process saw used must be marked so first.
     flush_usage_first = True
@@ -104,7 +105,7 @@ class AuthorizationCodeGrant:
             if step.param("redirect_uri") != code.redirect_uri:
                 raise InvalidGrant("redirect_uri differs from the authorization request's.")
             check_verifier(code, step.param("code_verifier"))
-        return Verified(code, grant)
+        return Verified(code, grant, step.resource(code.resource))
 
     def issue(self, step: Step, client: Client, verified: object) -> Issued | Refused:
         assert isinstance(verified, Verified)
@@ -118,10 +119,11 @@ class AuthorizationCodeGrant:
                 step.tx, grant, step.now, step.settings,
                 scopes=scopes if policy.offline_access else None, kind=policy.refresh_kind,
                 auth_time=code.auth_time, sid=code.sid, dpop_jkt=step.refresh_binding(client),
+                resource=verified.resource,
             )  # fmt: skip
         audit.record(
             step.tx, step.now, audit.CODE_EXCHANGED,
             user_id=grant.user_id, app_id=client.id, ip=step.request.ip,
         )  # fmt: skip
         signin = Signin(code.auth_time, code.sid, code.nonce)
-        return policy.answer(step, client, grant, scopes, signin, refresh)
+        return policy.answer(step, client, grant, scopes, signin, refresh, verified.resource)

@@ -40,10 +40,11 @@ class Verified:
     raw: str
     found: RefreshGrant
     scopes: frozenset[str]
+    resource: str | None = None
 
 
 class RefreshTokenGrant:
-    params = frozenset({"refresh_token", "scope"})
+    params = frozenset({"refresh_token", "scope", "resource"})
     flush_usage_first = False
 
     def writes(self, policy: Policy) -> bool:
@@ -95,11 +96,12 @@ class RefreshTokenGrant:
             if not narrower or not narrower <= scopes:
                 raise InvalidScope("A refresh may only narrow the scope it was granted.")
             scopes = narrower
-        return Verified(raw, found, scopes)
+        # RFC 8707 section 2.2: the refresh token's resource, which the request may repeat.
+        return Verified(raw, found, scopes, step.resource(found.token.resource))
 
     def issue(self, step: Step, client: Client, verified: object) -> Issued | Refused:
         assert isinstance(verified, Verified)
-        raw, found, scopes = verified.raw, verified.found, verified.scopes
+        raw, found, scopes, aud = verified.raw, verified.found, verified.scopes, verified.resource
         grant, token = found.grant, found.token
         signin = Signin(token.auth_time, token.sid)
         registration = client.registration
@@ -107,7 +109,7 @@ class RefreshTokenGrant:
             step.usage.used(
                 grant.id, grant.last_used_at, token.token_hash, token.last_used_at, step.now
             )
-            return step.policy.answer(step, client, grant, scopes, signin, raw)
+            return step.policy.answer(step, client, grant, scopes, signin, raw, aud)
         successor = _rotate(step, raw, token)
         if successor is None:  # a retired token came back: the grant ends
             revoke(step.tx, grant, step.now, step.request.ip, via="refresh_reuse")
@@ -115,7 +117,7 @@ class RefreshTokenGrant:
                 step.tx, step.now, audit.REFRESH_REUSED, user_id=grant.user_id, app_id=client.id
             )
             return Refused(InvalidGrant())
-        return step.policy.answer(step, client, grant, scopes, signin, successor)
+        return step.policy.answer(step, client, grant, scopes, signin, successor, aud)
 
 
 def _rotate(step: Step, raw: str, token: RefreshToken) -> str | None:
