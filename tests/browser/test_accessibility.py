@@ -86,6 +86,22 @@ def sign_in(context: BrowserContext, site: Site, email: str) -> None:
     page.close()
 
 
+def device_consent(a: Audit) -> str:
+    """/device with a live code of a device-only application: the page a person confirms."""
+    from leadexec_signin.core.actions.client_auth import presented
+    from leadexec_signin.core.clients import ClientRegistration
+
+    services = a.site.services
+    app, _ = services.registry.register(
+        name="Acme TV", origins=[], scopes="profile,email",
+        client=ClientRegistration(device_grant=True),
+    )  # fmt: skip
+    services.operator.set_app_status(app.id, "approved")
+    form = {"client_id": app.id}
+    started = services.device.start(presented(None, form), "profile email", "127.0.0.1")
+    return "/device?user_code=" + started.user_code
+
+
 PAGES: dict[str, tuple[bool, Callable[[Audit], str]]] = {
     # name: (signed in?, path)
     "login": (False, lambda a: "/account/login"),
@@ -100,6 +116,8 @@ PAGES: dict[str, tuple[bool, Callable[[Audit], str]]] = {
         lambda a: f"/signin/authorize?btnId=btn_nope&origin={a.site.partner}&state=s",
     ),
     "connected-apps": (True, lambda a: "/account/apps"),
+    "device": (True, lambda a: "/device"),
+    "device-consent": (True, device_consent),
     "sign-out": (True, lambda a: "/account/logout"),
     "email": (True, lambda a: "/account/email"),
     "security": (True, lambda a: "/account/security"),
