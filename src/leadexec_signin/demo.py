@@ -52,14 +52,6 @@ def _seed(services: Services, record: Path, partner_origin: str) -> dict[str, st
             timezone="America/Chicago",
             locale="en-US",
         ).id
-    with contextlib.suppress(Conflict):
-        services.accounts.create_user(
-            email=OPERATOR_EMAIL,
-            name="Olu Operator",
-            password=OPERATOR_PASSWORD,
-            company="LeadExec",
-            operator=True,
-        )
     origins = [partner_origin, partner_origin.replace("127.0.0.1", "localhost")]
     app, _ = services.registry.register(
         name="Acme CRM (demo)",
@@ -68,6 +60,16 @@ def _seed(services: Services, record: Path, partner_origin: str) -> dict[str, st
         owner_id=owner_id,
     )
     services.operator.set_app_status(app.id, "approved", actor="demo")
+    # The operator after the seeded application: it was never waiting for anyone, so the
+    # outbox does not open on an "is waiting for approval" for an approved application.
+    with contextlib.suppress(Conflict):
+        services.accounts.create_user(
+            email=OPERATOR_EMAIL,
+            name="Olu Operator",
+            password=OPERATOR_PASSWORD,
+            company="LeadExec",
+            operator=True,
+        )
     button = services.registry.create_button(app_id=app.id, scopes="profile,email")
     data = {"appId": app.id, "btnId": button.id}
     record.write_text(json.dumps(data))
