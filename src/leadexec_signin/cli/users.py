@@ -147,5 +147,7 @@ def add_parsers(sub: Subcommands, with_json: JsonFlag) -> None:
         sp = with_json(users.add_parser(name, help=help_text))
         sp.add_argument("user", help="email or usr_ id")
         if name == "set-operator":
-            sp.add_argument("on", choices=("on", "off"))
+            sp.add_argument(
+                "on", choices=("on", "off"), help="on: make an operator; off: no longer one"
+            )
         sp.set_defaults(fn=_acting(name, done))
