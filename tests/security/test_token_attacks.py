@@ -144,7 +144,10 @@ def test_an_access_token_expires_after_one_hour(client, tokens, clock) -> None:
     clock.advance(seconds=1)
     r = me(client, tokens["authToken"])
     refused_bearer(r, 401, "invalid_token")
-    assert r.headers["www-authenticate"] == 'Bearer realm="LeadExec", error="invalid_token"'
+    assert r.headers["www-authenticate"] == (
+        'Bearer realm="LeadExec", error="invalid_token", '
+        'resource_metadata="http://127.0.0.1:8000/.well-known/oauth-protected-resource/api/v1"'
+    )
 
 
 @pytest.mark.parametrize(

@@ -20,16 +20,25 @@ MCP = "/mcp"  # the LeadExec API as an MCP server (Streamable HTTP)
 RESOURCES = (API, MCP)
 NAMES = {API: "the LeadExec API", MCP: "LeadExec for AI assistants (MCP)"}
 MAX_LENGTH = 512
+# RFC 9728 section 3.1: a resource's metadata is at this name, followed by the resource's path.
+WELL_KNOWN = "/.well-known/oauth-protected-resource"
 
 
 def url(issuer: str, resource: str) -> str:
     return issuer + resource
 
 
+def metadata_url(issuer: str, resource: str) -> str:
+    """Where a resource's RFC 9728 metadata is ("" for the issuer itself)."""
+    return issuer + WELL_KNOWN + resource
+
+
 def check_resource(issuer: str, value: str) -> str | None:
     """The resource ``value`` names (its path), None when none was named. RFC 8707 section 2:
     an absolute URI without a fragment, and one of ours; anything else is ``invalid_target``."""
-    if not value:
+    if not value or value == issuer:
+        # The issuer itself (RFC 9728's metadata at the bare well-known name describes it):
+        # LeadExec as a whole, which is no resource in particular.
         return None
     if len(value) > MAX_LENGTH:
         raise InvalidTarget()

@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from leadexec_signin.core import resources
 from leadexec_signin.core.errors import SigninError, TemporarilyUnavailable
 from leadexec_signin.metrics import process_exited
 from leadexec_signin.services import Services
@@ -48,10 +49,23 @@ from leadexec_signin.web.leadexec_api import token as seed_token
 from leadexec_signin.web.metrics import RequestMetrics, publish_forever, route_templates
 from leadexec_signin.web.metrics import flush as flush_metrics
 from leadexec_signin.web.metrics import routes as metrics_routes
-from leadexec_signin.web.oauth2 import authorize, discovery, logout, par, token, userinfo
+from leadexec_signin.web.oauth2 import (
+    authorize,
+    discovery,
+    logout,
+    par,
+    protected_resource,
+    token,
+    userinfo,
+)
 from leadexec_signin.web.oauth2 import device as device_authorization
 from leadexec_signin.web.oauth2.oauth_renderer import render_oauth
-from leadexec_signin.web.renderers import render_bearer, render_page, seed_renderer
+from leadexec_signin.web.renderers import (
+    render_bearer,
+    render_page,
+    resource_renderer,
+    seed_renderer,
+)
 from leadexec_signin.web.request_context import RequestContextMiddleware
 from leadexec_signin.web.scim import routes as scim
 from leadexec_signin.web.security.middleware import SecurityMiddleware
@@ -116,7 +130,7 @@ def surfaces() -> Mount:
             *metrics_routes,
             # The API's description is part of the seed's API: its refusals take that shape.
             Route("/openapi.json", rendered_by(openapi, seed_renderer())),
-            mount("/api/v1", render_bearer, api_v1.routes),
+            mount("/api/v1", resource_renderer(resources.API), api_v1.routes),
             # The operators' API: bearer tokens of their own, JSON refusals in one shape.
             mount(admin_api.BASE, render_bearer, admin_api.routes),
             # SCIM 2.0 provisioning: the same tokens (scope scim), RFC 7644 errors.
@@ -127,6 +141,8 @@ def surfaces() -> Mount:
             # pages a person sees (authorize, logout) render theirs as pages, UserInfo as a
             # bearer challenge.
             *rendered_by_all(discovery.well_known, render_oauth),
+            # RFC 9728: the LeadExec API's, /mcp's and the issuer's own resource metadata.
+            *rendered_by_all(protected_resource.well_known, render_oauth),
             mount(
                 "/oauth2",
                 render_oauth,

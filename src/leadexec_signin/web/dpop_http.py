@@ -58,12 +58,15 @@ def uses_dpop(request: Request, exc: SigninError) -> bool:
     return isinstance(exc, InvalidToken) and scheme.lower() == "dpop"
 
 
-def challenge(exc: SigninError) -> tuple[int, dict[str, str]]:
+def challenge(exc: SigninError, resource_metadata: str = "") -> tuple[int, dict[str, str]]:
     """Section 7.1: 401 and ``WWW-Authenticate: DPoP algs=..., error=...``; the nonce
-    in ``DPoP-Nonce`` when that is what is missing."""
+    in ``DPoP-Nonce`` when that is what is missing; where the resource's metadata is (RFC
+    9728 section 5.1), for a resource that has it."""
     value = f'DPoP {ALGS_PARAM}, error="{exc.code}"'
     if not isinstance(exc, InvalidToken):
         value += ', error_description="' + exc.description.replace('"', "'") + '"'
+    if resource_metadata:
+        value += f', resource_metadata="{resource_metadata}"'
     headers = {"WWW-Authenticate": value}
     nonce = getattr(exc, "nonce", "")
     if nonce:

@@ -23,6 +23,7 @@ from leadexec_signin.core.errors import (
     LoginRequired,
     SigninError,
 )
+from leadexec_signin.core.resources import metadata_url
 from leadexec_signin.i18n import N_
 from leadexec_signin.web.dpop_http import challenge, uses_dpop
 from leadexec_signin.web.surfaces import Renderer
@@ -59,23 +60,38 @@ def seed_renderer(*, cors: bool = False) -> Renderer:
     return render
 
 
-def render_bearer(request: Request, exc: SigninError) -> Response:
+def render_bearer(request: Request, exc: SigninError, resource_metadata: str = "") -> Response:
     """RFC 6750 section 3: the challenge names the error, and the scope that was missing;
-    a DPoP presentation's refusal is a DPoP challenge (RFC 9449 section 7.1)."""
+    a DPoP presentation's refusal is a DPoP challenge (RFC 9449 section 7.1). A resource with
+    RFC 9728 metadata says where it is (``resource_renderer``)."""
     headers: dict[str, str] = {}
     status = exc.status
     if uses_dpop(request, exc):
-        status, headers = challenge(exc)
+        status, headers = challenge(exc, resource_metadata)
     elif isinstance(exc, InvalidToken | InsufficientScope):
         value = f'Bearer realm="LeadExec", error="{exc.code}"'
         if isinstance(exc, InsufficientScope):
             value += f', scope="{exc.scope}"'
+        if resource_metadata:
+            value += f', resource_metadata="{resource_metadata}"'
         headers["WWW-Authenticate"] = value
     return JSONResponse(
         {"error": exc.code, "error_description": exc.description},
         status_code=status,
         headers=headers,
     )
+
+
+def resource_renderer(resource: str) -> Renderer:
+    """``render_bearer`` for one of the resources of ``core/resources.py``: its challenges
+    carry ``resource_metadata`` (RFC 9728 section 5.1), so a client that meets a 401 finds
+    the authorization server and the scopes from there."""
+
+    def render(request: Request, exc: SigninError) -> Response:
+        issuer = request.app.state.services.settings.issuer
+        return render_bearer(request, exc, metadata_url(issuer, resource))
+
+    return render
 
 
 # Marked for the catalogs; error.html shows them in the reader's language.

@@ -9,12 +9,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from leadexec_signin.core import resources
 from leadexec_signin.core.errors import InsufficientScope, InvalidToken
 from leadexec_signin.core.scopes import user_claims, user_settings
 from leadexec_signin.core.tokens import AccessToken, GrantContext
 from leadexec_signin.web.context import services
 from leadexec_signin.web.dpop_http import resource_token
-from leadexec_signin.web.renderers import render_bearer
+from leadexec_signin.web.renderers import resource_renderer
 from leadexec_signin.web.surfaces import refusal, send_json
 
 
@@ -49,13 +50,14 @@ routes = [
     Route("/settings", settings, methods=["GET"]),
 ]
 NO_STORE = ((b"cache-control", b"no-store"),)
+RENDER = resource_renderer(resources.API)  # the surface's own renderer (web/app.py)
 
 
 class HotMePath:
     """``GET /api/v1/me`` with a bearer token and no query, the call partners make most,
     answered without Starlette's routing levels, request and response objects; anything else
     goes on to the route above, and a refusal is answered as the route's surface answers it
-    (``render_bearer``), so both give the same answers."""
+    (``resource_renderer``), so both give the same answers."""
 
     PATH = "/api/v1/me"
 
@@ -77,6 +79,6 @@ class HotMePath:
             access, ctx = await authenticate(request)
             claims = me_claims(access, ctx)
         except Exception as exc:
-            await refusal(render_bearer, request, exc)(scope, receive, send)
+            await refusal(RENDER, request, exc)(scope, receive, send)
             return
         await send_json(send, claims, NO_STORE)
