@@ -196,7 +196,13 @@ def check_user(ctx: OAuthContext, user: User) -> None:
 
 
 def check_scope(req: OAuthRequest, app: Application) -> tuple[frozenset[str], frozenset[str]]:
-    asked = frozenset(req.scope.split())
+    return split_scopes(frozenset(req.scope.split()), app)
+
+
+def split_scopes(asked: frozenset[str], app: Application) -> tuple[frozenset[str], frozenset[str]]:
+    """Scopes a client asked for, as (data scopes, protocol scopes such as openid), refused
+    when one is unknown, is not the application's, or when neither kind was asked; the
+    authorization request and the device flow ask the same way."""
     unknown = asked - SCOPES.keys() - set(PROTOCOL_SCOPES)
     if unknown:
         raise InvalidScope(f"Unknown scope: {' '.join(sorted(unknown))[:100]}.")

@@ -25,14 +25,14 @@ from leadexec_signin.core.device_codes import DENIED, DeviceCode
 from leadexec_signin.core.errors import (
     AccessDenied,
     InvalidRequest,
-    InvalidScope,
     InvalidUserCode,
     UnauthorizedClient,
 )
 from leadexec_signin.core.factors import missing_second_factor
 from leadexec_signin.core.limits import count_or_refuse
+from leadexec_signin.core.oauth_authorize import split_scopes
 from leadexec_signin.core.ports import Audit, DeviceCodes, RateLimiter, Store
-from leadexec_signin.core.scopes import OFFLINE_ACCESS, OPENID, PROTOCOL_SCOPES, SCOPES
+from leadexec_signin.core.scopes import OFFLINE_ACCESS, OPENID
 from leadexec_signin.settings import Settings
 
 
@@ -64,16 +64,7 @@ class Prompt:
 def check_device_scope(raw: str, app: Application) -> frozenset[str]:
     """Scopes the application may ask for; none asked means all of its data scopes."""
     asked = frozenset(raw.split()) if raw else app.scopes
-    unknown = asked - SCOPES.keys() - set(PROTOCOL_SCOPES)
-    if unknown:
-        raise InvalidScope(f"Unknown scope: {' '.join(sorted(unknown))[:100]}.")
-    data = asked & SCOPES.keys()
-    if data - app.scopes:
-        raise InvalidScope(
-            f"The application may not ask for: {' '.join(sorted(data - app.scopes))}."
-        )
-    if not data and OPENID not in asked:
-        raise InvalidScope("Ask for openid or at least one of: " + ", ".join(SCOPES) + ".")
+    split_scopes(asked, app)
     return asked
 
 
