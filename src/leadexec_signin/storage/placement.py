@@ -24,6 +24,7 @@ fall out of, since the use case is handed what it would have read.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -35,6 +36,7 @@ from leadexec_signin.core.actions.token_endpoint import Admitted, RefusalLog, To
 from leadexec_signin.core.actions.token_step import Ahead, Issued, TokenRequest
 from leadexec_signin.core.dpop import DpopPresented, Proof
 from leadexec_signin.core.errors import RateLimited, SigninError
+from leadexec_signin.core.resources import API
 from leadexec_signin.core.tokens import AccessToken, GrantContext
 from leadexec_signin.storage.ratelimit import AsyncLimits
 from leadexec_signin.storage.sql.hot_async import AsyncHotReads
@@ -170,10 +172,13 @@ class Placement:
         return found is not None and found.app.id == admitted.request.client.client_id
 
     async def check(
-        self, token: str | None, proof: DpopPresented | None = None
+        self, token: str | None, proof: DpopPresented | None = None, served: str = API
     ) -> tuple[AccessToken, GrantContext]:
-        """The LeadExec API's access-token check."""
-        return await self._with_grant(self.api.check_access_token, token, proof)
+        """The access-token check of the resource ``served`` (the LeadExec API's, /mcp's)."""
+        check = self.api.check_access_token
+        if served != API:
+            check = functools.partial(check, served=served)
+        return await self._with_grant(check, token, proof)
 
     async def userinfo(
         self, token: str | None, proof: DpopPresented | None = None

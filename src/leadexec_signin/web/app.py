@@ -46,6 +46,7 @@ from leadexec_signin.web.fedcm.fedcm_renderer import render_fedcm
 from leadexec_signin.web.language import LanguageMiddleware, LocalizedTemplates
 from leadexec_signin.web.leadexec_api import api_v1, revoke
 from leadexec_signin.web.leadexec_api import token as seed_token
+from leadexec_signin.web.mcp import server as mcp_server
 from leadexec_signin.web.metrics import RequestMetrics, publish_forever, route_templates
 from leadexec_signin.web.metrics import flush as flush_metrics
 from leadexec_signin.web.metrics import routes as metrics_routes
@@ -131,6 +132,8 @@ def surfaces() -> Mount:
             # The API's description is part of the seed's API: its refusals take that shape.
             Route("/openapi.json", rendered_by(openapi, seed_renderer())),
             mount("/api/v1", resource_renderer(resources.API), api_v1.routes),
+            # The LeadExec API as an MCP server (Streamable HTTP) for AI assistants.
+            *rendered_by_all(mcp_server.routes(), mcp_server.RENDER),
             # The operators' API: bearer tokens of their own, JSON refusals in one shape.
             mount(admin_api.BASE, render_bearer, admin_api.routes),
             # SCIM 2.0 provisioning: the same tokens (scope scim), RFC 7644 errors.
