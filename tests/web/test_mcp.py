@@ -110,3 +110,17 @@ def test_an_oversized_body_is_refused(client: TestClient, world, size: int) -> N
     auth = {"Authorization": f"Bearer {token}", "Accept": "text/event-stream"}
     assert client.get("/mcp", headers=auth).status_code == 405
     assert client.delete("/mcp", headers=auth).status_code == 405
+
+
+def test_a_revoked_grant_stops_the_agent(client: TestClient, world) -> None:
+    c = register(world.services)
+    sign_in(client)
+    pkce = Pkce()
+    got = authorize(client, auth_params(c, pkce, "profile offline_access", resource=MCP))
+    answer = exchange(client, c, got["code"], pkce).json()  # type: ignore[attr-defined]
+    auth = {**HEADERS, "Authorization": f"Bearer {answer['access_token']}"}
+    call = {**INIT, "params": {"name": "whoami", "arguments": {}}}
+    assert client.post("/mcp", json=call, headers=auth).status_code == 200
+    client.post("/oauth2/revoke", data={"token": answer["refresh_token"]}, auth=c.auth)
+    r = client.post("/mcp", json=call, headers=auth)
+    assert r.status_code == 401 and challenge_of(r)["error"] == "invalid_token"
