@@ -156,3 +156,13 @@ def test_a_pushed_request_names_the_resource(client, world) -> None:
     answer = exchange(client, c, got["code"], pkce)
     assert answer.status_code == 200  # type: ignore[attr-defined]
     assert me(client, answer.json()["access_token"]).status_code == 401  # type: ignore[attr-defined]
+
+
+def test_introspection_says_which_resource_a_token_is_for(client, world) -> None:
+    c = register(world.services)
+    sign_in(client)
+    token = flow(client, c, MCP, None).json()["access_token"]
+    seen = client.post("/oauth2/introspect", data={"token": token}, auth=c.auth).json()
+    assert seen["active"] is True and seen["aud"] == MCP
+    plain = flow(client, c, None, None).json()["access_token"]
+    assert "aud" not in client.post("/oauth2/introspect", data={"token": plain}, auth=c.auth).json()

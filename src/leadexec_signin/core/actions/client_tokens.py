@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from leadexec_signin.core import credentials
+from leadexec_signin.core import credentials, resources
 from leadexec_signin.core.actions.api import ApiAccess
 from leadexec_signin.core.actions.client_auth import ClientAuthenticator, ClientAuthTx, Presented
 from leadexec_signin.core.actions.revocation import RevokeTx, revoke
@@ -44,6 +44,7 @@ class Known:
     issued_at: int | None
     amr: tuple[str, ...] | None = None  # how the user signed in (RFC 8176); None: unknown
     jkt: str | None = None  # the DPoP key an access token is bound to
+    aud: str | None = None  # the resource an access token is for (RFC 8707); None: none named
 
     @property
     def token_type(self) -> str:
@@ -124,6 +125,7 @@ class ClientTokens:
             int(access.created_at.timestamp()),
             access.amr,
             access.jkt,
+            access.aud,
         )
 
     def _authenticate(
@@ -160,6 +162,8 @@ class ClientTokens:
         answer.update(auth_context(known.amr))  # how the user signed in, as the ID token says
         if known.jkt:  # RFC 9449 section 6.2
             answer["cnf"] = {"jkt": known.jkt}
+        if known.aud:  # RFC 7662 section 2.2: the resource the token is for (RFC 8707)
+            answer["aud"] = resources.url(self.settings.issuer, known.aud)
         return answer
 
     def revoke(self, offered: Presented, form: Mapping[str, str], ip: str) -> None:
