@@ -237,3 +237,23 @@ def user_record(user: User, *, has_factor: bool | None = None) -> dict[str, obje
     if has_factor is not None:
         record["secondFactor"] = has_factor
     return record
+
+
+@dataclass(frozen=True)
+class Change:
+    """What an update changes; None leaves it as it is."""
+
+    profile: Profile | None = None
+    plan: str | None = None
+    operator: bool | None = None
+    disabled: bool | None = None
+    email: str | None = None  # a directory's change of address: confirmed by the directory
+    scim: ScimIdentity | None = None
+
+
+@dataclass(frozen=True)
+class ScimIdentity:
+    """What a SCIM directory calls the user, and the attributes it sent to be returned."""
+
+    user_name: str
+    attributes: dict[str, object]

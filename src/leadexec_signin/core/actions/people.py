@@ -13,7 +13,7 @@ and an operator cannot disable or delete their own account from here.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Protocol
 from urllib.parse import quote
@@ -29,7 +29,15 @@ from leadexec_signin.core.audit import AuditFilter
 from leadexec_signin.core.clock import Clock
 from leadexec_signin.core.errors import Conflict, InvalidRequest, NotFound
 from leadexec_signin.core.mail import Mailer, Message, compose
-from leadexec_signin.core.people import MAX_PLAN, Profile, UserDetail, UserList, UserQuery
+from leadexec_signin.core.people import (
+    MAX_PLAN,
+    Change,
+    Profile,
+    ScimIdentity,
+    UserDetail,
+    UserList,
+    UserQuery,
+)
 from leadexec_signin.core.ports import (
     AccountTokens,
     AuditLog,
@@ -58,26 +66,6 @@ RECENT_EVENTS = 20
 # Ids never reach storage malformed (a NUL byte is a 500 on PostgreSQL otherwise).
 _USER_ID = re.compile(r"usr_[A-Za-z0-9_-]{1,76}")
 _GRANT_ID = re.compile(r"grt_[A-Za-z0-9_-]{1,76}")
-
-
-@dataclass(frozen=True)
-class Change:
-    """What an update changes; None leaves it as it is."""
-
-    profile: Profile | None = None
-    plan: str | None = None
-    operator: bool | None = None
-    disabled: bool | None = None
-    email: str | None = None  # a directory's change of address: confirmed by the directory
-    scim: ScimIdentity | None = None
-
-
-@dataclass(frozen=True)
-class ScimIdentity:
-    """What a SCIM directory calls the user, and the attributes it sent to be returned."""
-
-    user_name: str
-    attributes: dict[str, object]
 
 
 def check_scim_identity(tx: PeopleTx, identity: ScimIdentity, user_id: str | None) -> None:

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from leadexec_signin.core import audit, credentials
 from leadexec_signin.core.accounts import User, normalize_email
-from leadexec_signin.core.actions.people import PeopleTx, ScimIdentity, check_scim_identity
+from leadexec_signin.core.actions.people import PeopleTx, check_scim_identity
 from leadexec_signin.core.clock import Clock
 from leadexec_signin.core.errors import Conflict, InvalidRequest
-from leadexec_signin.core.people import MAX_PLAN, Profile
+from leadexec_signin.core.people import MAX_PLAN, Profile, ScimIdentity
 from leadexec_signin.core.ports import Store
 
 # Not an argon2 hash: no password matches it (``Passwords.verify`` answers False).

@@ -14,7 +14,6 @@ from starlette.routing import Route
 
 from leadexec_signin.core.actions.audit_trail import event_json, parse_query
 from leadexec_signin.core.actions.operator import ACTIONS as APP_ACTIONS
-from leadexec_signin.core.actions.people import Change
 from leadexec_signin.core.admin_tokens import (
     APPS_READ,
     APPS_WRITE,
@@ -26,7 +25,7 @@ from leadexec_signin.core.admin_tokens import (
 from leadexec_signin.core.apps import Application
 from leadexec_signin.core.clock import iso_z
 from leadexec_signin.core.errors import InvalidRequest, NotFound
-from leadexec_signin.core.people import Profile, query_of, user_record
+from leadexec_signin.core.people import Change, Profile, query_of, user_record
 from leadexec_signin.web.admin_api.calls import flag, json_body, scoped, text
 from leadexec_signin.web.context import call, services
 

@@ -20,9 +20,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from leadexec_signin.core.accounts import User
-from leadexec_signin.core.actions.people import Change, ScimIdentity
 from leadexec_signin.core.admin_tokens import SCIM, AdminToken
 from leadexec_signin.core.errors import InvalidRequest, NotFound, SigninError
+from leadexec_signin.core.people import Change, ScimIdentity
 from leadexec_signin.web.admin_api.calls import MAX_BODY, scoped
 from leadexec_signin.web.context import call, services
 from leadexec_signin.web.scim import model as m
