@@ -27,6 +27,10 @@ PUBLIC_CACHE_PATTERNS = (
     "/.well-known/openid-configuration",
     "/.well-known/oauth-authorization-server",
     "/oauth2/jwks",
+    # RFC 9728 protected resource metadata: public, as discovery is.
+    "/.well-known/oauth-protected-resource",
+    "/.well-known/oauth-protected-resource/api/v1",
+    "/.well-known/oauth-protected-resource/mcp",
     # FedCM's public files: the same for everyone, fetched by browsers (not private data).
     "/.well-known/web-identity",
     "/fedcm/config.json",
