@@ -13,7 +13,6 @@ import base64
 import hashlib
 import json
 import subprocess
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from leadexec_signin.core.apps import Application
 from leadexec_signin.core.clients import ClientRegistration
 from support.live import Site
 from support.node import JS, NODE, new_user, node_env
+from support.node_driver import NodeDriver
 from support.signin import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -33,45 +33,9 @@ pytestmark = pytest.mark.browser
 SCOPE = "openid profile email offline_access"
 
 
-class Driver:
+def flow_driver(options: dict[str, Any]) -> NodeDriver:
     """``node drive.mjs flow``: a JSON line per step; killed if it hangs."""
-
-    def __init__(self, options: dict[str, Any]) -> None:
-        self.proc = subprocess.Popen(
-            [NODE, "drive.mjs", "flow", json.dumps(options)],
-            cwd=JS,
-            env=node_env(),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.watchdog = threading.Timer(60, self.proc.kill)
-        self.watchdog.start()
-
-    def read(self) -> dict[str, Any]:
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if not line:
-            self.proc.wait()
-            assert self.proc.stderr is not None
-            pytest.fail(f"drive.mjs stopped ({self.proc.returncode}):\n{self.proc.stderr.read()}")
-        found: dict[str, Any] = json.loads(line)
-        return found
-
-    def send(self, line: str) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(line + "\n")
-        self.proc.stdin.flush()
-
-    def close(self) -> None:
-        self.watchdog.cancel()
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-        for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
-            if stream is not None:
-                stream.close()
+    return NodeDriver("drive.mjs", options, command=("flow",))
 
 
 def keygen() -> dict[str, Any]:
@@ -174,7 +138,7 @@ def test_openid_client_signs_in_refreshes_and_revokes(
     app, options = register(site, kind)
     redirect_uri = options["redirectUri"]
     user = new_user(site)
-    driver = Driver(options)
+    driver = flow_driver(options)
     try:
         start = driver.read()
         pending = start["pending"]
@@ -272,7 +236,7 @@ def test_openid_client_reports_cancel_as_access_denied(
 ) -> None:
     _, options = register(provider, "client_secret_basic")
     user = new_user(provider)
-    driver = Driver(options)
+    driver = flow_driver(options)
     try:
         start = driver.read()
         back = sign_in_and_decide(

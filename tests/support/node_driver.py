@@ -14,9 +14,16 @@ from support.node import JS, NODE, node_env
 
 
 class NodeDriver:
-    def __init__(self, script: str, options: dict[str, Any], timeout: float = 60) -> None:
+    def __init__(
+        self,
+        script: str,
+        options: dict[str, Any],
+        timeout: float = 60,
+        *,
+        command: tuple[str, ...] = (),
+    ) -> None:
         self.proc = subprocess.Popen(
-            [NODE, script, json.dumps(options)],
+            [NODE, script, *command, json.dumps(options)],
             cwd=JS,
             env=node_env(),
             stdin=subprocess.PIPE,

@@ -80,10 +80,10 @@ class AsyncHotReads:
             "timeout": max(1.0, connect_timeout),
             "server_settings": {"statement_timeout": str(int(statement_timeout_ms))},
         }
-        self._refresh_sql = numbered(refresh_statement(engine))
-        self._grant_sql = numbered(grant_statement(engine))
         self._refresh = refresh_statement(engine)
         self._grant = grant_statement(engine)
+        self._refresh_sql = numbered(self._refresh)
+        self._grant_sql = numbered(self._grant)
         self._size = size
         self._timeout = pool_timeout
         self._idle: list[_Connection] = []
