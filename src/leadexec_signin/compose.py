@@ -41,6 +41,7 @@ from leadexec_signin.core.actions.people import People
 from leadexec_signin.core.actions.provisioning import Provisioning
 from leadexec_signin.core.actions.recovery import AccountRecovery
 from leadexec_signin.core.actions.revocation import Revocation
+from leadexec_signin.core.actions.self_registration import SelfRegistration
 from leadexec_signin.core.actions.sessions import BrowserSessions
 from leadexec_signin.core.actions.signin import SignIn
 from leadexec_signin.core.actions.token_endpoint import TokenEndpoint
@@ -172,6 +173,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
         own_account=OwnAccount(storage, clock),
         provisioning=Provisioning(storage, clock),
         admin_api=AdminApi(storage, limiter, clock, settings),
+        self_registration=SelfRegistration(storage, limiter, clock, settings),
         async_reads=async_reads,
         async_limits=async_limits,
     )

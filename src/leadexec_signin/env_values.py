@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
 
+from leadexec_signin.core.scopes import PROTOCOL_SCOPES, SCOPES
+
 T = TypeVar("T", int, float)
 
 
@@ -99,3 +101,18 @@ def smtp_url(raw: str) -> str:
             "smtps://user:pass@host:465 or smtp://host:25"
         )
     return raw
+
+
+def self_registered_scopes(raw: str, default: frozenset[str]) -> frozenset[str]:
+    """LEADEXEC_SELF_REGISTERED_SCOPES: known scopes only, space- or comma-separated; a typo
+    stops start-up rather than silently narrowing (or widening) what agents get."""
+    items = frozenset(raw.replace(",", " ").split())
+    if not items:
+        return default
+    unknown = items - SCOPES.keys() - set(PROTOCOL_SCOPES)
+    if unknown:
+        raise SystemExit(
+            "LEADEXEC_SELF_REGISTERED_SCOPES may name only "
+            f"{', '.join([*PROTOCOL_SCOPES, *SCOPES])}; got {', '.join(sorted(unknown))}"
+        )
+    return items

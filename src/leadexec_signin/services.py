@@ -40,6 +40,7 @@ from leadexec_signin.core.actions.people import People
 from leadexec_signin.core.actions.provisioning import Provisioning
 from leadexec_signin.core.actions.recovery import AccountRecovery
 from leadexec_signin.core.actions.revocation import Revocation
+from leadexec_signin.core.actions.self_registration import SelfRegistration
 from leadexec_signin.core.actions.sessions import BrowserSessions
 from leadexec_signin.core.actions.signin import SignIn
 from leadexec_signin.core.actions.token_endpoint import TokenEndpoint
@@ -115,6 +116,9 @@ class Services:
     own_account: OwnAccount
     provisioning: Provisioning
     admin_api: AdminApi
+    # Clients that register themselves (RFC 7591, Client ID Metadata Documents), the
+    # operators' blocked domains, and their expiry.
+    self_registration: SelfRegistration
     # PostgreSQL: the refresh exchange's read on the event loop (``hot_async.py``); None on
     # SQLite (read in place anyway).
     async_reads: AsyncHotReads | None = None

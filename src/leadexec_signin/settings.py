@@ -21,6 +21,7 @@ from leadexec_signin.env_values import (
     read_float,
     read_int,
     read_secret,
+    self_registered_scopes,
     smtp_url,
 )
 
@@ -161,6 +162,34 @@ class Settings:
     # ``required`` (the default): operators need a second factor to use /admin (the command
     # line is not affected). ``off``: for the demo only.
     operator_mfa: str = "required"
+    # Clients that register themselves (AI agents, MCP clients): ``off`` (the default: only
+    # clients an operator or partner registered), ``metadata-documents`` (a client may name
+    # itself by an HTTPS URL whose JSON describes it, a Client ID Metadata Document) or
+    # ``open`` (that, and RFC 7591 dynamic registration at /oauth2/register). Such clients
+    # are marked unreviewed wherever a person meets them.
+    client_registration: str = "off"
+    # The scopes a self-registered client may register and ask for (space-separated, from
+    # openid, offline_access and the data scopes). The default lets an agent know who the
+    # person is and keep working (a refresh token), and leaves the company, plan and settings
+    # to applications an operator reviewed.
+    self_registered_scopes: frozenset[str] = frozenset(
+        {"openid", "offline_access", "profile", "email"}
+    )
+    # Days without use after which a self-registered client is deleted by the sweep, with its
+    # grants (the client registers again when it comes back).
+    self_registered_idle_days: int = 30
+    # RFC 7591 registrations accepted per client IP (every request counts, refused or not).
+    registration_limit_per_ip: str = "20/hour"
+
+    @property
+    def dynamic_registration(self) -> bool:
+        """RFC 7591 registration at /oauth2/register (``open`` only)."""
+        return self.client_registration == "open"
+
+    @property
+    def metadata_documents(self) -> bool:
+        """Client ID Metadata Documents accepted (``metadata-documents`` and ``open``)."""
+        return self.client_registration in ("open", "metadata-documents")
 
     @property
     def rp_id(self) -> str:
@@ -328,5 +357,23 @@ class Settings:
             webauthn_rp_id=env.get("LEADEXEC_WEBAUTHN_RP_ID", "").strip(),
             operator_mfa=read_choice(
                 env, "LEADEXEC_OPERATOR_MFA", d.operator_mfa, ("required", "off")
+            ),
+            client_registration=read_choice(
+                env,
+                "LEADEXEC_CLIENT_REGISTRATION",
+                d.client_registration,
+                ("off", "metadata-documents", "open"),
+            ),
+            self_registered_scopes=self_registered_scopes(
+                env.get("LEADEXEC_SELF_REGISTERED_SCOPES", ""), d.self_registered_scopes
+            ),
+            self_registered_idle_days=bounded(
+                read_int(env, "LEADEXEC_SELF_REGISTERED_IDLE_DAYS", d.self_registered_idle_days),
+                "LEADEXEC_SELF_REGISTERED_IDLE_DAYS",
+                1,
+                3650,
+            ),
+            registration_limit_per_ip=env.get(
+                "LEADEXEC_REGISTRATION_LIMIT_PER_IP", d.registration_limit_per_ip
             ),
         )

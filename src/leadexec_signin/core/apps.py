@@ -73,6 +73,15 @@ class Application:
     # plan's requests do); pushed authorization requests (RFC 9126) required.
     pkce_optional: bool = False
     require_par: bool = False
+    # Migration 0016 (core/self_registered.py): how the client came, "operator" (a person
+    # registered it: console, command line), "dynamic" (RFC 7591) or "metadata_document"
+    # (its client_id is the URL ``client_id_url``); the domain it is from; its last use at
+    # the authorization endpoint (expiry); an RFC 7592 registration access token's hash.
+    kind: str = "operator"
+    domain: str = ""
+    last_used_at: datetime | None = None
+    registration_token_hash: str | None = None
+    client_id_url: str = ""
 
     def __post_init__(self) -> None:
         if not self.client_type:
@@ -85,6 +94,17 @@ class Application:
     @property
     def requires_secret(self) -> bool:
         return self.secret_hash is not None
+
+    @property
+    def reviewed(self) -> bool:
+        """False for a client that registered itself: no person at LeadExec looked at it, and
+        the consent dialog says so (with its domain)."""
+        return self.kind == "operator"
+
+    @property
+    def client_id(self) -> str:
+        """What the client calls itself: its metadata document's URL, else its id."""
+        return self.client_id_url or self.id
 
     @property
     def registration(self) -> ClientRegistration:

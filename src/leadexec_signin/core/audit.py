@@ -82,6 +82,11 @@ DATA_EXPORTED = "account.exported"
 ADMIN_TOKEN_CREATED = "admin_token.created"
 ADMIN_TOKEN_REVOKED = "admin_token.revoked"
 API_CALL = "admin_api.call"
+# Self-registered clients (core/actions/self_registration.py): a domain blocked or unblocked
+# by an operator, clients unused for 30 days deleted by the sweep.
+DOMAIN_BLOCKED = "domain.blocked"
+DOMAIN_UNBLOCKED = "domain.unblocked"
+CLIENTS_EXPIRED = "client.expired"
 
 # Every kind, in the order the admin page offers them (its filter accepts nothing else).
 EVENTS = (
@@ -97,6 +102,7 @@ EVENTS = (
     RECOVERY_CODES_MADE, RECOVERY_CODE_USED, PASSWORD_CHANGED,
     USER_DISABLED, USER_ENABLED, USER_DELETED, USER_UPDATED, USER_OPERATOR, USER_SIGNED_OUT,
     FACTORS_RESET, DATA_EXPORTED, ADMIN_TOKEN_CREATED, ADMIN_TOKEN_REVOKED, API_CALL,
+    DOMAIN_BLOCKED, DOMAIN_UNBLOCKED, CLIENTS_EXPIRED,
 )  # fmt: skip
 
 # Events of a proof that failed: the user they name did not prove anything, so is not the actor.

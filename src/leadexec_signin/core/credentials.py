@@ -19,6 +19,7 @@ CODE = "lec_"
 SESSION = "les_"
 APP_SECRET = "lesk_"
 DEVICE = "led_"  # a device code (RFC 8628)
+REGISTRATION = "lerat_"  # an RFC 7592 registration access token
 
 # Longest token any endpoint will even hash; longer input is refused as malformed.
 MAX_TOKEN_LENGTH = 256

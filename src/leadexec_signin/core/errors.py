@@ -282,6 +282,20 @@ class InvalidScope(SigninError):
     description = "The requested scope is unknown or not allowed for this client."
 
 
+class InvalidClientMetadata(SigninError):
+    # RFC 7591 section 3.2.2: a registration whose metadata we refuse (or its RFC 7592 update).
+    code = "invalid_client_metadata"
+    status = 400
+    description = "The client metadata is not valid."
+
+
+class InvalidRedirectUri(SigninError):
+    # RFC 7591 section 3.2.2: a redirect URI a self-registered client may not have.
+    code = "invalid_redirect_uri"
+    status = 400
+    description = "A redirect URI is not valid for a self-registered client."
+
+
 class InvalidTarget(SigninError):
     # RFC 8707 section 2: a resource that is not one of ours, or not for this authorization.
     code = "invalid_target"

@@ -42,6 +42,7 @@ from leadexec_signin.core.grants import Grant, GrantListing
 from leadexec_signin.core.keys import SigningKey
 from leadexec_signin.core.notices import Notice
 from leadexec_signin.core.pushed_requests import PushedRequests
+from leadexec_signin.core.self_registered import SelfRegisteredClients
 from leadexec_signin.core.tokens import (
     AccessToken,
     AuthorizationCode,
@@ -246,6 +247,7 @@ class Transaction(
     PushedRequests,
     Directory,
     AdminTokens,
+    SelfRegisteredClients,
     Protocol,
 ):
     """Every port at once: what a storage backend implements, never what a use case asks."""

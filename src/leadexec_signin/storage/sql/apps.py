@@ -75,6 +75,11 @@ class AppRepository:
                 backchannel_logout_uri=app.backchannel_logout_uri,
                 id_token_alg=app.id_token_alg,
                 access_token_format=app.access_token_format,
+                kind=app.kind,
+                domain=app.domain,
+                last_used_at=app.last_used_at,
+                registration_token_hash=app.registration_token_hash,
+                client_id_url=app.client_id_url,
             )
         )
         if app.origins:

@@ -115,6 +115,11 @@ def app_from_row(
         device_grant=bool(m.get(prefix + "device_grant", False)),
         pkce_optional=bool(m.get(prefix + "pkce_optional", False)),
         require_par=bool(m.get(prefix + "require_par", False)),
+        kind=m.get(prefix + "kind") or "operator",
+        domain=m.get(prefix + "domain") or "",
+        last_used_at=m.get(prefix + "last_used_at"),
+        registration_token_hash=m.get(prefix + "registration_token_hash"),
+        client_id_url=m.get(prefix + "client_id_url") or "",
     )
 
 

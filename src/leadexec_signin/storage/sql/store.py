@@ -51,6 +51,7 @@ from leadexec_signin.storage.sql.partner import PartnerRepository
 from leadexec_signin.storage.sql.people import PeopleRepository
 from leadexec_signin.storage.sql.pushed import PushedRepository
 from leadexec_signin.storage.sql.recovery import RecoveryRepository
+from leadexec_signin.storage.sql.self_registered import SelfRegisteredRepository
 from leadexec_signin.storage.sql.tokens import TokenRepository
 
 if TYPE_CHECKING:
@@ -160,6 +161,7 @@ class SqlTransaction(
     DeviceRepository,
     PushedRepository,
     PeopleRepository,
+    SelfRegisteredRepository,
 ):
     """Every repository over one connection: one instance is one database transaction.
 

@@ -126,6 +126,25 @@ applications = Table(
     # requests (RFC 9126) required of the client.
     Column("pkce_optional", Boolean, nullable=False, server_default=text("false")),
     Column("require_par", Boolean, nullable=False, server_default=text("false")),
+    # Migration 0016 (core/self_registered.py): how the client came ("operator", "dynamic",
+    # "metadata_document"), the domain it is from, its last use at the authorization endpoint,
+    # an RFC 7592 registration access token's SHA-256, a metadata document's URL.
+    Column("kind", String(24), nullable=False, server_default="operator"),
+    Column("domain", String(253), nullable=False, server_default=""),
+    Column("last_used_at", UTCDateTime, nullable=True),
+    Column("registration_token_hash", String(HASH), nullable=True),
+    Column("client_id_url", Text, nullable=False, server_default=""),
+    Index("ix_applications_kind", "kind"),
+)
+
+# Domains an operator blocked (migration 0016): no client from them (or their subdomains)
+# registers itself, and those that had are suspended.
+blocked_domains = Table(
+    "blocked_domains",
+    metadata,
+    Column("domain", String(253), primary_key=True),
+    Column("blocked_at", UTCDateTime, nullable=False),
+    Column("actor", String(80), nullable=False),
 )
 
 app_origins = Table(

@@ -18,7 +18,7 @@ SECRET_PARAMS = frozenset(
 )
 # A value shaped like one of our bearer secrets is redacted whatever it is called and wherever
 # it appears (a token pasted into a path, ?access_token=...).
-_TOKEN_SHAPED = re.compile(r"\b(?:ler|lea|lec|les|lesk|leo)_[A-Za-z0-9_-]{8,}")
+_TOKEN_SHAPED = re.compile(r"\b(?:ler|lea|lec|les|lesk|leo|lerat)_[A-Za-z0-9_-]{8,}")
 # Escaped so a request cannot start a forged line of its own in the log (CWE-117).
 _LOG_CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
 
