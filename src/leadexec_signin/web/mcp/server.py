@@ -86,13 +86,7 @@ class McpEndpoint:
             await refusal(RENDER, request, exc)(scope, receive, send)
             return
         CALLER.set(caller)
-        # One handler per request: stateless, so nothing outlives the request.
-        manager = StreamableHTTPSessionManager(
-            app=self.server._lowlevel_server,
-            json_response=True,
-            stateless=True,
-            security_settings=self.security,
-        )
+        manager = self._manager()
         sent = False
 
         async def replay() -> Message:
@@ -104,6 +98,21 @@ class McpEndpoint:
 
         async with manager.run():
             await manager.handle_request(scope, replay, send)
+
+    def _manager(self) -> StreamableHTTPSessionManager:
+        """A Streamable HTTP handler for one request: stateless, so nothing outlives it, and
+        no lifespan to run (the live servers and the tests run without one). Made through the
+        SDK's public API: ``streamable_http_app()`` makes the server's session manager and
+        ``session_manager`` hands it out; nothing is awaited in between, so another request
+        on this event loop cannot swap it. (The Starlette app it also returns is not used:
+        access is checked here, before the SDK.)"""
+        self.server.streamable_http_app(
+            streamable_http_path=PATH,
+            json_response=True,
+            stateless_http=True,
+            transport_security=self.security,
+        )
+        return self.server.session_manager
 
     @staticmethod
     async def _body(request: Request) -> bytes:
