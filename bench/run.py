@@ -27,11 +27,13 @@ def words(value: str) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int)
-    ap.add_argument("--targets", help="of oidc, hello, ours")
+    ap.add_argument("--targets", help="of oidc, oidc-redis, oidc-redis-rotate, hello, ours")
     ap.add_argument("--backends", help="of sqlite, postgresql")
     ap.add_argument("--workers", help="uvicorn worker counts, e.g. 1,2")
     ap.add_argument(
-        "--workloads", help="of replay, replay-nocache, random, me, me-nocache, healthz, post"
+        "--workloads",
+        help="of replay, replay-nocache, random, random-post, me, me-random, me-nocache, "
+        "healthz, post, rotate",
     )
     ap.add_argument("--connections", help="wrk connections for every workload, e.g. 16")
     ap.add_argument("--main", help="connections for the main workloads, e.g. 16,64")

@@ -8,11 +8,14 @@
 # usage: bash bench/run.sh                      # everything, 2 rounds
 #   ROUNDS=1 bash bench/run.sh                  # quicker
 #   TARGETS="ours" BACKENDS=sqlite WORKERS=1 bash bench/run.sh
-#   TARGETS       any of: oidc oidc-redis hello ours            (default: oidc hello ours)
+#   TARGETS       any of: oidc oidc-redis oidc-redis-rotate hello ours
+#                 (default: oidc hello ours)
 #   BACKENDS      any of: sqlite postgresql                     (default: both)
 #   WORKERS       uvicorn worker counts for ours                (default: "1 2")
 #   WORKLOADS     any of: replay replay-nocache random random-post me me-random me-nocache
-#                 healthz post                                  (default: all)
+#                 healthz post rotate                           (default: all)
+#                 rotate: POST /oauth2/token refresh_token grant of a confidential client
+#                 with rotation, USERS grants at random (lib/wrk-rotate.lua)
 #   OIDC_REDIS_URL  Redis database for the oidc-redis peer, emptied at its start
 #                 (default: redis://127.0.0.1:6379/5)
 #   CONNS         connections for every workload                (default: 16)
@@ -22,6 +25,8 @@
 #   PG_ADMIN_URL  PostgreSQL to create scratch databases in
 #                 (default: postgresql+psycopg://postgres@127.0.0.1:5432/test)
 #   OURS_REDIS_URL  LEADEXEC_REDIS_URL for our server (default: none, in-process limiter)
+#   OURS_REDIS_BACKENDS  the backends whose runs get OURS_REDIS_URL (default: all of BACKENDS),
+#                 e.g. postgresql: PostgreSQL + Redis and SQLite without Redis in one run
 #   SRC_REF       measure src/ of this commit (e.g. HEAD) instead of the work tree's
 #   QUIET_WAIT_S, QUIET_MAX_CORES, WRK_DURATION, WRK_WARMUP   as in lib/common.sh
 #
@@ -39,13 +44,16 @@ ROUNDS=${ROUNDS:-2}
 TARGETS=${TARGETS:-"oidc hello ours"}
 BACKENDS=${BACKENDS:-"sqlite postgresql"}
 WORKERS=${WORKERS:-"1 2"}
-WORKLOADS=${WORKLOADS:-"replay replay-nocache random random-post me me-random me-nocache healthz post"}
+WORKLOADS=${WORKLOADS:-"replay replay-nocache random random-post me me-random me-nocache healthz post rotate"}
 OIDC_REDIS_URL=${OIDC_REDIS_URL:-redis://127.0.0.1:6379/5}
 CONNS=${CONNS:-16}
 CONNS_MAIN=${CONNS_MAIN:-"16 64"}
 USERS=${USERS:-10000}
 PG_ADMIN_URL=${PG_ADMIN_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test}
 OURS_REDIS_URL=${OURS_REDIS_URL:-}
+OURS_REDIS_BACKENDS=${OURS_REDIS_BACKENDS:-$BACKENDS}
+# ours_redis BACKEND: the Redis URL our server gets on BACKEND (empty: none)
+ours_redis() { if has "$OURS_REDIS_BACKENDS" "$1"; then echo "$OURS_REDIS_URL"; fi; }
 REPORT=${REPORT-$ROOT/docs/performance.md}
 PY=$ROOT/.venv/bin/python
 LX=$ROOT/.venv/bin/leadexec-signin
@@ -93,7 +101,8 @@ check_vendored() {
   for f in lib/common.sh lib/wrk-json.lua lib/wrk-random.lua anchors/oidc-provider-server.mjs \
     anchors/oidc-provider-setup.mjs anchors/node/package.json anchors/node/package-lock.json \
     anchors/py/hello_apps.py requirements-anchors.txt; do
-    if [ -f "$PEERS_SRC/$f" ] && ! cmp -s "$PEERS_SRC/$f" "$BENCH_DIR/$f"; then
+    # Lines marked lx-local are this project's additions (the rotation switch of the server).
+    if [ -f "$PEERS_SRC/$f" ] && ! grep -v lx-local "$BENCH_DIR/$f" | cmp -s "$PEERS_SRC/$f" -; then
       echo "!! bench/$f differs from $PEERS_SRC/$f (re-vendor it)" >&2
       drift=1
     fi
@@ -115,6 +124,33 @@ check_200() {
     return 1
   fi
   echo "   sanity ok: ${url%%\?*} -> 200, ${#body} bytes body"
+}
+
+# check_rotation URL BODY_TEMPLATE TOKEN: the refresh grant really rotates: TOKEN answers 200
+# with a new refresh token, that one answers with another, and TOKEN is then refused (400
+# invalid_grant; after its successor was used, so no grace period applies). That ends TOKEN's
+# grant on both servers: never a token of the measured pool.
+check_rotation() {
+  local url=$1 tpl=$2 t1=$3 t2 t3 out
+  t2=$(rotate_once "$url" "$tpl" "$t1") || return 1
+  t3=$(rotate_once "$url" "$tpl" "$t2") || return 1
+  out=$(curl -s -w '\n%{http_code}' -X POST -d "${tpl/\{token\}/$t1}" "$url")
+  if [ "${out##*$'\n'}" != 400 ] || ! grep -q '"invalid_grant"' <<<"$out"; then
+    echo "!! rotation check: the replaced refresh token was not refused: ${out:0:300}" >&2
+    return 1
+  fi
+  echo "   rotation ok: $url answers a new refresh token each time (${t1:0:8}.. -> ${t2:0:8}.. -> ${t3:0:8}..) and then refuses the first (400 invalid_grant)"
+}
+rotate_once() { # URL BODY_TEMPLATE TOKEN: the new refresh token on stdout
+  local out code new
+  out=$(curl -s -w '\n%{http_code}' -X POST -d "${2/\{token\}/$3}" "$1")
+  code=${out##*$'\n'}; out=${out%$'\n'*}
+  new=$(python3 -c 'import json,sys; print(json.load(sys.stdin).get("refresh_token", ""))' <<<"$out" 2>/dev/null || true)
+  if [ "$code" != 200 ] || [ -z "$new" ] || [ "$new" = "$3" ]; then
+    echo "!! rotation check: HTTP $code, refresh_token '${new:-missing}' for ${3:0:8}..: ${out:0:300}" >&2
+    return 1
+  fi
+  echo "$new"
 }
 
 form_post() { export WRK_METHOD=POST WRK_HEADERS="Content-Type: application/x-www-form-urlencoded" WRK_BODY=$1; }
@@ -213,9 +249,10 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------- peers (as run-peers.sh)
-oidc_start() { # $1 = adapter
-  start_server "oidc-provider-$1-r$ROUND" $P_OIDC \
+oidc_start() { # $1 = adapter; ROTATE_REFRESH_TOKEN=1 turns rotation on
+  start_server "oidc-provider-$1${ROTATE_REFRESH_TOKEN:+-rotate$ROTATE_REFRESH_TOKEN}-r$ROUND" $P_OIDC \
     env ADAPTER="$1" NODE_ENV=production PORT=$P_OIDC BENCH_ADMIN_PORT=$P_OIDC_ADMIN \
+    ROTATE_REFRESH_TOKEN="${ROTATE_REFRESH_TOKEN:-0}" \
     REDIS_URL="$OIDC_REDIS_URL" REDIS_FLUSHDB=1 "$NODE_BIN" "$BENCH_DIR/anchors/oidc-provider-server.mjs"
   wait_http "http://$H:$P_OIDC/.well-known/openid-configuration"
   OIDC_TOK=$("$NODE_BIN" "$BENCH_DIR/anchors/oidc-provider-setup.mjs" "http://$H:$P_OIDC")
@@ -274,6 +311,32 @@ peer_oidc_redis() {
   stop_server
 }
 
+# The peer on its Redis adapter with refresh-token rotation on (rotateRefreshToken: true):
+# every refresh consumes the token (a write) and saves a new one. USERS + 1 tokens are minted
+# as for "random", one grant each; the first, the authorization-code flow's own, proves the
+# rotation (check_rotation ends its grant) and the other USERS are the pool, which
+# lib/wrk-rotate.lua carries forward from answer to answer.
+peer_oidc_redis_rotate() {
+  log "oidc-provider $OIDC_VERSION, Redis adapter at $OIDC_REDIS_URL, refresh-token rotation on"
+  ROTATE_REFRESH_TOKEN=1 oidc_start redis
+  local c url=http://$H:$P_OIDC admin=http://$H:$P_OIDC_ADMIN all=$SCRATCH/oidc-rotate-all-r$ROUND.txt
+  local pool=$SCRATCH/oidc-rotate-pool-r$ROUND.txt
+  local m='"target":"oidc","backend":"redis","workers":1,"rotation":true'
+  grep -q 'rotateRefreshToken: true' "$LOG_DIR/$SERVER_NAME.log" || { echo "!! rotation is not on" >&2; return 1; }
+  curl -sf -X POST "$admin/seed?n=$((USERS + 1))&refresh_token=$OIDC_RT" >"$all"
+  tail -n +2 "$all" >"$pool"
+  local tpl="grant_type=refresh_token&refresh_token={token}&scope=offline_access&$OIDC_CREDS"
+  check_rotation "$url/token" "$tpl" "$OIDC_RT"
+  REDIS_PID=$(redis_pid "$OIDC_REDIS_URL" || true)
+  random_post "$tpl"
+  for c in $CONNS; do
+    measure_with wrk-rotate.lua "$pool" "$m,\"workload\":\"rotate\"" \
+      "oidc-provider /token refresh with rotation, Redis adapter, $USERS tokens at random" "$c" "$url/token"
+  done
+  REDIS_PID=""
+  stop_server
+}
+
 peer_hello() {
   log "hello JSON: uvicorn-starlette, 1 worker (the stack's ceiling)"
   plain_get
@@ -306,8 +369,10 @@ seed_backend() {
     export LEADEXEC_DATA_DIR=$SCRATCH/$backend-tpl LEADEXEC_DATABASE_URL=$url \
       LEADEXEC_LOG_LEVEL=WARNING LEADEXEC_REDIS_URL=""
     "$LX" migrate --json >/dev/null
+    local rotating=()
+    if has "$WORKLOADS" rotate; then rotating=(--rotating "$SCRATCH/rotating-$backend.txt"); fi
     "$PY" "$BENCH_DIR/seed.py" seed --users "$USERS" \
-      --out "$SCRATCH/ids-$backend.json" --tokens "$SCRATCH/tokens-$backend.txt"
+      --out "$SCRATCH/ids-$backend.json" --tokens "$SCRATCH/tokens-$backend.txt" "${rotating[@]}"
   )
 }
 
@@ -318,7 +383,7 @@ ours_start() {
   local url=$DB_URL
   start_server "ours-$backend-w$w-cache$cache-r$ROUND" $P_OURS env \
     LEADEXEC_DATA_DIR="$SCRATCH/$backend-run" LEADEXEC_DATABASE_URL="$url" \
-    LEADEXEC_REDIS_URL="$OURS_REDIS_URL" LEADEXEC_NOTICE_INTERVAL=0 \
+    LEADEXEC_REDIS_URL="$(ours_redis "$backend")" LEADEXEC_NOTICE_INTERVAL=0 \
     LEADEXEC_TOKEN_LIMIT_PER_APP=100000000/minute LEADEXEC_TOKEN_LIMIT_PER_IP=100000000/minute \
     LEADEXEC_TOKEN_CACHE_MS="$cache" LEADEXEC_LOG_LEVEL=WARNING \
     "$LX" serve --host $H --port $P_OURS --workers "$w"
@@ -331,8 +396,10 @@ ours() { # $1 = backend, $2 = workers
   app=$(json_get app <"$ids"); rt=$(json_get refresh <"$ids")
   q="appId=$app&refreshToken=$rt"
   local m="\"target\":\"ours\",\"backend\":\"$backend\",\"workers\":$w"
-  if [ -n "$OURS_REDIS_URL" ]; then m="$m,\"redis\":true"; fi
-  local tag="ours $backend w$w"
+  local redis
+  redis=$(ours_redis "$backend")
+  if [ -n "$redis" ]; then m="$m,\"redis\":true"; fi
+  local tag="ours $backend${redis:+ + redis} w$w"
   log "$tag: leadexec-signin serve --workers $w (token cache 500 ms)"
   ours_start "$backend" "$w" 500
   check_200 "$url/api/token?$q" '"authToken"'
@@ -344,13 +411,27 @@ ours() { # $1 = backend, $2 = workers
     done
   fi
   local tokens=$SCRATCH/tokens-$backend.txt
-  if [ -n "$OURS_REDIS_URL" ]; then REDIS_PID=$(redis_pid "$OURS_REDIS_URL" || true); fi
+  if [ -n "$redis" ]; then REDIS_PID=$(redis_pid "$redis" || true); fi
   if has "$WORKLOADS" random; then
     check_200 "$url/api/token?appId=$app&refreshToken=$(head -1 "$tokens")" '"authToken"'
     check_200 "$url/api/token?appId=$app&refreshToken=$(tail -1 "$tokens")" '"authToken"'
     random_get "/api/token?appId=$app&refreshToken={token}"
     for c in $CONNS; do
       measure_with wrk-random.lua "$tokens" "$m,\"workload\":\"random\"" "$tag: GET /api/token, $USERS grants at random" "$c" "$url/api/token"
+    done
+  fi
+  if has "$WORKLOADS" rotate; then
+    # The seeded pool, fresh for this fresh copy of the database; lib/wrk-rotate.lua rewrites
+    # it after each run with the tokens the server answered.
+    local pool=$SCRATCH/rotate-pool.txt client tpl
+    cp "$SCRATCH/rotating-$backend.txt" "$pool"
+    client="client_id=$(json_get oauth_client <"$ids")&client_secret=$(json_get oauth_secret <"$ids")"
+    tpl="grant_type=refresh_token&refresh_token={token}&scope=offline_access&$client"
+    check_rotation "$url/oauth2/token" "$tpl" "$(json_get rotating <"$ids")"
+    random_post "$tpl"
+    for c in $CONNS; do
+      measure_with wrk-rotate.lua "$pool" "$m,\"workload\":\"rotate\",\"rotation\":true" \
+        "$tag: POST /oauth2/token refresh with rotation, $USERS grants at random" "$c" "$url/oauth2/token"
     done
   fi
   if has "$WORKLOADS" random-post; then
@@ -433,6 +514,7 @@ echo "code: $SOURCE"
 echo "results -> $RESULTS_JSONL   (server logs: $LOG_DIR)"
 echo "wrk: -t$WRK_THREADS, warmup $WRK_WARMUP then -d$WRK_DURATION, conns $CONNS (main: $CONNS_MAIN), timeout $WRK_TIMEOUT"
 echo "targets: $TARGETS; ours: backends $BACKENDS, workers $WORKERS, workloads $WORKLOADS; rounds $ROUNDS"
+echo "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 if has "$TARGETS" ours; then
   for backend in $BACKENDS; do seed_backend "$backend"; done
@@ -443,6 +525,7 @@ for ROUND in $(seq 1 "$ROUNDS"); do
   export ROUND
   if has "$TARGETS" oidc; then peer_oidc; fi
   if has "$TARGETS" oidc-redis; then peer_oidc_redis; fi
+  if has "$TARGETS" oidc-redis-rotate; then peer_oidc_redis_rotate; fi
   if has "$TARGETS" hello; then peer_hello; fi
   if has "$TARGETS" ours; then
     for backend in $BACKENDS; do
@@ -453,14 +536,14 @@ done
 
 COMMAND="bash bench/run.sh"
 for v in ROUNDS TARGETS BACKENDS WORKERS WORKLOADS CONNS CONNS_MAIN USERS SRC_REF QUIET_WAIT_S \
-  QUIET_MAX_CORES WRK_DURATION WRK_WARMUP OURS_REDIS_URL; do
+  QUIET_MAX_CORES WRK_DURATION WRK_WARMUP OURS_REDIS_URL OURS_REDIS_BACKENDS; do
   # Name only what was changed from the defaults, so the command can be pasted back.
   case $v in
     ROUNDS) d=2 ;; TARGETS) d="oidc hello ours" ;; BACKENDS) d="sqlite postgresql" ;;
-    WORKERS) d="1 2" ;; WORKLOADS) d="replay replay-nocache random random-post me me-random me-nocache healthz post" ;;
+    WORKERS) d="1 2" ;; WORKLOADS) d="replay replay-nocache random random-post me me-random me-nocache healthz post rotate" ;;
     CONNS) d=16 ;; CONNS_MAIN) d="16 64" ;; USERS) d=10000 ;; SRC_REF) d="" ;;
     QUIET_WAIT_S) d=45 ;; QUIET_MAX_CORES) d=0.25 ;; WRK_DURATION) d=10s ;; WRK_WARMUP) d=5s ;;
-    OURS_REDIS_URL) d="" ;;
+    OURS_REDIS_URL) d="" ;; OURS_REDIS_BACKENDS) d=$BACKENDS ;;
   esac
   [ "${!v:-}" = "$d" ] || COMMAND="$v=\"${!v}\" $COMMAND"
 done

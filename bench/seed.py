@@ -1,11 +1,17 @@
 """Seeding and scratch databases for ``bench/run.sh`` (run with the project's .venv).
 
-    seed.py seed --out ids.json --tokens tokens.txt [--users 10000]
+    seed.py seed --out ids.json --tokens tokens.txt [--users 10000] [--rotating FILE]
         LEADEXEC_* from the environment name the (already migrated) database. One approved
         application with a button (profile,email), one bench user signed in through the popup
         (consent asked, then allowed), then ``--users`` more users each signed in once through
         the same use case. Writes {"app", "refresh", "access", "users"} to ``--out`` and one
         refresh token per line (the bulk users') to ``--tokens``.
+        With ``--rotating``: also an approved confidential OAuth client (client_secret_post,
+        refresh-token rotation on), and every user signs in to it once through
+        ``/oauth2/authorize``'s use case (consent allowed) and the code is exchanged at the
+        token endpoint's; the bulk users' refresh tokens go to FILE, one per line, and the
+        bench user's (kept apart, for the check that a rotated token is refused) to ``--out``
+        as "rotating", with "oauth_client" and "oauth_secret".
     seed.py createdb ADMIN_URL NAME [--template T]   a scratch PostgreSQL database
     seed.py dropdb ADMIN_URL NAME                    drop it (connections forced out)
     seed.py url ADMIN_URL NAME                       ADMIN_URL with its database replaced
@@ -17,9 +23,12 @@ operator, sessions, sign-in), never through SQL of its own.
 from __future__ import annotations
 
 import argparse
+import base64
+import hashlib
 import json
 import os
 import re
+import secrets
 import sys
 import time
 from pathlib import Path
@@ -30,7 +39,7 @@ os.environ.setdefault("LEADEXEC_ARGON2_TIME_COST", "1")
 os.environ.setdefault("LEADEXEC_ARGON2_MEMORY_KIB", "1024")
 os.environ.setdefault("LEADEXEC_ARGON2_PARALLELISM", "1")
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from sqlalchemy import create_engine, make_url
 
@@ -41,6 +50,9 @@ if TYPE_CHECKING:
 
 ORIGIN = "http://127.0.0.1:9000"
 SCOPES = "profile,email"
+REDIRECT_URI = ORIGIN + "/cb"
+# As node-oidc-provider's setup flow asks (oidc-provider-setup.mjs).
+OAUTH_SCOPE = "openid offline_access email profile"
 SAFE_NAME = re.compile(r"^[a-z0-9_]{1,60}$")
 
 
@@ -63,7 +75,72 @@ def sign_in(p: Services, user: User, button_id: str, *, ask_first: bool) -> Done
     return done
 
 
-def seed(out: Path, tokens_file: Path, users: int) -> None:
+class OAuthClient(NamedTuple):
+    client_id: str
+    secret: str
+
+
+def oauth_client(p: Services) -> OAuthClient:
+    """A confidential client as a partner registers one (``apps create --with-secret
+    --auth-method client_secret_post --rotate-refresh-tokens``), then approved."""
+    from leadexec_signin.core.clients import ClientRegistration
+
+    reg = ClientRegistration(
+        redirect_uris=(REDIRECT_URI,),
+        auth_method="client_secret_post",
+        rotate_refresh_tokens=True,
+    )
+    app, secret = p.registry.register(
+        name="Bench OAuth", origins=[ORIGIN], scopes=SCOPES, with_secret=True, client=reg
+    )
+    assert secret is not None and app.rotate_refresh_tokens
+    p.operator.set_app_status(app.id, "approved")
+    return OAuthClient(app.id, secret)
+
+
+def oauth_sign_in(p: Services, user: User, client: OAuthClient) -> str:
+    """The authorization-code flow as a browser and a confidential client run it: the request
+    (PKCE S256), the consent dialog allowed, the code exchanged with the client's secret.
+    Returns the refresh token."""
+    from leadexec_signin.core.actions.authorize_code import AskConsent, SendBack
+    from leadexec_signin.core.actions.client_auth import presented
+    from leadexec_signin.core.actions.token_endpoint import OAUTH
+    from leadexec_signin.core.actions.token_step import TokenRequest
+    from leadexec_signin.core.oauth_authorize import OAuthRequest
+
+    verifier = secrets.token_urlsafe(32)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+    req = OAuthRequest(
+        client_id=client.client_id,
+        redirect_uri=REDIRECT_URI,
+        response_type="code",
+        scope=OAUTH_SCOPE,
+        state="s",
+        nonce=secrets.token_urlsafe(8),
+        code_challenge=challenge.decode().rstrip("="),
+        code_challenge_method="S256",
+    )
+    session = p.sessions.start(user)
+    asked = p.authorize_code.run(req, session, "127.0.0.1")
+    assert isinstance(asked, AskConsent), asked
+    sent = p.authorize_code.run(req, session, "127.0.0.1", decision="allow", shown=asked.shown)
+    assert isinstance(sent, SendBack) and "code" in sent.params, sent
+    form = {
+        "grant_type": "authorization_code",
+        "code": sent.params["code"],
+        "redirect_uri": REDIRECT_URI,
+        "code_verifier": verifier,
+        "client_id": client.client_id,
+        "client_secret": client.secret,
+    }
+    issued = p.tokens.exchange(
+        TokenRequest(OAUTH, "authorization_code", form, presented(None, form), "127.0.0.1")
+    )
+    assert issued.refresh_token is not None, issued
+    return issued.refresh_token
+
+
+def seed(out: Path, tokens_file: Path, users: int, rotating: Path | None = None) -> None:
     """Also writes each user's access token beside the refresh tokens (``.access``), for
     the LeadExec API at random (valid for the hour after seeding)."""
     # Imported here so that createdb/dropdb work even when src/ does not import.
@@ -77,6 +154,7 @@ def seed(out: Path, tokens_file: Path, users: int) -> None:
         app, _ = p.registry.register(name="Bench", origins=[ORIGIN], scopes=SCOPES)
         p.operator.set_app_status(app.id, "approved")
         button = p.registry.create_button(app_id=app.id, scopes=SCOPES)
+        client = oauth_client(p) if rotating else None
         bench = p.accounts.create_user(
             email="bench@example.com",
             name="Bench",
@@ -84,9 +162,20 @@ def seed(out: Path, tokens_file: Path, users: int) -> None:
         )
         first = sign_in(p, bench, button.id, ask_first=True).authorization
         assert first.tokens is not None
+        extra: dict[str, str] = {}
+        if client is not None:
+            extra = {
+                "rotating": oauth_sign_in(p, bench, client),
+                "oauth_client": client.client_id,
+                "oauth_secret": client.secret,
+            }
         started = time.monotonic()
         access_file = tokens_file.with_suffix(".access")
-        with tokens_file.open("w") as f, access_file.open("w") as a:
+        with (
+            tokens_file.open("w") as f,
+            access_file.open("w") as a,
+            (rotating or Path(os.devnull)).open("w") as r,
+        ):
             for i in range(users):
                 user = p.accounts.create_user(
                     email=f"bench{i}@example.com",
@@ -97,6 +186,8 @@ def seed(out: Path, tokens_file: Path, users: int) -> None:
                 assert tokens is not None
                 f.write(tokens.refresh_token + "\n")
                 a.write(tokens.access_token + "\n")
+                if client is not None:
+                    r.write(oauth_sign_in(p, user, client) + "\n")
                 if (i + 1) % 2000 == 0:
                     rate = (i + 1) / (time.monotonic() - started)
                     print(f"   seeded {i + 1}/{users} users ({rate:.0f}/s)", file=sys.stderr)
@@ -105,6 +196,7 @@ def seed(out: Path, tokens_file: Path, users: int) -> None:
             "refresh": first.tokens.refresh_token,
             "access": first.tokens.access_token,
             "users": users,
+            **extra,
         }
         out.write_text(json.dumps(ids) + "\n")
     finally:
@@ -148,6 +240,7 @@ def main() -> int:
     s.add_argument("--out", type=Path, required=True)
     s.add_argument("--tokens", type=Path, required=True)
     s.add_argument("--users", type=int, default=10_000)
+    s.add_argument("--rotating", type=Path, help="also seed rotating OAuth refresh tokens")
     c = sub.add_parser("createdb")
     c.add_argument("admin_url")
     c.add_argument("name")
@@ -160,7 +253,7 @@ def main() -> int:
     u.add_argument("name")
     args = ap.parse_args()
     if args.cmd == "seed":
-        seed(args.out, args.tokens, args.users)
+        seed(args.out, args.tokens, args.users, args.rotating)
     elif args.cmd == "createdb":
         createdb(args.admin_url, args.name, args.template)
     elif args.cmd == "dropdb":
