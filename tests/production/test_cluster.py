@@ -195,7 +195,7 @@ def test_rate_limit_counters_are_shared_by_the_nodes(with_redis: Cluster, tmp_pa
     answers = [
         (with_redis.ca if i % 2 else with_redis.cb).post("/api/token", data=form) for i in range(9)
     ]
-    assert [r.status_code for r in answers] == [200] * 8 + [429]
+    assert [r.status_code for r in answers] == [200] * 8 + [429], answers[1].text
     assert answers[-1].json()["error"] == "rate_limited"
     assert int(answers[-1].headers["Retry-After"]) >= 1
 

@@ -12,6 +12,7 @@ from starlette.testclient import TestClient
 from leadexec_signin.compose import build
 from leadexec_signin.core import audit
 from leadexec_signin.core.audit import AuditFilter
+from leadexec_signin.core.errors import TemporarilyUnavailable
 from leadexec_signin.storage import placement as placement_module
 from leadexec_signin.web.app import create_app
 from seed_token import echoes_refresh_token
@@ -374,6 +375,27 @@ def test_an_exchange_whose_read_is_not_in_hand_goes_to_a_thread(
         return None
 
     monkeypatch.setattr(services.placement, "_read_ahead", nothing)
+    r = client.get(
+        "/api/token", params={"appId": world.app_id, "refreshToken": result["refreshToken"]}
+    )
+    assert r.status_code == 200, r.text
+    assert threads == [services.tokens.handle]
+
+
+@on_postgresql
+def test_an_async_read_that_fails_is_done_again_in_a_thread(
+    client, world, monkeypatch, threads
+) -> None:
+    """The event loop's own connections failing (a slow start, one broken) costs the exchange
+    a thread hop through the synchronous pool, not a 503: the database itself is there."""
+    sign_in(client)
+    result = authorize(client, world.button("profile"))
+    services = world.services
+
+    async def unavailable(_token_hash):  # type: ignore[no-untyped-def]
+        raise TemporarilyUnavailable(debug="TimeoutError")
+
+    monkeypatch.setattr(services.async_reads, "refresh_grant", unavailable)
     r = client.get(
         "/api/token", params={"appId": world.app_id, "refreshToken": result["refreshToken"]}
     )

@@ -24,6 +24,7 @@ fall out of, since the use case is handed what it would have read.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Callable
 from typing import TypeVar
@@ -35,7 +36,7 @@ from leadexec_signin.core.actions.dpop import Dpop
 from leadexec_signin.core.actions.token_endpoint import Admitted, RefusalLog, TokenEndpoint
 from leadexec_signin.core.actions.token_step import Ahead, Issued, TokenRequest
 from leadexec_signin.core.dpop import DpopPresented, Proof
-from leadexec_signin.core.errors import RateLimited, SigninError
+from leadexec_signin.core.errors import RateLimited, SigninError, TemporarilyUnavailable
 from leadexec_signin.core.resources import API
 from leadexec_signin.core.tokens import AccessToken, GrantContext
 from leadexec_signin.storage.ratelimit import AsyncLimits
@@ -74,7 +75,8 @@ class KeptLimits:
         self.kept: list[tuple[str, tuple[str, ...]]] = []
 
     def hit(self, limit: str, *key: str) -> int | None:
-        self.kept.append((limit, key))
+        if not self.limits.spend(limit, *key):  # this process holds none of its lease
+            self.kept.append((limit, key))
         return None
 
     async def settle(self) -> None:
@@ -161,7 +163,11 @@ class Placement:
         if self.embedded:
             return Ahead(self.checks.refresh_grant(key))
         if self.async_reads is not None and self.async_reads.ready():
-            return Ahead(await self.checks.read_refresh_ahead(key, self.async_reads.refresh_grant))
+            try:
+                read = await self.checks.read_refresh_ahead(key, self.async_reads.refresh_grant)
+            except TemporarilyUnavailable:  # no async connection now: the thread's pool may
+                return None
+            return Ahead(read)
         return None
 
     @staticmethod
@@ -214,7 +220,10 @@ class Placement:
         if grant_id is not None:
             known = self.checks.peek_grant(grant_id)
             if known is None and self.async_reads is not None and self.async_reads.ready():
-                known = await self.checks.read_grant_ahead(grant_id, self.async_reads.grant_context)
+                with contextlib.suppress(TemporarilyUnavailable):  # then read in a thread
+                    known = await self.checks.read_grant_ahead(
+                        grant_id, self.async_reads.grant_context
+                    )
             if known is not None:
                 return check(token, known, proof)
         return await in_thread(check, token, None, proof)

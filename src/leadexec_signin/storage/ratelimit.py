@@ -188,6 +188,18 @@ class LimitsRateLimiter:
         self._run("reset", limit, key)
 
 
+class _Lease:
+    """Hits of one key counted in Redis ahead and spent by this process's requests."""
+
+    __slots__ = ("left", "pending", "size", "until")
+
+    def __init__(self) -> None:
+        self.left = 0  # hits counted in Redis, not spent yet
+        self.size = 0  # hits taken in the last round trip
+        self.until = 0.0  # monotonic time after which the rest is not spent
+        self.pending: asyncio.Future[None] | None = None  # a round trip taking one
+
+
 class AsyncLimits:
     """The shared limits of :class:`LimitsRateLimiter`, counted from the event loop: the
     library's own sliding-window script (the same keys and arithmetic as the synchronous
@@ -198,9 +210,16 @@ class AsyncLimits:
     of several hundred. A refusal's wait is read through ``limits.aio`` (rare). Opened at the
     server's start on its own event loop (connections belong to one loop); a failure falls
     back to this process's memory exactly as the synchronous client does
-    (``LimitsRateLimiter.failed``)."""
+    (``LimitsRateLimiter.failed``).
+
+    Two counts an exchange at 83 us each were still most of a token exchange's CPU, so a
+    busy key is leased (:meth:`_lease`): the script takes several hits at once, all or
+    none, and the next requests spend them here (:meth:`spend`) without a round trip."""
 
     MAX_IDLE = 16  # connections kept between requests
+    LEASE_S = 1.0  # how long a lease's hits may be spent
+    MAX_LEASE = 64  # hits taken in one round trip, at most
+    MAX_KEYS = 10_000  # leases kept before the spent ones are swept
 
     def __init__(self, uri: str, limiter: LimitsRateLimiter) -> None:
         self.uri = uri
@@ -211,6 +230,7 @@ class AsyncLimits:
         self._idle: list[AsyncConnection] = []
         self._kwargs: dict[str, Any] = {}
         self._sha = hashlib.sha1(ACQUIRE_SCRIPT).hexdigest()  # noqa: S324 (Redis's name)
+        self._leases: dict[tuple[str, tuple[str, ...]], _Lease] = {}
 
     async def open(self) -> None:
         try:
@@ -238,13 +258,24 @@ class AsyncLimits:
         except RuntimeError:
             return False
 
+    def spend(self, limit: str, *key: str) -> bool:
+        """A hit taken from this process's lease on ``key`` (no round trip), if it holds one
+        that is still good; False when the count has to go to Redis."""
+        lease = self._leases.get((limit, key))
+        if lease is None or lease.left <= 0 or time.monotonic() >= lease.until:
+            return False
+        lease.left -= 1
+        return True
+
     async def hit(self, limit: str, *key: str) -> int | None:
         strategy = self._strategy
         if strategy is None or not self.limiter.shared:
             return self.limiter.count_in_memory(limit, *key)
+        if self.spend(limit, *key):
+            return None
         item = _item(limit)
         try:
-            if await self._acquire(item, key):
+            if await self._lease(limit, item, key):
                 return None
             count_rate_limited(key[0] if key else "-")
             stats = await strategy.get_window_stats(item, *key)
@@ -253,11 +284,62 @@ class AsyncLimits:
             self.limiter.failed(exc)
             return self.limiter.count_in_memory(limit, *key)
 
-    async def _acquire(self, item: RateLimitItem, key: tuple[str, ...]) -> bool:
-        """One count in one round trip: the script's keys as ``limits`` names them."""
+    async def _lease(self, limit: str, item: RateLimitItem, key: tuple[str, ...]) -> bool:
+        """This hit, and when the key is busy the next few with it, counted in Redis in one
+        round trip. A lease is counted in Redis whole when it is taken, so the shared count
+        is never below the hits admitted (a lease not spent is counted anyway: the error is
+        on the strict side); it grows while each one is spent within its second, and is at
+        most a twentieth of the limit, so near the limit every hit is counted on its own
+        (a lease that does not fit any more is retried as one hit). Requests that find the
+        key's lease being taken wait for it instead of each taking their own."""
+        slot = (limit, key)
+        lease = self._leases.get(slot)
+        while lease is not None and lease.pending is not None:
+            await asyncio.shield(lease.pending)
+            if self.spend(limit, *key):
+                return True
+            lease = self._leases.get(slot)
+        now = time.monotonic()
+        size = 1  # a lease left partly unspent starts again from one hit
+        if lease is not None and lease.left <= 0 and lease.size > 0:
+            # Spent within its second: twice as many; spent, but only just: as many.
+            size = lease.size * 2 if now < lease.until else lease.size
+            size = max(1, min(size, self.MAX_LEASE, item.amount // 20))
+        if lease is None:
+            if len(self._leases) >= self.MAX_KEYS:
+                self._forget_expired(now)
+            lease = self._leases[slot] = _Lease()
+        assert self._loop is not None
+        lease.pending = self._loop.create_future()
+        try:
+            acquired = await self._acquire(item, key, size)
+            if not acquired and size > 1:
+                size = 1
+                acquired = await self._acquire(item, key, 1)
+        except BaseException:
+            lease.left = 0
+            raise
+        finally:
+            pending, lease.pending = lease.pending, None
+            pending.set_result(None)
+        if not acquired:
+            lease.left = lease.size = 0
+            return False
+        # This hit is the lease's first; the rest are spent by the next requests.
+        lease.size, lease.left = size, size - 1
+        lease.until = time.monotonic() + self.LEASE_S
+        return True
+
+    def _forget_expired(self, now: float) -> None:
+        for slot in [s for s, lease in self._leases.items() if lease.pending is None
+                     and now >= lease.until + self.LEASE_S]:  # fmt: skip
+            del self._leases[slot]
+
+    async def _acquire(self, item: RateLimitItem, key: tuple[str, ...], amount: int) -> bool:
+        """``amount`` hits in one round trip, all or none: the library's script, on its keys."""
         name = item.key_for(*key)
         keys = (f"{PREFIX}:{{{name}}}/-1", f"{PREFIX}:{{{name}}}")
-        args = (item.amount, item.get_expiry(), 1)
+        args = (item.amount, item.get_expiry(), amount)
         conn = self._idle.pop() if self._idle else AsyncConnection(**self._kwargs)
         try:
             try:
@@ -280,6 +362,7 @@ class AsyncLimits:
         storage, loop, idle = self._storage, self._loop, self._idle
         self._strategy = self._storage = self._loop = None
         self._idle = []
+        self._leases = {}
         if loop is asyncio.get_running_loop():
             # Opened with implementation="redispy": the bridge holds a redis-py client.
             bridge = storage.bridge if storage is not None else None
