@@ -139,6 +139,31 @@ def test_every_port_gives_back_what_it_stored(storage: SqlStorage) -> None:
     assert g.created_at == NOW
 
 
+def test_a_batch_of_last_used_times_lands_on_its_rows_only(storage: SqlStorage) -> None:
+    """The usage log's flush: one batch (one statement on PostgreSQL) writes each grant's and
+    each refresh token's own time, microseconds and zone kept, and touches nothing else."""
+    g1 = seed_grant(storage)
+    with storage.transaction() as tx:
+        tx.add_app(app(2))
+        g2 = grant(2, app_n=2)
+        tx.add_grant(g2)
+        for h, gid, aid in (("a" * 64, g1.id, g1.app_id), ("b" * 64, g2.id, g2.app_id),
+                            ("c" * 64, g2.id, g2.app_id)):  # fmt: skip
+            tx.add_refresh_token(RefreshToken(h, gid, aid, NOW))
+    later, latest = NOW + timedelta(minutes=5, microseconds=7), NOW + timedelta(hours=2)
+    with storage.transaction() as tx:
+        tx.touch_grants({g2.id: later, g1.id: latest})
+        tx.touch_refresh_tokens({"c" * 64: later, "a" * 64: latest})
+        tx.touch_grants({})
+    with storage.transaction() as tx:
+        assert tx.grant_by_id(g1.id).last_used_at == latest  # type: ignore[union-attr]
+        assert tx.grant_by_id(g2.id).last_used_at == later  # type: ignore[union-attr]
+        used = {
+            h: tx.refresh_token_context(h)[0].last_used_at for h in ("a" * 64, "b" * 64, "c" * 64)
+        }  # type: ignore[index]
+    assert used == {"a" * 64: latest, "b" * 64: None, "c" * 64: later}
+
+
 def test_a_failed_transaction_leaves_nothing_behind(storage: SqlStorage) -> None:
     with pytest.raises(InvalidGrant), storage.transaction() as tx:
         tx.add_user(user(1))

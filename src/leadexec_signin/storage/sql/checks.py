@@ -8,10 +8,10 @@ instead of building an expression tree (about a hundred calls) per request.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import TextClause, bindparam, insert, select, text, update
 from sqlalchemy.engine import Connection, Row
 
 from leadexec_signin.core.access_tokens import MacKey
@@ -55,6 +55,17 @@ GRANT_CONTEXT = (
 TOUCH_GRANT = update(_g).where(_g.c.id == bindparam("b_id")).values(last_used_at=bindparam("b_at"))
 TOUCH_REFRESH = (
     update(_r).where(_r.c.token_hash == bindparam("b_hash")).values(last_used_at=bindparam("b_at"))
+)
+# The same for a whole batch in one statement (PostgreSQL; the columns hold naive UTC).
+TOUCH_GRANTS_PG = text(
+    "UPDATE grants AS t SET last_used_at = u.at"
+    " FROM unnest(CAST(:keys AS varchar[]), CAST(:ats AS timestamp[])) AS u(k, at)"
+    " WHERE t.id = u.k"
+)
+TOUCH_REFRESH_PG = text(
+    "UPDATE refresh_tokens AS t SET last_used_at = u.at"
+    " FROM unnest(CAST(:keys AS varchar[]), CAST(:ats AS timestamp[])) AS u(k, at)"
+    " WHERE t.token_hash = u.k"
 )
 
 
@@ -127,9 +138,23 @@ class CheckRepository:
         )
 
     def touch_grants(self, last_used: dict[str, datetime]) -> None:
-        if last_used:
-            self.c.execute(TOUCH_GRANT, [{"b_id": k, "b_at": v} for k, v in last_used.items()])
+        self._touch(TOUCH_GRANT, "b_id", TOUCH_GRANTS_PG, last_used)
 
     def touch_refresh_tokens(self, last_used: dict[str, datetime]) -> None:
-        if last_used:
-            self.c.execute(TOUCH_REFRESH, [{"b_hash": k, "b_at": v} for k, v in last_used.items()])
+        self._touch(TOUCH_REFRESH, "b_hash", TOUCH_REFRESH_PG, last_used)
+
+    def _touch(
+        self, each: Any, key: str, batch: TextClause, last_used: dict[str, datetime]
+    ) -> None:
+        """A batch of "last used" times, in key order (two processes' batches then lock
+        shared rows in the same order). On PostgreSQL one statement for the batch: psycopg's
+        executemany sends an UPDATE a row, which cost the server a tenth of its CPU under a
+        stream of exchanges; SQLite's executemany is in process and cheap."""
+        if not last_used:
+            return
+        keys = sorted(last_used)
+        if self.c.dialect.name == "postgresql":
+            ats = [last_used[k].astimezone(UTC).replace(tzinfo=None) for k in keys]
+            self.c.execute(batch, {"keys": keys, "ats": ats})
+        else:
+            self.c.execute(each, [{key: k, "b_at": last_used[k]} for k in keys])
