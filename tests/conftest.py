@@ -37,6 +37,7 @@ from support.databases import (  # noqa: E402
     PG_ADMIN_URL,
     PgDatabase,
     drop_stale_pg_databases,
+    shared_compiled_sql,
 )
 from support.keys import pooled_rsa_keys  # noqa: E402
 from support.signin import ISSUER, PARTNER, PASSWORD  # noqa: E402
@@ -50,6 +51,14 @@ pytest_plugins = ["support.tiers"]
 def rsa_keys_from_a_pool() -> Iterator[None]:
     """Every provider a test starts makes an RS256 key: from a pool (``support.keys``)."""
     with pooled_rsa_keys():
+        yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def one_sql_compilation_cache() -> Iterator[None]:
+    """Every provider a test starts has its own engine: they share compiled SQL
+    (``support.databases``)."""
+    with shared_compiled_sql():
         yield
 
 

@@ -22,6 +22,7 @@ from functools import cached_property
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 EDDSA, ES256, RS256 = "EdDSA", "ES256", "RS256"
@@ -62,7 +63,7 @@ class SigningKey:
     @cached_property
     def _private(self) -> PrivateKey:
         # Parsed once per instance: an RSA key takes a millisecond or more to load.
-        key = serialization.load_pem_private_key(self.private_pem.encode(), password=None)
+        key = _load(self.private_pem)
         expected: type = {
             EDDSA: Ed25519PrivateKey,
             ES256: ec.EllipticCurvePrivateKey,
@@ -108,6 +109,11 @@ class SigningKey:
             numbers = key.public_key().public_numbers()
             fields = {"kty": "RSA", "n": _uint(numbers.n), "e": _uint(numbers.e)}
         return {**fields, "kid": self.kid, "alg": self.alg, "use": "sig"}
+
+
+def _load(pem: str) -> PrivateKeyTypes:
+    """The PEM's key, checked: loading an RSA key verifies it (several milliseconds)."""
+    return serialization.load_pem_private_key(pem.encode(), password=None)
 
 
 def _generate(alg: str) -> PrivateKey:

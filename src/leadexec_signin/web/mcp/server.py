@@ -14,6 +14,7 @@ session to keep between processes) and answers JSON, not an event stream.
 from __future__ import annotations
 
 import contextvars
+import functools
 import json
 from typing import Any
 
@@ -71,10 +72,17 @@ class McpEndpoint:
     """A pure ASGI app in front of the SDK's Streamable HTTP handler."""
 
     def __init__(self) -> None:
-        self.server = build_server()
         # Bearer tokens, never cookies: a rebinding attack has no credential to borrow, and
         # the host is the issuer's whatever proxy is in front.
         self.security = TransportSecuritySettings(enable_dns_rebinding_protection=False)
+
+    @functools.cached_property
+    def server(self) -> MCPServer:
+        # Built at the first MCP request, not with the app: describing the tools (their JSON
+        # schemas, by pydantic) is most of an app's construction, and most apps a process
+        # builds (the tests make hundreds) never answer /mcp. Two first requests at once would
+        # each build one, the same.
+        return build_server()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
