@@ -105,6 +105,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
     tokens = TokenEndpoint(
         storage, checks, limiter, clock, settings, minter, keys, usage, authenticator, dpop
     )
+    self_registration = SelfRegistration(storage, limiter, clock, settings)
     postgresql = engine.dialect.name == "postgresql"
     async_reads = (
         AsyncHotReads(
@@ -149,7 +150,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
         api=api,
         keys=keys,
         notices=NoticeOutbox(storage, clock),
-        housekeeping=Housekeeping(storage, clock, settings, usage),
+        housekeeping=Housekeeping(storage, clock, settings, usage, self_registration),
         authorize_code=AuthorizeCode(authorize, settings),
         client_tokens=ClientTokens(storage, limiter, clock, settings, api, authenticator),
         logout=Logout(storage, clock, settings, keys),
@@ -173,7 +174,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
         own_account=OwnAccount(storage, clock),
         provisioning=Provisioning(storage, clock),
         admin_api=AdminApi(storage, limiter, clock, settings),
-        self_registration=SelfRegistration(storage, limiter, clock, settings),
+        self_registration=self_registration,
         async_reads=async_reads,
         async_limits=async_limits,
     )

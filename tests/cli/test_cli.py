@@ -509,3 +509,35 @@ def test_people_from_the_command_line(tmp_path: Path) -> None:
     assert made["id"] in listed_tokens.stdout and str(made["token"]) not in listed_tokens.stdout  # type: ignore[call-overload]
     bad = run(tmp_path, "admin-tokens", "create", "--scopes", "root", "--json")
     assert bad.returncode == 2 and json.loads(bad.stdout)["error"] == "invalid_request"
+
+
+def test_an_operator_blocks_and_unblocks_an_agents_domain(tmp_path: Path) -> None:
+    assert ok(tmp_path, "migrate") == {"migrated": True}
+    services = build(Settings(data_dir=tmp_path, client_registration="open"))
+    try:
+        agent, _ = services.self_registration.register(
+            {"client_name": "Agent", "redirect_uris": ["https://eu.agent.example/cb"]}, "192.0.2.1"
+        )
+    finally:
+        services.close()
+    listed = ok(tmp_path, "agents", "list")
+    assert isinstance(listed, dict) and listed["blockedDomains"] == []
+    [row] = listed["clients"]
+    assert (row["clientId"], row["kind"], row["domain"]) == (
+        agent.id,
+        "dynamic",
+        "eu.agent.example",
+    )
+    assert ok(tmp_path, "agents", "block", "Agent.Example") == {
+        "blocked": "Agent.Example", "suspended": [agent.id]
+    }  # fmt: skip
+    listed = ok(tmp_path, "agents", "list")
+    assert listed["blockedDomains"] == ["agent.example"]
+    assert listed["clients"][0]["status"] == "suspended"
+    text = run(tmp_path, "agents", "list").stdout
+    assert "blocked: agent.example" in text and "eu.agent.example\tdynamic\tsuspended" in text
+    bad = run(tmp_path, "agents", "block", "not a domain")
+    assert bad.returncode != 0 and "host name" in bad.stderr + bad.stdout
+    assert ok(tmp_path, "agents", "unblock", "agent.example")["reinstated"] == [agent.id]
+    again = run(tmp_path, "agents", "unblock", "agent.example", "--json")
+    assert again.returncode != 0 and json.loads(again.stdout)["error"] == "not_found"

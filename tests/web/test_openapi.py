@@ -9,8 +9,9 @@ import pytest
 from jsonschema import Draft202012Validator
 from starlette.testclient import TestClient
 
-from leadexec_signin.web.app import OPENAPI
-from support.signin import authorize, sign_in
+from leadexec_signin.compose import build
+from leadexec_signin.web.app import OPENAPI, create_app
+from support.signin import ISSUER, authorize, sign_in
 from web.oauth_flow import Pkce, auth_params, register, tokens
 
 
@@ -93,3 +94,44 @@ def test_the_standard_surfaces_answers_match_the_document(client: TestClient, wo
     for path, method, response in cases:
         check(doc, path, method, response)
     assert [r.status_code for _, _, r in cases] == [200, 201, 400, 401, 200]
+
+
+def test_dynamic_registrations_answers_match_the_document(settings, clock, doc) -> None:
+    """RFC 7591 and 7592 (open only here): registered, refused, read, replaced, deleted, and
+    the 404 of a server where registration is closed."""
+    agent = {"client_name": "Agent", "redirect_uris": ["http://127.0.0.1:9/cb"]}
+    opened = build(settings.with_changes(client_registration="open"), clock)
+    shut = build(settings, clock)
+    try:
+        with (
+            TestClient(create_app(opened), base_url=ISSUER) as client_for,
+            TestClient(create_app(shut), base_url=ISSUER) as closed,
+        ):
+            made = client_for.post("/oauth2/register", json=agent)
+            body = made.json()
+            uri = body["registration_client_uri"].removeprefix(ISSUER)
+            auth = {"Authorization": f"Bearer {body['registration_access_token']}"}
+            replaced = {**agent, "client_id": body["client_id"], "client_name": "Agent 2"}
+            cases = [
+                ("/oauth2/register", "post", made),
+                ("/oauth2/register", "post",
+                 client_for.post("/oauth2/register", json={"redirect_uris": ["http://x.example"]})),
+                ("/oauth2/register", "post", client_for.post("/oauth2/register", json=[1])),
+                ("/oauth2/register", "post", closed.post("/oauth2/register", json=agent)),
+                ("/oauth2/register/{client_id}", "get", client_for.get(uri, headers=auth)),
+                ("/oauth2/register/{client_id}", "get", client_for.get(uri)),
+                ("/oauth2/register/{client_id}", "put",
+                 client_for.put(uri, json=replaced, headers=auth)),
+                ("/oauth2/register/{client_id}", "delete", client_for.delete(uri, headers=auth)),
+                ("/.well-known/openid-configuration", "get",
+                 client_for.get("/.well-known/openid-configuration")),
+            ]  # fmt: skip
+            for path, method, response in cases:
+                if response.status_code != 204:
+                    check(doc, path, method, response)
+            assert [r.status_code for _, _, r in cases] == [
+                201, 400, 400, 404, 200, 401, 200, 204, 200
+            ]  # fmt: skip
+    finally:
+        opened.close()
+        shut.close()

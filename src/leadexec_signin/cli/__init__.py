@@ -4,8 +4,8 @@ The command line operators use (docs/operations.md). Secrets (passwords) are rea
 standard input, never from arguments, so they stay out of shell history and ``ps``.
 
 ``arguments`` builds the parser from one module per noun (``users``, ``apps``, ``buttons``,
-``grants``, ``operations`` for audit, keys and backups) and ``serve`` (the server, the demo and
-migrations); this module runs the chosen command and prints its refusal as one line.
+``grants``, ``agents``, ``operations`` for audit, keys and backups) and ``serve`` (the server,
+the demo and migrations); this module runs the chosen command and prints its refusal as one line.
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 import leadexec_signin.cli.admin_tokens as admin_tokens
+import leadexec_signin.cli.agents as agents
 import leadexec_signin.cli.apps as apps
 import leadexec_signin.cli.buttons as buttons
 import leadexec_signin.cli.grants as grants
@@ -24,6 +25,7 @@ def parser() -> argparse.ArgumentParser:
     apps.add_parsers(sub, with_json)
     buttons.add_parsers(sub, with_json)
     grants.add_parsers(sub, with_json)
+    agents.add_parsers(sub, with_json)
     admin_tokens.add_parsers(sub, with_json)
     # The operators' commands: audit export, keys, backup and restore.
     operations.add_parsers(sub, with_json)

@@ -14,13 +14,18 @@ import base64
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 from urllib.parse import urlsplit
 
 from leadexec_signin.core.apps import Application, check_app_name
 from leadexec_signin.core.clients import LOOPBACK_HOSTS, MAX_URIS, check_redirect_uri
-from leadexec_signin.core.errors import InvalidClientMetadata, InvalidRedirectUri, InvalidRequest
+from leadexec_signin.core.errors import (
+    InvalidClientMetadata,
+    InvalidRedirectUri,
+    InvalidRequest,
+    InvalidScope,
+)
 from leadexec_signin.core.scopes import PROTOCOL_SCOPES, SCOPES
 
 OPERATOR, DYNAMIC, METADATA_DOCUMENT = "operator", "dynamic", "metadata_document"
@@ -57,6 +62,30 @@ class ClientMetadata:
     def scope(self) -> str:
         """As RFC 7591 spells it: space-separated, in the catalog's order."""
         return " ".join(s for s in (*PROTOCOL_SCOPES, *SCOPES) if s in self.scopes)
+
+
+# "Last used" is written at most this often per client: expiry counts in days.
+TOUCH_EVERY = timedelta(days=1)
+
+
+def check_scopes_allowed(
+    app: Application, data: frozenset[str], protocol: frozenset[str], allowed: frozenset[str]
+) -> None:
+    """At the authorization endpoint: a self-registered client asks only for what the
+    operator allows such clients now (the setting may have narrowed since it registered);
+    a client a person registered is not concerned."""
+    if app.reviewed:
+        return
+    refused = (data | protocol) - allowed
+    if refused:
+        raise InvalidScope(
+            "This application registered itself and may not ask for: "
+            f"{' '.join(sorted(refused))[:100]}."
+        )
+
+
+def needs_touch(app: Application, now: datetime) -> bool:
+    return not app.reviewed and (app.last_used_at is None or now - app.last_used_at > TOUCH_EVERY)
 
 
 def domain_of(url: str) -> str:
@@ -196,9 +225,11 @@ def check_client_metadata(
     scope = _text(raw, "scope")
     scopes = frozenset(scope.split()) if scope else allowed
     if scopes - allowed:
+        catalog = (*PROTOCOL_SCOPES, *SCOPES)
         raise InvalidClientMetadata(
-            "This server lets self-registered clients ask only for: "
-            f"{' '.join(sorted(allowed))}; not {' '.join(sorted(scopes - allowed))[:100]}."
+            "Here self-registered clients may ask only for: "
+            f"{' '.join(s for s in catalog if s in allowed)}; "
+            f"not {' '.join(sorted(scopes - allowed))[:100]}."
         )
     domain = domain_of(client_id) if client_id else _domain(redirect_uris)
     name = _text(raw, "client_name") or domain
@@ -227,7 +258,13 @@ class BlockedDomain:
     actor: str
 
 
-class SelfRegisteredClients(Protocol):
+class AppUse(Protocol):
+    """A self-registered client's last use (the authorization endpoint writes it)."""
+
+    def touch_app(self, app_id: str, at: datetime) -> None: ...
+
+
+class SelfRegisteredClients(AppUse, Protocol):
     """The storage port of self-registered clients and blocked domains."""
 
     def set_self_registered(self, app: Application) -> None:
@@ -239,7 +276,6 @@ class SelfRegisteredClients(Protocol):
         """Every client of a kind other than ``operator``, most recently used first."""
         ...
 
-    def touch_app(self, app_id: str, at: datetime) -> None: ...
     def idle_self_registered(self, unused_since: datetime) -> list[str]:
         """Ids of self-registered clients neither registered, used at authorize nor refreshed
         (any grant's last use) since ``unused_since``."""

@@ -35,6 +35,7 @@ from leadexec_signin.web.account import (
 )
 from leadexec_signin.web.account import device as device_page
 from leadexec_signin.web.account import sign_in as account
+from leadexec_signin.web.admin import agents as admin_agents
 from leadexec_signin.web.admin import app_queue as admin
 from leadexec_signin.web.admin import audit as admin_audit
 from leadexec_signin.web.admin import users as admin_users
@@ -56,6 +57,7 @@ from leadexec_signin.web.oauth2 import (
     logout,
     par,
     protected_resource,
+    register,
     token,
     userinfo,
 )
@@ -155,6 +157,8 @@ def surfaces() -> Mount:
                     *token.routes,
                     *device_authorization.routes,
                     *par.routes,
+                    # RFC 7591 / 7592: agents registering themselves (when open).
+                    *rendered_by_all(register.routes, register.render_registration),
                     *rendered_by_all(userinfo.routes, render_bearer),
                     Route("/jwks", discovery.jwks, methods=["GET"]),
                 ],
@@ -181,6 +185,7 @@ def surfaces() -> Mount:
             *admin.routes,
             *admin_audit.routes,
             *admin_users.routes,
+            *admin_agents.routes,
             # The interactive API reference and the Swagger UI files it loads (before /static).
             *api_docs.routes,
             Mount("/static", StaticFiles(directory=PACKAGE / "static"), name="static"),

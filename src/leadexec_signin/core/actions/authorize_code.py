@@ -42,6 +42,7 @@ from leadexec_signin.core.oauth_authorize import (
     check_user,
 )
 from leadexec_signin.core.pushed_requests import request_uri_hash
+from leadexec_signin.core.self_registered import check_scopes_allowed, needs_touch
 from leadexec_signin.core.sessions import Session
 from leadexec_signin.core.tokens import AuthorizationCode
 from leadexec_signin.settings import Settings
@@ -108,6 +109,8 @@ class OAuthSurface:
 
     def admit(self, tx: AuthorizeTx, target: Target) -> Admitted[OAuthContext]:
         ctx = check_request(self.req, target, self.settings.issuer)
+        allowed = self.settings.self_registered_scopes
+        check_scopes_allowed(ctx.app, ctx.scopes, ctx.protocol, allowed)
         req = self.req
         return Admitted(
             ctx, ctx.app, ctx.scopes, prompts=ctx.prompts, max_age=ctx.max_age,
@@ -155,6 +158,8 @@ class OAuthSurface:
             )
         )
         tx.remember_signin(public_sid(session), session.amr, now)
+        if needs_touch(ctx.app, now):  # a self-registered client in use does not expire
+            tx.touch_app(ctx.app.id, now)
         return SendBack(ctx.target, issuer_params(ctx.target, self.settings.issuer, code=code))
 
 

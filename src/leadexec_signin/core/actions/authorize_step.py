@@ -25,10 +25,11 @@ from leadexec_signin.core.grants import Grant
 from leadexec_signin.core.ports import Apps, Factors
 from leadexec_signin.core.pushed_requests import PushedRequests
 from leadexec_signin.core.scopes import ordered
+from leadexec_signin.core.self_registered import AppUse
 from leadexec_signin.core.sessions import Session
 
 
-class AuthorizeTx(Apps, SessionsTx, IssueTx, Factors, PushedRequests, Protocol):
+class AuthorizeTx(Apps, SessionsTx, IssueTx, Factors, PushedRequests, AppUse, Protocol):
     pass
 
 

@@ -82,12 +82,14 @@ class Operator:
         self.issuer = issuer
 
     def listing(self, query: str = "", *, pending_only: bool = False) -> list[Listed]:
-        """Every partner application (pending first, then by creation), with its owner's
+        """Every application a person registered (pending first, then by creation), with its owner's
         email; ``query`` matches a name, an application id or an owner's email, in part and
         in any case."""
         wanted = " ".join(query.split())[:MAX_SEARCH].casefold()
         with self.store.transaction() as tx:
-            apps = [a for a in tx.list_apps() if a.id != TRY_IT_APP]
+            # Self-registered clients have their own page (/admin/agents): they are never
+            # approved one by one, so they would only bury the queue.
+            apps = [a for a in tx.list_apps() if a.id != TRY_IT_APP and a.reviewed]
             owners = {i: tx.user_by_id(i) for i in {a.owner_id for a in apps if a.owner_id}}
         found = []
         for app in apps:

@@ -169,25 +169,27 @@ class SelfRegistration:
 
     def update(self, app_id: str, token: str, raw: object) -> Application:
         """RFC 7592 section 2.2: the metadata sent replaces the whole registration (a field
-        left out is empty or its default); ``client_id`` must be the client's own."""
-        if isinstance(raw, dict):
-            if raw.get("client_id") != app_id:
-                raise InvalidClientMetadata("client_id must be this client's identifier.")
-            if "client_secret" in raw:
-                raise InvalidClientMetadata("A public client has no client_secret.")
-        meta = self.check(raw)
+        left out is empty or its default); ``client_id`` must be the client's own. The token
+        is checked first, so a stranger learns nothing from the other refusals."""
         with self.store.transaction() as tx:
             app = self._own(tx, app_id, token)
+            if isinstance(raw, dict):
+                if raw.get("client_id") != app_id:
+                    raise InvalidClientMetadata("client_id must be this client's identifier.")
+                if "client_secret" in raw:
+                    raise InvalidClientMetadata("A public client has no client_secret.")
+            meta = self.check(raw)
             self._refuse_blocked(tx, meta.domain)
+            now = self.clock.now()
             updated = replace(
-                _application(app.id, meta, DYNAMIC, self.clock.now(), app.registration_token_hash),
+                _application(app.id, meta, DYNAMIC, now, app.registration_token_hash),
                 status=app.status,
                 created_at=app.created_at,
             )
             tx.set_self_registered(updated)
             audit.record(
-                tx, self.clock.now(), audit.APP_UPDATED, app_id=app.id, actor=app.id,
-                subject=app.id, detail={"changed": "registration", "domain": meta.domain},
+                tx, now, audit.APP_UPDATED, app_id=app.id, actor=app.id, subject=app.id,
+                detail={"changed": "registration", "domain": meta.domain},
             )  # fmt: skip
         return updated
 

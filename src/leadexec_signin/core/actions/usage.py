@@ -50,6 +50,13 @@ class UsageLog:
             if token_last_used is None or at - token_last_used >= REFRESH_PRECISION:
                 self._refresh[token_hash] = at
 
+    def grant_used(self, grant_id: str, grant_last_used: datetime, at: datetime) -> None:
+        """A rotation's exchange: the grant was used (its refresh token is new, and new
+        tokens are not "used" yet). What expires idle self-registered clients reads."""
+        with self._lock:
+            if at - grant_last_used >= GRANT_PRECISION:
+                self._grants[grant_id] = at
+
     def exchanged(self, app_id: str, at: datetime) -> None:
         """Count one successful token exchange: a dictionary increment, no write."""
         key = (app_id, at.date().isoformat())

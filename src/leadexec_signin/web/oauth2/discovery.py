@@ -23,9 +23,11 @@ CLAIMS = ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "azp", "sid",
           "amr", "acr", *CLAIM_SCOPES]  # fmt: skip
 
 
-def metadata(issuer: str) -> dict[str, object]:
+def metadata(issuer: str, *, registration: bool = False) -> dict[str, object]:
+    """``registration``: RFC 7591 dynamic registration is open (RFC 8414 section 2 names
+    ``registration_endpoint`` only then)."""
     endpoint = f"{issuer}/oauth2"
-    return {
+    found: dict[str, object] = {
         "issuer": issuer,
         "authorization_endpoint": f"{endpoint}/authorize",
         "token_endpoint": f"{endpoint}/token",
@@ -69,10 +71,15 @@ def metadata(issuer: str) -> dict[str, object]:
         "frontchannel_logout_supported": False,
         "service_documentation": f"{issuer}/developers",
     }
+    if registration:
+        found["registration_endpoint"] = f"{endpoint}/register"
+    return found
 
 
 async def openid_configuration(request: Request) -> Response:
-    return JSONResponse(metadata(services(request).settings.issuer), headers=PUBLIC)
+    settings = services(request).settings
+    found = metadata(settings.issuer, registration=settings.dynamic_registration)
+    return JSONResponse(found, headers=PUBLIC)
 
 
 async def jwks(request: Request) -> Response:

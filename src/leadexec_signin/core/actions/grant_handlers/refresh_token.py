@@ -117,6 +117,7 @@ class RefreshTokenGrant:
                 step.tx, step.now, audit.REFRESH_REUSED, user_id=grant.user_id, app_id=client.id
             )
             return Refused(InvalidGrant())
+        step.usage.grant_used(grant.id, grant.last_used_at, step.now)
         return step.policy.answer(step, client, grant, scopes, signin, successor, aud)
 
 
