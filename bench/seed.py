@@ -38,6 +38,10 @@ from pathlib import Path
 os.environ.setdefault("LEADEXEC_ARGON2_TIME_COST", "1")
 os.environ.setdefault("LEADEXEC_ARGON2_MEMORY_KIB", "1024")
 os.environ.setdefault("LEADEXEC_ARGON2_PARALLELISM", "1")
+# Seeding exchanges thousands of codes a minute for one client (--rotating): lift the token
+# endpoint's limits, as the measured server's are.
+os.environ.setdefault("LEADEXEC_TOKEN_LIMIT_PER_APP", "100000000/minute")
+os.environ.setdefault("LEADEXEC_TOKEN_LIMIT_PER_IP", "100000000/minute")
 
 from typing import TYPE_CHECKING, NamedTuple
 
