@@ -62,7 +62,7 @@ def test_consent_says_the_agent_was_not_reviewed_and_names_its_domain(
     french = client.get(
         "/oauth2/authorize", params=auth_params(agent, Pkce(), "openid profile", ui_locales="fr")
     )
-    assert "Cette application n&#39;a pas été examinée par LeadExec." in french.text
+    assert "Cette application n\u2019a pas été examinée par LeadExec." in french.text
     assert "desk.agent.example" in french.text and NOT_REVIEWED not in french.text
 
 
