@@ -8,8 +8,12 @@
 #   ROUNDS=3 CONNS=16 WORKERS=1 bash bench/dpop.sh
 #   BACKEND=postgresql PG_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test bash bench/dpop.sh
 #   OURS_REDIS_URL=redis://127.0.0.1:6379/0   used proofs in Redis instead of the database
-# Prints each run, then the best round of each and the ratios (requests/s, and server CPU per
-# request), with the load average before and after; rows go to bench/results/dpop-<date>.jsonl.
+#   SRC_REFS="a16a887 ."   versions of src/ side by side in one run, interleaved round by round
+#                          ("." the work tree, the default; a commit through git archive,
+#                          lib/snapshot.sh), each with its own server and SQLite database
+# Prints each run, then for each version the best round of each call and the ratios
+# (requests/s, and server CPU per request), with the load average before and after; rows go
+# to bench/results/dpop-<date>.jsonl (each with its "version").
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -28,6 +32,7 @@ BACKEND=${BACKEND:-sqlite}
 PG_URL=${PG_URL:-}
 OURS_REDIS_URL=${OURS_REDIS_URL:-}
 PROOFS=${PROOFS:-60000}
+SRC_REFS=${SRC_REFS:-.}
 PY=$ROOT/.venv/bin/python
 LX=$ROOT/.venv/bin/leadexec-signin
 H=127.0.0.1 P=${PORT:-18170}
@@ -43,59 +48,98 @@ cleanup() { stop_server; rm -rf "$SCRATCH"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-export LEADEXEC_DATA_DIR=$SCRATCH/data LEADEXEC_ISSUER=http://$H:$P LEADEXEC_LOG_LEVEL=WARNING \
+export LEADEXEC_ISSUER=http://$H:$P LEADEXEC_LOG_LEVEL=WARNING \
   LEADEXEC_REDIS_URL=$OURS_REDIS_URL LEADEXEC_DATABASE_URL=$PG_URL
 if [ "$BACKEND" = postgresql ] && [ -z "$PG_URL" ]; then
   echo "!! BACKEND=postgresql needs PG_URL (a scratch database: it is migrated and written)" >&2
   exit 2
 fi
+if [ "$BACKEND" = postgresql ] && [ "$SRC_REFS" != . ]; then
+  echo "!! SRC_REFS compares versions on SQLite only (each version needs its own database)" >&2
+  exit 2
+fi
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
-"$LX" migrate --json >/dev/null
-"$PY" "$BENCH_DIR/dpop.py" seed --out "$SCRATCH/ids.json"
-ids() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$SCRATCH/ids.json" "$1"; }
-BEARER=$(ids bearer) DPOP=$(ids dpop)
+# shellcheck source=lib/snapshot.sh
+source "$BENCH_DIR/lib/snapshot.sh"
+ids() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1/ids.json" "$2"; }
 
-start_server "dpop-$BACKEND-w$WORKERS" $P env LEADEXEC_NOTICE_INTERVAL=0 \
-  "$LX" serve --host $H --port $P --workers "$WORKERS"
-wait_http "http://$H:$P/healthz" 60
-
-proofs() { # fresh proofs, the cursor back to the start
-  "$PY" "$BENCH_DIR/dpop.py" proofs --ids "$SCRATCH/ids.json" --url "$URL" \
-    --count "$1" --out "$SCRATCH/proofs.txt"
+# prepare DIR REF: src/ of REF in DIR (lib/snapshot.sh; "." the work tree), and a database
+# migrated and seeded by that version.
+prepare() {
+  local dir=$1 ref=$2
+  mkdir -p "$dir"
+  [ "$ref" = . ] && ref=""
+  SRC_REF=$ref SCRATCH=$dir take_src_snapshot
+  echo "$SOURCE" >"$dir/source"
+  LEADEXEC_DATA_DIR=$dir/data "$LX" migrate --json >/dev/null
+  LEADEXEC_DATA_DIR=$dir/data "$PY" "$BENCH_DIR/dpop.py" seed --out "$dir/ids.json"
+}
+proofs() { # DIR N: fresh proofs for DIR's token, the cursor back to the start
+  "$PY" "$BENCH_DIR/dpop.py" proofs --ids "$1/ids.json" --url "$URL" \
+    --count "$2" --out "$SCRATCH/proofs.txt"
   rm -f "$SCRATCH/proofs.txt.cursor"
 }
-# Both answer 200 before anything is measured, and the DPoP one refuses the token as Bearer.
-proofs 2
-curl -sf "$URL" -H "Authorization: Bearer $BEARER" | grep -q '"email"'
-curl -sf "$URL" -H "Authorization: DPoP $DPOP" -H "DPoP: $(head -1 "$SCRATCH/proofs.txt")" | grep -q '"email"'
-[ "$(curl -s -o /dev/null -w '%{http_code}' "$URL" -H "Authorization: Bearer $DPOP")" = 401 ]
+# measure DIR: a server of that version, the bearer call then the DPoP call.
+measure() {
+  local dir=$1 bearer dpop meta
+  export PYTHONPATH=$dir/src LEADEXEC_DATA_DIR=$dir/data
+  start_server "dpop-$BACKEND-w$WORKERS" $P env LEADEXEC_NOTICE_INTERVAL=0 \
+    "$LX" serve --host $H --port $P --workers "$WORKERS"
+  wait_http "http://$H:$P/healthz" 60
+  bearer=$(ids "$dir" bearer) dpop=$(ids "$dir" dpop)
+  # Both answer 200 before anything is measured, and the DPoP one refuses the token as Bearer.
+  proofs "$dir" 2
+  curl -sf "$URL" -H "Authorization: Bearer $bearer" | grep -q '"email"'
+  curl -sf "$URL" -H "Authorization: DPoP $dpop" -H "DPoP: $(head -1 "$SCRATCH/proofs.txt")" | grep -q '"email"'
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL" -H "Authorization: Bearer $dpop")" = 401 ]
+  meta="$META,\"version\":\"$(basename "$dir")\""
+  export WRK_METHOD=GET WRK_BODY="" WRK_HEADERS="Authorization: Bearer $bearer"
+  RUN_META="$meta,\"workload\":\"me-bearer\"" run_wrk "GET /api/v1/me, Bearer" "$CONNS" "$URL"
+  proofs "$dir" "$PROOFS"
+  WRK_LUA=$BENCH_DIR/lib/wrk-dpop.lua PROOFS_FILE=$SCRATCH/proofs.txt DPOP_TOKEN=$dpop \
+    RUN_META="$meta,\"workload\":\"me-dpop\"" run_wrk "GET /api/v1/me, DPoP" "$CONNS" "$URL"
+  stop_server
+}
 
 META="\"target\":\"ours\",\"backend\":\"$BACKEND\",\"workers\":$WORKERS,\"redis\":$([ -n "$OURS_REDIS_URL" ] && echo true || echo false)"
-for ROUND in $(seq 1 "$ROUNDS"); do
-  echo "== round $ROUND"
-  export WRK_METHOD=GET WRK_BODY="" WRK_HEADERS="Authorization: Bearer $BEARER"
-  RUN_META="$META,\"workload\":\"me-bearer\"" run_wrk "GET /api/v1/me, Bearer" "$CONNS" "$URL"
-  proofs "$PROOFS"
-  WRK_LUA=$BENCH_DIR/lib/wrk-dpop.lua PROOFS_FILE=$SCRATCH/proofs.txt DPOP_TOKEN=$DPOP \
-    RUN_META="$META,\"workload\":\"me-dpop\"" run_wrk "GET /api/v1/me, DPoP" "$CONNS" "$URL"
+DIRS=()
+n=0
+for ref in $SRC_REFS; do
+  n=$((n + 1))
+  prepare "$SCRATCH/v$n" "$ref"
+  DIRS+=("$SCRATCH/v$n")
+  echo "v$n: $(cat "$SCRATCH/v$n/source")"
 done
-stop_server
+for ROUND in $(seq 1 "$ROUNDS"); do
+  export ROUND
+  for dir in "${DIRS[@]}"; do
+    echo "== round $ROUND, $(basename "$dir")"
+    measure "$dir"
+  done
+done
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+for dir in "${DIRS[@]}"; do echo "$(basename "$dir")=$(cat "$dir/source")"; done >"$SCRATCH/versions"
 
-python3 - "$RESULTS_JSONL" "$LOAD_BEFORE" "$LOAD_AFTER" <<'PY'
+python3 - "$RESULTS_JSONL" "$LOAD_BEFORE" "$LOAD_AFTER" "$SCRATCH/versions" <<'PY'
 import json, sys
 rows = [json.loads(line) for line in open(sys.argv[1])]
-def best(workload):
-    runs = [r for r in rows if r.get("workload") == workload and r.get("rps")]
+versions = dict(line.rstrip("\n").split("=", 1) for line in open(sys.argv[4]))
+def best(version, workload):
+    runs = [r for r in rows if r.get("version") == version and r.get("workload") == workload
+            and r.get("rps")]
     return max(runs, key=lambda r: r["rps"]) if runs else None
-b, d = best("me-bearer"), best("me-dpop")
-if not b or not d:
-    sys.exit("no complete pair of runs")
 def cpu_us(r):
     return 1e6 * r["server_cpu_s"] / max(r["requests"], 1)
-for name, r in (("Bearer", b), ("DPoP", d)):
-    print(f"{name:6}  {r['rps']:8.0f} req/s  p99 {r['p99_ms']:.1f} ms  "
-          f"server CPU {cpu_us(r):.0f} us/request  errors (4xx/5xx) {r.get('status_ge400', 0)}")
-print(f"DPoP cost: {b['rps'] / d['rps']:.2f}x in requests/s, {cpu_us(d) / cpu_us(b):.2f}x in server CPU per request")
+for version, source in versions.items():
+    b, d = best(version, "me-bearer"), best(version, "me-dpop")
+    print(f"{version}: {source}")
+    if not b or not d:
+        print("  no complete pair of runs")
+        continue
+    for name, r in (("Bearer", b), ("DPoP", d)):
+        print(f"  {name:6}  {r['rps']:8.0f} req/s  p99 {r['p99_ms']:.1f} ms  "
+              f"server CPU {cpu_us(r):.0f} us/request  errors (4xx/5xx) {r.get('status_ge400', 0)}")
+    print(f"  DPoP cost: {b['rps'] / d['rps']:.2f}x in requests/s, "
+          f"{cpu_us(d) / cpu_us(b):.2f}x in server CPU per request")
 print(f"load average before {sys.argv[2]}, after {sys.argv[3]}")
 PY

@@ -56,7 +56,7 @@ from leadexec_signin.storage.client_jwks import HttpClientKeys
 from leadexec_signin.storage.events import RedisEvents
 from leadexec_signin.storage.placement import Placement
 from leadexec_signin.storage.ratelimit import AsyncLimits, LimitsRateLimiter
-from leadexec_signin.storage.replays import RedisReplays
+from leadexec_signin.storage.replays import AsyncRedisReplays, RedisReplays
 from leadexec_signin.storage.sql.hot_async import AsyncHotReads
 from leadexec_signin.storage.sql.store import SqlStorage, make_engine
 from leadexec_signin.storage.tokencache import TokenChecks
@@ -99,8 +99,11 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
     revocation = Revocation(storage, limiter, clock, settings, minter)
     # Used DPoP proofs: in Redis when there is one (the database's table if it is away).
     replays: ProofReplays = storage.hot
+    async_replays = None
     if settings.redis_url:
         replays = RedisReplays(settings.redis_url, replays)
+        # The LeadExec API and userinfo write theirs from the event loop.
+        async_replays = AsyncRedisReplays(settings.redis_url, replays.pause)
     dpop = Dpop(replays, minter, clock)
     tokens = TokenEndpoint(
         storage, checks, limiter, clock, settings, minter, keys, usage, authenticator, dpop
@@ -127,6 +130,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
         async_reads,
         async_limits,
         dpop,
+        async_replays,
         embedded=engine.dialect.name == "sqlite",
     )
     return Services(
@@ -177,6 +181,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
         self_registration=self_registration,
         async_reads=async_reads,
         async_limits=async_limits,
+        async_replays=async_replays,
     )
 
 

@@ -51,6 +51,7 @@ from leadexec_signin.mailers import DevOutbox, QueuedMailer
 from leadexec_signin.settings import Settings
 from leadexec_signin.storage.placement import Placement
 from leadexec_signin.storage.ratelimit import AsyncLimits
+from leadexec_signin.storage.replays import AsyncRedisReplays
 from leadexec_signin.storage.sql.hot_async import AsyncHotReads
 from leadexec_signin.storage.sql.store import SqlStorage
 from leadexec_signin.storage.tokencache import TokenChecks
@@ -124,6 +125,8 @@ class Services:
     async_reads: AsyncHotReads | None = None
     # Redis: the hot paths' rate-limit counts awaited on the event loop; None without Redis.
     async_limits: AsyncLimits | None = None
+    # Redis: the resources' used DPoP proofs written from the event loop; None without Redis.
+    async_replays: AsyncRedisReplays | None = None
 
     def prepare(self) -> None:
         """Start-up writes, done once before serving so no GET ever writes: the first
@@ -155,12 +158,16 @@ class Services:
             await self.async_reads.open()
         if self.async_limits is not None:
             await self.async_limits.open()
+        if self.async_replays is not None:
+            await self.async_replays.open()
 
     async def aclose(self) -> None:
         """The server's shutdown, on its event loop: the async read pool, then :meth:`close`
         in a thread (it may wait on the database and the mail server)."""
         from anyio import to_thread
 
+        if self.async_replays is not None:
+            await self.async_replays.close()
         if self.async_limits is not None:
             await self.async_limits.close()
         if self.async_reads is not None:

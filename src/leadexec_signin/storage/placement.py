@@ -40,6 +40,7 @@ from leadexec_signin.core.errors import RateLimited, SigninError, TemporarilyUna
 from leadexec_signin.core.resources import API
 from leadexec_signin.core.tokens import AccessToken, GrantContext
 from leadexec_signin.storage.ratelimit import AsyncLimits
+from leadexec_signin.storage.replays import AsyncRedisReplays
 from leadexec_signin.storage.sql.hot_async import AsyncHotReads
 from leadexec_signin.storage.tokencache import TokenChecks
 
@@ -96,6 +97,7 @@ class Placement:
         async_reads: AsyncHotReads | None,
         async_limits: AsyncLimits | None,
         dpop: Dpop,
+        async_replays: AsyncRedisReplays | None = None,
         *,
         embedded: bool,
     ) -> None:
@@ -105,6 +107,7 @@ class Placement:
         self.async_reads = async_reads
         self.async_limits = async_limits
         self.dpop = dpop
+        self.async_replays = async_replays
         # The SQLite file: a read is in process, a few microseconds.
         self.embedded = embedded
         # Without Redis a limit is counted in memory; with it, each count is a round trip.
@@ -193,13 +196,23 @@ class Placement:
 
     async def _prove(self, token: str | None, presented: DpopPresented | None) -> Proof | None:
         """A DPoP proof (``Authorization: DPoP``): its signature checked in place (arithmetic),
-        its jti written once: in place on SQLite (one autocommit INSERT of a few
-        microseconds, ``HotReads.first_use``), in a thread over the network."""
+        its jti written once: with Redis, ``SET NX`` awaited on the loop; else on SQLite in
+        place (one autocommit INSERT of a few microseconds, ``HotReads.first_use``); else, or
+        when Redis failed, in a thread."""
         if presented is None:
             return None
         proof = self.dpop.check(presented.proof, presented.method, presented.url,
                                 access_token=token or "")  # fmt: skip
-        if self.embedded:  # one autocommit INSERT into the SQLite file: cheaper than a hop
+        replays = self.async_replays
+        if replays is not None:
+            if replays.ready():
+                first = await replays.first_use(*self.dpop.replay_key(proof))
+                if first is not None:
+                    self.dpop.settle(first)
+                    return proof
+            # Not this loop's, or Redis failed: the synchronous client and its fallback.
+            await in_thread(self.dpop.use, proof)
+        elif self.embedded:  # one autocommit INSERT into the SQLite file: cheaper than a hop
             self.dpop.use(proof)
         else:
             await in_thread(self.dpop.use, proof)

@@ -3,7 +3,9 @@ its nonce where one is required, and its ``jti`` used once across every process.
 
 The check is split in two so the caller decides where each half runs
 (``storage/placement.py``): :meth:`Dpop.check` is arithmetic (a signature), :meth:`Dpop.use`
-writes the jti (the database, or Redis when configured: ``storage/replays.py``).
+writes the jti (the database, or Redis when configured: ``storage/replays.py``); a caller that
+writes it another way (awaited on the event loop) takes :meth:`Dpop.replay_key` and hands the
+answer to :meth:`Dpop.settle`.
 """
 
 from __future__ import annotations
@@ -25,20 +27,22 @@ class UsedJtis(Protocol):
 
 
 class ProofReplays(Protocol):
-    """Where used proofs are remembered until they are too old to be accepted anyway."""
+    """Where used proofs are remembered until they are too old to be accepted anyway
+    (``expires_at``: seconds since the epoch). The server's are the database's
+    ``dpop_proofs`` (``storage/sql/hot.py``) and Redis (``storage/replays.py``)."""
 
-    def first_use(self, key: str, expires_at: datetime) -> bool: ...
+    def first_use(self, key: str, expires_at: int) -> bool: ...
 
 
 class StoredReplays:
-    """The database's table of used JWT ids (beside the private_key_jwt assertions')."""
+    """Used proofs in a unit of work's table of used JWT ids (the core tests' stores)."""
 
     def __init__(self, store: Store[UsedJtis]) -> None:
         self.store = store
 
-    def first_use(self, key: str, expires_at: datetime) -> bool:
+    def first_use(self, key: str, expires_at: int) -> bool:
         with self.store.transaction() as tx:
-            return tx.use_assertion(key, expires_at)
+            return tx.use_assertion(key, datetime.fromtimestamp(expires_at, UTC))
 
 
 class Dpop:
@@ -70,10 +74,19 @@ class Dpop:
 
     def use(self, proof: Proof) -> None:
         """The jti, once per key: a second presentation is a replay."""
+        self.settle(self.replays.first_use(*self.replay_key(proof)))
+
+    @staticmethod
+    def replay_key(proof: Proof) -> tuple[str, int]:
+        """What a proof is remembered by (its key's thumbprint and its jti, hashed: a jti is
+        the client's to choose, up to 256 characters) and until when (seconds): until it is
+        too old to pass :meth:`check` anyway."""
         key = hashlib.sha256(f"dpop\0{proof.jkt}\0{proof.jti}".encode()).hexdigest()
-        # Kept until the proof is too old to pass :meth:`check` anyway.
-        expires = datetime.fromtimestamp(proof.iat + dpop.MAX_AGE + 1, UTC)
-        if not self.replays.first_use(key, expires):
+        return key, proof.iat + dpop.MAX_AGE + 1
+
+    @staticmethod
+    def settle(first_use: bool) -> None:
+        if not first_use:
             raise InvalidDpopProof("This DPoP proof was already used: make a new one per request.")
 
     def verify(

@@ -33,7 +33,7 @@ from leadexec_signin.storage.sql.checks import (
     refresh_grant_of,
 )
 from leadexec_signin.storage.sql.rows import grant_from_row, user_from_row
-from leadexec_signin.storage.sql.tables import UTCDateTime, client_assertions
+from leadexec_signin.storage.sql.tables import UTCDateTime, dpop_proofs
 
 # Pages a hot-read connection keeps (KiB), allocated only as pages are read.
 SQLITE_HOT_CACHE_KIB = 16384
@@ -105,11 +105,11 @@ def grant_statement(engine: Engine) -> Statement:
 
 
 def use_jti_statement(engine: Engine) -> str:
-    """INSERT ... ON CONFLICT DO NOTHING of a used JWT id, in the engine's dialect."""
+    """INSERT ... ON CONFLICT DO NOTHING of a used DPoP proof, in the engine's dialect."""
     dialect_insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
     statement = (
-        dialect_insert(client_assertions)
-        .values(jti_hash=bindparam("jti_hash"), expires_at=bindparam("expires_at"))
+        dialect_insert(dpop_proofs)
+        .values(proof_key=bindparam("proof_key"), expires_at=bindparam("expires_at"))
         .on_conflict_do_nothing()
     )
     return str(statement.compile(dialect=engine.dialect))
@@ -189,14 +189,11 @@ class HotReads:
             row = cursor.fetchone()
         return statement.convert(row) if row is not None else None
 
-    def first_use(self, key: str, expires_at: datetime) -> bool:
-        """A used DPoP proof (``core/actions/dpop.py``'s ``ProofReplays``), one autocommit
-        INSERT in the table of used JWT ids: SQLAlchemy's transaction around it cost three
-        times the statement, on every DPoP call. False when the key was there already."""
-        naive = expires_at.astimezone(UTC).replace(tzinfo=None)
-        # SQLite keeps the text SQLAlchemy's DateTime writes, so sweeps compare alike.
-        when = naive.isoformat(" ", "microseconds") if self._sqlite else naive
-        args = {"jti_hash": key, "expires_at": when} if self._named else (key, when)
+    def first_use(self, key: str, expires_at: int) -> bool:
+        """A used DPoP proof (``core/actions/dpop.py``'s ``ProofReplays``): one autocommit
+        INSERT into ``dpop_proofs`` (SQLAlchemy's transaction around it cost three times the
+        statement, on every DPoP call). False when the key was there already."""
+        args = {"proof_key": key, "expires_at": expires_at} if self._named else (key, expires_at)
         with self._cursor() as cursor:
             cursor.execute(self._use_jti, args)
             return bool(cursor.rowcount == 1)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -368,6 +369,20 @@ client_assertions = Table(
     metadata,
     Column("jti_hash", String(HASH), primary_key=True),
     Column("expires_at", UTCDateTime, nullable=False, index=True),
+)
+
+# The used DPoP proofs (RFC 9449 section 11.1), one row per proof until it is too old to be
+# accepted anyway (``core/actions/dpop.py``): written on every DPoP request, so as cheap as a
+# row can be: a key of our own (the SHA-256 of the key's thumbprint and the proof's jti, hex),
+# the expiry in seconds since the epoch, no other index, and on SQLite WITHOUT ROWID (one
+# b-tree written instead of three: client_assertions' rowid table, key and expiry indexes).
+# The housekeeping sweep scans it (a minute's proofs).
+dpop_proofs = Table(
+    "dpop_proofs",
+    metadata,
+    Column("proof_key", String(HASH), primary_key=True),
+    Column("expires_at", BigInteger, nullable=False),
+    sqlite_with_rowid=False,
 )
 
 # Device authorizations (RFC 8628, migration 0011): found by the SHA-256 of the device code

@@ -179,7 +179,9 @@ class TokenRepository:
         s = self.c.execute(delete(t.sessions).where(t.sessions.c.expires_at <= now))
         j = t.client_assertions
         a = self.c.execute(delete(j).where(j.c.expires_at <= now))
+        d = t.dpop_proofs
+        p = self.c.execute(delete(d).where(d.c.expires_at <= int(now.timestamp())))
         # An expired account link answers as an unknown one does: nothing is lost.
         k = t.account_tokens
         o = self.c.execute(delete(k).where(k.c.expires_at <= now))
-        return n.rowcount + m.rowcount + s.rowcount + a.rowcount + o.rowcount
+        return n.rowcount + m.rowcount + s.rowcount + a.rowcount + p.rowcount + o.rowcount
