@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+
 import pytest
 
 from leadexec_signin.compose import build

@@ -250,3 +250,81 @@ def test_an_application_that_requires_two_step_sign_in_is_never_approved_by_a_pa
     )
     assert forced.status_code == 403
     assert poll(client, c, got["device_code"]).json()["error"] == "authorization_pending"
+
+
+def approved(client, world, c, **extra: str) -> str:
+    """A device code asked for (with ``extra``) and allowed at /device; its device code."""
+    data = {"scope": "openid profile offline_access", **extra}
+    if c.secret is None:
+        data["client_id"] = c.id
+    started = client.post("/oauth2/device_authorization", data=data, auth=c.auth)
+    assert started.status_code == 200, started.text
+    got = started.json()
+    sign_in(client)
+    decide(client, enter(client, got["user_code"]).text, "allow")
+    world.services.clock.advance(seconds=5)
+    return got["device_code"]
+
+
+def test_a_device_names_the_resource_its_tokens_are_for(client, world) -> None:
+    """RFC 8707 with RFC 8628: the resource named at /oauth2/device_authorization is the
+    access token's audience, the refresh token's too, and a poll cannot change it."""
+    c = register(world.services, device_grant=True)  # confidential: it may introspect
+    mcp = ISSUER + "/mcp"
+    device_code = approved(client, world, c, resource=mcp)
+    other = poll_with(client, c, device_code, resource=ISSUER + "/api/v1")
+    assert other.status_code == 400 and other.json()["error"] == "invalid_target"
+    world.services.clock.advance(seconds=5)
+    issued = poll_with(client, c, device_code, resource=mcp)
+    assert issued.status_code == 200, issued.text
+    tokens = issued.json()
+    seen = client.post("/oauth2/introspect", data={"token": tokens["access_token"]}, auth=c.auth)
+    assert seen.json()["aud"] == mcp
+    refused = client.get(
+        "/api/v1/me", headers={"Authorization": f"Bearer {tokens['access_token']}"}
+    )
+    assert refused.status_code == 401
+    grant = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
+    again = client.post("/oauth2/token", data=grant, auth=c.auth)
+    assert again.status_code == 200, again.text
+    token = again.json()["access_token"]
+    seen = client.post("/oauth2/introspect", data={"token": token}, auth=c.auth)
+    assert seen.json()["aud"] == mcp
+
+
+def poll_with(client, c, device_code: str, **extra: str):
+    data = {"grant_type": GRANT_TYPE, "device_code": device_code, **extra}
+    if c.secret is None:
+        data["client_id"] = c.id
+    return client.post("/oauth2/token", data=data, auth=c.auth)
+
+
+@pytest.mark.parametrize(
+    "resource",
+    ["https://elsewhere.example/api", ISSUER + "/api/v1#frag", "/api/v1"],
+    ids=["another server's", "with a fragment", "not absolute"],
+)
+def test_an_unknown_resource_is_invalid_target_and_no_code_is_made(client, world, resource) -> None:
+    c = device_client(world)
+    r = client.post("/oauth2/device_authorization",
+                    data={"scope": "openid", "client_id": c.id, "resource": resource})  # fmt: skip
+    assert r.status_code == 400 and r.json()["error"] == "invalid_target"
+    assert "device_code" not in r.json()
+
+
+def test_two_resources_at_the_device_endpoint_are_invalid_target(client, world) -> None:
+    c = device_client(world)
+    body = f"scope=openid&client_id={c.id}&resource={ISSUER}/mcp&resource={ISSUER}/api/v1"
+    r = client.post("/oauth2/device_authorization", content=body,
+                    headers={"Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
+    assert r.status_code == 400 and r.json()["error"] == "invalid_target"
+
+
+def test_without_a_resource_the_token_is_the_apis_as_before(client, world) -> None:
+    c = device_client(world)
+    issued = poll_with(client, c, approved(client, world, c))
+    assert issued.status_code == 200, issued.text
+    me = client.get(
+        "/api/v1/me", headers={"Authorization": f"Bearer {issued.json()['access_token']}"}
+    )
+    assert me.status_code == 200

@@ -330,3 +330,74 @@ def test_introspection_says_a_bound_token_is_dpop_with_its_key(client, world) ->
     info = r.json()
     assert info["active"] is True and info["token_type"] == "DPoP"
     assert info["cnf"] == {"jkt": key.jkt}
+
+
+def bound_code(client, c, key_jkt: str) -> dict:
+    """An authorization request naming dpop_jkt (RFC 9449 section 10); the token request."""
+    pkce = Pkce()
+    got = authorize(client, auth_params(c, pkce, dpop_jkt=key_jkt))
+    data = {
+        "grant_type": "authorization_code",
+        "code": got["code"],
+        "redirect_uri": c.redirect_uri,
+        "code_verifier": pkce.verifier,
+    }
+    if c.secret is None:
+        data["client_id"] = c.id
+    return data
+
+
+def test_dpop_jkt_binds_the_code_to_that_key(client, world) -> None:
+    """Only a token request proving the named key redeems the code; another key's proof and
+    no proof at all are invalid_grant, and neither spends the code."""
+    key, other = DpopKey(), DpopKey()
+    c = register(world.services)
+    sign_in(client)
+    data = bound_code(client, c, key.jkt)
+    plain = client.post("/oauth2/token", data=data, auth=c.auth)
+    assert plain.status_code == 400 and plain.json()["error"] == "invalid_grant"
+    wrong = dpop_token_request(client, world, other, data, auth=c.auth)
+    assert wrong.status_code == 400 and wrong.json()["error"] == "invalid_grant"
+    assert "DPoP key" in wrong.json()["error_description"]
+    right = dpop_token_request(client, world, key, data, auth=c.auth)
+    assert right.status_code == 200, right.text
+    answer = right.json()
+    assert answer["token_type"] == "DPoP"
+    assert call_me(client, world, key, answer["access_token"]).status_code == 200
+
+
+def test_dpop_jkt_is_accepted_through_par(client, world) -> None:
+    key, other = DpopKey(), DpopKey()
+    c = register(world.services)
+    pkce = Pkce()
+    pushed = client.post(
+        "/oauth2/par",
+        data={k: v for k, v in auth_params(c, pkce, dpop_jkt=key.jkt).items() if k != "client_id"},
+        auth=c.auth,
+    )
+    assert pushed.status_code == 201, pushed.text
+    sign_in(client)
+    got = authorize(client, {"client_id": c.id, "request_uri": pushed.json()["request_uri"],
+                             "redirect_uri": c.redirect_uri})  # fmt: skip
+    data = {"grant_type": "authorization_code", "code": got["code"],
+            "redirect_uri": c.redirect_uri, "code_verifier": pkce.verifier}  # fmt: skip
+    wrong = dpop_token_request(client, world, other, data, auth=c.auth)
+    assert wrong.status_code == 400 and wrong.json()["error"] == "invalid_grant"
+    right = dpop_token_request(client, world, key, data, auth=c.auth)
+    assert right.status_code == 200 and right.json()["token_type"] == "DPoP"
+
+
+@pytest.mark.parametrize(
+    "jkt",
+    ["short", "x" * 44, "a+b/" * 10 + "abc"],
+    ids=["too short", "too long", "not base64url"],
+)
+def test_a_malformed_dpop_jkt_is_invalid_request_sent_back(client, world, jkt) -> None:
+    c = register(world.services)
+    r = client.get("/oauth2/authorize", params=auth_params(c, Pkce(), dpop_jkt=jkt),
+                   follow_redirects=False)  # fmt: skip
+    assert r.status_code == 303
+    assert "error=invalid_request" in r.headers["location"]
+    body = {k: v for k, v in auth_params(c, Pkce(), dpop_jkt=jkt).items() if k != "client_id"}
+    pushed = client.post("/oauth2/par", auth=c.auth, data=body)
+    assert pushed.status_code == 400 and pushed.json()["error"] == "invalid_request"

@@ -138,6 +138,40 @@ def test_a_scope_the_application_is_not_allowed_is_invalid_scope(client, world) 
     assert query_of(r.headers["location"])["error"] == "invalid_scope"
 
 
+def test_address_and_phone_are_ignored_not_refused_nor_granted(client, world) -> None:
+    """OpenID Connect Core 3.1.2.1: scopes not understood SHOULD be ignored. We hold no postal
+    address or phone number: a generic client asking for them gets what we have."""
+    c = register(world.services)
+    pkce = Pkce()
+    params = auth_params(c, pkce, scope="openid profile address phone")
+    sign_in(client)
+    page = get(client, params)
+    assert page.status_code == 200 and 'value="allow"' in page.text
+    # What the dialog showed (and echoes back): the data scope, nothing for address or phone.
+    assert hidden_fields(page.text)["scopes"] == "profile"
+    assert "See your name" in page.text
+    got = query_of(consent(client, page.text).headers["location"])
+    r = exchange(client, c, got["code"], pkce)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert set(body["scope"].split()) == {"openid", "profile"}
+    bearer = {"Authorization": f"Bearer {body['access_token']}"}
+    claims = client.get("/oauth2/userinfo", headers=bearer).json()
+    assert not {"address", "phone_number"} & claims.keys()
+
+
+@pytest.mark.parametrize(
+    "scope",
+    ["address phone", "openid emial", "openid address admin"],
+    ids=["only ignored scopes ask for nothing", "a typo of ours is told",
+         "an unknown scope beside an ignored one is told"],
+)  # fmt: skip
+def test_unknown_scopes_stay_invalid_scope(client, world, scope) -> None:
+    c = register(world.services)
+    r = get(client, auth_params(c, Pkce(), scope=scope))
+    assert query_of(r.headers["location"])["error"] == "invalid_scope"
+
+
 def test_a_suspended_application_is_unauthorized_client(client, world) -> None:
     c = register(world.services)
     world.services.operator.set_app_status(c.id, "suspended")

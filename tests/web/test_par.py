@@ -98,6 +98,44 @@ def test_a_request_uri_used_twice_is_refused_and_shown_not_redirected(
     assert "invalid_request_uri" in again.text
 
 
+def test_an_error_sent_back_spends_the_request_uri(client: TestClient, world) -> None:
+    """RFC 9126 section 4: one-time use, a refusal included: prompt=none with no session is
+    answered login_required at the client, and the request_uri is then refused."""
+    c = register(world.services)
+    request_uri = pushed(client, c, Pkce(), prompt="none")
+    r = client.get("/oauth2/authorize", params=by_reference(c, request_uri),
+                   follow_redirects=False)  # fmt: skip
+    assert r.status_code == 303
+    assert query_of(r.headers["location"])["error"] == "login_required"
+    sign_in(client)  # what would have let it through the first time
+    again = client.get("/oauth2/authorize", params=by_reference(c, request_uri),
+                       follow_redirects=False)  # fmt: skip
+    assert again.status_code == 400 and "location" not in again.headers
+    assert "invalid_request_uri" in again.text
+
+
+def test_a_cancelled_consent_spends_the_request_uri(client: TestClient, world) -> None:
+    c = register(world.services)
+    request_uri = pushed(client, c, Pkce())
+    sign_in(client)
+    page = client.get("/oauth2/authorize", params=by_reference(c, request_uri),
+                      follow_redirects=False)  # fmt: skip
+    assert page.status_code == 200 and 'value="allow"' in page.text
+    # The dialog may be shown again while the request is in progress (a reload)...
+    reload = client.get("/oauth2/authorize", params=by_reference(c, request_uri),
+                        follow_redirects=False)  # fmt: skip
+    assert reload.status_code == 200 and 'value="allow"' in reload.text
+    cancelled = consent(client, page.text, decision="cancel")
+    location = cancelled.headers["location"]  # type: ignore[attr-defined]
+    assert query_of(location)["error"] == "access_denied"
+    # ...but not after its answer: neither a new presentation nor the dialog's Allow.
+    again = client.get("/oauth2/authorize", params=by_reference(c, request_uri),
+                       follow_redirects=False)  # fmt: skip
+    assert again.status_code == 400 and "invalid_request_uri" in again.text
+    allowed = consent(client, reload.text)
+    assert allowed.status_code == 400 and "invalid_request_uri" in allowed.text  # type: ignore[attr-defined]
+
+
 def test_a_request_uri_of_another_client_is_refused(client: TestClient, world) -> None:
     a, b = register(world.services), register(world.services)
     request_uri = pushed(client, a, Pkce())

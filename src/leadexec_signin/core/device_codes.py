@@ -37,6 +37,7 @@ class DeviceCode:
     user_id: str | None = None
     auth_time: datetime | None = None
     sid: str = ""
+    resource: str | None = None  # RFC 8707: the resource's path (core/resources.py)
 
 
 def new_user_code() -> str:

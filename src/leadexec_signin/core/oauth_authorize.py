@@ -31,11 +31,12 @@ from leadexec_signin.core.errors import (
 from leadexec_signin.core.factors import ACR_VALUES
 from leadexec_signin.core.ports import Apps
 from leadexec_signin.core.resources import check_resource
-from leadexec_signin.core.scopes import OPENID, PROTOCOL_SCOPES, SCOPES
+from leadexec_signin.core.scopes import IGNORED_SCOPES, OPENID, PROTOCOL_SCOPES, SCOPES
 
 PROMPTS = frozenset({"none", "login", "consent", "select_account"})
 RESPONSE_MODES = ("query", "form_post")
 _PRINTABLE = re.compile(r"^[\x20-\x7e]*$")
+_JKT = re.compile(r"^[A-Za-z0-9_-]{43}$")
 MAX_VALUE = 512
 AUTH_AFTER = "le_auth_after"  # our own parameter: "signed in again after this time"
 
@@ -66,6 +67,8 @@ class OAuthRequest:
     claims: str = ""
     # RFC 8707: the resource the tokens are for (one; ``core/resources.py``).
     resource: str = ""
+    # RFC 9449 section 10: the thumbprint of the DPoP key the code is bound to.
+    dpop_jkt: str = ""
     # Parameters sent more than once (RFC 6749 section 3.1: an error).
     duplicates: tuple[str, ...] = field(default=())
     # Read from a pushed request (RFC 9126, ``actions/par.py``), not from the address.
@@ -111,6 +114,7 @@ class OAuthContext:
     max_age: int | None
     claims: ClaimsRequest = field(default_factory=ClaimsRequest)
     resource: str | None = None  # RFC 8707, its path (``core/resources.py``); None: none
+    dpop_jkt: str | None = None  # RFC 9449 section 10: the key the code is bound to
 
     @property
     def app(self) -> Application:
@@ -202,7 +206,9 @@ def check_scope(req: OAuthRequest, app: Application) -> tuple[frozenset[str], fr
 def split_scopes(asked: frozenset[str], app: Application) -> tuple[frozenset[str], frozenset[str]]:
     """Scopes a client asked for, as (data scopes, protocol scopes such as openid), refused
     when one is unknown, is not the application's, or when neither kind was asked; the
+    standard scopes of data we do not hold are left out (``IGNORED_SCOPES``); the
     authorization request and the device flow ask the same way."""
+    asked = asked - IGNORED_SCOPES
     unknown = asked - SCOPES.keys() - set(PROTOCOL_SCOPES)
     if unknown:
         raise InvalidScope(f"Unknown scope: {' '.join(sorted(unknown))[:100]}.")
@@ -245,6 +251,15 @@ def check_max_age(req: OAuthRequest) -> int | None:
     return int(req.max_age)
 
 
+def check_dpop_jkt(req: OAuthRequest) -> str | None:
+    """RFC 9449 section 10: a JWK thumbprint (RFC 7638, SHA-256: 43 base64url characters)."""
+    if not req.dpop_jkt:
+        return None
+    if not _JKT.fullmatch(req.dpop_jkt):
+        raise InvalidRequest("dpop_jkt must be the base64url SHA-256 thumbprint of a key.")
+    return req.dpop_jkt
+
+
 def check_pushed(req: OAuthRequest, app: Application) -> None:
     if app.require_par and not req.pushed:
         raise InvalidRequest(
@@ -267,6 +282,7 @@ def check_request(req: OAuthRequest, target: Target, issuer: str) -> OAuthContex
     """The checks after the target is known, in order; their errors are redirected."""
     check_parameters(req)
     resource = check_resource(issuer, req.resource)
+    dpop_jkt = check_dpop_jkt(req)
     check_pushed(req, target.app)
     check_app_status(target)
     data, protocol = check_scope(req, target.app)
@@ -275,4 +291,4 @@ def check_request(req: OAuthRequest, target: Target, issuer: str) -> OAuthContex
     max_age = check_max_age(req)
     claims = check_claims(req, target.app)
     data |= claims.scopes & target.app.scopes
-    return OAuthContext(req, target, data, protocol, prompts, max_age, claims, resource)
+    return OAuthContext(req, target, data, protocol, prompts, max_age, claims, resource, dpop_jkt)

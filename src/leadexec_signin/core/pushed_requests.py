@@ -5,8 +5,9 @@ The ``request_uri`` is ``urn:ietf:params:oauth:request_uri:`` and 256 random bit
 SHA-256 like every token here. It must be brought to ``/oauth2/authorize`` by the client that
 pushed it within :data:`PUSHED_TTL`; once the browser brought it, the sign-in and consent it
 leads to may take the time a person needs (:data:`OPENED_TTL`), and the request is answered
-once: after its code is issued the ``request_uri`` is refused (single use, RFC 9126 section
-4, which allows a reload while the request is in progress).
+once: after its code is issued, or an error was sent back or shown, the ``request_uri`` is
+refused (single use, RFC 9126 section 4, which allows a reload while the request is in
+progress: the sign-in and consent in between bring it again).
 """
 
 from __future__ import annotations

@@ -23,6 +23,13 @@ SCOPES: dict[str, str] = {
 # grant; ``openid`` asks for an ID token, ``offline_access`` for a refresh token.
 OPENID, OFFLINE_ACCESS = "openid", "offline_access"
 PROTOCOL_SCOPES = (OPENID, OFFLINE_ACCESS)
+# OpenID Connect Core section 5.4's standard scopes for data LeadExec does not hold (a postal
+# address, a phone number). Section 3.1.2.1 says scopes not understood SHOULD be ignored, and
+# certified providers (node-oidc-provider) drop them: a generic client that asks for them
+# gets what we have, not an error. They are never granted, shown on consent, or named in a
+# token's scope. Any other unknown scope stays invalid_scope: a typo in one of our own scopes
+# ("emial") is better told at once than silently granted less.
+IGNORED_SCOPES = frozenset({"address", "phone"})
 # The consent dialog's line when an OpenID Connect client asks only who the user is.
 OPENID_WORDS = "Know who you are on LeadExec (your user ID)"
 

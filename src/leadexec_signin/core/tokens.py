@@ -79,6 +79,9 @@ class AuthorizationCode:
     sid: str = ""
     # RFC 8707: the resource the request named (``core/resources.py``); None: none.
     resource: str | None = None
+    # RFC 9449 section 10: the thumbprint of the DPoP key the request bound the code to; only
+    # a token request with a proof of that key redeems it. None: not bound.
+    dpop_jkt: str | None = None
 
 
 @dataclass(frozen=True)

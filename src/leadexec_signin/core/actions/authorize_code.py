@@ -155,6 +155,7 @@ class OAuthSurface:
                 auth_time=session.created_at,
                 sid=public_sid(session),
                 resource=ctx.resource,
+                dpop_jkt=ctx.dpop_jkt,
             )
         )
         tx.remember_signin(public_sid(session), session.amr, now)
@@ -181,8 +182,25 @@ class AuthorizeCode:
         A refusal before the redirect URI is known is raised (shown to the user); after it,
         it is answered with :class:`SendBack`, as is a prompt=none request that would need
         the user."""
-        issuer = self.settings.issuer
         surface = OAuthSurface(req, self.settings, self.pipeline.clock.now())
+        try:
+            answer = self._answer(surface, session, ip, decision, shown)
+        except SigninError:
+            self._consume_pushed(surface)
+            raise
+        if isinstance(answer, SendBack) and "error" in answer.params:
+            self._consume_pushed(surface)
+        return answer
+
+    def _answer(
+        self,
+        surface: OAuthSurface,
+        session: str | None,
+        ip: str,
+        decision: str | None,
+        shown: str | None,
+    ) -> Outcome:
+        issuer = self.settings.issuer
         out = self.pipeline.run(surface, session, ip, decision=decision, shown=shown)
         if isinstance(out, Refused):
             return SendBack(out.target, error_params(out.target, issuer, out.error))
@@ -197,3 +215,15 @@ class AuthorizeCode:
                 return SendBack(ctx.target, error_params(ctx.target, issuer, ConsentRequired()))
             return AskConsent(ctx, out.user, out.ask, out.had, out.shown)
         return out.result
+
+    def _consume_pushed(self, surface: OAuthSurface) -> None:
+        """RFC 9126 section 4: a pushed request is answered once, and a refusal is an answer:
+        once an error went back to the client (or was shown), its request_uri is refused.
+        Written in a unit of work of its own, since the refusal's rolled back or came after
+        the commit. Only a request_uri that resolved to its own client's request is spent: one
+        brought by another client, unknown or expired was never that request's use."""
+        req = surface.req
+        hashed = request_uri_hash(req.request_uri) if req.pushed else None
+        if hashed:
+            with self.pipeline.store.transaction() as tx:
+                tx.use_pushed_request(hashed, self.pipeline.clock.now())

@@ -32,6 +32,7 @@ from leadexec_signin.core.factors import missing_second_factor
 from leadexec_signin.core.limits import count_or_refuse
 from leadexec_signin.core.oauth_authorize import split_scopes
 from leadexec_signin.core.ports import Audit, DeviceCodes, RateLimiter, Store
+from leadexec_signin.core.resources import check_resource
 from leadexec_signin.core.scopes import OFFLINE_ACCESS, OPENID
 from leadexec_signin.settings import Settings
 
@@ -64,8 +65,8 @@ class Prompt:
 def check_device_scope(raw: str, app: Application) -> frozenset[str]:
     """Scopes the application may ask for; none asked means all of its data scopes."""
     asked = frozenset(raw.split()) if raw else app.scopes
-    split_scopes(asked, app)
-    return asked
+    data, protocol = split_scopes(asked, app)
+    return data | protocol
 
 
 class DeviceFlow:
@@ -83,8 +84,9 @@ class DeviceFlow:
         self.settings = settings
         self.authenticator = authenticator
 
-    def start(self, offered: Presented, scope: str, ip: str) -> Started:
-        """RFC 8628 section 3.1: a client allowed the grant gets a device code and a user code."""
+    def start(self, offered: Presented, scope: str, ip: str, resource: str = "") -> Started:
+        """RFC 8628 section 3.1: a client allowed the grant gets a device code and a user code;
+        ``resource`` (RFC 8707) names what its tokens are for, kept with the device code."""
         count_or_refuse(self.limiter, self.settings.device_limit_per_ip, "device-ip", ip)
         if len(scope) > 1000:
             raise InvalidRequest("scope is too long.")
@@ -96,6 +98,7 @@ class DeviceFlow:
             if app.status not in (APPROVED, PENDING):  # pending: its owner only, at approval
                 raise UnauthorizedClient(f"The application is {app.status}.")
             scopes = check_device_scope(scope, app)
+            target = check_resource(self.settings.issuer, resource)
             count_or_refuse(self.limiter, self.settings.device_limit_per_app, "device-app", app.id)
             device_code = credentials.new_token(credentials.DEVICE)
             user_code = device_codes.new_user_code()
@@ -108,6 +111,7 @@ class DeviceFlow:
                     created_at=now,
                     expires_at=now + timedelta(seconds=device_codes.LIFETIME_SECONDS),
                     interval=device_codes.INTERVAL_SECONDS,
+                    resource=target,
                 )
             )
         page = self.settings.issuer + "/device"

@@ -32,6 +32,7 @@ def _device_code(row: Any) -> DeviceCode:
         user_id=row.user_id,
         auth_time=row.auth_time,
         sid=row.sid,
+        resource=row.resource,
     )
 
 
@@ -49,6 +50,7 @@ class DeviceRepository:
                 expires_at=code.expires_at,
                 interval=code.interval,
                 status=code.status,
+                resource=code.resource,
             )
         )
 

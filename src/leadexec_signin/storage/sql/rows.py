@@ -140,4 +140,5 @@ def code_from_row(row: Row[Any]) -> AuthorizationCode:
         auth_time=row.auth_time,
         sid=row.sid,
         resource=row.resource,
+        dpop_jkt=row.dpop_jkt,
     )

@@ -278,6 +278,9 @@ auth_codes = Table(
     Column("sid", String(64), nullable=False, server_default=""),  # the session, public form
     # Migration 0015: the RFC 8707 resource the request named (its path); NULL: none.
     Column("resource", String(32), nullable=True),
+    # Migration 0017: RFC 9449 section 10, the DPoP key the request bound the code to (its
+    # thumbprint); NULL: none.
+    Column("dpop_jkt", String(64), nullable=True),
 )
 
 sessions = Table(
@@ -403,6 +406,9 @@ device_codes = Table(
     Column("user_id", String(ID), ForeignKey("users.id", ondelete="CASCADE"), nullable=True),
     Column("auth_time", UTCDateTime, nullable=True),
     Column("sid", String(64), nullable=False, server_default=""),
+    # RFC 8707 with RFC 8628 (migration 0017): the resource the device asked tokens for, by
+    # its path (core/resources.py); NULL: none named.
+    Column("resource", String(32), nullable=True),
 )
 
 # Pushed authorization requests (RFC 9126, migration 0012): found by the SHA-256 of the

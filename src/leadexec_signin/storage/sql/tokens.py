@@ -161,6 +161,7 @@ class TokenRepository:
                 auth_time=code.auth_time,
                 sid=code.sid,
                 resource=code.resource,
+                dpop_jkt=code.dpop_jkt,
             )
         )
 

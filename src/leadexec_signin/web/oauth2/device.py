@@ -24,6 +24,7 @@ async def device_authorization(request: Request) -> Response:
         presented(basic, form),
         form.get("scope", ""),
         client_ip(request, svc.settings),
+        form.get("resource", ""),
     )
     return JSONResponse(
         {

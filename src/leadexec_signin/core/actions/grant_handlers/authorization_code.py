@@ -105,6 +105,9 @@ class AuthorizationCodeGrant:
             if step.param("redirect_uri") != code.redirect_uri:
                 raise InvalidGrant("redirect_uri differs from the authorization request's.")
             check_verifier(code, step.param("code_verifier"))
+        if code.dpop_jkt is not None and (step.proof is None or step.proof.jkt != code.dpop_jkt):
+            # RFC 9449 section 10: the code was bound to a key at the authorization request.
+            raise InvalidGrant("This code is bound to a DPoP key: prove that key to redeem it.")
         return Verified(code, grant, step.resource(code.resource))
 
     def issue(self, step: Step, client: Client, verified: object) -> Issued | Refused:

@@ -46,10 +46,11 @@ SLOW_DOWN_STEP = 5
 class Verified:
     code: DeviceCode
     grant: Grant
+    resource: str | None = None  # RFC 8707: what the tokens are for
 
 
 class DeviceCodeGrant:
-    params = frozenset({"device_code"})
+    params = frozenset({"device_code", "resource"})
     flush_usage_first = True  # a new refresh token is followed by the per-grant cap
 
     def writes(self, policy: Policy) -> bool:
@@ -75,6 +76,8 @@ class DeviceCodeGrant:
         reg = client.registration
         if reg is None or not reg.device_grant:
             raise UnauthorizedClient("This client is not registered for the device flow.")
+        # RFC 8707: the resource the device asked for, which a poll may repeat, not change.
+        resource = step.resource(code.resource)
         if code.status == device_codes.DONE or now >= code.expires_at:
             raise ExpiredToken()
         # Each poll is remembered; one sooner than the interval slows the device down. The
@@ -96,7 +99,7 @@ class DeviceCodeGrant:
             return Refused(DeviceAccessDenied())
         if not tx.finish_device_code(code.device_code_hash):  # another poll took it
             raise ExpiredToken()
-        return Verified(replace(code, interval=interval), grant)
+        return Verified(replace(code, interval=interval), grant, resource)
 
     def issue(self, step: Step, client: Client, verified: object) -> Issued | Refused:
         assert isinstance(verified, Verified)
@@ -107,6 +110,7 @@ class DeviceCodeGrant:
                 step.tx, grant, step.now, step.settings,
                 scopes=code.scopes, kind=policy.refresh_kind,
                 auth_time=code.auth_time, sid=code.sid, dpop_jkt=step.refresh_binding(client),
+                resource=verified.resource,
             )  # fmt: skip
         signin = Signin(code.auth_time, code.sid)
-        return policy.answer(step, client, grant, code.scopes, signin, refresh)
+        return policy.answer(step, client, grant, code.scopes, signin, refresh, verified.resource)
