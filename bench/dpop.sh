@@ -121,25 +121,34 @@ LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 for dir in "${DIRS[@]}"; do echo "$(basename "$dir")=$(cat "$dir/source")"; done >"$SCRATCH/versions"
 
 python3 - "$RESULTS_JSONL" "$LOAD_BEFORE" "$LOAD_AFTER" "$SCRATCH/versions" <<'PY'
-import json, sys
+import json, statistics, sys
 rows = [json.loads(line) for line in open(sys.argv[1])]
 versions = dict(line.rstrip("\n").split("=", 1) for line in open(sys.argv[4]))
-def best(version, workload):
-    runs = [r for r in rows if r.get("version") == version and r.get("workload") == workload
+def runs(version, workload):
+    return [r for r in rows if r.get("version") == version and r.get("workload") == workload
             and r.get("rps")]
-    return max(runs, key=lambda r: r["rps"]) if runs else None
 def cpu_us(r):
     return 1e6 * r["server_cpu_s"] / max(r["requests"], 1)
+# Per request, the server's CPU is steadier than requests/s on shared cores: each version's
+# figure is the median over its rounds (the bearer and DPoP calls of a round run back to back),
+# beside the best round by requests/s.
 for version, source in versions.items():
-    b, d = best(version, "me-bearer"), best(version, "me-dpop")
+    b, d = runs(version, "me-bearer"), runs(version, "me-dpop")
     print(f"{version}: {source}")
     if not b or not d:
         print("  no complete pair of runs")
         continue
-    for name, r in (("Bearer", b), ("DPoP", d)):
-        print(f"  {name:6}  {r['rps']:8.0f} req/s  p99 {r['p99_ms']:.1f} ms  "
-              f"server CPU {cpu_us(r):.0f} us/request  errors (4xx/5xx) {r.get('status_ge400', 0)}")
-    print(f"  DPoP cost: {b['rps'] / d['rps']:.2f}x in requests/s, "
-          f"{cpu_us(d) / cpu_us(b):.2f}x in server CPU per request")
+    for name, rs in (("Bearer", b), ("DPoP", d)):
+        top = max(rs, key=lambda r: r["rps"])
+        cpus = " ".join(f"{cpu_us(r):.0f}" for r in rs)
+        errors = sum(r.get("status_ge400", 0) for r in rs)
+        print(f"  {name:6}  best {top['rps']:8.0f} req/s  p99 {top['p99_ms']:.1f} ms  "
+              f"server CPU median {statistics.median(map(cpu_us, rs)):.0f} us/request "
+              f"(rounds: {cpus})  errors (4xx/5xx) {errors}")
+    cb, cd = statistics.median(map(cpu_us, b)), statistics.median(map(cpu_us, d))
+    pairs = [cpu_us(y) / cpu_us(x) for x, y in zip(b, d)]
+    print(f"  DPoP cost: {cd / cb:.2f}x in server CPU per request (medians; by round: "
+          + " ".join(f"{p:.2f}" for p in pairs) + "), "
+          f"{max(r['rps'] for r in b) / max(r['rps'] for r in d):.2f}x in requests/s (best)")
 print(f"load average before {sys.argv[2]}, after {sys.argv[3]}")
 PY
