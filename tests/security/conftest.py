@@ -109,6 +109,9 @@ def live_idp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveIdp]:
         # The fuzzer sends thousands of requests from one address in a minute.
         "LEADEXEC_TOKEN_LIMIT_PER_IP": "100000/minute",
         "LEADEXEC_TOKEN_LIMIT_PER_APP": "100000/minute",
+        # Agents' self-registration open, so the fuzzer reaches RFC 7591/7592 behind the 404.
+        "LEADEXEC_CLIENT_REGISTRATION": "open",
+        "LEADEXEC_REGISTRATION_LIMIT_PER_IP": "100000/minute",
     }
     services = build(Settings.from_env(env))
     services.accounts.create_user(

@@ -18,7 +18,7 @@ from seed_token import supplied_refresh_token
 from support.live_idp import LiveIdp, tokens_over_http
 from support.signin import PARTNER, PASSWORD, authorize, csrf_of, decide, open_popup, sign_in
 
-TOKEN_SHAPED = re.compile(r"\b(?:ler|lea|lec|les|lesk)_[A-Za-z0-9_-]{20,}")
+TOKEN_SHAPED = re.compile(r"\b(?:ler|lea|lec|les|lesk|lerat)_[A-Za-z0-9_-]{20,}")
 WRONG_PASSWORD = "hunter2 is not my password"
 
 
@@ -59,7 +59,15 @@ def test_the_live_servers_log_and_database_hold_no_secret(live_idp: LiveIdp) -> 
         )
         session = c.cookies.get("le_session")
         c.get("/api/revoke", params={"token": refresh, "callback": "cb"})
+        # An agent's RFC 7592 registration access token, in the header and where it is not.
+        agent = c.post("/oauth2/register", json={"redirect_uris": ["http://127.0.0.1:9/cb"]})
+        registration = agent.json()["registration_access_token"]
+        uri = agent.json()["registration_client_uri"]
+        assert c.get(uri, headers={"Authorization": f"Bearer {registration}"}).status_code == 200
+        c.get(uri, params={"access_token": registration})
+        c.get(f"/oauth2/register/{registration}")
     secrets = {
+        "registration access token": registration,
         "password": PASSWORD,
         "wrong password": WRONG_PASSWORD,
         "refresh token": refresh,
