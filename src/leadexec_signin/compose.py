@@ -20,6 +20,7 @@ from leadexec_signin.core.actions.authorize_code import AuthorizeCode
 from leadexec_signin.core.actions.authorize_pipeline import AuthorizePipeline
 from leadexec_signin.core.actions.browsers import Browsers
 from leadexec_signin.core.actions.client_auth import ClientAuthenticator
+from leadexec_signin.core.actions.client_documents import ClientDocuments
 from leadexec_signin.core.actions.client_tokens import ClientTokens
 from leadexec_signin.core.actions.codes import OneTimeCodes
 from leadexec_signin.core.actions.console import Console
@@ -46,12 +47,14 @@ from leadexec_signin.core.actions.sessions import BrowserSessions
 from leadexec_signin.core.actions.signin import SignIn
 from leadexec_signin.core.actions.token_endpoint import TokenEndpoint
 from leadexec_signin.core.actions.usage import UsageLog
+from leadexec_signin.core.client_documents import on_loopback
 from leadexec_signin.core.clock import Clock, SystemClock
 from leadexec_signin.core.errors import SchemaMissing, TemporarilyUnavailable
 from leadexec_signin.core.passkey_ceremonies import RelyingParty
 from leadexec_signin.mailers import build_mailer
 from leadexec_signin.services import Services
 from leadexec_signin.settings import Settings
+from leadexec_signin.storage.client_documents import HttpClientDocuments
 from leadexec_signin.storage.client_jwks import HttpClientKeys
 from leadexec_signin.storage.events import RedisEvents
 from leadexec_signin.storage.placement import Placement
@@ -90,7 +93,18 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
     usage = UsageLog(storage, clock)
     keys = SigningKeys(storage, clock)
     api = ApiAccess(checks, minter, clock, settings, keys)
-    authenticator = ClientAuthenticator(HttpClientKeys(), settings.issuer)
+    authenticator = ClientAuthenticator(
+        HttpClientKeys(), settings.issuer, documents=settings.metadata_documents
+    )
+    self_registration = SelfRegistration(storage, limiter, clock, settings)
+    # Client ID Metadata Documents: fetched from public addresses only (loopback too when this
+    # provider runs on loopback), kept as their Cache-Control says.
+    documents = ClientDocuments(
+        HttpClientDocuments(development=on_loopback(settings.issuer)),
+        self_registration,
+        clock,
+        settings,
+    )
     accounts = Accounts(storage, limiter, clock, passwords, settings, usage)
     sessions = BrowserSessions(storage, clock, settings)
     # One authorize pipeline behind the popup, the silent check, FedCM and /oauth2/authorize.
@@ -106,9 +120,9 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
         async_replays = AsyncRedisReplays(settings.redis_url, replays.pause)
     dpop = Dpop(replays, minter, clock)
     tokens = TokenEndpoint(
-        storage, checks, limiter, clock, settings, minter, keys, usage, authenticator, dpop
-    )
-    self_registration = SelfRegistration(storage, limiter, clock, settings)
+        storage, checks, limiter, clock, settings, minter, keys, usage, authenticator, dpop,
+        documents,
+    )  # fmt: skip
     postgresql = engine.dialect.name == "postgresql"
     async_reads = (
         AsyncHotReads(
@@ -155,7 +169,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
         keys=keys,
         notices=NoticeOutbox(storage, clock),
         housekeeping=Housekeeping(storage, clock, settings, usage, self_registration),
-        authorize_code=AuthorizeCode(authorize, settings),
+        authorize_code=AuthorizeCode(authorize, settings, documents),
         client_tokens=ClientTokens(storage, limiter, clock, settings, api, authenticator),
         logout=Logout(storage, clock, settings, keys),
         fedcm=FedCm(signin, sessions, accounts, revocation, registry),
@@ -173,12 +187,13 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
         browsers=Browsers(storage, clock, passwords, mailer, settings.issuer),
         dpop=dpop,
         device=DeviceFlow(storage, limiter, clock, settings, authenticator),
-        par=PushedAuthorization(storage, limiter, clock, settings, authenticator),
+        par=PushedAuthorization(storage, limiter, clock, settings, authenticator, documents),
         people=People(storage, clock, settings, mailer),
         own_account=OwnAccount(storage, clock),
         provisioning=Provisioning(storage, clock),
         admin_api=AdminApi(storage, limiter, clock, settings),
         self_registration=self_registration,
+        client_documents=documents,
         async_reads=async_reads,
         async_limits=async_limits,
         async_replays=async_replays,

@@ -19,6 +19,7 @@ from leadexec_signin.core.actions.apps import Registry
 from leadexec_signin.core.actions.audit_trail import AuditTrail
 from leadexec_signin.core.actions.authorize_code import AuthorizeCode
 from leadexec_signin.core.actions.browsers import Browsers
+from leadexec_signin.core.actions.client_documents import ClientDocuments
 from leadexec_signin.core.actions.client_tokens import ClientTokens
 from leadexec_signin.core.actions.codes import OneTimeCodes
 from leadexec_signin.core.actions.console import Console
@@ -120,6 +121,9 @@ class Services:
     # Clients that register themselves (RFC 7591, Client ID Metadata Documents), the
     # operators' blocked domains, and their expiry.
     self_registration: SelfRegistration
+    # Client ID Metadata Documents: a URL client_id fetched, checked and kept; its fetcher
+    # (``fetcher``) is the one outbound HTTP client a client can point at any address.
+    client_documents: ClientDocuments
     # PostgreSQL: the refresh exchange's read on the event loop (``hot_async.py``); None on
     # SQLite (read in place anyway).
     async_reads: AsyncHotReads | None = None

@@ -76,6 +76,8 @@ def test_no_token_is_a_401_that_points_to_the_metadata(client: TestClient) -> No
     assert r.status_code == 401
     assert challenge_of(r)["resource_metadata"] == METADATA
     assert challenge_of(r)["error"] == "invalid_token"
+    # What to ask for (RFC 6750 section 3): what whoami needs, not every scope there is.
+    assert challenge_of(r)["scope"] == "profile email"
 
 
 def test_a_token_for_the_api_is_refused_at_mcp(client: TestClient, world) -> None:

@@ -20,8 +20,12 @@ from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlsplit
 
+from leadexec_signin.core.actions.apps import APP_ID
+from leadexec_signin.core.apps import Application
 from leadexec_signin.core.clients import LOOPBACK_HOSTS
 from leadexec_signin.core.errors import InvalidClient
+from leadexec_signin.core.ports import Apps
+from leadexec_signin.core.self_registered import metadata_document_app_id
 
 # A document larger than this is refused, read no further (the draft suggests 5 KB: a client
 # needs a name, a few redirect URIs and links).
@@ -163,3 +167,24 @@ def read_document(url: str, fetched: FetchedDocument) -> Mapping[str, object]:
 def refused_client(exc: DocumentRefused | Exception) -> InvalidClient:
     """The token endpoint's and PAR's words for a document that cannot be used."""
     return InvalidClient(f"The client's metadata document cannot be used: {exc}")
+
+
+def client_key(client_id: str) -> str:
+    """The application id a client id designates: a document's URL is stored under an id
+    derived from it (``metadata_document_app_id``), every other client under its own."""
+    return metadata_document_app_id(client_id) if looks_like_url(client_id) else client_id
+
+
+def lookup_client(tx: Apps, client_id: str, *, documents: bool) -> Application | None:
+    """The application a request's ``client_id`` names, wherever one is looked up
+    (authorize, PAR, the token endpoint): a registered application by its id, a document's
+    client by its URL while the operator accepts documents. A document's client is never
+    found by its derived id: it names itself by its URL, so a request that skipped the
+    document (its fetch and checks) finds nothing."""
+    if APP_ID.fullmatch(client_id):
+        app = tx.app_by_id(client_id)
+        return app if app is not None and not app.client_id_url else None
+    if documents and looks_like_url(client_id) and len(client_id) <= MAX_URL:
+        app = tx.app_by_id(metadata_document_app_id(client_id))
+        return app if app is not None and app.client_id_url == client_id else None
+    return None

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field, fields
 from urllib.parse import urlsplit
 
 from leadexec_signin.core.accounts import User
-from leadexec_signin.core.actions.apps import APP_ID
 from leadexec_signin.core.apps import APPROVED, PENDING, Application, is_loopback_origin
 from leadexec_signin.core.claims import ClaimsRequest, read_claims
+from leadexec_signin.core.client_documents import lookup_client
 from leadexec_signin.core.clients import check_code_challenge, match_redirect_uri
 from leadexec_signin.core.errors import (
     AccessDenied,
@@ -124,10 +124,13 @@ class OAuthContext:
 # -- shown to the user, never redirected ------------------------------------------------------
 
 
-def load_client(tx: Apps, req: OAuthRequest) -> Application:
+def load_client(tx: Apps, req: OAuthRequest, *, documents: bool = False) -> Application:
+    """``documents``: the operator accepts Client ID Metadata Documents, so a client may be
+    named by its document's URL (its row made from the document before this transaction,
+    ``actions/client_documents.py``)."""
     if "client_id" in req.duplicates:
         raise InvalidRequest("client_id was sent more than once.")
-    app = tx.app_by_id(req.client_id) if APP_ID.fullmatch(req.client_id) else None
+    app = lookup_client(tx, req.client_id, documents=documents)
     if app is None:
         raise InvalidRequest(
             "The application that sent you here is not registered with LeadExec "
@@ -150,8 +153,8 @@ def check_redirect_uri(req: OAuthRequest, app: Application) -> str:
     return matched
 
 
-def check_target(tx: Apps, req: OAuthRequest) -> Target:
-    app = load_client(tx, req)
+def check_target(tx: Apps, req: OAuthRequest, *, documents: bool = False) -> Target:
+    app = load_client(tx, req, documents=documents)
     redirect_uri = check_redirect_uri(req, app)
     mode = req.response_mode if req.response_mode in RESPONSE_MODES else "query"
     return Target(app, redirect_uri, mode, req.state[:MAX_VALUE])

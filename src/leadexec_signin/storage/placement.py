@@ -117,6 +117,8 @@ class Placement:
         endpoint = self.endpoint
         if request.dpop is not None:  # its proof's jti is a write, and so is most of it
             return await in_thread(endpoint.exchange, request)
+        if endpoint.names_document(request):  # its document may have to be fetched again
+            return await in_thread(endpoint.exchange, request)
         limits = None
         if not self.limits_in_memory:
             assert self.async_limits is not None

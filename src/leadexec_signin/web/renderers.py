@@ -60,7 +60,9 @@ def seed_renderer(*, cors: bool = False) -> Renderer:
     return render
 
 
-def render_bearer(request: Request, exc: SigninError, resource_metadata: str = "") -> Response:
+def render_bearer(
+    request: Request, exc: SigninError, resource_metadata: str = "", scope: str = ""
+) -> Response:
     """RFC 6750 section 3: the challenge names the error, and the scope that was missing;
     a DPoP presentation's refusal is a DPoP challenge (RFC 9449 section 7.1). A resource with
     RFC 9728 metadata says where it is (``resource_renderer``)."""
@@ -72,6 +74,8 @@ def render_bearer(request: Request, exc: SigninError, resource_metadata: str = "
         value = f'Bearer realm="LeadExec", error="{exc.code}"'
         if isinstance(exc, InsufficientScope):
             value += f', scope="{exc.scope}"'
+        elif scope:
+            value += f', scope="{scope}"'
         if resource_metadata:
             value += f', resource_metadata="{resource_metadata}"'
         headers["WWW-Authenticate"] = value
@@ -82,14 +86,16 @@ def render_bearer(request: Request, exc: SigninError, resource_metadata: str = "
     )
 
 
-def resource_renderer(resource: str) -> Renderer:
+def resource_renderer(resource: str, scope: str = "") -> Renderer:
     """``render_bearer`` for one of the resources of ``core/resources.py``: its challenges
     carry ``resource_metadata`` (RFC 9728 section 5.1), so a client that meets a 401 finds
-    the authorization server and the scopes from there."""
+    the authorization server and the scopes from there. ``scope``: what a 401 says a token
+    needs (RFC 6750 section 3), which an MCP client asks for rather than every scope the
+    metadata lists."""
 
     def render(request: Request, exc: SigninError) -> Response:
         issuer = request.app.state.services.settings.issuer
-        return render_bearer(request, exc, metadata_url(issuer, resource))
+        return render_bearer(request, exc, metadata_url(issuer, resource), scope)
 
     return render
 

@@ -24,10 +24,13 @@ from leadexec_signin.core.actions.authorize_step import (
     LoginNeeded,
     Refused,
 )
+from leadexec_signin.core.actions.client_documents import ClientDocuments
 from leadexec_signin.core.actions.par import resolve_pushed
 from leadexec_signin.core.actions.sessions import public_sid
+from leadexec_signin.core.client_documents import DocumentRefused
 from leadexec_signin.core.errors import (
     ConsentRequired,
+    InvalidRequest,
     InvalidRequestUri,
     LoginRequired,
     SigninError,
@@ -105,7 +108,7 @@ class OAuthSurface:
     def locate(self, tx: AuthorizeTx) -> Target:
         # A request_uri of ours stands for the request its client pushed (RFC 9126).
         self.req = resolve_pushed(tx, self.req, self.now)
-        return check_target(tx, self.req)
+        return check_target(tx, self.req, documents=self.settings.metadata_documents)
 
     def admit(self, tx: AuthorizeTx, target: Target) -> Admitted[OAuthContext]:
         ctx = check_request(self.req, target, self.settings.issuer)
@@ -165,9 +168,15 @@ class OAuthSurface:
 
 
 class AuthorizeCode:
-    def __init__(self, pipeline: AuthorizePipeline, settings: Settings) -> None:
+    def __init__(
+        self,
+        pipeline: AuthorizePipeline,
+        settings: Settings,
+        documents: ClientDocuments | None = None,
+    ) -> None:
         self.pipeline = pipeline
         self.settings = settings
+        self.documents = documents
 
     def run(
         self,
@@ -182,6 +191,7 @@ class AuthorizeCode:
         A refusal before the redirect URI is known is raised (shown to the user); after it,
         it is answered with :class:`SendBack`, as is a prompt=none request that would need
         the user."""
+        self.register_document(req)
         surface = OAuthSurface(req, self.settings, self.pipeline.clock.now())
         try:
             answer = self._answer(surface, session, ip, decision, shown)
@@ -227,3 +237,21 @@ class AuthorizeCode:
         if hashed:
             with self.pipeline.store.transaction() as tx:
                 tx.use_pushed_request(hashed, self.pipeline.clock.now())
+
+    def register_document(self, req: OAuthRequest) -> None:
+        """A client named by its metadata document's URL: the document fetched (or kept) and
+        the client's row made or refreshed, before the pipeline's transaction. A document
+        that cannot be used is shown to the person, never redirected: its redirect URIs are
+        exactly what could not be trusted."""
+        documents = self.documents
+        if documents is None or "client_id" in req.duplicates:
+            return
+        if not documents.names_document(req.client_id):
+            return
+        try:
+            documents.register(req.client_id)
+        except DocumentRefused as exc:
+            raise InvalidRequest(
+                "The application that sent you here names itself by a client metadata "
+                f"document that LeadExec cannot use: {exc}"
+            ) from None

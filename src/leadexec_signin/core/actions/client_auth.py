@@ -17,8 +17,8 @@ from typing import Any, Protocol
 
 import jwt
 
-from leadexec_signin.core.actions.apps import APP_ID
 from leadexec_signin.core.apps import APPROVED, PENDING, AppCredentials, Application
+from leadexec_signin.core.client_documents import lookup_client
 from leadexec_signin.core.clients import (
     CLIENT_SECRET_BASIC,
     CLIENT_SECRET_POST,
@@ -137,9 +137,12 @@ def _assertion_client_id(assertion: str) -> str:
 
 
 class ClientAuthenticator:
-    def __init__(self, fetcher: ClientKeysFetcher, issuer: str) -> None:
+    def __init__(self, fetcher: ClientKeysFetcher, issuer: str, *, documents: bool = False) -> None:
         self.fetcher = fetcher
         self.issuer = issuer
+        # Clients may be named by their metadata document's URL (the operator's setting);
+        # the document was checked before the transaction (``actions/client_documents.py``).
+        self.documents = documents
         # RFC 7523 section 3: the token endpoint, or the issuer (RFC 7523bis); the other
         # endpoints a client authenticates at are accepted the same way.
         self.audiences = [issuer] + [
@@ -171,7 +174,7 @@ class ClientAuthenticator:
             client_id = _assertion_client_id(offered.assertion)
         if not client_id:
             raise InvalidClient("The request does not say which client it comes from.")
-        app = tx.app_by_id(client_id) if APP_ID.fullmatch(client_id) else None
+        app = lookup_client(tx, client_id, documents=self.documents)
         if app is None:
             raise InvalidClient("Unknown client.")
         if offered.method != app.auth_method:

@@ -13,6 +13,8 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from leadexec_signin.core.actions.client_auth import ClientAuthenticator, ClientAuthTx, Presented
+from leadexec_signin.core.actions.client_documents import ClientDocuments
+from leadexec_signin.core.client_documents import DocumentRefused, client_key, refused_client
 from leadexec_signin.core.clock import Clock
 from leadexec_signin.core.errors import InvalidRequest, InvalidRequestUri
 from leadexec_signin.core.limits import count_or_refuse
@@ -58,12 +60,14 @@ class PushedAuthorization:
         clock: Clock,
         settings: Settings,
         authenticator: ClientAuthenticator,
+        documents: ClientDocuments,
     ) -> None:
         self.store = store
         self.limiter = limiter
         self.clock = clock
         self.settings = settings
         self.authenticator = authenticator
+        self.documents = documents
 
     def push(self, offered: Presented, form: Mapping[str, str], ip: str) -> Pushed:
         """RFC 9126 section 2: the client authenticates as at the token endpoint (a public
@@ -72,15 +76,23 @@ class PushedAuthorization:
         count_or_refuse(self.limiter, self.settings.revoke_limit_per_ip, "par-ip", ip)
         if form.get("request_uri"):
             raise InvalidRequest("request_uri cannot be pushed (RFC 9126 section 2.1).")
+        if self.documents.names_document(offered.client_id):
+            # A client named by its metadata document: fetched (or kept) and its row made
+            # before the transaction, so the authentication below finds it.
+            try:
+                self.documents.register(offered.client_id)
+            except DocumentRefused as exc:
+                raise refused_client(exc) from None
         now = self.clock.now()
+        documents = self.settings.metadata_documents
         with self.store.transaction() as tx:
             app = self.authenticator.authenticate(tx, offered, now)
-            if form.get("client_id", app.id) != app.id:
+            if form.get("client_id", app.client_id) != app.client_id:
                 raise InvalidRequest("client_id differs from the authenticated client.")
             params: dict[str, Any] = {n: form[n] for n in PUSHABLE if form.get(n)}
-            params["client_id"] = app.id
+            params["client_id"] = app.client_id
             req = OAuthRequest(**params, pushed=True)
-            check_request(req, check_target(tx, req), self.settings.issuer)
+            check_request(req, check_target(tx, req, documents=documents), self.settings.issuer)
             request_uri, hashed = new_request_uri()
             tx.add_pushed_request(PushedRequest(hashed, app.id, params, now, now + PUSHED_TTL))
         return Pushed(request_uri, int(PUSHED_TTL.total_seconds()))
@@ -101,7 +113,7 @@ def resolve_pushed(tx: PushedRequests, req: OAuthRequest, now: datetime) -> OAut
     if (
         hashed is None
         or found is None
-        or found.app_id != req.client_id
+        or found.app_id != client_key(req.client_id)
         or found.used_at is not None
         or now >= found.expires_at
     ):

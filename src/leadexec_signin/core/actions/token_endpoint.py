@@ -27,6 +27,7 @@ from leadexec_signin.core.actions.access import AccessTokens
 from leadexec_signin.core.actions.apps import APP_ID
 from leadexec_signin.core.actions.audit_trail import record_refusal
 from leadexec_signin.core.actions.client_auth import APP_SECRET, Client, ClientAuthenticator
+from leadexec_signin.core.actions.client_documents import ClientDocuments
 from leadexec_signin.core.actions.dpop import Dpop
 from leadexec_signin.core.actions.grant_handlers.authorization_code import (
     AuthorizationCodeGrant,
@@ -47,6 +48,7 @@ from leadexec_signin.core.actions.token_step import (
     TokenTx,
 )
 from leadexec_signin.core.actions.usage import UsageLog
+from leadexec_signin.core.client_documents import DocumentRefused, refused_client
 from leadexec_signin.core.clock import Clock
 from leadexec_signin.core.dpop import Proof
 from leadexec_signin.core.errors import (
@@ -133,6 +135,7 @@ class TokenEndpoint:
         usage: UsageLog,
         authenticator: ClientAuthenticator,
         dpop: Dpop,
+        documents: ClientDocuments | None = None,
     ) -> None:
         self.store = store
         self.reads = reads
@@ -143,6 +146,7 @@ class TokenEndpoint:
         self.usage = usage
         self.authenticator = authenticator
         self.dpop = dpop
+        self.documents = documents
         self.refusals: RefusalLog = AuditRefusals(store, clock)
         answers = Answers(settings, minter, keys, clock)
         self.policies = {
@@ -195,6 +199,7 @@ class TokenEndpoint:
         request, policy, handler = admitted.request, admitted.policy, admitted.handler
         try:
             proof = self._prove(admitted)
+            self._check_document(request)
             if handler.flush_usage_first:
                 self.usage.flush()
             self.minter.ready()
@@ -240,6 +245,25 @@ class TokenEndpoint:
         if not admitted.policy.dpop or request.dpop is None:
             return None
         return self.dpop.verify(request.dpop, "POST", request.htu, nonce_required=True)
+
+    def names_document(self, request: TokenRequest) -> bool:
+        """A standard-surface client named by its metadata document's URL."""
+        return (
+            self.documents is not None
+            and request.surface == OAUTH
+            and self.documents.names_document(request.client.client_id)
+        )
+
+    def _check_document(self, request: TokenRequest) -> None:
+        """A client named by its metadata document: the document still usable (kept, or
+        fetched again once its time is up), before any unit of work opens, so no
+        transaction waits on the network. Unusable: ``invalid_client``."""
+        if not self.names_document(request) or self.documents is None:
+            return
+        try:
+            self.documents.check(request.client.client_id)
+        except DocumentRefused as exc:
+            raise refused_client(exc) from None
 
     def exchange(self, request: TokenRequest) -> Issued:
         """Both steps in the caller's thread: the command line, the tests, a worker thread."""

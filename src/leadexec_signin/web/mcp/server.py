@@ -39,7 +39,12 @@ PATH = resources.MCP
 MAX_BODY = 64 * 1024
 # The scope each tool needs, checked before the call (the API's: /api/v1/me, /settings).
 TOOL_SCOPES = {"get_settings": "settings"}
-RENDER = resource_renderer(resources.MCP)
+# What a 401 tells a client to ask for: what whoami needs. The MCP authorization
+# specification has clients take the challenge's scope before the metadata's
+# scopes_supported, which lists every scope (account, settings) and would make an agent ask
+# for more than an unreviewed client may have; get_settings' 403 asks for settings itself.
+BASE_SCOPE = "profile email"
+RENDER = resource_renderer(resources.MCP, BASE_SCOPE)
 # The caller of this request, for the tools; set before the SDK runs them (its tasks start
 # from this request's context).
 CALLER: contextvars.ContextVar[tuple[AccessToken, GrantContext]] = contextvars.ContextVar(

@@ -79,6 +79,10 @@ def metadata(issuer: str, *, registration: bool = False) -> dict[str, object]:
 async def openid_configuration(request: Request) -> Response:
     settings = services(request).settings
     found = metadata(settings.issuer, registration=settings.dynamic_registration)
+    if settings.metadata_documents:
+        # Client ID Metadata Documents: a client may name itself by its document's URL
+        # (core/client_documents.py); an MCP client then skips registration.
+        found["client_id_metadata_document_supported"] = True
     return JSONResponse(found, headers=PUBLIC)
 
 

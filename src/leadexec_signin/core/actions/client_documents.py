@@ -1,0 +1,113 @@
+"""Client ID Metadata Documents, the use case: a ``client_id`` that is an HTTPS URL becomes
+the application made for its document (``SelfRegistration.register_metadata_document_client``).
+
+The document is fetched through the :class:`DocumentFetcher` port (``core/client_documents.py``
+says what may be fetched and what a document must say), checked as every self-registered
+client's metadata is, and kept in this process's memory as long as its ``Cache-Control``
+allows within bounds. Each step that meets such a client calls here before its own unit of
+work opens, so no database transaction waits on the network:
+
+- ``/oauth2/authorize`` and ``/oauth2/par``: :meth:`ClientDocuments.register`, which makes
+  or refreshes the client's row (its name, redirect URIs and last use);
+- ``/oauth2/token``: :meth:`ClientDocuments.check`: the document must still be usable
+  (kept, or fetched again once its time is up).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from leadexec_signin.core.actions.self_registration import SelfRegistration
+from leadexec_signin.core.apps import Application
+from leadexec_signin.core.client_documents import (
+    DocumentFetcher,
+    DocumentRefused,
+    cache_seconds,
+    check_client_id_url,
+    looks_like_url,
+    on_loopback,
+    read_document,
+)
+from leadexec_signin.core.clock import Clock
+from leadexec_signin.core.errors import SigninError
+from leadexec_signin.core.self_registered import ClientMetadata
+from leadexec_signin.settings import Settings
+
+# Documents kept per process; past this the oldest goes (anyone can name a new URL).
+MAX_KEPT = 2000
+
+
+@dataclass(frozen=True)
+class Kept:
+    metadata: ClientMetadata
+    until: datetime
+
+
+class ClientDocuments:
+    def __init__(
+        self,
+        fetcher: DocumentFetcher,
+        registration: SelfRegistration,
+        clock: Clock,
+        settings: Settings,
+    ) -> None:
+        self.fetcher = fetcher
+        self.registration = registration
+        self.clock = clock
+        self.settings = settings
+        # A provider on the developer's machine may be named by http://localhost documents.
+        self.development = on_loopback(settings.issuer)
+        self._kept: dict[str, Kept] = {}
+        self._lock = threading.Lock()
+
+    def names_document(self, client_id: str) -> bool:
+        """Whether ``client_id`` is a document's URL this server will read."""
+        return self.settings.metadata_documents and looks_like_url(client_id)
+
+    def metadata(self, url: str) -> tuple[ClientMetadata, bool]:
+        """The document's checked metadata, and whether it was fetched just now. Raises
+        :class:`DocumentRefused` with the reason."""
+        now = self.clock.now()
+        with self._lock:
+            kept = self._kept.get(url)
+        if kept is not None and now < kept.until:
+            return kept.metadata, False
+        check_client_id_url(url, development=self.development)
+        fetched = self.fetcher.fetch(url)
+        raw = read_document(url, fetched)
+        try:
+            metadata = self.registration.check(raw, client_id=url)
+        except SigninError as exc:
+            # invalid_client_metadata, invalid_redirect_uri: said as the reason it is refused.
+            raise DocumentRefused(exc.description) from None
+        until = now + timedelta(seconds=cache_seconds(fetched.cache_control))
+        with self._lock:
+            if len(self._kept) >= MAX_KEPT:
+                self._kept.pop(next(iter(self._kept)))
+            self._kept[url] = Kept(metadata, until)
+        return metadata, True
+
+    def register(self, url: str) -> Application:
+        """At the authorization endpoint and PAR: the client's row, made or refreshed from
+        the document (a blocked domain is refused here)."""
+        metadata, _ = self.metadata(url)
+        try:
+            return self.registration.register_metadata_document_client(metadata)
+        except SigninError as exc:
+            if exc.status >= 500:
+                raise
+            self.forget(url)
+            raise DocumentRefused(exc.description) from None
+
+    def check(self, url: str) -> None:
+        """At the token endpoint: the document is still usable (kept, or fetched again once
+        its time is up). Nothing is written: what the row says matters at the authorization
+        endpoint (name, redirect URIs), where the next sign-in refreshes it, and a client
+        that never came through there has no row to find."""
+        self.metadata(url)
+
+    def forget(self, url: str) -> None:
+        with self._lock:
+            self._kept.pop(url, None)

@@ -1,0 +1,264 @@
+"""Client ID Metadata Documents over HTTP: a client never registered names itself by the URL
+of a document served for real on localhost (this provider runs on loopback, as a developer's
+does), and goes through authorize, PAR and the token endpoint; every document that cannot be
+used is shown to the person at authorize (never redirected to a redirect URI nobody verified)
+and answered ``invalid_client`` at the token endpoint. The fetch's own limits (addresses,
+size, time, redirects) are tests/storage/test_client_documents.py's; here each is seen through
+the endpoints."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from starlette.testclient import TestClient
+
+from leadexec_signin.compose import build
+from leadexec_signin.core import credentials
+from leadexec_signin.core.self_registered import metadata_document_app_id
+from leadexec_signin.settings import Settings
+from leadexec_signin.web.app import create_app
+from support.documents import Answer, DocumentServer, json_answer, ten_megabytes
+from support.signin import ISSUER, sign_in
+from web.oauth_flow import Client, Pkce, auth_params, authorize, exchange, query_of
+
+CALLBACK = "http://127.0.0.1:7777/callback"
+MCP = ISSUER + "/mcp"
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return settings.with_changes(client_registration="metadata-documents")
+
+
+@pytest.fixture(scope="module")
+def documents() -> Iterator[DocumentServer]:
+    served = DocumentServer()  # plain http on localhost: allowed, the provider is on loopback
+    yield served
+    served.stop()
+
+
+def publish(documents: DocumentServer, path: str, **fields: object) -> Client:
+    """A document at ``path`` naming its own URL, and the client it describes."""
+    url = documents.url(path)
+    body = {
+        "client_id": url,
+        "client_name": "Doc Agent",
+        "redirect_uris": [CALLBACK],
+        "grant_types": ["authorization_code", "refresh_token"],
+        "token_endpoint_auth_method": "none",
+        **fields,
+    }
+    documents.answers[path] = json_answer(body, **{"Cache-Control": "max-age=600"})
+    return Client(url, None, CALLBACK)
+
+
+def shown_not_redirected(r, reason: str) -> None:  # type: ignore[no-untyped-def]
+    assert r.status_code == 400, r.text
+    assert "location" not in r.headers
+    assert reason in re.sub(r"\s+", " ", r.text.replace("&#39;", "'")), r.text[:3000]
+
+
+def test_discovery_says_documents_are_accepted(client: TestClient) -> None:
+    found = client.get("/.well-known/oauth-authorization-server").json()
+    assert found["client_id_metadata_document_supported"] is True
+
+
+def test_with_documents_off_a_url_is_an_unknown_client(
+    settings: Settings, documents: DocumentServer
+) -> None:
+    off = build(settings.with_changes(client_registration="off"))
+    try:
+        with TestClient(create_app(off), base_url=ISSUER) as client:
+            found = client.get("/.well-known/oauth-authorization-server").json()
+            assert "client_id_metadata_document_supported" not in found
+            c = publish(documents, "/off/agent.json")
+            r = client.get(
+                "/oauth2/authorize", params=auth_params(c, Pkce()), follow_redirects=False
+            )
+            shown_not_redirected(r, "unknown client_id")
+    finally:
+        off.close()
+    assert "/off/agent.json" not in documents.requests  # not even fetched
+
+
+def test_a_document_client_signs_in_gets_an_mcp_token_and_refreshes(
+    client: TestClient, world, documents: DocumentServer
+) -> None:  # type: ignore[no-untyped-def]
+    c = publish(documents, "/ok/agent.json")
+    sign_in(client)
+    pkce = Pkce()
+    got = authorize(client, auth_params(c, pkce, "profile email offline_access", resource=MCP))
+    assert got["iss"] == ISSUER and "code" in got
+    r = exchange(client, c, got["code"], pkce, resource=MCP)
+    assert r.status_code == 200, r.text  # type: ignore[attr-defined]
+    answer = r.json()  # type: ignore[attr-defined]
+    assert set(answer["scope"].split()) == {"profile", "email", "offline_access"}
+    app = world.services.storage.transaction
+    with app() as tx:
+        row = tx.app_by_id(metadata_document_app_id(c.id))
+    assert row is not None and row.client_id == c.id and row.kind == "metadata_document"
+    assert row.name == "Doc Agent" and row.redirect_uris == (CALLBACK,)
+    refreshed = client.post(
+        "/oauth2/token",
+        data={"grant_type": "refresh_token", "refresh_token": answer["refresh_token"],
+              "client_id": c.id},
+    )  # fmt: skip
+    assert refreshed.status_code == 200, refreshed.text
+    # Its derived id is no client id of its own: the document is the client's only name.
+    derived = Client(row.id, None, CALLBACK)
+    r = client.get("/oauth2/authorize", params=auth_params(derived, Pkce()), follow_redirects=False)
+    shown_not_redirected(r, "unknown client_id")
+    refused = client.post(
+        "/oauth2/token",
+        data={"grant_type": "refresh_token", "refresh_token": refreshed.json()["refresh_token"],
+              "client_id": row.id},
+    )  # fmt: skip
+    assert refused.status_code == 401 and refused.json()["error"] == "invalid_client"
+
+
+def test_a_pushed_request_of_a_document_client(
+    client: TestClient, world, documents: DocumentServer
+) -> None:  # type: ignore[no-untyped-def]
+    c = publish(documents, "/par/agent.json")
+    pkce = Pkce()
+    params = auth_params(c, pkce, "profile", resource=MCP)
+    pushed = client.post("/oauth2/par", data=params)
+    assert pushed.status_code == 201, pushed.text
+    sign_in(client)
+    got = authorize(
+        client,
+        {"client_id": c.id, "request_uri": pushed.json()["request_uri"], "redirect_uri": CALLBACK},
+    )
+    r = exchange(client, c, got["code"], pkce)
+    assert r.status_code == 200, r.text  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("answer", "reason"),
+    [
+        (Answer(302, {"Location": "http://localhost:1/elsewhere.json"}), "redirects (HTTP 302)"),
+        (Answer(200, {}, ten_megabytes), "larger than 5 KB"),
+        (Answer(404, {}, b"gone"), "answered HTTP 404"),
+        (Answer(200, {}, b"<html>not json</html>"), "not JSON"),
+    ],
+    ids=["redirects", "ten-megabytes", "not-found", "not-json"],
+)
+def test_a_document_that_cannot_be_fetched_is_shown_not_redirected(
+    client: TestClient, world, documents: DocumentServer, answer: Answer, reason: str
+) -> None:  # type: ignore[no-untyped-def]
+    path = f"/bad/{abs(hash(reason))}.json"
+    documents.answers[path] = answer
+    c = Client(documents.url(path), None, CALLBACK)
+    sign_in(client)
+    r = client.get("/oauth2/authorize", params=auth_params(c, Pkce()), follow_redirects=False)
+    shown_not_redirected(r, reason)
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"client_id": "https://agent.example/client.json"}, "not the URL it was fetched from"),
+        ({"redirect_uris": ["http://agent.example/cb"]}, "http is allowed for 127.0.0.1"),
+        ({"redirect_uris": ["com.example.agent:/cb"]}, "use https, or http on 127.0.0.1"),
+        ({"redirect_uris": []}, "redirect_uris is required"),
+        ({"token_endpoint_auth_method": "client_secret_basic"}, "Only public clients"),
+        ({"client_secret": "hunter2"}, "cannot carry a client_secret"),
+    ],
+    ids=["client-id-mismatch", "http-redirect-uri", "private-scheme", "no-redirect-uris",
+         "confidential", "a-secret"],
+)  # fmt: skip
+def test_a_document_that_says_what_it_may_not_is_shown_not_redirected(
+    client: TestClient, world, documents: DocumentServer, fields: dict[str, object], reason: str
+) -> None:  # type: ignore[no-untyped-def]
+    path = f"/says/{abs(hash(reason))}.json"
+    c = publish(documents, path, **fields)
+    sign_in(client)
+    r = client.get("/oauth2/authorize", params=auth_params(c, Pkce()), follow_redirects=False)
+    shown_not_redirected(r, reason)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://10.0.0.7/agent.json", "https://169.254.169.254/latest/meta-data/agent",
+     "https://[::ffff:192.168.0.1]/agent.json"],
+    ids=["private", "cloud-metadata", "ipv4-mapped"],
+)  # fmt: skip
+def test_a_document_on_a_private_address_is_refused_everywhere(
+    client: TestClient, world, url: str
+) -> None:  # type: ignore[no-untyped-def]
+    c = Client(url, None, CALLBACK)
+    sign_in(client)
+    r = client.get("/oauth2/authorize", params=auth_params(c, Pkce()), follow_redirects=False)
+    shown_not_redirected(r, "resolves to an address this provider does not fetch from")
+    pushed = client.post("/oauth2/par", data=auth_params(c, Pkce()))
+    assert pushed.status_code == 401 and pushed.json()["error"] == "invalid_client"
+    token = client.post(
+        "/oauth2/token",
+        data={"grant_type": "authorization_code", "code": "lec_x", "client_id": url,
+              "redirect_uri": CALLBACK, "code_verifier": "v" * 43},
+    )  # fmt: skip
+    assert token.status_code == 401 and token.json()["error"] == "invalid_client"
+    assert "resolves to an address" in token.json()["error_description"]
+
+
+def test_a_redirect_uri_the_document_does_not_list_is_shown_not_followed(
+    client: TestClient, world, documents: DocumentServer
+) -> None:  # type: ignore[no-untyped-def]
+    c = publish(documents, "/other-cb/agent.json")
+    sign_in(client)
+    params = auth_params(c, Pkce(), redirect_uri="https://attacker.example/cb")
+    r = client.get("/oauth2/authorize", params=params, follow_redirects=False)
+    shown_not_redirected(r, "not registered for the application")
+
+
+def test_a_scope_the_operator_did_not_allow_is_refused_at_the_redirect_uri(
+    client: TestClient, world, documents: DocumentServer
+) -> None:  # type: ignore[no-untyped-def]
+    """The default allows agents profile and email (and openid, offline_access): asking for
+    the user's settings is ``invalid_scope``, sent back since the redirect URI is verified."""
+    c = publish(documents, "/greedy/agent.json")
+    sign_in(client)
+    r = client.get(
+        "/oauth2/authorize", params=auth_params(c, Pkce(), "profile settings"),
+        follow_redirects=False,
+    )  # fmt: skip
+    assert r.status_code == 303
+    got = query_of(r.headers["location"])
+    assert r.headers["location"].startswith(CALLBACK)
+    assert got["error"] == "invalid_scope" and "settings" in got["error_description"]
+
+
+def test_a_document_that_went_bad_stops_the_client_at_the_token_endpoint(
+    client: TestClient, world, documents: DocumentServer, clock
+) -> None:  # type: ignore[no-untyped-def]
+    c = publish(documents, "/later/agent.json")
+    sign_in(client)
+    pkce = Pkce()
+    got = authorize(client, auth_params(c, pkce, "profile offline_access"))
+    answer = exchange(client, c, got["code"], pkce).json()  # type: ignore[attr-defined]
+    # The client's document now names another URL; once its 10 minutes are up it is read
+    # again, and refused.
+    publish(documents, "/later/agent.json", client_id="https://agent.example/other.json")
+    clock.advance(minutes=11)
+    r = client.post(
+        "/oauth2/token",
+        data={"grant_type": "refresh_token", "refresh_token": answer["refresh_token"],
+              "client_id": c.id},
+    )  # fmt: skip
+    assert r.status_code == 401 and r.json()["error"] == "invalid_client"
+    assert "not the URL it was fetched from" in r.json()["error_description"]
+
+
+def test_an_unknown_document_client_is_an_invalid_client_at_the_token_endpoint(
+    client: TestClient, world, documents: DocumentServer
+) -> None:  # type: ignore[no-untyped-def]
+    """Its document is fine, but it never went through authorize: nothing to exchange."""
+    c = publish(documents, "/fresh/agent.json")
+    r = client.post(
+        "/oauth2/token",
+        data={"grant_type": "authorization_code", "code": credentials.new_token(credentials.CODE),
+              "client_id": c.id, "redirect_uri": CALLBACK, "code_verifier": "v" * 43},
+    )  # fmt: skip
+    assert r.status_code == 401 and r.json()["error"] == "invalid_client", r.text
