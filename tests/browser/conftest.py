@@ -24,6 +24,7 @@ from leadexec_signin.demo_partner.app import page_headers
 from leadexec_signin.settings import Settings
 from leadexec_signin.storage.sql.migrate import upgrade
 from leadexec_signin.web.app import create_app
+from support.axe import serve_axe
 from support.live import CHROMIUM, CHROMIUM_ARGS, NO_FEDCM, SCREENSHOTS, LiveServer, Site
 
 from . import pages
@@ -124,6 +125,14 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
     yield browser
     browser.close()
+
+
+@pytest.fixture(scope="package")
+def axe_url(node_modules: Path) -> Iterator[str]:
+    """axe-core's URL (``support.axe``): a context compiles it once, however many pages."""
+    server = serve_axe(node_modules)
+    yield server.url + "/axe.min.js"
+    server.stop()
 
 
 @pytest.fixture

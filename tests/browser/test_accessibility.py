@@ -6,6 +6,11 @@ axe-core comes from the npm lockfile (``tests/oauth_clients/js``) and is injecte
 Chromium; the audit's contexts bypass the pages' script policy only so that the audit script
 can run, which the pages' own tests check separately. A summary table is written to
 ``artifacts/accessibility.json``.
+
+Each language, width and group of pages is a test of its own, so that pytest-xdist spreads
+the sweep over its workers; a group's pages share one browser context, which signs in once
+per module (its cookies are copied into each context) and keeps axe-core compiled
+(``support.axe``).
 """
 
 from __future__ import annotations
@@ -13,16 +18,16 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pyotp
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page
+from playwright.sync_api import Browser, StorageState
 
 from leadexec_signin.core.accounts import User
 from leadexec_signin.core.authorize import AuthorizeRequest
 from support.artifacts import merge_json
+from support.axe import BLOCKING, axe_violations
 from support.live import NO_FEDCM, ROOT, SCREENSHOTS, Site
 from support.signin import PASSWORD
 from support.world import allow
@@ -32,7 +37,6 @@ pytestmark = pytest.mark.browser
 LANGUAGES = ("en", "fr", "de", "es")
 WIDTHS = {"desktop": {"width": 1100, "height": 760}, "phone": {"width": 390, "height": 844}}
 SUMMARY = ROOT / "artifacts" / "accessibility.json"
-BLOCKING = ("serious", "critical")
 
 
 @dataclass
@@ -41,14 +45,18 @@ class Audit:
     email: str
     btn_new: str  # a button of an app the user has not granted: its popup asks for consent
     own_app: str  # an application of the user's own (a partner), in development mode
-    axe: Path
+    axe: str  # axe-core's URL
     results: dict[str, dict[str, object]]
+    signed_in: StorageState  # the user's session cookie, copied into each signed-in context
     two_step: User | None = None  # has the authenticator app: its second step is audited
 
 
 @pytest.fixture(scope="module")
-def audit(site: Site, node_modules: Path) -> Iterator[Audit]:
-    email = "audit@example.com"
+def audit(site: Site, browser: Browser, axe_url: str) -> Iterator[Audit]:
+    # The module's fixture is made again if xdist gives this worker other modules' tests in
+    # between: each time with accounts of its own.
+    n = next(site.users)
+    email = f"audit{n}@example.com"
     # A partner and an operator too, so the console and the operator pages are audited.
     user = site.services.accounts.create_user(
         email=email, name="Alex Audit", password=PASSWORD, operator=True
@@ -65,25 +73,30 @@ def audit(site: Site, node_modules: Path) -> Iterator[Audit]:
     site.services.codes.start(user)
     # Someone between the password and the second step (a pending sign-in cookie per context).
     two_step = site.services.accounts.create_user(
-        email="audit-2fa@example.com", name="Tove Two-Step", password=PASSWORD
+        email=f"audit{n}-2fa@example.com", name="Tove Two-Step", password=PASSWORD
     )
     totp = pyotp.TOTP(site.services.codes.start(two_step).secret)
     site.services.codes.confirm(two_step, totp.now())
     site.services.registry.ensure_try_it(site.services.settings.issuer_origin)
     results: dict[str, dict[str, object]] = {}
-    axe = node_modules / "axe-core" / "axe.min.js"
-    yield Audit(site, email, site.btn_b, own.id, axe, results, two_step)
+    signed_in = sign_in(browser, site, email)
+    yield Audit(site, email, site.btn_b, own.id, axe_url, results, signed_in, two_step)
     merge_json(SUMMARY, results)
 
 
-def sign_in(context: BrowserContext, site: Site, email: str) -> None:
-    page = context.new_page()
-    page.goto(site.idp + "/account/login")
-    page.fill("#email", email)  # by id: the labels are in the context's language
-    page.fill("#password", PASSWORD)
-    page.click("form.stack button[type=submit]")
-    page.wait_for_url("**/account/apps")
-    page.close()
+def sign_in(browser: Browser, site: Site, email: str) -> StorageState:
+    """Signs in through the login page once; the session's cookies, for other contexts."""
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(site.idp + "/account/login")
+        page.fill("#email", email)  # by id: the labels are in the context's language
+        page.fill("#password", PASSWORD)
+        page.click("form.stack button[type=submit]")
+        page.wait_for_url("**/account/apps")
+        return context.storage_state()
+    finally:
+        context.close()
 
 
 def device_consent(a: Audit) -> str:
@@ -102,82 +115,89 @@ def device_consent(a: Audit) -> str:
     return "/device?user_code=" + started.user_code
 
 
-PAGES: dict[str, tuple[bool, Callable[[Audit], str]]] = {
-    # name: (signed in?, path)
-    "login": (False, lambda a: "/account/login"),
-    "login-console": (False, lambda a: "/account/login?next=/developers"),
-    "second-step": (False, lambda a: "/account/second-step"),
-    "signup": (False, lambda a: "/account/signup"),
-    "forgot": (False, lambda a: "/account/forgot"),
-    "api-docs": (False, lambda a: "/docs"),
-    "not-found": (False, lambda a: "/account/nowhere"),
+# The groups of pages a test audits, and whether their visitor is signed in. The groups are of
+# similar cost (the API reference alone is as slow as five small pages).
+GROUPS = {
+    "signed out": False,
+    "the API reference": False,
+    "the account": True,
+    "the account's other pages": True,
+    "the console": True,
+    "the operators' pages": True,
+}
+
+PAGES: dict[str, tuple[str, Callable[[Audit], str]]] = {
+    # name: (group, path)
+    "login": ("signed out", lambda a: "/account/login"),
+    "login-console": ("signed out", lambda a: "/account/login?next=/developers"),
+    "second-step": ("signed out", lambda a: "/account/second-step"),
+    "signup": ("signed out", lambda a: "/account/signup"),
+    "forgot": ("signed out", lambda a: "/account/forgot"),
+    "api-docs": ("the API reference", lambda a: "/docs"),
+    "not-found": ("signed out", lambda a: "/account/nowhere"),
     "popup-error": (
-        False,
+        "signed out",
         lambda a: f"/signin/authorize?btnId=btn_nope&origin={a.site.partner}&state=s",
     ),
-    "connected-apps": (True, lambda a: "/account/apps"),
-    "device": (True, lambda a: "/device"),
-    "device-consent": (True, device_consent),
-    "sign-out": (True, lambda a: "/account/logout"),
-    "email": (True, lambda a: "/account/email"),
-    "security": (True, lambda a: "/account/security"),
-    "security-app": (True, lambda a: "/account/security/app"),
-    "login-step-up": (True, lambda a: "/account/login?step=mfa&next=/admin"),
-    "console-apps": (True, lambda a: "/developers"),
-    "console-app": (True, lambda a: f"/developers/apps/{a.own_app}"),
-    "console-buttons": (True, lambda a: "/developers/buttons"),
-    "console-docs": (True, lambda a: "/developers/docs"),
-    "console-try": (True, lambda a: "/developers/try"),
-    "admin": (True, lambda a: "/admin"),
-    "admin-audit": (True, lambda a: "/admin/audit"),
-    "admin-reject": (True, lambda a: f"/admin/apps/{a.own_app}/reject"),
-    "profile": (True, lambda a: "/account/profile"),
-    "delete-account": (True, lambda a: "/account/delete"),
-    "admin-users": (True, lambda a: "/admin/users"),
-    "admin-tokens": (True, lambda a: "/admin/tokens"),
-    "admin-user": (True, lambda a: f"/admin/users/{a.site.services.people.by_email(a.email).id}"),
+    "connected-apps": ("the account", lambda a: "/account/apps"),
+    "device": ("the account", lambda a: "/device"),
+    "device-consent": ("the account", device_consent),
+    "sign-out": ("the account", lambda a: "/account/logout"),
+    "email": ("the account", lambda a: "/account/email"),
+    "security": ("the account", lambda a: "/account/security"),
+    "security-app": ("the account", lambda a: "/account/security/app"),
+    "login-step-up": ("the account's other pages", lambda a: "/account/login?step=mfa&next=/admin"),
+    "console-apps": ("the console", lambda a: "/developers"),
+    "console-app": ("the console", lambda a: f"/developers/apps/{a.own_app}"),
+    "console-buttons": ("the console", lambda a: "/developers/buttons"),
+    "console-docs": ("the console", lambda a: "/developers/docs"),
+    "console-try": ("the console", lambda a: "/developers/try"),
+    "admin": ("the operators' pages", lambda a: "/admin"),
+    "admin-audit": ("the operators' pages", lambda a: "/admin/audit"),
+    "admin-reject": ("the operators' pages", lambda a: f"/admin/apps/{a.own_app}/reject"),
+    "profile": ("the account's other pages", lambda a: "/account/profile"),
+    "delete-account": ("the account's other pages", lambda a: "/account/delete"),
+    "admin-users": ("the operators' pages", lambda a: "/admin/users"),
+    "admin-tokens": ("the operators' pages", lambda a: "/admin/tokens"),
+    "admin-user": (
+        "the operators' pages",
+        lambda a: f"/admin/users/{a.site.services.people.by_email(a.email).id}",
+    ),
     "consent": (
-        True,
+        "the account's other pages",
         lambda a: f"/signin/authorize?btnId={a.btn_new}&origin={a.site.partner}&state=s",
     ),
 }
 
 
-def axe_violations(page: Page, axe: Path) -> list[dict[str, object]]:
-    page.add_script_tag(path=str(axe))
-    found: list[dict[str, object]] = page.evaluate(
-        """async () => {
-            const r = await axe.run(document, {resultTypes: ['violations']});
-            return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
-                                          nodes: v.nodes.map(n => n.target.join(' '))}));
-        }"""
-    )
-    return found
+def test_every_page_is_in_a_group() -> None:
+    assert {group for group, _ in PAGES.values()} == set(GROUPS)
 
 
+@pytest.mark.parametrize("group", GROUPS)
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_every_page_passes_axe_and_fits_a_phone(
-    browser: Browser, audit: Audit, language: str, width: str
+    browser: Browser, audit: Audit, language: str, width: str, group: str
 ) -> None:
     problems: dict[str, object] = {}
-    for signed_in in (False, True):
-        context = browser.new_context(
-            viewport=WIDTHS[width],
-            bypass_csp=True,
-            locale=language,
-            is_mobile=width == "phone",
-            has_touch=width == "phone",
-        )
+    signed_in = GROUPS[group]
+    context = browser.new_context(
+        viewport=WIDTHS[width],
+        bypass_csp=True,
+        locale=language,
+        is_mobile=width == "phone",
+        has_touch=width == "phone",
+        storage_state=audit.signed_in if signed_in else None,
+    )
+    try:
         context.add_init_script(NO_FEDCM)
-        if signed_in:
-            sign_in(context, audit.site, audit.email)
-        elif audit.two_step is not None:
+        if not signed_in and audit.two_step is not None:
             pending = audit.site.services.factors.begin_second_step(audit.two_step, "/")
             context.add_cookies([{"name": "le_2fa", "value": pending, "url": audit.site.idp}])
         page = context.new_page()
-        for name, (needs_user, path) in PAGES.items():
-            if needs_user != signed_in:
+        for name, (in_group, path) in PAGES.items():
+            if in_group != group:
                 continue
             target = path(audit)
             join = "&" if "?" in target else "?"
@@ -198,5 +218,6 @@ def test_every_page_passes_axe_and_fits_a_phone(
             }
             if blocking or overflow > 0:
                 problems[name] = {"axe": blocking, "overflow": overflow}
+    finally:
         context.close()
     assert not problems, json.dumps(problems, indent=1)

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from support.axe import BLOCKING, axe_violations
 from support.live import SCREENSHOTS, Site
 
 from .console import console_sign_in, create_button, register_app
-from .test_accessibility import BLOCKING, axe_violations
 
 pytestmark = pytest.mark.browser
 Shot = Callable[..., Path]
@@ -99,7 +99,7 @@ def test_a_form_answers_on_its_own_tab(site: Site, page: Page) -> None:
 def test_every_tab_passes_axe(
     site: Site,
     browser: Browser,
-    node_modules: Path,
+    axe_url: str,
     size: dict[str, int],
 ) -> None:
     phone = size == PHONE
@@ -113,8 +113,7 @@ def test_every_tab_passes_axe(
         for tab in TABS:
             page.goto(f"{app_url}#{tab}")
             expect(page.locator(f"section#{tab}")).to_be_visible()
-            axe = node_modules / "axe-core" / "axe.min.js"
-            blocking = [v for v in axe_violations(page, axe) if v["impact"] in BLOCKING]
+            blocking = [v for v in axe_violations(page, axe_url) if v["impact"] in BLOCKING]
             if blocking:
                 problems[tab] = blocking
         assert problems == {}
