@@ -7,6 +7,7 @@ Fixtures only: what a test module imports by name lives in ``tests/support/``.
 
 from __future__ import annotations
 
+import gc
 import os
 import secrets
 import shutil
@@ -45,6 +46,14 @@ from support.world import World  # noqa: E402
 
 # The tiers (markers, ``--fast``): tests/support/tiers.py.
 pytest_plugins = ["support.tiers"]
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """What is alive once the tests are collected (the modules, the collected items) lives
+    until the end: moved out of the collector's reach, a full collection no longer walks it
+    (its CPU fell by a third, a few percent of an HTTP test's)."""
+    gc.collect()
+    gc.freeze()
 
 
 @pytest.fixture(autouse=True, scope="session")
