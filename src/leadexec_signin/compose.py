@@ -102,6 +102,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
     documents = ClientDocuments(
         HttpClientDocuments(development=on_loopback(settings.issuer)),
         self_registration,
+        limiter,
         clock,
         settings,
     )

@@ -178,7 +178,9 @@ class Settings:
     # Days without use after which a self-registered client is deleted by the sweep, with its
     # grants (the client registers again when it comes back).
     self_registered_idle_days: int = 30
-    # RFC 7591 registrations accepted per client IP (every request counts, refused or not).
+    # RFC 7591 registrations accepted per client IP (every request counts, refused or not);
+    # the same number, counted apart, of Client ID Metadata Documents fetched for one IP (a
+    # document kept from an earlier fetch costs nothing).
     registration_limit_per_ip: str = "20/hour"
 
     @property

@@ -262,3 +262,34 @@ def test_an_unknown_document_client_is_an_invalid_client_at_the_token_endpoint(
               "client_id": c.id, "redirect_uri": CALLBACK, "code_verifier": "v" * 43},
     )  # fmt: skip
     assert r.status_code == 401 and r.json()["error"] == "invalid_client", r.text
+
+
+def test_a_blocked_domain_is_refused_at_authorize(
+    client: TestClient, world, documents: DocumentServer
+) -> None:  # type: ignore[no-untyped-def]
+    c = publish(documents, "/blocked/agent.json")
+    world.services.self_registration.block_domain("localhost", actor="test")
+    sign_in(client)
+    r = client.get("/oauth2/authorize", params=auth_params(c, Pkce()), follow_redirects=False)
+    shown_not_redirected(r, "an operator blocked it")
+
+
+def test_fetching_new_documents_is_limited_per_address(
+    settings: Settings, documents: DocumentServer
+) -> None:
+    """Anyone can name a new URL: each fetch counts as a registration does; a document kept
+    costs nothing."""
+    limited = build(settings.with_changes(registration_limit_per_ip="3/hour"))
+    try:
+        with TestClient(create_app(limited), base_url=ISSUER) as client:
+            clients = [publish(documents, f"/limit/{n}.json") for n in range(4)]
+            for c in clients[:3]:
+                r = client.post("/oauth2/par", data=auth_params(c, Pkce()))
+                assert r.status_code == 201, r.text
+            again = client.post("/oauth2/par", data=auth_params(clients[0], Pkce()))
+            assert again.status_code == 201  # kept: not fetched again
+            r = client.post("/oauth2/par", data=auth_params(clients[3], Pkce()))
+            assert r.status_code == 429 and r.json()["error"] == "rate_limited"
+            assert "/limit/3.json" not in documents.requests
+    finally:
+        limited.close()

@@ -191,7 +191,7 @@ class AuthorizeCode:
         A refusal before the redirect URI is known is raised (shown to the user); after it,
         it is answered with :class:`SendBack`, as is a prompt=none request that would need
         the user."""
-        self.register_document(req)
+        self.register_document(req, ip)
         surface = OAuthSurface(req, self.settings, self.pipeline.clock.now())
         try:
             answer = self._answer(surface, session, ip, decision, shown)
@@ -238,7 +238,7 @@ class AuthorizeCode:
             with self.pipeline.store.transaction() as tx:
                 tx.use_pushed_request(hashed, self.pipeline.clock.now())
 
-    def register_document(self, req: OAuthRequest) -> None:
+    def register_document(self, req: OAuthRequest, ip: str) -> None:
         """A client named by its metadata document's URL: the document fetched (or kept) and
         the client's row made or refreshed, before the pipeline's transaction. A document
         that cannot be used is shown to the person, never redirected: its redirect URIs are
@@ -249,7 +249,7 @@ class AuthorizeCode:
         if not documents.names_document(req.client_id):
             return
         try:
-            documents.register(req.client_id)
+            documents.register(req.client_id, ip)
         except DocumentRefused as exc:
             raise InvalidRequest(
                 "The application that sent you here names itself by a client metadata "

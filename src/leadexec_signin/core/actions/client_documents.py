@@ -32,6 +32,7 @@ from leadexec_signin.core.client_documents import (
 )
 from leadexec_signin.core.clock import Clock
 from leadexec_signin.core.errors import SigninError
+from leadexec_signin.core.limits import Counter, count_or_refuse
 from leadexec_signin.core.self_registered import ClientMetadata
 from leadexec_signin.settings import Settings
 
@@ -50,11 +51,13 @@ class ClientDocuments:
         self,
         fetcher: DocumentFetcher,
         registration: SelfRegistration,
+        limiter: Counter,
         clock: Clock,
         settings: Settings,
     ) -> None:
         self.fetcher = fetcher
         self.registration = registration
+        self.limiter = limiter
         self.clock = clock
         self.settings = settings
         # A provider on the developer's machine may be named by http://localhost documents.
@@ -66,15 +69,19 @@ class ClientDocuments:
         """Whether ``client_id`` is a document's URL this server will read."""
         return self.settings.metadata_documents and looks_like_url(client_id)
 
-    def metadata(self, url: str) -> tuple[ClientMetadata, bool]:
+    def metadata(self, url: str, ip: str) -> tuple[ClientMetadata, bool]:
         """The document's checked metadata, and whether it was fetched just now. Raises
-        :class:`DocumentRefused` with the reason."""
+        :class:`DocumentRefused` with the reason. Each fetch (not a document kept) counts
+        against the caller's address like a registration
+        (``LEADEXEC_REGISTRATION_LIMIT_PER_IP``): anyone can name a new URL, and each one
+        costs an outbound request and up to 2.5 s of a thread."""
         now = self.clock.now()
         with self._lock:
             kept = self._kept.get(url)
         if kept is not None and now < kept.until:
             return kept.metadata, False
         check_client_id_url(url, development=self.development)
+        count_or_refuse(self.limiter, self.settings.registration_limit_per_ip, "document-ip", ip)
         fetched = self.fetcher.fetch(url)
         raw = read_document(url, fetched)
         try:
@@ -89,10 +96,10 @@ class ClientDocuments:
             self._kept[url] = Kept(metadata, until)
         return metadata, True
 
-    def register(self, url: str) -> Application:
+    def register(self, url: str, ip: str) -> Application:
         """At the authorization endpoint and PAR: the client's row, made or refreshed from
         the document (a blocked domain is refused here)."""
-        metadata, _ = self.metadata(url)
+        metadata, _ = self.metadata(url, ip)
         try:
             return self.registration.register_metadata_document_client(metadata)
         except SigninError as exc:
@@ -101,12 +108,12 @@ class ClientDocuments:
             self.forget(url)
             raise DocumentRefused(exc.description) from None
 
-    def check(self, url: str) -> None:
+    def check(self, url: str, ip: str) -> None:
         """At the token endpoint: the document is still usable (kept, or fetched again once
         its time is up). Nothing is written: what the row says matters at the authorization
         endpoint (name, redirect URIs), where the next sign-in refreshes it, and a client
         that never came through there has no row to find."""
-        self.metadata(url)
+        self.metadata(url, ip)
 
     def forget(self, url: str) -> None:
         with self._lock:

@@ -80,7 +80,7 @@ class PushedAuthorization:
             # A client named by its metadata document: fetched (or kept) and its row made
             # before the transaction, so the authentication below finds it.
             try:
-                self.documents.register(offered.client_id)
+                self.documents.register(offered.client_id, ip)
             except DocumentRefused as exc:
                 raise refused_client(exc) from None
         now = self.clock.now()

@@ -261,7 +261,7 @@ class TokenEndpoint:
         if not self.names_document(request) or self.documents is None:
             return
         try:
-            self.documents.check(request.client.client_id)
+            self.documents.check(request.client.client_id, request.ip)
         except DocumentRefused as exc:
             raise refused_client(exc) from None
 
