@@ -104,3 +104,21 @@ def test_a_small_limit_is_counted_one_hit_at_a_time() -> None:
     got = asyncio.run(run())
     assert got[:5] == [None] * 5 and all(g is not None for g in got[5:])
     assert counted_in_redis("5/minute", key) == 5
+
+
+def test_the_lease_table_stays_bounded_under_many_distinct_keys() -> None:
+    """An address rotating through new keys (IPv6) leaves at most MAX_KEYS leases behind, and
+    each new key costs no sweep of the whole table (a sweep at most once a second)."""
+    limits = AsyncLimits(REDIS_URL, LimitsRateLimiter(REDIS_URL))
+    limits.MAX_KEYS = 50  # type: ignore[misc]
+    tag = secrets.token_hex(6)
+
+    async def run() -> list[int | None]:
+        await limits.open()
+        try:
+            return [await limits.hit("100/minute", "lease-many", f"{tag}-{i}") for i in range(300)]
+        finally:
+            assert len(limits._leases) <= 50
+            await limits.close()
+
+    assert asyncio.run(run()) == [None] * 300

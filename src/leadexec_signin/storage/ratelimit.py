@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import itertools
 import logging
 import math
 import threading
@@ -231,6 +232,7 @@ class AsyncLimits:
         self._kwargs: dict[str, Any] = {}
         self._sha = hashlib.sha1(ACQUIRE_SCRIPT).hexdigest()  # noqa: S324 (Redis's name)
         self._leases: dict[tuple[str, tuple[str, ...]], _Lease] = {}
+        self._swept_at = 0.0
 
     async def open(self) -> None:
         try:
@@ -307,7 +309,7 @@ class AsyncLimits:
             size = max(1, min(size, self.MAX_LEASE, item.amount // 20))
         if lease is None:
             if len(self._leases) >= self.MAX_KEYS:
-                self._forget_expired(now)
+                self._make_room(now)
             lease = self._leases[slot] = _Lease()
         assert self._loop is not None
         lease.pending = self._loop.create_future()
@@ -330,10 +332,19 @@ class AsyncLimits:
         lease.until = time.monotonic() + self.LEASE_S
         return True
 
-    def _forget_expired(self, now: float) -> None:
-        for slot in [s for s, lease in self._leases.items() if lease.pending is None
-                     and now >= lease.until + self.LEASE_S]:  # fmt: skip
-            del self._leases[slot]
+    def _make_room(self, now: float) -> None:
+        """Keeps the table at ``MAX_KEYS``: the spent and expired leases are swept at most
+        once a second (a sweep reads them all), and past that the oldest go first (their
+        unspent hits stay counted in Redis: the strict side)."""
+        if now - self._swept_at >= 1.0:
+            self._swept_at = now
+            for slot in [s for s, lease in self._leases.items() if lease.pending is None
+                         and now >= lease.until + self.LEASE_S]:  # fmt: skip
+                del self._leases[slot]
+        over = max(0, len(self._leases) - self.MAX_KEYS + 1)
+        for slot in list(itertools.islice(self._leases, over)):
+            if self._leases[slot].pending is None:
+                del self._leases[slot]
 
     async def _acquire(self, item: RateLimitItem, key: tuple[str, ...], amount: int) -> bool:
         """``amount`` hits in one round trip, all or none: the library's script, on its keys."""
