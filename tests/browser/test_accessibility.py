@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import pyotp
 import pytest
@@ -115,6 +115,38 @@ def device_consent(a: Audit) -> str:
     return "/device?user_code=" + started.user_code
 
 
+def agent(a: Audit) -> str:
+    """A client that registered itself (RFC 7591) in the shared provider, made once; the
+    shared provider keeps self-registration off, so it is registered through the use case
+    with the setting open."""
+    from leadexec_signin.core.actions.self_registration import SelfRegistration
+
+    services = a.site.services
+    open_ = services.settings.with_changes(client_registration="open")
+    registration = SelfRegistration(services.storage, services.limiter, services.clock, open_)
+    found = [c for c in registration.clients()[0] if c.name == "Desk Agent"]
+    if found:
+        return found[0].id
+    meta = {"client_name": "Desk Agent", "redirect_uris": ["https://desk.agent.example/cb"]}
+    return registration.register(meta, "127.0.0.1")[0].id
+
+
+def agent_consent(a: Audit) -> str:
+    """/oauth2/authorize of that agent: the consent dialog with its "not reviewed" note."""
+    query = {
+        "client_id": agent(a), "redirect_uri": "https://desk.agent.example/cb",
+        "response_type": "code", "scope": "openid profile email", "state": "s",
+        "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        "code_challenge_method": "S256",
+    }  # fmt: skip
+    return "/oauth2/authorize?" + urlencode(query)
+
+
+def admin_agents(a: Audit) -> str:
+    agent(a)  # the page lists one
+    return "/admin/agents"
+
+
 # The groups of pages a test audits, and whether their visitor is signed in. The groups are of
 # similar cost (the API reference alone is as slow as five small pages).
 GROUPS = {
@@ -163,6 +195,8 @@ PAGES: dict[str, tuple[str, Callable[[Audit], str]]] = {
         "the operators' pages",
         lambda a: f"/admin/users/{a.site.services.people.by_email(a.email).id}",
     ),
+    "admin-agents": ("the operators' pages", admin_agents),
+    "agent-consent": ("the account's other pages", agent_consent),
     "consent": (
         "the account's other pages",
         lambda a: f"/signin/authorize?btnId={a.btn_new}&origin={a.site.partner}&state=s",
