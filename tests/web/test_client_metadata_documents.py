@@ -9,7 +9,9 @@ the endpoints."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from starlette.testclient import TestClient
@@ -19,7 +21,7 @@ from leadexec_signin.core import credentials
 from leadexec_signin.core.self_registered import metadata_document_app_id
 from leadexec_signin.settings import Settings
 from leadexec_signin.web.app import create_app
-from support.documents import Answer, DocumentServer, json_answer, ten_megabytes
+from support.documents import Answer, DocumentServer, json_answer, slow_drip, ten_megabytes
 from support.signin import ISSUER, sign_in
 from web.oauth_flow import Client, Pkce, auth_params, authorize, exchange, query_of
 
@@ -291,5 +293,91 @@ def test_fetching_new_documents_is_limited_per_address(
             r = client.post("/oauth2/par", data=auth_params(clients[3], Pkce()))
             assert r.status_code == 429 and r.json()["error"] == "rate_limited"
             assert "/limit/3.json" not in documents.requests
+    finally:
+        limited.close()
+
+
+def test_a_second_fetch_from_a_host_being_fetched_is_refused_at_once(
+    client: TestClient, documents: DocumentServer
+) -> None:
+    """A slow server holds one fetch (and its thread) for up to 2.5 s: a second URL on the
+    same host meanwhile is refused at once, not queued and not fetched."""
+    documents.answers["/busy/slow.json"] = Answer(200, {}, slow_drip(0.1, 8))
+    slow = Client(documents.url("/busy/slow.json"), None, CALLBACK)
+    other = publish(documents, "/busy/other.json")
+    with ThreadPoolExecutor(1) as pool:
+        first = pool.submit(
+            client.get, "/oauth2/authorize", params=auth_params(slow, Pkce()),
+            follow_redirects=False,
+        )  # fmt: skip
+        for _ in range(200):
+            if "/busy/slow.json" in documents.requests:
+                break
+            time.sleep(0.01)
+        started = time.monotonic()
+        r = client.get("/oauth2/authorize", params=auth_params(other, Pkce()),
+                       follow_redirects=False)  # fmt: skip
+        waited = time.monotonic() - started
+        shown_not_redirected(r, "Another document from the same host is being fetched")
+        assert waited < 1.0
+        pushed = client.post("/oauth2/par", data=auth_params(other, Pkce()))
+        assert not first.done()
+        assert pushed.status_code == 401 and pushed.json()["error"] == "invalid_client"
+        assert "being fetched" in pushed.json()["error_description"]
+        shown_not_redirected(first.result(), "not JSON")
+    assert "/busy/other.json" not in documents.requests
+
+
+def test_a_document_that_failed_is_not_fetched_again_for_a_minute(
+    client: TestClient, documents: DocumentServer, clock
+) -> None:  # type: ignore[no-untyped-def]
+    documents.answers["/failed/agent.json"] = Answer(404, {}, b"gone")
+    c = Client(documents.url("/failed/agent.json"), None, CALLBACK)
+    for _ in range(3):
+        r = client.get("/oauth2/authorize", params=auth_params(c, Pkce()), follow_redirects=False)
+        shown_not_redirected(r, "answered HTTP 404")
+    pushed = client.post("/oauth2/par", data=auth_params(c, Pkce()))
+    assert pushed.status_code == 401 and "HTTP 404" in pushed.json()["error_description"]
+    assert documents.requests.count("/failed/agent.json") == 1
+    publish(documents, "/failed/agent.json")
+    clock.advance(seconds=61)
+    pushed = client.post("/oauth2/par", data=auth_params(c, Pkce()))
+    assert pushed.status_code == 201, pushed.text
+    assert documents.requests.count("/failed/agent.json") == 2
+
+
+@pytest.mark.slow  # a fetch waits its whole 2.5 s
+def test_a_host_that_did_not_answer_is_not_asked_again_for_a_minute(
+    client: TestClient, documents: DocumentServer
+) -> None:
+    documents.answers["/mute/one.json"] = Answer(200, {}, slow_drip(0.5, 20))
+    one = Client(documents.url("/mute/one.json"), None, CALLBACK)
+    two = publish(documents, "/mute/two.json")
+    pushed = client.post("/oauth2/par", data=auth_params(one, Pkce()))
+    assert pushed.status_code == 401 and "did not arrive within" in pushed.text
+    pushed = client.post("/oauth2/par", data=auth_params(two, Pkce()))
+    assert pushed.status_code == 401 and "did not arrive within" in pushed.text
+    assert "/mute/two.json" not in documents.requests
+
+
+def test_document_fetches_are_counted_per_ipv6_64(
+    settings: Settings, documents: DocumentServer
+) -> None:
+    """An IPv6 /64 is one customer's: counting each of its addresses apart is no limit."""
+    limited = build(settings.with_changes(registration_limit_per_ip="1/hour", trust_proxy=True))
+    try:
+        with TestClient(create_app(limited), base_url=ISSUER) as client:
+            c = [publish(documents, f"/v6/{n}.json") for n in range(3)]
+
+            def push(doc: Client, ip: str) -> int:
+                r = client.post("/oauth2/par", data=auth_params(doc, Pkce()),
+                                headers={"X-Forwarded-For": ip})  # fmt: skip
+                return r.status_code
+
+            assert push(c[0], "2001:db8:1:2::1") == 201
+            assert push(c[1], "2001:db8:1:2:ffff:ffff:ffff:fffe") == 429
+            assert push(c[1], "2001:db8:1:3::1") == 201  # another /64
+            assert push(c[2], "198.51.100.7") == 201
+            assert push(c[2], "198.51.100.8") == 201  # kept: no fetch
     finally:
         limited.close()

@@ -46,6 +46,16 @@ class DocumentRefused(Exception):
     person or client told."""
 
 
+class DocumentUnreachable(DocumentRefused):
+    """The document's host did not answer in time, does not resolve, or refused the
+    connection: its other URLs would fare no better, so the host is remembered as failing."""
+
+
+class DocumentBusy(DocumentRefused):
+    """Refused without trying: this process is already fetching as many documents as it
+    allows (or one from the same host). Not remembered: trying again later may work."""
+
+
 @dataclass(frozen=True)
 class FetchedDocument:
     body: bytes

@@ -23,6 +23,7 @@ from __future__ import annotations
 import concurrent.futures
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -32,15 +33,23 @@ import httpcore
 from leadexec_signin.core.client_documents import (
     FETCH_SECONDS,
     MAX_BYTES,
+    DocumentBusy,
     DocumentRefused,
+    DocumentUnreachable,
     FetchedDocument,
     address_allowed,
     check_client_id_url,
 )
 
 # Name resolution has no timeout of its own: it runs here, and is waited for no longer than
-# the fetch's deadline allows.
-_RESOLVER = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="cimd-dns")
+# the fetch's deadline allows. A lookup given up on keeps its thread until the system's
+# resolver gives up too, so lookups are counted until they really end, and a fetch finding
+# every thread taken is refused at once rather than queued behind names that never answer.
+RESOLVER_THREADS = 4
+_RESOLVER = concurrent.futures.ThreadPoolExecutor(
+    max_workers=RESOLVER_THREADS, thread_name_prefix="cimd-dns"
+)
+_lookups = threading.BoundedSemaphore(RESOLVER_THREADS)
 
 
 class _Deadline:
@@ -50,7 +59,9 @@ class _Deadline:
     def left(self, timeout: float | None = None) -> float:
         left = self.at - time.monotonic()
         if left <= 0:
-            raise DocumentRefused(f"The document did not arrive within {FETCH_SECONDS} seconds.")
+            raise DocumentUnreachable(
+                f"The document did not arrive within {FETCH_SECONDS} seconds."
+            )
         return left if timeout is None else min(left, timeout)
 
 
@@ -118,13 +129,20 @@ class _CheckedBackend(httpcore.NetworkBackend):
 
     def _resolve(self, host: str, port: int) -> list[str]:
         host = host.strip("[]")
-        lookup = _RESOLVER.submit(socket.getaddrinfo, host, port, 0, socket.SOCK_STREAM)
+        if not _lookups.acquire(blocking=False):
+            raise DocumentBusy("Too many document host names are being looked up; try later.")
+        try:
+            lookup = _RESOLVER.submit(socket.getaddrinfo, host, port, 0, socket.SOCK_STREAM)
+        except BaseException:
+            _lookups.release()
+            raise
+        lookup.add_done_callback(lambda _: _lookups.release())
         try:
             infos = lookup.result(timeout=self.deadline.left())
         except concurrent.futures.TimeoutError:
-            raise DocumentRefused("The document's host name did not resolve in time.") from None
+            raise DocumentUnreachable("The document's host name did not resolve in time.") from None
         except OSError:
-            raise DocumentRefused("The document's host name does not resolve.") from None
+            raise DocumentUnreachable("The document's host name does not resolve.") from None
         return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
     def connect_unix_socket(
@@ -173,11 +191,11 @@ class HttpClientDocuments:
         except DocumentRefused:
             raise
         except httpcore.TimeoutException:
-            raise DocumentRefused(
+            raise DocumentUnreachable(
                 f"The document did not arrive within {FETCH_SECONDS} seconds."
             ) from None
         except (httpcore.NetworkError, httpcore.ProtocolError, ssl.SSLError, OSError) as exc:
-            raise DocumentRefused(
+            raise DocumentUnreachable(
                 f"The document could not be fetched ({type(exc).__name__})."
             ) from None
 

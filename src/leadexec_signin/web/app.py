@@ -20,6 +20,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from leadexec_signin.core import resources
+from leadexec_signin.core.actions.client_documents import FETCH_SLOTS
 from leadexec_signin.core.errors import SigninError, TemporarilyUnavailable
 from leadexec_signin.metrics import process_exited
 from leadexec_signin.services import Services
@@ -202,8 +203,12 @@ def create_app(services_: Services) -> Starlette:
         from leadexec_signin.background import flush_usage_forever, run_forever
 
         # As many threads as pooled connections: more would only open and close overflow
-        # connections under load.
-        to_thread.current_default_thread_limiter().total_tokens = max(4, settings.db_pool_size)
+        # connections under load. Plus the metadata-document fetches' own slots: a fetch
+        # holds its request's thread (before any unit of work, so no connection) for up to
+        # 2.5 s, and those threads must not be the ones database work needs.
+        to_thread.current_default_thread_limiter().total_tokens = (
+            max(4, settings.db_pool_size) + FETCH_SLOTS
+        )
         tasks = []
         await services_.astart()
         try:

@@ -11,19 +11,30 @@ work opens, so no database transaction waits on the network:
   or refreshes the client's row (its name, redirect URIs and last use);
 - ``/oauth2/token``: :meth:`ClientDocuments.check`: the document must still be usable
   (kept, or fetched again once its time is up).
+
+A fetch holds a request thread for up to 2.5 s, at an unauthenticated request naming any URL,
+so fetching is bounded apart from everything else: at most :data:`FETCH_SLOTS` at once in a
+process and one per host, a request finding no slot refused at once (never queued: waiting is
+what an attacker's slow server wants), and a URL that failed (or a host that did not answer)
+refused for :data:`FAILED_SECONDS` without another try.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from leadexec_signin.core.actions.self_registration import SelfRegistration
 from leadexec_signin.core.apps import Application
 from leadexec_signin.core.client_documents import (
+    DocumentBusy,
     DocumentFetcher,
     DocumentRefused,
+    DocumentUnreachable,
     cache_seconds,
     check_client_id_url,
     looks_like_url,
@@ -32,12 +43,17 @@ from leadexec_signin.core.client_documents import (
 )
 from leadexec_signin.core.clock import Clock
 from leadexec_signin.core.errors import SigninError
-from leadexec_signin.core.limits import Counter, count_or_refuse
+from leadexec_signin.core.limits import Counter, address_block, count_or_refuse
 from leadexec_signin.core.self_registered import ClientMetadata
 from leadexec_signin.settings import Settings
 
 # Documents kept per process; past this the oldest goes (anyone can name a new URL).
 MAX_KEPT = 2000
+# Fetches at once in a process (each on a request thread: the web layer adds as many threads
+# to its pool, so fetches never take the ones database work needs), one per host at most.
+FETCH_SLOTS = 4
+# How long a URL that failed, or a host that did not answer, is refused without a new try.
+FAILED_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -63,6 +79,10 @@ class ClientDocuments:
         # A provider on the developer's machine may be named by http://localhost documents.
         self.development = on_loopback(settings.issuer)
         self._kept: dict[str, Kept] = {}
+        # A URL, or "host:" + a host, that failed: the reason, and until when it is repeated.
+        self._failed: dict[str, tuple[str, datetime]] = {}
+        self._fetching: set[str] = set()  # hosts being fetched from now
+        self._slots = threading.BoundedSemaphore(FETCH_SLOTS)
         self._lock = threading.Lock()
 
     def names_document(self, client_id: str) -> bool:
@@ -71,30 +91,84 @@ class ClientDocuments:
 
     def metadata(self, url: str, ip: str) -> tuple[ClientMetadata, bool]:
         """The document's checked metadata, and whether it was fetched just now. Raises
-        :class:`DocumentRefused` with the reason. Each fetch (not a document kept) counts
-        against the caller's address like a registration
-        (``LEADEXEC_REGISTRATION_LIMIT_PER_IP``): anyone can name a new URL, and each one
-        costs an outbound request and up to 2.5 s of a thread."""
+        :class:`DocumentRefused` with the reason. Each fetch (not a document kept, nor a
+        failure remembered) counts against the caller's address, an IPv6 one by its /64, like
+        a registration (``LEADEXEC_REGISTRATION_LIMIT_PER_IP``): anyone can name a new URL,
+        and each one costs an outbound request and up to 2.5 s of a thread."""
         now = self.clock.now()
         with self._lock:
             kept = self._kept.get(url)
         if kept is not None and now < kept.until:
             return kept.metadata, False
         check_client_id_url(url, development=self.development)
-        count_or_refuse(self.limiter, self.settings.registration_limit_per_ip, "document-ip", ip)
-        fetched = self.fetcher.fetch(url)
-        raw = read_document(url, fetched)
-        try:
-            metadata = self.registration.check(raw, client_id=url)
-        except SigninError as exc:
-            # invalid_client_metadata, invalid_redirect_uri: said as the reason it is refused.
-            raise DocumentRefused(exc.description) from None
+        host = (urlsplit(url).hostname or "").lower()
+        self._refuse_failed(url, host, now)
+        with self._fetch_slot(host):
+            count_or_refuse(
+                self.limiter,
+                self.settings.registration_limit_per_ip,
+                "document-ip",
+                address_block(ip),
+            )
+            try:
+                fetched = self.fetcher.fetch(url)
+                raw = read_document(url, fetched)
+                try:
+                    metadata = self.registration.check(raw, client_id=url)
+                except SigninError as exc:
+                    # invalid_client_metadata, invalid_redirect_uri: said as the reason.
+                    raise DocumentRefused(exc.description) from None
+            except DocumentBusy:
+                raise
+            except DocumentRefused as exc:
+                self._remember_failed(url, host, exc, now)
+                raise
         until = now + timedelta(seconds=cache_seconds(fetched.cache_control))
         with self._lock:
             if len(self._kept) >= MAX_KEPT:
                 self._kept.pop(next(iter(self._kept)))
             self._kept[url] = Kept(metadata, until)
         return metadata, True
+
+    @contextlib.contextmanager
+    def _fetch_slot(self, host: str) -> Iterator[None]:
+        """One of :data:`FETCH_SLOTS`, and the host's only one, or :class:`DocumentBusy` at
+        once."""
+        with self._lock:
+            busy = host in self._fetching
+            if not busy:
+                self._fetching.add(host)
+        if busy:
+            raise DocumentBusy(
+                "Another document from the same host is being fetched; try again in a moment."
+            )
+        try:
+            if not self._slots.acquire(blocking=False):
+                raise DocumentBusy("LeadExec is fetching too many documents; try again later.")
+            try:
+                yield
+            finally:
+                self._slots.release()
+        finally:
+            with self._lock:
+                self._fetching.discard(host)
+
+    def _refuse_failed(self, url: str, host: str, now: datetime) -> None:
+        with self._lock:
+            for key in (url, "host:" + host):
+                failed = self._failed.get(key)
+                if failed is not None and now < failed[1]:
+                    raise DocumentRefused(failed[0])
+
+    def _remember_failed(self, url: str, host: str, exc: DocumentRefused, now: datetime) -> None:
+        """The refusal is repeated for :data:`FAILED_SECONDS`, to the URL, and to the whole
+        host when it did not answer (its other URLs would wait as long)."""
+        until = now + timedelta(seconds=FAILED_SECONDS)
+        with self._lock:
+            for key in (url, "host:" + host) if isinstance(exc, DocumentUnreachable) else (url,):
+                if len(self._failed) >= MAX_KEPT:
+                    self._failed.pop(next(iter(self._failed)))
+                self._failed[key] = (str(exc), until)
 
     def register(self, url: str, ip: str) -> Application:
         """At the authorization endpoint and PAR: the client's row, made or refreshed from

@@ -24,7 +24,7 @@ from leadexec_signin.core.errors import (
     InvalidToken,
     NotFound,
 )
-from leadexec_signin.core.limits import Counter, count_or_refuse
+from leadexec_signin.core.limits import Counter, address_block, count_or_refuse
 from leadexec_signin.core.ports import Apps, Audit, PartnerApps, Store
 from leadexec_signin.core.self_registered import (
     DYNAMIC,
@@ -136,7 +136,9 @@ class SelfRegistration:
         refused one too, so a flood of bad registrations is as limited as good ones."""
         if not self.settings.dynamic_registration:
             raise NotFound("Dynamic client registration is not enabled on this server.")
-        count_or_refuse(self.limiter, self.settings.registration_limit_per_ip, "register-ip", ip)
+        count_or_refuse(
+            self.limiter, self.settings.registration_limit_per_ip, "register-ip", address_block(ip)
+        )
         meta = self.check(raw)
         token = credentials.new_token(credentials.REGISTRATION)
         now = self.clock.now()
