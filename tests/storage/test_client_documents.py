@@ -6,6 +6,7 @@ a certificate nobody vouches for."""
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Iterator
 
@@ -162,3 +163,42 @@ def test_plain_http_on_localhost_is_fetched_in_development() -> None:
         assert HttpClientDocuments(development=True).fetch(url).body.startswith(b"{")
     finally:
         plain.stop()
+
+
+def test_the_name_is_resolved_once_and_the_checked_address_is_connected_to(
+    authority, server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No second lookup a rebinding DNS server could answer differently: ``localhost`` is
+    resolved once, and the socket is opened to the address literal that was checked (TLS
+    still verifies the certificate for the name)."""
+    url = server.url("/once.json")
+    server.answers["/once.json"] = json_answer({"client_id": url})
+    real = socket.getaddrinfo
+    asked: list[str] = []
+
+    def counting(host, *args, **kwargs):  # type: ignore[no-untyped-def]
+        asked.append(host)
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", counting)
+    fetcher(authority).fetch(url)
+    assert asked.count("localhost") == 1
+    assert set(asked) <= {"localhost", "127.0.0.1", "::1"}  # the rest: literals, no lookup
+
+
+def test_a_name_answering_a_public_and_a_private_address_is_refused(
+    authority, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every answer is checked, not the first: a name that resolves to a public address and
+    to 10.0.0.1 is refused before any connection."""
+
+    def two_answers(host, port, *args, **kwargs):  # type: ignore[no-untyped-def]
+        assert host == "rebind.example"
+        return [
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", port)),
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.0.0.1", port)),
+        ]
+
+    monkeypatch.setattr(socket, "getaddrinfo", two_answers)
+    with pytest.raises(DocumentRefused, match="resolves to an address"):
+        fetcher(authority, development=False).fetch("https://rebind.example/agent.json")
