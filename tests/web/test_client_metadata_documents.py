@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
+import jwt
 import pytest
 from starlette.testclient import TestClient
 
@@ -381,3 +382,24 @@ def test_document_fetches_are_counted_per_ipv6_64(
             assert push(c[2], "198.51.100.8") == 201  # kept: no fetch
     finally:
         limited.close()
+
+
+def test_a_document_clients_id_token_is_for_its_url_and_signs_it_out(
+    client: TestClient, world, documents: DocumentServer
+) -> None:  # type: ignore[no-untyped-def]
+    """OpenID Connect Core section 3.1.3.7: the client checks that aud is its own client_id,
+    which is the document's URL; RP-initiated logout finds the client from that aud."""
+    c = publish(documents, "/oidc/agent.json")
+    sign_in(client)
+    pkce = Pkce()
+    got = authorize(client, auth_params(c, pkce, "openid profile"))
+    r = exchange(client, c, got["code"], pkce)
+    id_token = r.json()["id_token"]  # type: ignore[attr-defined]
+    header = jwt.get_unverified_header(id_token)
+    key = jwt.PyJWKSet.from_dict(client.get("/oauth2/jwks").json())[header["kid"]]
+    claims = jwt.decode(id_token, key, algorithms=[header["alg"]], audience=c.id, issuer=ISSUER)
+    assert claims["aud"] == c.id and claims["azp"] == c.id
+    page = client.get("/oauth2/logout", params={"id_token_hint": id_token, "client_id": c.id})
+    assert page.status_code == 200 and "Doc Agent" in page.text, page.text[:2000]
+    hinted = client.get("/oauth2/logout", params={"id_token_hint": id_token})
+    assert hinted.status_code == 200 and "Doc Agent" in hinted.text

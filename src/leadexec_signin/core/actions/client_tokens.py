@@ -150,7 +150,7 @@ class ClientTokens:
         answer: dict[str, object] = {
             "active": True,
             "scope": _scope_text(known.scopes),
-            "client_id": app.id,
+            "client_id": app.client_id,
             "sub": known.grant.user_id,
             "token_type": known.token_type,
             "iss": self.settings.issuer,

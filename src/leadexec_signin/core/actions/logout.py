@@ -15,11 +15,11 @@ from typing import Protocol
 from urllib.parse import urlencode
 
 from leadexec_signin.core import audit, jwts
-from leadexec_signin.core.actions.apps import APP_ID
 from leadexec_signin.core.actions.keys import SigningKeys
 from leadexec_signin.core.actions.revocation import logout_notice
 from leadexec_signin.core.actions.sessions import SessionsTx, public_sid, signed_in
 from leadexec_signin.core.apps import Application
+from leadexec_signin.core.client_documents import lookup_client
 from leadexec_signin.core.clock import Clock
 from leadexec_signin.core.errors import InvalidRequest
 from leadexec_signin.core.ports import Apps, Notices, Store
@@ -80,7 +80,13 @@ class Logout:
                 raise InvalidRequest("client_id does not match the id_token_hint.")
             client_id = hinted
         with self.store.transaction() as tx:
-            app = tx.app_by_id(client_id) if APP_ID.fullmatch(client_id) else None
+            # The ID token's aud is the client's own client_id (a metadata document's URL for
+            # such a client): found the way every endpoint finds a client.
+            app = (
+                lookup_client(tx, client_id, documents=self.settings.metadata_documents)
+                if client_id
+                else None
+            )
             if client_id and app is None:
                 raise InvalidRequest("Unknown client_id.")
             found = signed_in(tx, session, self.clock.now(), self.settings)

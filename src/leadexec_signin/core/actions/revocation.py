@@ -66,7 +66,7 @@ def logout_notice(app: Application, user_id: str, sid: str, now: datetime) -> No
     (``iat``, ``exp`` and the signature are added at each delivery attempt)."""
     claims: dict[str, object] = {
         "iss": "",  # filled in at delivery with the issuer
-        "aud": app.id,
+        "aud": app.client_id,
         "sub": user_id,
         "events": {"http://schemas.openid.net/event/backchannel-logout": {}},
     }

@@ -106,8 +106,10 @@ class Answers:
         iat = int(now.timestamp())
         claims: dict[str, object] = {
             "iss": self.settings.issuer,
-            "aud": app.id,
-            "azp": app.id,
+            # What the client calls itself (a metadata document's URL, not the id its row is
+            # kept under): OpenID Connect Core section 3.1.3.7 has it compare aud with that.
+            "aud": app.client_id,
+            "azp": app.client_id,
             "iat": iat,
             "exp": iat + self.settings.access_token_ttl_seconds,
             **id_token_claims(user, scopes),
@@ -145,7 +147,7 @@ class Answers:
             "sub": user.id,
             # The resource named (RFC 8707), else the LeadExec API, as before.
             "aud": resources.url(self.settings.issuer, resource or resources.API),
-            "client_id": app.id,
+            "client_id": app.client_id,  # RFC 9068 section 2.2: as the client names itself
             "iat": int(now.timestamp()),
             "exp": int(expires.timestamp()),
             "jti": secrets.token_urlsafe(16),
