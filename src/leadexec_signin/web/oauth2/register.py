@@ -130,7 +130,9 @@ async def manage(request: Request) -> Response:
     else:
         await call(registration.delete, client_id, token)
         return Response(status_code=204, headers={**NO_STORE, **CORS})
-    return JSONResponse(answer(request, app), headers={**NO_STORE, **CORS})
+    # RFC 7592 section 3: the response carries registration_access_token; only its hash is
+    # kept, so it is the one the client just proved it holds (never a new one).
+    return JSONResponse(answer(request, app, token), headers={**NO_STORE, **CORS})
 
 
 async def preflight(request: Request) -> Response:
