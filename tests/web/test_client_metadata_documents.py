@@ -403,3 +403,45 @@ def test_a_document_clients_id_token_is_for_its_url_and_signs_it_out(
     assert page.status_code == 200 and "Doc Agent" in page.text, page.text[:2000]
     hinted = client.get("/oauth2/logout", params={"id_token_hint": id_token})
     assert hinted.status_code == 200 and "Doc Agent" in hinted.text
+
+
+@pytest.mark.parametrize(
+    ("allowed", "refreshed"),
+    [("openid offline_access profile", "offline_access profile"), ("openid profile email", None)],
+    ids=["email-no-longer-allowed-is-dropped", "offline-access-no-longer-allowed-is-refused"],
+)
+def test_narrowing_the_allowed_scopes_reaches_tokens_already_granted(
+    client: TestClient, world, settings: Settings, documents: DocumentServer, allowed: str,
+    refreshed: str | None,
+) -> None:  # type: ignore[no-untyped-def]  # fmt: skip
+    """LEADEXEC_SELF_REGISTERED_SCOPES narrowed after the consent: the code not yet exchanged
+    and the refresh token already issued give only what is allowed now, and no refresh at all
+    once offline_access is gone."""
+    c = publish(documents, f"/narrowed/{abs(hash(allowed))}.json")
+    sign_in(client)
+    first, second = Pkce(), Pkce()
+    got = authorize(client, auth_params(c, first, "profile email offline_access"))
+    pending = authorize(client, auth_params(c, second, "profile email offline_access"))
+    answer = exchange(client, c, got["code"], first).json()  # type: ignore[attr-defined]
+    assert set(answer["scope"].split()) == {"profile", "email", "offline_access"}
+    narrowed = build(settings.with_changes(self_registered_scopes=frozenset(allowed.split())))
+    try:
+        with TestClient(create_app(narrowed), base_url=ISSUER) as later:
+            r = later.post(
+                "/oauth2/token",
+                data={"grant_type": "refresh_token", "refresh_token": answer["refresh_token"],
+                      "client_id": c.id},
+            )  # fmt: skip
+            if refreshed is None:
+                assert r.status_code == 400 and r.json()["error"] == "invalid_grant", r.text
+                assert "no longer given refresh tokens" in r.json()["error_description"]
+            else:
+                assert r.status_code == 200, r.text
+                assert set(r.json()["scope"].split()) == set(refreshed.split())
+            code = exchange(later, c, pending["code"], second)
+            assert code.status_code == 200, code.text  # type: ignore[attr-defined]
+            given = code.json()  # type: ignore[attr-defined]
+            assert set(given["scope"].split()) == set(allowed.split()) - {"openid"}
+            assert ("refresh_token" in given) == ("offline_access" in allowed)
+    finally:
+        narrowed.close()

@@ -84,6 +84,19 @@ def check_scopes_allowed(
         )
 
 
+def scopes_still_allowed(
+    app: Application | None, scopes: frozenset[str], allowed: frozenset[str]
+) -> frozenset[str]:
+    """At the token endpoint (a code exchanged, a refresh): what a self-registered client is
+    given of ``scopes`` is only what the operator allows such clients now, so narrowing
+    ``LEADEXEC_SELF_REGISTERED_SCOPES`` reaches the tokens of clients already consented to,
+    not just their next authorization request. A client a person registered keeps what it
+    was granted."""
+    if app is None or app.reviewed:
+        return scopes
+    return scopes & allowed
+
+
 def needs_touch(app: Application, now: datetime) -> bool:
     return not app.reviewed and (app.last_used_at is None or now - app.last_used_at > TOUCH_EVERY)
 

@@ -28,6 +28,7 @@ from leadexec_signin.core.clients import verify_code_verifier
 from leadexec_signin.core.errors import InvalidClient, InvalidGrant, InvalidRequest
 from leadexec_signin.core.grants import Grant
 from leadexec_signin.core.scopes import OFFLINE_ACCESS
+from leadexec_signin.core.self_registered import scopes_still_allowed
 from leadexec_signin.core.tokens import AuthorizationCode, RefreshGrant
 
 REFUSED = "The code is not valid, was already used or has expired."
@@ -114,6 +115,10 @@ class AuthorizationCodeGrant:
         assert isinstance(verified, Verified)
         code, grant, policy = verified.code, verified.grant, step.policy
         scopes = code.scopes if code.scopes is not None else grant.scopes
+        # The operator may have narrowed what self-registered clients get since the consent.
+        scopes = scopes_still_allowed(
+            client.registration, scopes, step.settings.self_registered_scopes
+        )
         refresh = None
         if not policy.offline_access or OFFLINE_ACCESS in scopes:
             # OAuth's refresh tokens keep the scopes asked for; the sign-in API's follow the

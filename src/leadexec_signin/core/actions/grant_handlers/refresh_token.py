@@ -32,6 +32,8 @@ from leadexec_signin.core.actions.token_step import (
     TokenRequest,
 )
 from leadexec_signin.core.errors import InvalidClient, InvalidGrant, InvalidRequest, InvalidScope
+from leadexec_signin.core.scopes import OFFLINE_ACCESS
+from leadexec_signin.core.self_registered import scopes_still_allowed
 from leadexec_signin.core.tokens import RefreshGrant, RefreshToken
 
 
@@ -90,6 +92,17 @@ class RefreshTokenGrant:
         if bound is not None and (step.proof is None or step.proof.jkt != bound):
             raise InvalidGrant("This refresh token is bound to a DPoP key: prove that key.")
         scopes = found.token.scopes if found.token.scopes is not None else grant.scopes
+        allowed = step.settings.self_registered_scopes
+        registration = client.registration
+        if registration is not None and not registration.reviewed:
+            # A self-registered client keeps working offline only while the operator allows
+            # it; and it is given only the scopes allowed now (the setting may have narrowed).
+            if OFFLINE_ACCESS not in allowed:
+                raise InvalidGrant(
+                    "Applications that registered themselves are no longer given refresh "
+                    "tokens here: sign in again."
+                )
+            scopes = scopes_still_allowed(registration, scopes, allowed)
         asked = step.optional("scope")
         if asked is not None:
             narrower = frozenset(asked.split())
