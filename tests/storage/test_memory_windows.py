@@ -18,7 +18,7 @@ from limits import parse
 from limits.storage import MemoryStorage
 from limits.strategies import SlidingWindowCounterRateLimiter
 
-from leadexec_signin.storage import ratelimit
+from leadexec_signin.storage import memory_windows, ratelimit
 from leadexec_signin.storage.ratelimit import AsyncLimits, LimitsRateLimiter, MemoryWindows
 
 STEPS = st.lists(
@@ -35,7 +35,7 @@ STEPS = st.lists(
 def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     now = [1_700_000_000.0]
     fake = SimpleNamespace(time=lambda: now[0], monotonic=lambda: now[0], sleep=lambda _s: None)
-    for module in (limits.storage.memory, limits.strategies, ratelimit):
+    for module in (limits.storage.memory, limits.strategies, ratelimit, memory_windows):
         monkeypatch.setattr(module, "time", fake)
     return now
 
