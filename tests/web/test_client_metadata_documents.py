@@ -445,3 +445,25 @@ def test_narrowing_the_allowed_scopes_reaches_tokens_already_granted(
             assert ("refresh_token" in given) == ("offline_access" in allowed)
     finally:
         narrowed.close()
+
+
+def test_a_block_covers_every_redirect_host_of_a_document(
+    client: TestClient, world, documents: DocumentServer
+) -> None:  # type: ignore[no-untyped-def]
+    """The document is on an allowed host, but a code would go to a blocked domain: refused;
+    and blocking a redirect host later suspends a client already registered."""
+    registration = world.services.self_registration
+    registration.block_domain("blocked.example", actor="test")
+    c = publish(documents, "/elsewhere/agent.json",
+                redirect_uris=[CALLBACK, "https://cb.blocked.example/cb"])  # fmt: skip
+    sign_in(client)
+    r = client.get("/oauth2/authorize", params=auth_params(c, Pkce()), follow_redirects=False)
+    shown_not_redirected(r, "does not accept clients from cb.blocked.example")
+    later = publish(documents, "/elsewhere/later.json",
+                    redirect_uris=[CALLBACK, "https://agent.later.example/cb"])  # fmt: skip
+    pushed = client.post("/oauth2/par", data=auth_params(later, Pkce()))
+    assert pushed.status_code == 201, pushed.text
+    suspended = registration.block_domain("later.example", actor="test")
+    assert suspended == [metadata_document_app_id(later.id)]
+    r = client.get("/oauth2/authorize", params=auth_params(later, Pkce()), follow_redirects=False)
+    assert r.status_code == 400 and "location" not in r.headers

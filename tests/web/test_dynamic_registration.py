@@ -209,6 +209,24 @@ def test_metadata_we_refuse_is_invalid_client_metadata(
     assert words in refused(register(client, body), 400, "invalid_client_metadata")
 
 
+@pytest.mark.parametrize(
+    "uri",
+    [
+        pytest.param("https://evil%2Eexample/cb", id="a percent-encoded host"),
+        pytest.param("https://evil.example\\.agent.example/cb", id="a backslash"),
+        pytest.param("https://203.0.113.9/cb", id="an IPv4 literal"),
+        pytest.param("https://[2001:db8::9]/cb", id="an IPv6 literal"),
+        pytest.param("https://3405803785/cb", id="an IPv4 address in decimal"),
+        pytest.param("https://0xcb007109/cb", id="an IPv4 address in hexadecimal"),
+    ],
+)
+def test_a_redirect_host_a_block_could_not_name_is_refused(client: TestClient, uri: str) -> None:
+    """A browser goes to evil.example for evil%2Eexample, and to an address no block names:
+    an operator's block of evil.example must cover every host a code can be sent to."""
+    r = register(client, {**AGENT, "redirect_uris": [uri]})
+    assert "by a domain name" in refused(r, 400, "invalid_redirect_uri")
+
+
 def test_no_redirect_uris_is_invalid_redirect_uri(client: TestClient) -> None:
     refused(register(client, {"client_name": "x"}), 400, "invalid_redirect_uri")
 

@@ -168,7 +168,43 @@ def check_self_redirect_uri(uri: str) -> str:
             "A self-registered client's redirect URIs use https, or http on 127.0.0.1, "
             "[::1] or localhost."
         )
+    if not is_host_name(checked):
+        raise InvalidRedirectUri(
+            "A self-registered client's redirect URIs name their host by a domain name "
+            "(an IP address only for loopback), without % or \\ in it."
+        )
     return checked
+
+
+def is_host_name(url: str) -> bool:
+    """Whether ``url``'s host is one a person reads, a browser goes to and an operator can
+    block as it is written: loopback, or a DNS name of letters, digits and hyphens whose
+    last label starts with a letter. Refused: a percent-encoded host (``evil%2Eexample`` is
+    evil.example to a browser, but not to a block), a backslash (a browser reads
+    ``https://evil.example\\@good.example`` as on evil.example), and IP literals, decimal,
+    hexadecimal or bracketed (no block names them)."""
+    if "\\" in url:
+        return False
+    parts = urlsplit(url)
+    if "%" in parts.netloc:
+        return False
+    host = (parts.hostname or "").lower().rstrip(".")
+    if host in LOOPBACK_HOSTS:
+        return True
+    labels = host.split(".")
+    return (
+        0 < len(host) <= MAX_DOMAIN
+        and all(lab and len(lab) <= 63 and lab.replace("-", "").isalnum() for lab in labels)
+        and host.isascii()
+        and labels[-1][0].isalpha()
+    )
+
+
+def hosts_of(domain: str, redirect_uris: tuple[str, ...]) -> set[str]:
+    """Every domain a client is from, for blocks: the one it is shown as (its metadata
+    document's host, or its redirect URIs' host) and the host of each redirect URI (a
+    document may list redirect URIs on other hosts, which is where the codes go)."""
+    return {domain} | {domain_of(u) for u in redirect_uris}
 
 
 def _web_url(raw: Mapping[str, object], name: str) -> str:
@@ -243,6 +279,11 @@ def check_client_metadata(
             "Here self-registered clients may ask only for: "
             f"{' '.join(s for s in catalog if s in allowed)}; "
             f"not {' '.join(sorted(scopes - allowed))[:100]}."
+        )
+    if client_id and not is_host_name(client_id):
+        raise InvalidClientMetadata(
+            "A client metadata document's URL names its host by a domain name (an IP "
+            "address only for loopback)."
         )
     domain = domain_of(client_id) if client_id else _domain(redirect_uris)
     name = _text(raw, "client_name") or domain

@@ -34,10 +34,16 @@ from leadexec_signin.core.self_registered import (
     SelfRegisteredClients,
     check_client_metadata,
     check_domain,
+    hosts_of,
     is_blocked,
     metadata_document_app_id,
 )
 from leadexec_signin.settings import Settings
+
+
+def _covered(app: Application, blocked: set[str]) -> bool:
+    """Whether a block covers the client: its domain or any of its redirect URIs' hosts."""
+    return any(is_blocked(h, blocked) for h in hosts_of(app.domain, app.redirect_uris))
 
 
 class SelfRegistrationTx(Apps, PartnerApps, Audit, SelfRegisteredClients, Protocol):
@@ -89,11 +95,14 @@ class SelfRegistration:
         """RFC 7591 section 2 metadata, held to this server's scopes for such clients."""
         return check_client_metadata(raw, self.settings.self_registered_scopes, client_id=client_id)
 
-    def _refuse_blocked(self, tx: SelfRegistrationTx, domain: str) -> None:
-        if is_blocked(domain, {b.domain for b in tx.blocked_domains()}):
-            raise InvalidClientMetadata(
-                f"LeadExec does not accept clients from {domain}: an operator blocked it."
-            )
+    def _refuse_blocked(self, tx: SelfRegistrationTx, meta: ClientMetadata) -> None:
+        """The client's domain and every redirect URI's host (a code goes there)."""
+        blocked = {b.domain for b in tx.blocked_domains()}
+        for domain in sorted(hosts_of(meta.domain, meta.redirect_uris)):
+            if is_blocked(domain, blocked):
+                raise InvalidClientMetadata(
+                    f"LeadExec does not accept clients from {domain}: an operator blocked it."
+                )
 
     # -- Client ID Metadata Documents ---------------------------------------------------------
 
@@ -117,7 +126,7 @@ class SelfRegistration:
         now = self.clock.now()
         app_id = metadata_document_app_id(url)
         with self.store.transaction() as tx:
-            self._refuse_blocked(tx, document.domain)
+            self._refuse_blocked(tx, document)
             existing = tx.app_by_id(app_id)
             fresh = _application(app_id, document, METADATA_DOCUMENT, now, None)
             if existing is None:
@@ -146,7 +155,7 @@ class SelfRegistration:
             credentials.new_id("app_"), meta, DYNAMIC, now, credentials.token_hash(token)
         )
         with self.store.transaction() as tx:
-            self._refuse_blocked(tx, meta.domain)
+            self._refuse_blocked(tx, meta)
             tx.add_app(app)
             self._audit_created(tx, app, now)
         return app, token
@@ -181,7 +190,7 @@ class SelfRegistration:
                 if "client_secret" in raw:
                     raise InvalidClientMetadata("A public client has no client_secret.")
             meta = self.check(raw)
-            self._refuse_blocked(tx, meta.domain)
+            self._refuse_blocked(tx, meta)
             now = self.clock.now()
             updated = replace(
                 _application(app.id, meta, DYNAMIC, now, app.registration_token_hash),
@@ -230,7 +239,7 @@ class SelfRegistration:
             hit = [
                 a.id
                 for a in tx.self_registered_apps()
-                if is_blocked(a.domain, {domain}) and a.status != SUSPENDED
+                if _covered(a, {domain}) and a.status != SUSPENDED
             ]
             for app_id in hit:
                 tx.set_app_status(app_id, SUSPENDED)
@@ -252,9 +261,7 @@ class SelfRegistration:
             back = [
                 a.id
                 for a in tx.self_registered_apps()
-                if a.status == SUSPENDED
-                and is_blocked(a.domain, {domain})
-                and not is_blocked(a.domain, still)
+                if a.status == SUSPENDED and _covered(a, {domain}) and not _covered(a, still)
             ]
             for app_id in back:
                 tx.set_app_status(app_id, APPROVED)
