@@ -467,3 +467,25 @@ def test_a_block_covers_every_redirect_host_of_a_document(
     assert suspended == [metadata_document_app_id(later.id)]
     r = client.get("/oauth2/authorize", params=auth_params(later, Pkce()), follow_redirects=False)
     assert r.status_code == 400 and "location" not in r.headers
+
+
+def test_the_consent_names_where_the_answer_goes_when_not_the_documents_host(
+    client: TestClient, world, documents: DocumentServer
+) -> None:  # type: ignore[no-untyped-def]
+    """The document's host is what the dialog says the client is from; a redirect URI on
+    another host is where the code goes, so the person is told that too."""
+    elsewhere = "https://agent.example/cb"
+    c = publish(documents, "/consent/agent.json", redirect_uris=[CALLBACK, elsewhere])
+    sign_in(client)
+    there = client.get(
+        "/oauth2/authorize", params=auth_params(c, Pkce(), redirect_uri=elsewhere),
+        follow_redirects=False,
+    )  # fmt: skip
+    assert there.status_code == 200 and 'value="allow"' in there.text
+    assert '<strong class="client-domain">localhost</strong>' in there.text
+    assert 'Your answer is sent to <strong class="redirect-host">agent.example</strong>' in (
+        there.text
+    )
+    here = client.get("/oauth2/authorize", params=auth_params(c, Pkce()), follow_redirects=False)
+    assert here.status_code == 200 and 'value="allow"' in here.text
+    assert "redirect-host" not in here.text

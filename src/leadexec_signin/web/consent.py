@@ -47,8 +47,11 @@ def consent_dialog(
     switch_next: str,
     headers: Mapping[str, str],
     resource: str | None = None,
+    redirect_host: str = "",
 ) -> Response:
-    """``resource``: the resource the tokens will be for (RFC 8707), named in the dialog."""
+    """``resource``: the resource the tokens will be for (RFC 8707), named in the dialog;
+    ``redirect_host``: where an unreviewed client receives the answer, when that is not the
+    domain it is shown as (a metadata document may list redirect URIs anywhere)."""
     settings = services(request).settings
     lines = [ScopeLine(s, SCOPES[s]) for s in ordered(ask)]
     if not lines and shown == OPENID:
@@ -67,6 +70,7 @@ def consent_dialog(
             "scopes_field": shown,
             "csrf": csrf_token(request, settings),
             "switch_next": switch_next,
+            "redirect_host": redirect_host,
             "resource": (
                 (RESOURCE_WORDS[resource], resources.url(settings.issuer, resource))
                 if resource is not None

@@ -20,6 +20,7 @@ from starlette.routing import Route
 from leadexec_signin.core.actions.authorize_code import AskConsent, SendBack, ShowLogin
 from leadexec_signin.core.errors import InvalidRequest
 from leadexec_signin.core.oauth_authorize import AUTH_AFTER, PARAMETERS, OAuthRequest
+from leadexec_signin.core.self_registered import domain_of
 from leadexec_signin.web import consent
 from leadexec_signin.web.context import call, services
 from leadexec_signin.web.oauth2.params import collect, form_pairs
@@ -82,6 +83,8 @@ def oauth_consent(request: Request, out: AskConsent) -> Response:
     ctx = out.ctx
     params = ctx.request.continuation()
     redirect = ctx.target.redirect_uri
+    # A document on one host may send the code to another: the person sees both.
+    host = domain_of(redirect)
     return consent.consent_dialog(
         request,
         app=ctx.app,
@@ -94,6 +97,7 @@ def oauth_consent(request: Request, out: AskConsent) -> Response:
         hidden=sorted(params.items()),
         switch_next=authorize_url(params),
         resource=ctx.resource,
+        redirect_host=host if not ctx.app.reviewed and host != ctx.app.domain else "",
         headers={
             "Referrer-Policy": "same-origin",
             "Content-Security-Policy": with_form_target(page_csp(), redirect),
