@@ -57,6 +57,11 @@ def bounded(value: int, name: str, low: int, high: int) -> int:
     return value
 
 
+def read_bounded(env: dict[str, str], name: str, default: int, low: int, high: int) -> int:
+    """An integer setting that must lie within ``low`` and ``high`` (refused at start)."""
+    return bounded(read_int(env, name, default), name, low, high)
+
+
 def default_data_dir(env: dict[str, str] | os._Environ[str]) -> Path:
     """The XDG data folder: the place per-user application data lives on Linux and macOS."""
     base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")

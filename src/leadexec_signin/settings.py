@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 from leadexec_signin.env_values import (
     audit_webhook_secret,
     audit_webhook_url,
-    bounded,
     default_data_dir,
+    read_bounded,
     read_choice,
     read_float,
     read_int,
@@ -258,22 +258,14 @@ class Settings:
             db_statement_timeout_ms=read_int(
                 env, "LEADEXEC_DB_STATEMENT_TIMEOUT_MS", d.db_statement_timeout_ms
             ),
-            token_cache_ms=bounded(
-                read_int(env, "LEADEXEC_TOKEN_CACHE_MS", d.token_cache_ms),
-                "LEADEXEC_TOKEN_CACHE_MS",
-                0,
-                1000,
-            ),
+            token_cache_ms=read_bounded(env, "LEADEXEC_TOKEN_CACHE_MS", d.token_cache_ms, 0, 1000),
             issuer=(env.get("LEADEXEC_ISSUER") or d.issuer).rstrip("/"),
             access_token_ttl_seconds=read_int(
                 env, "LEADEXEC_ACCESS_TOKEN_TTL", d.access_token_ttl_seconds
             ),
             code_ttl_seconds=read_int(env, "LEADEXEC_CODE_TTL", d.code_ttl_seconds),
-            refresh_grace_seconds=bounded(
-                read_int(env, "LEADEXEC_REFRESH_GRACE", d.refresh_grace_seconds),
-                "LEADEXEC_REFRESH_GRACE",
-                0,
-                300,
+            refresh_grace_seconds=read_bounded(
+                env, "LEADEXEC_REFRESH_GRACE", d.refresh_grace_seconds, 0, 300
             ),
             session_idle_seconds=read_int(env, "LEADEXEC_SESSION_IDLE", d.session_idle_seconds),
             session_absolute_seconds=read_int(
@@ -295,18 +287,12 @@ class Settings:
             admin_api_limit_per_token=env.get(
                 "LEADEXEC_ADMIN_API_LIMIT_PER_TOKEN", d.admin_api_limit_per_token
             ),
-            refresh_token_idle_days=bounded(
-                read_int(env, "LEADEXEC_REFRESH_TOKEN_IDLE_DAYS", d.refresh_token_idle_days),
-                "LEADEXEC_REFRESH_TOKEN_IDLE_DAYS",
-                1,
-                3650,
+            refresh_token_idle_days=read_bounded(
+                env, "LEADEXEC_REFRESH_TOKEN_IDLE_DAYS", d.refresh_token_idle_days, 1, 3650
             ),
             usage_flush_seconds=read_float(env, "LEADEXEC_USAGE_FLUSH", d.usage_flush_seconds),
-            refresh_tokens_per_grant=bounded(
-                read_int(env, "LEADEXEC_REFRESH_TOKENS_PER_GRANT", d.refresh_tokens_per_grant),
-                "LEADEXEC_REFRESH_TOKENS_PER_GRANT",
-                1,
-                1000,
+            refresh_tokens_per_grant=read_bounded(
+                env, "LEADEXEC_REFRESH_TOKENS_PER_GRANT", d.refresh_tokens_per_grant, 1, 1000
             ),
             max_body_bytes=read_int(env, "LEADEXEC_MAX_BODY_BYTES", d.max_body_bytes),
             trust_proxy=env.get("LEADEXEC_TRUST_PROXY", "") in {"1", "true", "yes"},
@@ -318,43 +304,28 @@ class Settings:
             mail_from=env.get("LEADEXEC_MAIL_FROM", d.mail_from),
             smtp_timeout_seconds=read_float(env, "LEADEXEC_SMTP_TIMEOUT", d.smtp_timeout_seconds),
             dev_outbox=env.get("LEADEXEC_DEV_OUTBOX", "") in {"1", "true", "yes"},
-            verify_link_ttl_seconds=bounded(
-                read_int(env, "LEADEXEC_VERIFY_LINK_TTL", d.verify_link_ttl_seconds),
-                "LEADEXEC_VERIFY_LINK_TTL",
-                300,
-                30 * 24 * 3600,
+            verify_link_ttl_seconds=read_bounded(
+                env, "LEADEXEC_VERIFY_LINK_TTL", d.verify_link_ttl_seconds, 300, 30 * 24 * 3600
             ),
-            reset_link_ttl_seconds=bounded(
-                read_int(env, "LEADEXEC_RESET_LINK_TTL", d.reset_link_ttl_seconds),
-                "LEADEXEC_RESET_LINK_TTL",
-                300,
-                7 * 24 * 3600,
+            reset_link_ttl_seconds=read_bounded(
+                env, "LEADEXEC_RESET_LINK_TTL", d.reset_link_ttl_seconds, 300, 7 * 24 * 3600
             ),
             mail_limit_per_address=env.get(
                 "LEADEXEC_MAIL_LIMIT_PER_ADDRESS", d.mail_limit_per_address
             ),
             mail_limit_per_ip=env.get("LEADEXEC_MAIL_LIMIT_PER_IP", d.mail_limit_per_ip),
-            audit_retention_days=bounded(
-                read_int(env, "LEADEXEC_AUDIT_RETENTION_DAYS", d.audit_retention_days),
-                "LEADEXEC_AUDIT_RETENTION_DAYS",
-                0,
-                36500,
+            audit_retention_days=read_bounded(
+                env, "LEADEXEC_AUDIT_RETENTION_DAYS", d.audit_retention_days, 0, 36500
             ),
             audit_webhook_url=audit_webhook_url(env.get("LEADEXEC_AUDIT_WEBHOOK_URL", "")),
             audit_webhook_secret=audit_webhook_secret(env),
-            key_rotation_delay_seconds=bounded(
-                read_int(env, "LEADEXEC_KEY_ROTATION_DELAY", d.key_rotation_delay_seconds),
-                "LEADEXEC_KEY_ROTATION_DELAY",
-                0,
-                30 * 24 * 3600,
+            key_rotation_delay_seconds=read_bounded(
+                env, "LEADEXEC_KEY_ROTATION_DELAY", d.key_rotation_delay_seconds, 0, 30 * 24 * 3600
             ),
             log_format=read_choice(env, "LEADEXEC_LOG_FORMAT", d.log_format, ("text", "json")),
             metrics_token=read_secret(env, "LEADEXEC_METRICS_TOKEN", 16),
-            shutdown_grace_seconds=bounded(
-                read_int(env, "LEADEXEC_SHUTDOWN_GRACE", d.shutdown_grace_seconds),
-                "LEADEXEC_SHUTDOWN_GRACE",
-                1,
-                3600,
+            shutdown_grace_seconds=read_bounded(
+                env, "LEADEXEC_SHUTDOWN_GRACE", d.shutdown_grace_seconds, 1, 3600
             ),
             webauthn_rp_id=env.get("LEADEXEC_WEBAUTHN_RP_ID", "").strip(),
             operator_mfa=read_choice(
@@ -369,11 +340,8 @@ class Settings:
             self_registered_scopes=self_registered_scopes(
                 env.get("LEADEXEC_SELF_REGISTERED_SCOPES", ""), d.self_registered_scopes
             ),
-            self_registered_idle_days=bounded(
-                read_int(env, "LEADEXEC_SELF_REGISTERED_IDLE_DAYS", d.self_registered_idle_days),
-                "LEADEXEC_SELF_REGISTERED_IDLE_DAYS",
-                1,
-                3650,
+            self_registered_idle_days=read_bounded(
+                env, "LEADEXEC_SELF_REGISTERED_IDLE_DAYS", d.self_registered_idle_days, 1, 3650
             ),
             registration_limit_per_ip=env.get(
                 "LEADEXEC_REGISTRATION_LIMIT_PER_IP", d.registration_limit_per_ip

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from leadexec_signin.core import credentials
+from leadexec_signin.core.errors import SigninError
 
 ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"
 LENGTH = 8
@@ -60,3 +61,47 @@ def normalize(typed: str) -> str | None:
 
 def user_code_hash(normalized: str) -> str:
     return credentials.token_hash("user_code:" + normalized)
+
+
+# -- the device flow's refusals (RFC 8628 section 3.5, and the /device page's) --------------
+
+
+class AuthorizationPending(SigninError):
+    """RFC 8628 section 3.5: the person has not approved the device yet; poll again."""
+
+    code = "authorization_pending"
+    status = 400
+    description = "The user has not yet approved this device."
+
+
+class SlowDown(SigninError):
+    """RFC 8628 section 3.5: polled faster than the interval; it grows by 5 seconds."""
+
+    code = "slow_down"
+    status = 400
+    description = "Polling too fast: wait the interval, which is now 5 seconds longer."
+
+
+class ExpiredToken(SigninError):
+    """RFC 8628 section 3.5: the device code expired (or its tokens were already issued)."""
+
+    code = "expired_token"
+    status = 400
+    description = "The device code has expired: start again."
+
+
+class DeviceAccessDenied(SigninError):
+    """RFC 8628 section 3.5's access_denied: a token endpoint answer, so 400."""
+
+    code = "access_denied"
+    status = 400
+    description = "The user denied this device access to the account."
+
+
+class InvalidUserCode(SigninError):
+    """The code typed at /device is unknown, expired or already used: one answer for all,
+    so trying codes tells nothing about which exist."""
+
+    code = "invalid_user_code"
+    status = 400
+    description = "That code is not valid. Check the code on your device and try again."

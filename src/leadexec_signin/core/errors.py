@@ -107,47 +107,6 @@ class UseDpopNonce(SigninError):
         self.nonce = ""  # filled in by whoever can make one (core/actions/dpop.py)
 
 
-class AuthorizationPending(SigninError):
-    """RFC 8628 section 3.5: the person has not approved the device yet; poll again."""
-
-    code = "authorization_pending"
-    status = 400
-    description = "The user has not yet approved this device."
-
-
-class SlowDown(SigninError):
-    """RFC 8628 section 3.5: polled faster than the interval; it grows by 5 seconds."""
-
-    code = "slow_down"
-    status = 400
-    description = "Polling too fast: wait the interval, which is now 5 seconds longer."
-
-
-class ExpiredToken(SigninError):
-    """RFC 8628 section 3.5: the device code expired (or its tokens were already issued)."""
-
-    code = "expired_token"
-    status = 400
-    description = "The device code has expired: start again."
-
-
-class DeviceAccessDenied(SigninError):
-    """RFC 8628 section 3.5's access_denied: a token endpoint answer, so 400."""
-
-    code = "access_denied"
-    status = 400
-    description = "The user denied this device access to the account."
-
-
-class InvalidUserCode(SigninError):
-    """The code typed at /device is unknown, expired or already used: one answer for all,
-    so trying codes tells nothing about which exist."""
-
-    code = "invalid_user_code"
-    status = 400
-    description = "That code is not valid. Check the code on your device and try again."
-
-
 class InsufficientScope(SigninError):
     code = "insufficient_scope"
     status = 403

@@ -9,6 +9,7 @@ that shows a user is rendered, ranked below the choice and the partner's request
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from datetime import UTC, datetime, tzinfo
 from typing import Any
@@ -188,7 +189,10 @@ class LocalizedTemplates(Jinja2Templates):
         )
 
 
+@functools.cache
 def _defaults() -> dict[str, str]:
+    """Each refusal code's own sentence, read at first use: by then every module defining a
+    refusal (core/errors.py, core/device_codes.py...) has been imported."""
     found: dict[str, str] = {}
     pending: list[type[SigninError]] = [SigninError]
     while pending:
@@ -196,9 +200,6 @@ def _defaults() -> dict[str, str]:
         found.setdefault(kind.code, kind.description)
         pending.extend(kind.__subclasses__())
     return found
-
-
-_DEFAULT_DESCRIPTIONS = _defaults()
 
 
 def describe(text: str | None, code: str | None = None) -> str:
@@ -211,7 +212,7 @@ def describe(text: str | None, code: str | None = None) -> str:
     translated = i18n.gettext(text) if text else text
     if translated != text:
         return translated
-    general = _DEFAULT_DESCRIPTIONS.get(code or "", SigninError.description)
+    general = _defaults().get(code or "", SigninError.description)
     return i18n.gettext(general)
 
 

@@ -21,13 +21,8 @@ from leadexec_signin.core.actions.issue import IssueTx, widen_grant
 from leadexec_signin.core.apps import APPROVED, PENDING, Application
 from leadexec_signin.core.clock import Clock
 from leadexec_signin.core.device_codes import APPROVED as CODE_APPROVED
-from leadexec_signin.core.device_codes import DENIED, DeviceCode
-from leadexec_signin.core.errors import (
-    AccessDenied,
-    InvalidRequest,
-    InvalidUserCode,
-    UnauthorizedClient,
-)
+from leadexec_signin.core.device_codes import DENIED, DeviceCode, InvalidUserCode
+from leadexec_signin.core.errors import AccessDenied, InvalidRequest, UnauthorizedClient
 from leadexec_signin.core.factors import missing_second_factor
 from leadexec_signin.core.limits import count_or_refuse
 from leadexec_signin.core.oauth_authorize import split_scopes

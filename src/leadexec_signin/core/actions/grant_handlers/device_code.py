@@ -24,16 +24,14 @@ from leadexec_signin.core.actions.token_step import (
     Step,
     TokenRequest,
 )
-from leadexec_signin.core.device_codes import DeviceCode
-from leadexec_signin.core.errors import (
+from leadexec_signin.core.device_codes import (
     AuthorizationPending,
     DeviceAccessDenied,
+    DeviceCode,
     ExpiredToken,
-    InvalidGrant,
-    InvalidRequest,
     SlowDown,
-    UnauthorizedClient,
 )
+from leadexec_signin.core.errors import InvalidGrant, InvalidRequest, UnauthorizedClient
 from leadexec_signin.core.grants import Grant
 from leadexec_signin.core.scopes import OFFLINE_ACCESS
 from leadexec_signin.core.tokens import RefreshGrant
