@@ -22,7 +22,7 @@ from browser.conftest import browser, context, page, playwright, site  # noqa: F
 from leadexec_signin.compose import Services, build
 from leadexec_signin.core.clock import FrozenClock
 from leadexec_signin.settings import Settings
-from leadexec_signin.storage import ratelimit
+from leadexec_signin.storage import memory_windows, ratelimit
 from leadexec_signin.storage.sql.migrate import upgrade
 from leadexec_signin.web.app import create_app
 from support.live_idp import LiveIdp, free_port, tokens_over_http, wait_until_serving
@@ -49,7 +49,7 @@ def limiter_clock(monkeypatch: pytest.MonkeyPatch, clock: FrozenClock) -> Frozen
         return clock.now().timestamp()
 
     fake_time = SimpleNamespace(time=now, monotonic=now, sleep=lambda _s: None)
-    for module in (limits.storage.memory, limits.strategies, ratelimit):
+    for module in (limits.storage.memory, limits.strategies, ratelimit, memory_windows):
         monkeypatch.setattr(module, "time", fake_time)
     return clock
 
