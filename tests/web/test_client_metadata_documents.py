@@ -489,3 +489,36 @@ def test_the_consent_names_where_the_answer_goes_when_not_the_documents_host(
     here = client.get("/oauth2/authorize", params=auth_params(c, Pkce()), follow_redirects=False)
     assert here.status_code == 200 and 'value="allow"' in here.text
     assert "redirect-host" not in here.text
+
+
+def test_refetching_a_known_clients_document_does_not_spend_the_callers_limit(
+    settings: Settings, world, documents: DocumentServer, clock
+) -> None:  # type: ignore[no-untyped-def]
+    """Hosted agents share an address: a known client's document fetched again at the token
+    endpoint counts against its URL, not against the caller's registrations."""
+    limited = build(settings.with_changes(registration_limit_per_ip="2/hour"), clock)
+    try:
+        with TestClient(create_app(limited), base_url=ISSUER) as client:
+            c = publish(documents, "/refetch/agent.json")
+            sign_in(client)
+            pkce = Pkce()
+            got = authorize(client, auth_params(c, pkce, "profile offline_access"))
+            first = exchange(client, c, got["code"], pkce)
+            token = first.json()["refresh_token"]  # type: ignore[attr-defined]
+            for _ in range(4):
+                clock.advance(minutes=11)  # the document's 10 minutes are up: fetched again
+                r = client.post(
+                    "/oauth2/token",
+                    data={"grant_type": "refresh_token", "refresh_token": token,
+                          "client_id": c.id},
+                )  # fmt: skip
+                assert r.status_code == 200, r.text
+                token = r.json()["refresh_token"]
+            assert documents.requests.count("/refetch/agent.json") == 5
+            # A URL no client has is still counted against the caller.
+            for n in range(2):
+                pushed = client.post("/oauth2/par", data=auth_params(
+                    publish(documents, f"/refetch/new{n}.json"), Pkce()))  # fmt: skip
+                assert pushed.status_code == (201 if n == 0 else 429), pushed.text
+    finally:
+        limited.close()

@@ -38,6 +38,7 @@ from leadexec_signin.core.client_documents import (
     cache_seconds,
     check_client_id_url,
     looks_like_url,
+    lookup_client,
     on_loopback,
     read_document,
 )
@@ -54,6 +55,10 @@ MAX_KEPT = 2000
 FETCH_SLOTS = 4
 # How long a URL that failed, or a host that did not answer, is refused without a new try.
 FAILED_SECONDS = 60
+# A known client's document fetched again at the token endpoint, per URL: it is kept at least
+# 5 minutes per process (a failure 1 minute), so this is only reached with many processes or
+# a document that keeps failing.
+REFETCH_LIMIT = "120/hour"
 
 
 @dataclass(frozen=True)
@@ -89,7 +94,9 @@ class ClientDocuments:
         """Whether ``client_id`` is a document's URL this server will read."""
         return self.settings.metadata_documents and looks_like_url(client_id)
 
-    def metadata(self, url: str, ip: str) -> tuple[ClientMetadata, bool]:
+    def metadata(
+        self, url: str, ip: str, *, counted: tuple[str, str, str] | None = None
+    ) -> tuple[ClientMetadata, bool]:
         """The document's checked metadata, and whether it was fetched just now. Raises
         :class:`DocumentRefused` with the reason. Each fetch (not a document kept, nor a
         failure remembered) counts against the caller's address, an IPv6 one by its /64, like
@@ -104,12 +111,12 @@ class ClientDocuments:
         host = (urlsplit(url).hostname or "").lower()
         self._refuse_failed(url, host, now)
         with self._fetch_slot(host):
-            count_or_refuse(
-                self.limiter,
+            limit, *key = counted or (
                 self.settings.registration_limit_per_ip,
                 "document-ip",
                 address_block(ip),
             )
+            count_or_refuse(self.limiter, limit, *key)
             try:
                 fetched = self.fetcher.fetch(url)
                 raw = read_document(url, fetched)
@@ -186,8 +193,22 @@ class ClientDocuments:
         """At the token endpoint: the document is still usable (kept, or fetched again once
         its time is up). Nothing is written: what the row says matters at the authorization
         endpoint (name, redirect URIs), where the next sign-in refreshes it, and a client
-        that never came through there has no row to find."""
-        self.metadata(url, ip)
+        that never came through there has no row to find.
+
+        A known client's document fetched again here counts against its URL
+        (:data:`REFETCH_LIMIT`), not against the caller: hosted agents share addresses, and
+        each of their refreshes would otherwise spend the address's registrations. A URL
+        no client has is counted against the caller, as at the authorization endpoint."""
+        with self._lock:
+            kept = self._kept.get(url)
+        if kept is not None and self.clock.now() < kept.until:
+            return
+        counted = (REFETCH_LIMIT, "document-url", url) if self._known(url) else None
+        self.metadata(url, ip, counted=counted)
+
+    def _known(self, url: str) -> bool:
+        with self.registration.store.transaction() as tx:
+            return lookup_client(tx, url, documents=True) is not None
 
     def forget(self, url: str) -> None:
         with self._lock:
