@@ -334,17 +334,18 @@ def test_a_document_that_failed_is_not_fetched_again_for_a_minute(
 ) -> None:  # type: ignore[no-untyped-def]
     documents.answers["/failed/agent.json"] = Answer(404, {}, b"gone")
     c = Client(documents.url("/failed/agent.json"), None, CALLBACK)
+    before = documents.requests.count("/failed/agent.json")  # the server serves every backend
     for _ in range(3):
         r = client.get("/oauth2/authorize", params=auth_params(c, Pkce()), follow_redirects=False)
         shown_not_redirected(r, "answered HTTP 404")
     pushed = client.post("/oauth2/par", data=auth_params(c, Pkce()))
     assert pushed.status_code == 401 and "HTTP 404" in pushed.json()["error_description"]
-    assert documents.requests.count("/failed/agent.json") == 1
+    assert documents.requests.count("/failed/agent.json") == before + 1
     publish(documents, "/failed/agent.json")
     clock.advance(seconds=61)
     pushed = client.post("/oauth2/par", data=auth_params(c, Pkce()))
     assert pushed.status_code == 201, pushed.text
-    assert documents.requests.count("/failed/agent.json") == 2
+    assert documents.requests.count("/failed/agent.json") == before + 2
 
 
 @pytest.mark.slow  # a fetch waits its whole 2.5 s
@@ -500,6 +501,7 @@ def test_refetching_a_known_clients_document_does_not_spend_the_callers_limit(
     try:
         with TestClient(create_app(limited), base_url=ISSUER) as client:
             c = publish(documents, "/refetch/agent.json")
+            before = documents.requests.count("/refetch/agent.json")  # every backend's
             sign_in(client)
             pkce = Pkce()
             got = authorize(client, auth_params(c, pkce, "profile offline_access"))
@@ -514,7 +516,7 @@ def test_refetching_a_known_clients_document_does_not_spend_the_callers_limit(
                 )  # fmt: skip
                 assert r.status_code == 200, r.text
                 token = r.json()["refresh_token"]
-            assert documents.requests.count("/refetch/agent.json") == 5
+            assert documents.requests.count("/refetch/agent.json") == before + 5
             # A URL no client has is still counted against the caller.
             for n in range(2):
                 pushed = client.post("/oauth2/par", data=auth_params(
