@@ -14,8 +14,6 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
 log = logging.getLogger("leadexec_signin.storage")
 
 CACHE_SECONDS = 300.0
@@ -43,6 +41,10 @@ class HttpClientKeys:
         return found
 
     def _fetch(self, uri: str) -> Mapping[str, Any] | None:
+        # Imported at the first fetch: httpx is a third of the command line's start-up, and
+        # the command line never fetches a client's keys.
+        import httpx
+
         try:
             with httpx.Client(timeout=self.timeout, follow_redirects=False) as client:
                 with client.stream("GET", uri, headers={"Accept": "application/json"}) as r:
