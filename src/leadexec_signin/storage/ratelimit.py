@@ -17,7 +17,6 @@ import logging
 import math
 import time
 from functools import lru_cache
-from typing import Any
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import RedisStorage as AsyncRedisStorage
@@ -26,11 +25,11 @@ from limits.aio.storage.redis.redispy import RedispyBridge
 from limits.aio.strategies import SlidingWindowCounterRateLimiter as AsyncSlidingWindow
 from limits.storage import storage_from_string
 from limits.strategies import SlidingWindowCounterRateLimiter
-from redis.asyncio.connection import Connection as AsyncConnection
 from redis.asyncio.connection import parse_url
 from redis.exceptions import NoScriptError
 
 from leadexec_signin.metrics import count_rate_limited
+from leadexec_signin.storage.loop_redis import LoopConnections
 from leadexec_signin.storage.memory_windows import MemoryWindows
 
 log = logging.getLogger("leadexec_signin.ratelimit")
@@ -149,7 +148,6 @@ class AsyncLimits:
     busy key is leased (:meth:`_lease`): the script takes several hits at once, all or
     none, and the next requests spend them here (:meth:`spend`) without a round trip."""
 
-    MAX_IDLE = 16  # connections kept between requests
     LEASE_S = 1.0  # how long a lease's hits may be spent
     MAX_LEASE = 64  # hits taken in one round trip, at most
     MAX_KEYS = 10_000  # leases kept before the spent ones are swept
@@ -160,19 +158,16 @@ class AsyncLimits:
         self._strategy: AsyncSlidingWindow | None = None
         self._storage: AsyncRedisStorage | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._idle: list[AsyncConnection] = []
-        self._kwargs: dict[str, Any] = {}
+        self._conns = LoopConnections({})
         self._sha = hashlib.sha1(ACQUIRE_SCRIPT).hexdigest()  # noqa: S324 (Redis's name)
         self._leases: dict[tuple[str, tuple[str, ...]], _Lease] = {}
         self._swept_at = 0.0
 
     async def open(self) -> None:
         try:
-            self._kwargs = {
-                **parse_url(self.uri),
-                "socket_timeout": 0.3,
-                "socket_connect_timeout": 0.3,
-            }
+            self._conns = LoopConnections(
+                {**parse_url(self.uri), "socket_timeout": 0.3, "socket_connect_timeout": 0.3}
+            )
             self._storage = AsyncRedisStorage(
                 "async+" + self.uri,
                 implementation="redispy",
@@ -283,34 +278,20 @@ class AsyncLimits:
         name = item.key_for(*key)
         keys = (f"{PREFIX}:{{{name}}}/-1", f"{PREFIX}:{{{name}}}")
         args = (item.amount, item.get_expiry(), amount)
-        conn = self._idle.pop() if self._idle else AsyncConnection(**self._kwargs)
         try:
-            try:
-                await conn.send_command("EVALSHA", self._sha, 2, *keys, *args)
-                acquired = await conn.read_response()
-            except NoScriptError:  # a Redis that never saw the script (or was flushed)
-                await conn.send_command("EVAL", ACQUIRE_SCRIPT, 2, *keys, *args)
-                acquired = await conn.read_response()
-        except BaseException:
-            with contextlib.suppress(Exception):
-                await conn.disconnect()
-            raise
-        if len(self._idle) < self.MAX_IDLE:
-            self._idle.append(conn)
-        else:
-            await conn.disconnect()
+            acquired = await self._conns.command("EVALSHA", self._sha, 2, *keys, *args)
+        except NoScriptError:  # a Redis that never saw the script (or was flushed)
+            acquired = await self._conns.command("EVAL", ACQUIRE_SCRIPT, 2, *keys, *args)
         return bool(acquired)
 
     async def close(self) -> None:
-        storage, loop, idle = self._storage, self._loop, self._idle
+        storage, loop = self._storage, self._loop
         self._strategy = self._storage = self._loop = None
-        self._idle = []
         self._leases = {}
+        await self._conns.close(loop)
         if loop is asyncio.get_running_loop():
             # Opened with implementation="redispy": the bridge holds a redis-py client.
             bridge = storage.bridge if storage is not None else None
-            with contextlib.suppress(Exception):  # the connections go with the process anyway
-                for conn in idle:
-                    await conn.disconnect()
+            with contextlib.suppress(Exception):  # it goes with the process anyway
                 if isinstance(bridge, RedispyBridge):
                     await bridge.storage.aclose()

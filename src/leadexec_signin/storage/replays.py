@@ -15,17 +15,15 @@ away would be worse than a write to the database.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from typing import Any
 
 import redis
-from redis.asyncio.connection import Connection as AsyncConnection
 from redis.asyncio.connection import parse_url
 from redis.exceptions import RedisError
 
 from leadexec_signin.core.actions.dpop import ProofReplays
+from leadexec_signin.storage.loop_redis import LoopConnections
 
 log = logging.getLogger("leadexec_signin.replays")
 
@@ -78,22 +76,21 @@ class AsyncRedisReplays:
     Redis failed, and the caller then asks :class:`RedisReplays` (its database fallback) from
     a thread."""
 
-    MAX_IDLE = 16  # connections kept between requests
-
     def __init__(self, url: str, pause: _Pause) -> None:
         self.url = url
         self.pause = pause  # shared with the synchronous client: one view of Redis's health
-        self._kwargs: dict[str, Any] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._idle: list[AsyncConnection] = []
+        self._conns = LoopConnections({})
 
     async def open(self) -> None:
         try:
-            self._kwargs = {
-                **parse_url(self.url),
-                "socket_timeout": _SOCKET_TIMEOUT,
-                "socket_connect_timeout": _SOCKET_TIMEOUT,
-            }
+            self._conns = LoopConnections(
+                {
+                    **parse_url(self.url),
+                    "socket_timeout": _SOCKET_TIMEOUT,
+                    "socket_connect_timeout": _SOCKET_TIMEOUT,
+                }
+            )
         except Exception as exc:  # an address this client cannot use: the thread's instead
             log.warning("DPoP proofs not written asynchronously: %s", type(exc).__name__)
             return
@@ -108,29 +105,15 @@ class AsyncRedisReplays:
         return self._loop is running and self.pause.open()
 
     async def first_use(self, key: str, expires_at: int) -> bool | None:
-        conn = self._idle.pop() if self._idle else AsyncConnection(**self._kwargs)
         try:
-            await conn.send_command("SET", PREFIX + key, b"1", "NX", "EXAT", expires_at + 1)
-            done = await conn.read_response()
+            done = await self._conns.command(
+                "SET", PREFIX + key, b"1", "NX", "EXAT", expires_at + 1
+            )
         except (RedisError, OSError) as exc:
-            with contextlib.suppress(Exception):
-                await conn.disconnect()
             self.pause.failed(exc)
             return None
-        except BaseException:
-            with contextlib.suppress(Exception):
-                await conn.disconnect()
-            raise
-        if len(self._idle) < self.MAX_IDLE:
-            self._idle.append(conn)
-        else:
-            await conn.disconnect()
         return done is not None
 
     async def close(self) -> None:
-        idle, loop = self._idle, self._loop
-        self._idle, self._loop = [], None
-        if loop is asyncio.get_running_loop():
-            with contextlib.suppress(Exception):  # the connections go with the process anyway
-                for conn in idle:
-                    await conn.disconnect()
+        loop, self._loop = self._loop, None
+        await self._conns.close(loop)
