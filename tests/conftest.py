@@ -12,7 +12,7 @@ import os
 import secrets
 import shutil
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -148,6 +148,27 @@ def client(settings: Settings, services: Services) -> Iterator[TestClient]:
     app = create_app(services)
     with TestClient(app, base_url=ISSUER, raise_server_exceptions=True) as c:
         yield c
+
+
+@pytest.fixture
+def make_client(
+    settings: Settings, clock: FrozenClock
+) -> Iterator[Callable[..., tuple[TestClient, Services]]]:
+    """A client over its own provider built from changed settings (lowered limits, https)."""
+    opened: list[tuple[TestClient, Services]] = []
+
+    def make(*, base_url: str = ISSUER, **changes: object) -> tuple[TestClient, Services]:
+        changed = settings.with_changes(**changes)
+        services = build(changed, clock)
+        client = TestClient(create_app(services), base_url=base_url)
+        client.__enter__()
+        opened.append((client, services))
+        return client, services
+
+    yield make
+    for client, services in opened:
+        client.__exit__(None, None, None)
+        services.close()
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -19,14 +19,13 @@ from starlette.testclient import TestClient
 
 # The real-browser fixtures of the browser suite (live servers, one Chromium), reused as is.
 from browser.conftest import browser, context, page, playwright, site  # noqa: F401
-from leadexec_signin.compose import Services, build
+from leadexec_signin.compose import build
 from leadexec_signin.core.clock import FrozenClock
 from leadexec_signin.settings import Settings
 from leadexec_signin.storage import memory_windows, ratelimit
 from leadexec_signin.storage.sql.migrate import upgrade
-from leadexec_signin.web.app import create_app
 from support.live_idp import LiveIdp, free_port, tokens_over_http, wait_until_serving
-from support.signin import ISSUER, PARTNER, PASSWORD, authorize, sign_in
+from support.signin import PARTNER, PASSWORD, authorize, sign_in
 
 
 @pytest.fixture
@@ -52,27 +51,6 @@ def limiter_clock(monkeypatch: pytest.MonkeyPatch, clock: FrozenClock) -> Frozen
     for module in (limits.storage.memory, limits.strategies, ratelimit, memory_windows):
         monkeypatch.setattr(module, "time", fake_time)
     return clock
-
-
-@pytest.fixture
-def make_client(
-    settings: Settings, clock: FrozenClock
-) -> Iterator[Callable[..., tuple[TestClient, Services]]]:
-    """A client over its own provider built from changed settings (lowered limits, https)."""
-    opened: list[tuple[TestClient, Services]] = []
-
-    def make(*, base_url: str = ISSUER, **changes: object) -> tuple[TestClient, Services]:
-        changed = settings.with_changes(**changes)
-        services = build(changed, clock)
-        client = TestClient(create_app(services), base_url=base_url)
-        client.__enter__()
-        opened.append((client, services))
-        return client, services
-
-    yield make
-    for client, services in opened:
-        client.__exit__(None, None, None)
-        services.close()
 
 
 @pytest.fixture

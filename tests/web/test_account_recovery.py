@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
@@ -29,26 +29,6 @@ NEW_PASSWORD = "a brand new passphrase"
 @pytest.fixture
 def settings(settings: Settings, smtp_server: SmtpServer) -> Settings:
     return settings.with_changes(smtp_url=smtp_server.url, mail_from="LeadExec <id@example.com>")
-
-
-@pytest.fixture
-def make_client(
-    settings: Settings, clock: FrozenClock
-) -> Iterator[Callable[..., tuple[TestClient, Services]]]:
-    """A client over its own provider built from changed settings (lowered limits)."""
-    opened: list[tuple[TestClient, Services]] = []
-
-    def make(**changes: object) -> tuple[TestClient, Services]:
-        services = build(settings.with_changes(**changes), clock)
-        client = TestClient(create_app(services), base_url=ISSUER)
-        client.__enter__()
-        opened.append((client, services))
-        return client, services
-
-    yield make
-    for client, services in opened:
-        client.__exit__(None, None, None)
-        services.close()
 
 
 def post_form(client: TestClient, path: str, data: dict[str, str], **kwargs: object):

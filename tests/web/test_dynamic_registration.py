@@ -4,16 +4,11 @@ every hostile registration gets its RFC 7591 refusal; off, the endpoint is not t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-
 import pytest
 from sqlalchemy import text
 from starlette.testclient import TestClient
 
-from leadexec_signin.compose import Services, build
-from leadexec_signin.core.clock import FrozenClock
 from leadexec_signin.settings import Settings
-from leadexec_signin.web.app import create_app
 from support.signin import ISSUER, sign_in
 from web.oauth_flow import Client, Pkce, auth_params, authorize, exchange, query_of, refresh
 
@@ -30,25 +25,6 @@ AGENT = {
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     return settings.with_changes(client_registration="open", registration_limit_per_ip="8/minute")
-
-
-@pytest.fixture
-def make_client(
-    settings: Settings, clock: FrozenClock
-) -> Iterator[Callable[..., tuple[TestClient, Services]]]:
-    opened: list[tuple[TestClient, Services]] = []
-
-    def make(**changes: object) -> tuple[TestClient, Services]:
-        services = build(settings.with_changes(**changes), clock)
-        client = TestClient(create_app(services), base_url=ISSUER)
-        client.__enter__()
-        opened.append((client, services))
-        return client, services
-
-    yield make
-    for client, services in opened:
-        client.__exit__(None, None, None)
-        services.close()
 
 
 def register(client: TestClient, body: object = None, **headers: str):
