@@ -1,0 +1,113 @@
+"""PostgreSQL's hot reads on the event loop (``storage/sql/hot_async.py``): the token check's
+grant, built straight from asyncpg's record, is the very object the synchronous read builds,
+and a read that waits for a connection past the pool's timeout is a 503."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import update
+
+from leadexec_signin.compose import Services
+from leadexec_signin.core.errors import TemporarilyUnavailable
+from leadexec_signin.core.tokens import GrantContext
+from leadexec_signin.storage.sql import tables
+from leadexec_signin.storage.sql.hot_async import AsyncHotReads
+from storage.test_sql_storage import signed_in_grant
+from support.world import World
+
+AT = datetime(2026, 12, 6, 9, 30, 15, 123456, tzinfo=UTC)
+
+
+def async_reads(services: Services) -> AsyncHotReads:
+    if services.async_reads is None:
+        pytest.skip("asyncpg reads PostgreSQL only")
+    return services.async_reads
+
+
+def read_on_loop(reads: AsyncHotReads, grant_id: str) -> GrantContext | None:
+    async def read() -> GrantContext | None:
+        await reads.open()
+        try:
+            return await reads.grant_context(grant_id)
+        finally:
+            await reads.close()
+
+    return asyncio.run(read())
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {
+            "users": {
+                "preferences": {"theme": "dark", "n": [1, 2]},
+                "scim_attributes": {"title": "Broker"},
+                "scim_user_name": "ann",
+                "disabled_at": AT,
+                "email_verified_at": AT,
+                "is_operator": True,
+            },
+            "grants": {"revoked_at": AT},
+            "applications": {"previous_secret_hash": "x" * 64, "previous_secret_expires_at": AT},
+        },
+    ],
+    ids=["a fresh sign-in", "every nullable column set and JSON in both JSON columns"],
+)
+def test_the_grant_read_on_the_loop_equals_the_threads_read(
+    services: Services, world: World, changes: dict[str, dict[str, object]]
+) -> None:
+    reads = async_reads(services)
+    app_id, _, auth = signed_in_grant(services, world)
+    assert auth.tokens is not None
+    grant_id = services.access_tokens.grant_of(auth.tokens.access_token)
+    assert grant_id is not None
+    keys = {"users": world.user_id, "grants": grant_id, "applications": app_id}
+    with services.storage.engine.begin() as c:
+        for name, values in changes.items():
+            table = tables.metadata.tables[name]
+            c.execute(update(table).where(table.c.id == keys[name]).values(**values))
+    expected = services.storage.hot.grant_context(grant_id)
+    assert expected is not None
+    found = read_on_loop(reads, grant_id)
+    assert found == expected
+    if changes:  # the values themselves, not only agreement
+        assert found is not None
+        assert found.user.preferences == {"theme": "dark", "n": [1, 2]}
+        assert found.grant.revoked_at == AT
+        assert found.app.previous_secret_expires_at == AT
+
+
+def test_an_unknown_grant_reads_none(services: Services) -> None:
+    assert read_on_loop(async_reads(services), "grt_" + "N" * 22) is None
+
+
+def test_a_read_that_waits_past_the_pool_timeout_is_unavailable(
+    services: Services, world: World
+) -> None:
+    reads = async_reads(services)
+    _app_id, _, auth = signed_in_grant(services, world)
+    assert auth.tokens is not None
+    grant_id = services.access_tokens.grant_of(auth.tokens.access_token)
+    assert grant_id is not None
+
+    async def run() -> tuple[object, object, int]:
+        await reads.open()
+        reads._size, reads._timeout = 1, 0.05
+        try:
+            held = await reads._take()  # the only connection, busy
+            with pytest.raises(TemporarilyUnavailable):
+                await reads.grant_context(grant_id)
+            waiting = asyncio.ensure_future(reads.grant_context(grant_id))
+            await asyncio.sleep(0)
+            reads._give_back(held)  # handed to the read waiting for it
+            return await waiting, held, len(reads._waiters)
+        finally:
+            await reads.close()
+
+    found, _held, waiters = asyncio.run(run())
+    assert isinstance(found, GrantContext) and found.grant.id == grant_id
+    assert waiters == 0
