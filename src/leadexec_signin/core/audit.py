@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -152,11 +152,20 @@ _request: ContextVar[Bound | None] = ContextVar("leadexec_audit_request", defaul
 def bind_request(ctx: Bound) -> Iterator[None]:
     """For one request: every event recorded meanwhile carries its IP, user agent and id.
     Threads started by ``run_in_threadpool`` copy the context, so use cases see it."""
-    token = _request.set(ctx)
+    token = bind(ctx)
     try:
         yield
     finally:
-        _request.reset(token)
+        unbind(token)
+
+
+def bind(ctx: Bound) -> Token[Bound | None]:
+    """:func:`bind_request` without the context manager (a middleware's every request)."""
+    return _request.set(ctx)
+
+
+def unbind(token: Token[Bound | None]) -> None:
+    _request.reset(token)
 
 
 def current_request() -> RequestContext | None:

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from leadexec_signin.core import resources
 from leadexec_signin.core.actions.client_documents import FETCH_SLOTS
@@ -248,12 +249,11 @@ def create_app(services_: Services) -> Starlette:
         process_exited()
 
     app = Starlette(routes=[surfaces()], lifespan=lifespan)
-    # The partner backends' hourly refresh and their API calls, innermost: the plain calls
-    # skip the router.
-    app.add_middleware(seed_token.HotTokenPath)
-    app.add_middleware(api_v1.HotMePath)
     # The page's language, innermost: every route and renderer below speaks it.
     app.add_middleware(LanguageMiddleware, settings=settings)
+    # The partner backends' hourly refresh and their API calls: the plain calls skip the
+    # router, and the language too (machine answers, which it lets through untouched).
+    app.add_middleware(HotPaths)
     # Inside the security middleware, which makes the request id the audit trail records.
     app.add_middleware(RequestContextMiddleware, settings=settings)
     app.add_middleware(
@@ -263,6 +263,22 @@ def create_app(services_: Services) -> Starlette:
     app.state.templates = LocalizedTemplates(directory=PACKAGE / "templates")
     app.state.openapi = _openapi_bytes()
     return app
+
+
+class HotPaths:
+    """Each hot path's own pure-ASGI handler by exact path, one dictionary look-up a request;
+    every other request goes on untouched. Each handler answers only the plain form of its
+    call and hands anything else to the routes, which answer every case."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.hot: dict[str, ASGIApp] = {
+            seed_token.HotTokenPath.PATH: seed_token.HotTokenPath(app),
+            api_v1.HotMePath.PATH: api_v1.HotMePath(app),
+        }
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.hot.get(scope.get("path", ""), self.app)(scope, receive, send)
 
 
 @functools.cache

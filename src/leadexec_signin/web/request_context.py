@@ -9,7 +9,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from leadexec_signin.core.audit import RequestContext, bind_request
+from leadexec_signin.core.audit import RequestContext, bind, unbind
 from leadexec_signin.settings import Settings
 from leadexec_signin.web.security.access_log import loggable
 from leadexec_signin.web.security.client_ip import client_ip
@@ -42,5 +42,8 @@ class RequestContextMiddleware:
                 )
             return made[0]
 
-        with bind_request(context):
+        bound = bind(context)  # ``bind_request`` without a generator's cost per request
+        try:
             await self.app(scope, receive, send)
+        finally:
+            unbind(bound)
