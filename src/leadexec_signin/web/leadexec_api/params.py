@@ -17,6 +17,15 @@ MAX_VALUE = 512
 MAX_FIELDS = 32
 
 
+def form_pairs(text: str, max_fields: int | None = None) -> list[tuple[str, str]]:
+    """``parse_qsl(text, keep_blank_values=True, max_num_fields=max_fields)``: the same pairs
+    and the same ValueError. A text with nothing escaped (the usual call: ids and tokens are
+    URL-safe) is split without unquoting each part, a third of the cost."""
+    if "%" in text or "+" in text or (max_fields is not None and text.count("&") >= max_fields):
+        return parse_qsl(text, keep_blank_values=True, max_num_fields=max_fields)
+    return [(name, value) for name, _, value in (f.partition("=") for f in text.split("&") if f)]
+
+
 def put_param(found: dict[str, str], name: str, value: object, wanted: frozenset[str]) -> None:
     if name not in wanted:
         return
@@ -51,7 +60,7 @@ async def read_params(request: Request, wanted: frozenset[str]) -> dict[str, str
         # common case of every partner backend, and the general parser costs ~5x more.
         try:
             text = (await request.body()).decode("utf-8")
-            pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FIELDS)
+            pairs = form_pairs(text, MAX_FIELDS)
         except (UnicodeDecodeError, ValueError):
             raise InvalidRequest("The form body could not be parsed.") from None
         for name, value in pairs:

@@ -5,8 +5,6 @@ The answer always has the documented shape (docs/api.md) and is never cached.
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -19,7 +17,13 @@ from leadexec_signin.core.clock import iso_z
 from leadexec_signin.core.errors import InvalidRequest
 from leadexec_signin.core.scopes import ordered
 from leadexec_signin.web.context import services
-from leadexec_signin.web.leadexec_api.params import MAX_FIELDS, put_param, read_params, required
+from leadexec_signin.web.leadexec_api.params import (
+    MAX_FIELDS,
+    form_pairs,
+    put_param,
+    read_params,
+    required,
+)
 from leadexec_signin.web.metrics import Exchanges
 from leadexec_signin.web.renderers import SUPPLIED_REFRESH_TOKEN, seed_renderer
 from leadexec_signin.web.security.client_ip import client_ip
@@ -134,7 +138,7 @@ class HotTokenPath:
         query: bytes = scope.get("query_string", b"")
         if len(query) > MAX_QUERY_BYTES:
             return None
-        return _checked(parse_qsl(query.decode("latin-1"), keep_blank_values=True))
+        return _checked(form_pairs(query.decode("latin-1")))
 
     async def _posted(
         self, scope: Scope, receive: Receive
@@ -161,7 +165,7 @@ class HotTokenPath:
             return None, replay
         try:
             text = b"".join(m.get("body", b"") for m in messages).decode("utf-8")
-            pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FIELDS)
+            pairs = form_pairs(text, MAX_FIELDS)
         except (UnicodeDecodeError, ValueError):
             return None, replay
         return _checked(pairs), replay
