@@ -25,7 +25,7 @@ from production.nodes import PARTNER, NodeFactory, node_env, seed
 from seed_token import exchange_refresh_token
 from support.signin import result_of
 
-# The command line as a real process (~1 s of CPU each): out of the fast tier.
+# A server and commands as real processes: out of the fast tier.
 pytestmark = pytest.mark.slow
 
 PASSWORD = "b" * 16
@@ -151,13 +151,13 @@ def test_an_online_backup_under_load_restores_every_acknowledged_grant(
         time.sleep(0.05)  # waiting for load to build up, not for a result
     began = time.monotonic()
     copy = tmp_path / "copy.sqlite3"
-    done = run(live, "backup", str(copy), "--json")
+    done = run(live, "backup", str(copy), "--json", process=True)  # beside the server's
     ended = time.monotonic()
     assert done.returncode == 0, done.stderr
     report = ok_json(done.stdout)
     time.sleep(0.5)  # more writes after the copy, which it must not need
     # While the server runs, the live database cannot be replaced.
-    refused(run(live, "restore", str(copy)), "conflict", "open in a running process")
+    refused(run(live, "restore", str(copy), process=True), "conflict", "open in a running process")
     journal.stop.set()
     for t in threads:
         t.join(30)

@@ -1,4 +1,5 @@
-"""The ``leadexec-signin`` command line, run as a real process."""
+"""The ``leadexec-signin`` command line: its answers from ``main()`` in this process
+(``support.command_line``), its entry point, exit statuses and server in a real process."""
 
 from __future__ import annotations
 
@@ -17,18 +18,24 @@ from leadexec_signin.cli import parser
 from leadexec_signin.compose import build
 from leadexec_signin.settings import Settings
 from leadexec_signin.web.app import create_app
+from support.command_line import run_in_process
 
-# The command line as a real process (~1 s of CPU each): out of the fast tier.
+# Some commands as a real process (~1 s of CPU each): out of the fast tier.
 pytestmark = pytest.mark.slow
 
 
-def run(data_dir: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+def run(
+    data_dir: Path, *args: str, stdin: str = "", process: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """The command in this process, or with ``process`` as ``python -m leadexec_signin.cli``."""
     env = {
         **os.environ,
         "LEADEXEC_DATA_DIR": str(data_dir),
         "LEADEXEC_LOG_LEVEL": "WARNING",
     }
     env.pop("LEADEXEC_DATABASE_URL", None)
+    if not process:
+        return run_in_process(args, env, stdin)
     return subprocess.run(
         [sys.executable, "-m", "leadexec_signin.cli", *args],
         input=stdin,
@@ -40,14 +47,16 @@ def run(data_dir: Path, *args: str, stdin: str = "") -> subprocess.CompletedProc
     )
 
 
-def ok(data_dir: Path, *args: str, stdin: str = "") -> dict[str, object] | list[object]:
-    done = run(data_dir, *args, "--json", stdin=stdin)
+def ok(
+    data_dir: Path, *args: str, stdin: str = "", process: bool = False
+) -> dict[str, object] | list[object]:
+    done = run(data_dir, *args, "--json", stdin=stdin, process=process)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)  # type: ignore[no-any-return]
 
 
 def test_default_database_is_an_sqlite_file_created_on_first_use(tmp_path: Path) -> None:
-    assert ok(tmp_path, "migrate") == {"migrated": True}
+    assert ok(tmp_path, "migrate", process=True) == {"migrated": True}
     assert (tmp_path / "leadexec-signin.sqlite3").exists()
 
 
@@ -76,11 +85,12 @@ def test_app_lifecycle(tmp_path: Path) -> None:
 
 
 def test_user_password_comes_from_stdin(tmp_path: Path) -> None:
+    # A real process: the password on its standard input, its exit status.
     user = ok(tmp_path, "users", "create", "--email", "X@Example.com", "--name", "X",
-              stdin="a good password\n")  # fmt: skip
+              stdin="a good password\n", process=True)  # fmt: skip
     assert user["email"] == "x@example.com"  # type: ignore[index]
     dup = run(tmp_path, "users", "create", "--email", "x@example.com", "--name", "X", "--json",
-              stdin="a good password\n")  # fmt: skip
+              stdin="a good password\n", process=True)  # fmt: skip
     assert dup.returncode == 2 and json.loads(dup.stdout)["error"] == "conflict"
 
 

@@ -1,5 +1,6 @@
-"""The operators' commands as real processes: ``audit export``, ``keys list|rotate|retire``,
-their help, and their one-line refusals (exit status 2, never a traceback)."""
+"""The operators' commands: ``audit export``, ``keys list|rotate|retire``, their help, and
+their one-line refusals (exit status 2, never a traceback); run by ``main()`` in this process
+(``support.command_line``), and the refusals of an unreachable database by a real process."""
 
 from __future__ import annotations
 
@@ -22,16 +23,18 @@ from leadexec_signin.compose import Services, build
 from leadexec_signin.core.clock import FrozenClock
 from leadexec_signin.settings import Settings
 from leadexec_signin.web.app import create_app
+from support.command_line import run_in_process
 
-# The command line as a real process (~1 s of CPU each): out of the fast tier.
+# Some commands as a real process (~1 s of CPU each): out of the fast tier.
 pytestmark = pytest.mark.slow
 
 UNREACHABLE = "postgresql+psycopg://postgres@127.0.0.1:9/nothing"
 
 
 def run(
-    data_dir: Path, *args: str, stdin: str = "", **env: str
+    data_dir: Path, *args: str, stdin: str = "", process: bool = False, **env: str
 ) -> subprocess.CompletedProcess[str]:
+    """The command in this process, or with ``process`` as ``python -m leadexec_signin.cli``."""
     full = {
         **{k: v for k, v in os.environ.items() if not k.startswith("LEADEXEC_")},
         **{k: v for k, v in os.environ.items() if k.startswith("LEADEXEC_ARGON2")},
@@ -40,6 +43,8 @@ def run(
         "LEADEXEC_DB_CONNECT_TIMEOUT": "2",
         **env,
     }
+    if not process:
+        return run_in_process(args, full, stdin)
     return subprocess.run(
         [sys.executable, "-m", "leadexec_signin.cli", *args],
         input=stdin,
@@ -136,10 +141,12 @@ def test_every_operations_command_refuses_a_database_it_cannot_reach(tmp_path: P
     for args in (["audit", "export", "--since", "2026-01-01"], ["keys", "list"],
                  ["keys", "rotate"], ["keys", "retire", "key_x"]):  # fmt: skip
         refused(run(tmp_path, *args, **where), "temporarily_unavailable", "")
+    # A real process too: its exit status and standard error as a shell sees them.
+    refused(run(tmp_path, "keys", "list", process=True, **where), "temporarily_unavailable", "")
     refused(run(tmp_path, "backup", str(tmp_path / "b"), **where), "invalid_request", "pg_dump")
     refused(run(tmp_path, "restore", str(tmp_path / "b"), **where), "invalid_request", "pg_dump")
     # With --json, the refusal is JSON on standard output.
-    done = run(tmp_path, "keys", "list", "--json", **where)
+    done = run(tmp_path, "keys", "list", "--json", process=True, **where)
     assert done.returncode == 2 and json.loads(done.stdout)["error"] == "temporarily_unavailable"
     # The embedded database, looked for where there is none: said so, nothing made.
     refused(run(tmp_path / "empty", "keys", "list"), "not_found", "No database at")

@@ -1,16 +1,14 @@
-"""The whole seed flow over HTTP, seeded through the real command line (issue 2 acceptance)."""
+"""The whole seed flow over HTTP, seeded through the command line's ``main()``."""
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 
-import pytest
 from starlette.testclient import TestClient
 
 from leadexec_signin.settings import Settings
+from support.command_line import run_in_process
 from support.signin import (
     OTHER_PARTNER,
     PARTNER,
@@ -30,20 +28,12 @@ def cli(settings: Settings, *args: str, stdin: str = "") -> dict[str, object]:
         "LEADEXEC_DATA_DIR": str(settings.data_dir),
         "LEADEXEC_LOG_LEVEL": "WARNING",
     }
-    done = subprocess.run(
-        [sys.executable, "-m", "leadexec_signin.cli", *args, "--json"],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    # In this process (tests/cli/ runs the command line as a real process too).
+    done = run_in_process([*args, "--json"], env, stdin)
     assert done.returncode == 0, done.stderr + done.stdout
     return json.loads(done.stdout)  # type: ignore[no-any-return]
 
 
-@pytest.mark.slow  # the command line in subprocesses
 def test_full_flow_seeded_by_the_command_line(settings: Settings, client: TestClient) -> None:
     user = cli(
         settings,

@@ -93,7 +93,6 @@ def test_a_public_client_can_never_have_pkce_off(world) -> None:
         )  # fmt: skip
 
 
-@pytest.mark.slow  # the command line, in processes of its own
 def test_apps_create_and_client_take_pkce_optional(tmp_path: Path) -> None:
     created = ok(
         tmp_path, "apps", "create", "--name", "Certification RP", "--scopes", "profile,email",
