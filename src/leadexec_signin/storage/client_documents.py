@@ -172,8 +172,16 @@ class HttpClientDocuments:
         seconds: float = FETCH_SECONDS,
     ) -> None:
         self.development = development
-        self.ssl_context = ssl_context or ssl.create_default_context()
+        self._ssl_context = ssl_context
         self.seconds = seconds
+
+    @property
+    def ssl_context(self) -> ssl.SSLContext:
+        # Made at the first fetch: reading the system's certificates costs about 20 ms of CPU,
+        # which every provider built (each test builds one) paid, and most never fetch.
+        if self._ssl_context is None:
+            self._ssl_context = ssl.create_default_context()
+        return self._ssl_context
 
     def fetch(self, url: str) -> FetchedDocument:
         check_client_id_url(url, development=self.development)
