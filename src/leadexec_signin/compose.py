@@ -128,7 +128,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
     async_reads = (
         AsyncHotReads(
             engine,
-            size=4,
+            size=settings.db_async_pool,
             pool_timeout=settings.db_pool_timeout,
             connect_timeout=settings.db_connect_timeout,
             statement_timeout_ms=settings.db_statement_timeout_ms,

@@ -13,9 +13,9 @@ from leadexec_signin.compose import build
 from leadexec_signin.core import audit
 from leadexec_signin.core.audit import AuditFilter
 from leadexec_signin.core.errors import TemporarilyUnavailable
-from leadexec_signin.storage import placement as placement_module
 from leadexec_signin.web.app import create_app
 from seed_token import echoes_refresh_token
+from support.placement import record_threads
 from support.signin import ISSUER, authorize, sign_in
 
 SEED_KEYS = {"valid", "refreshToken", "authToken", "expireDate", "errorMessage", "error"}
@@ -171,15 +171,7 @@ def test_a_refusal_of_a_token_answered_from_memory_is_still_recorded(
 @pytest.fixture
 def threads(monkeypatch: pytest.MonkeyPatch) -> list[object]:
     """What the token endpoint handed to a thread, in order."""
-    handed: list[object] = []
-    real = placement_module.in_thread
-
-    async def counted(fn, *args):  # type: ignore[no-untyped-def]
-        handed.append(fn)
-        return await real(fn, *args)
-
-    monkeypatch.setattr(placement_module, "in_thread", counted)
-    return handed
+    return record_threads(monkeypatch)
 
 
 def test_a_refresh_exchange_waits_on_no_thread(client, world, threads) -> None:

@@ -15,8 +15,12 @@ audit row. On the event loop nothing may block, so:
   before any read, the application's before the answer;
 - a refusal's audit row: written at once on SQLite, else kept and written from a thread
   before the answer;
-- anything that writes (a code exchange, a rotation) goes to a thread, and so does an
-  exchange whose read is not in hand.
+- a refresh-token rotation on PostgreSQL: its reads are one statement and its write another,
+  both awaited through asyncpg, and the endpoint runs in between on a unit of work that
+  answers from the read and keeps the write (``handed.py``); a rotation the write finds
+  raced, a reuse, or anything unusual runs again in a thread, with its full handling;
+- anything else that writes (a code exchange) goes to a thread, and so does an exchange
+  whose read is not in hand.
 
 Nothing below the use cases knows which way was taken: there is no "cache-only" mode to
 fall out of, since the use case is handed what it would have read.
@@ -24,27 +28,35 @@ fall out of, since the use case is handed what it would have read.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from anyio import to_thread
 
 from leadexec_signin.core.actions.api import ApiAccess
 from leadexec_signin.core.actions.dpop import Dpop
 from leadexec_signin.core.actions.token_endpoint import Admitted, RefusalLog, TokenEndpoint
-from leadexec_signin.core.actions.token_step import Ahead, Issued, TokenRequest
+from leadexec_signin.core.actions.token_step import Ahead, Issued, TokenRequest, TokenTx
+from leadexec_signin.core.apps import Application
+from leadexec_signin.core.clients import CLIENT_SECRET_BASIC, CLIENT_SECRET_POST, NONE
 from leadexec_signin.core.dpop import DpopPresented, Proof
 from leadexec_signin.core.errors import RateLimited, SigninError, TemporarilyUnavailable
 from leadexec_signin.core.resources import API
 from leadexec_signin.core.tokens import AccessToken, GrantContext
+from leadexec_signin.storage.handed import HandedRotation
 from leadexec_signin.storage.ratelimit import AsyncLimits
 from leadexec_signin.storage.replays import AsyncRedisReplays
 from leadexec_signin.storage.sql.hot_async import AsyncHotReads
 from leadexec_signin.storage.tokencache import TokenChecks
 
 T = TypeVar("T")
+
+# How a client may authenticate for its rotation to run on the loop: a secret, or none (a
+# private_key_jwt assertion's jti is a write of its own).
+_HANDED_METHODS = (CLIENT_SECRET_BASIC, CLIENT_SECRET_POST, NONE)
 
 
 async def in_thread(fn: Callable[..., T], *args: object) -> T:
@@ -112,6 +124,8 @@ class Placement:
         self.embedded = embedded
         # Without Redis a limit is counted in memory; with it, each count is a round trip.
         self.limits_in_memory = async_limits is None
+        # Clients being read for a rotation (``_client``), by id.
+        self._client_reads: dict[str, asyncio.Future[Application | None]] = {}
 
     async def token(self, request: TokenRequest) -> Issued:
         endpoint = self.endpoint
@@ -134,6 +148,8 @@ class Placement:
         try:
             admitted = endpoint.admit(request, kept, limits)
             await self._settle(limits, request, kept)  # the address, before any read
+            if admitted.rotation is not None:
+                return await self._rotate(admitted, admitted.rotation, kept, limits)
             ahead = await self._read_ahead(admitted)
             if ahead is None or not self._in_place(admitted, ahead):
                 # It writes, or needs more than its read: the read done is not done again.
@@ -144,6 +160,55 @@ class Placement:
         finally:
             if kept.kept:
                 await in_thread(kept.write)
+
+    async def _rotate(
+        self, admitted: Admitted, key: str, kept: KeptRefusals, limits: KeptLimits | None
+    ) -> Issued:
+        """A rotation on the event loop (``handed.py``), or in a thread when it cannot be."""
+        endpoint, reads, request = self.endpoint, self.async_reads, admitted.request
+        if reads is None or not reads.ready() or request.client.method not in _HANDED_METHODS:
+            return await in_thread(endpoint.handle, admitted)
+        try:
+            client = await self._client(request.client.client_id)
+            read = await reads.rotation(key)
+        except TemporarilyUnavailable:
+            read = None
+        if client is None or read is None or read.found.token.replaced_by is not None:
+            # Unknown, or reused (which revokes the grant): its full handling, in a thread.
+            return await in_thread(endpoint.handle, admitted)
+        if not endpoint.keys.loaded():  # an ID token signed in place must read nothing
+            await in_thread(endpoint.keys.load)
+        unit = HandedRotation(client, read)
+        issued = endpoint.handle(admitted, None, kept, limits, cast(TokenTx, unit))
+        await self._settle(limits, request, kept)  # the application's, before the write
+        if unit.kept is not None:
+            try:
+                done = await reads.rotate(*unit.kept)
+            except TemporarilyUnavailable:
+                done = False
+            if not done:  # rotated or revoked meanwhile, or no connection: from the start
+                return await in_thread(endpoint.handle, admitted)
+        return issued
+
+    async def _client(self, client_id: str) -> Application | None:
+        """The client from the token cache, or read in a thread by one request while the
+        others asking for it wait for that read (when the entry lapses, every request in
+        flight would otherwise read it at once)."""
+        client = self.checks.peek_client(client_id)
+        if client is not None:
+            return client
+        pending = self._client_reads.get(client_id)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        reading: asyncio.Future[Application | None] = asyncio.get_running_loop().create_future()
+        self._client_reads[client_id] = reading
+        try:
+            client = await in_thread(self.checks.client, client_id)
+        finally:
+            del self._client_reads[client_id]
+            # None when the read failed: the others then take the thread's way, as this one.
+            reading.set_result(client)
+        return client
 
     @staticmethod
     async def _settle(limits: KeptLimits | None, request: TokenRequest, kept: KeptRefusals) -> None:

@@ -25,8 +25,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
-from leadexec_signin.core.apps import APPROVED, PENDING
-from leadexec_signin.core.ports import Found, Reader
+from leadexec_signin.core.apps import APPROVED, PENDING, Application
+from leadexec_signin.core.client_documents import lookup_client
+from leadexec_signin.core.ports import Apps, Found, Reader
 from leadexec_signin.core.tokens import GrantContext, RefreshGrant
 from leadexec_signin.metrics import CACHE_HIT, CACHE_MISS, REFRESH_HIT, REFRESH_MISS
 from leadexec_signin.storage.events import grant_event
@@ -44,7 +45,7 @@ class Source(Protocol):
     def grant_context(self, grant_id: str) -> GrantContext | None: ...
 
 
-class Legacy(Protocol):
+class StoreReads(Apps, Protocol):
     def access_token_context(self, token_hash: str) -> Found | None: ...
 
 
@@ -156,7 +157,7 @@ class TokenChecks:
 
     def __init__(
         self,
-        store: Reader[Legacy],
+        store: Reader[StoreReads],
         source: Source,
         ttl_seconds: float,
         events: Events | None = None,
@@ -172,6 +173,11 @@ class TokenChecks:
         # backend trading many tokens at random costs a few megabytes, not the cache's worth.
         self.refresh: TokenCache[RefreshGrant] = TokenCache(
             ttl_seconds, max_entries=5000, monotonic=monotonic
+        )
+        # Clients by the id they authenticate with, for a rotation run on the event loop
+        # (``storage/placement.py``); cleared by the application's announcements.
+        self.clients: TokenCache[Application] = TokenCache(
+            ttl_seconds, max_entries=1000, monotonic=monotonic
         )
         self.events = events
         self._listening = events is None
@@ -246,6 +252,26 @@ class TokenChecks:
         if found is not None and found.grant.active and found.app.status in (APPROVED, PENDING):
             self.refresh.put(token_hash, found, found.grant.id, found.app.id, generation, started)
 
+    def client(self, client_id: str) -> Application | None:
+        """A registered client by its id (``lookup_client``: never a metadata document's,
+        whose use checks its document first), read in a unit of its own and remembered
+        as the other reads are; an unusable one is read again next time."""
+        cache = self.clients
+        self.listen()
+        generation, started = cache.generation, cache.monotonic()
+        with self.store.reading() as tx:
+            found = lookup_client(tx, client_id, documents=False)
+        if found is not None and found.status in (APPROVED, PENDING) and cache.ttl > 0:
+            cache.put(client_id, found, found.id, found.id, generation, started)
+        return found
+
+    def peek_client(self, client_id: str) -> Application | None:
+        """The cached client, if it stays fresh 50 ms more; never reads."""
+        if self.clients.ttl <= 0:
+            return None
+        self.listen()
+        return self.clients.get(client_id, margin=0.05)
+
     def peek_grant(self, grant_id: str) -> GrantContext | None:
         """The cached grant, if it stays fresh 50 ms more; never reads."""
         return self._peek(self.cache, grant_id, CACHE_HIT)
@@ -270,6 +296,7 @@ class TokenChecks:
             return
         self.cache.invalidate(event)
         self.refresh.invalidate(event)
+        self.clients.invalidate(event)
 
     def access_token_context(self, token_hash: str) -> Found | None:
         """Tokens from before self-proving ones: read every time (they are gone within the

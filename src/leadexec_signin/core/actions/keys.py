@@ -66,6 +66,15 @@ class SigningKeys:
                 self._loaded_at = time.monotonic()
             return self._keys
 
+    def loaded(self) -> bool:
+        """Whether a signature now reads nothing (the keys were read within the minute, with
+        a second to spare): a caller that must not wait on the database checks it first."""
+        return time.monotonic() - self._loaded_at < RELOAD_EVERY - 1.0
+
+    def load(self) -> None:
+        """Read the keys now if they are due, for a caller about to sign without waiting."""
+        self._all()
+
     def reload(self) -> None:
         """Read the keys again at the next use (after a rotation in this process)."""
         self._loaded_at = float("-inf")

@@ -19,7 +19,7 @@ event loop or a thread, its read done ahead or not) is decided outside, by
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -97,12 +97,14 @@ class AuditRefusals:
 
 @dataclass(frozen=True)
 class Admitted:
-    """A request past step 1, and the refresh token whose read is all it needs, if any."""
+    """A request past step 1, and the refresh token whose read is all it needs, if any, or
+    whose read and its rotation's one conditional write are (``rotation``)."""
 
     request: TokenRequest
     policy: Policy
     handler: GrantHandler
     read_ahead: str | None
+    rotation: str | None = None
 
 
 def _seed_unsupported(grant_type: str) -> SigninError:
@@ -147,6 +149,7 @@ class TokenEndpoint:
         self.authenticator = authenticator
         self.dpop = dpop
         self.documents = documents
+        self.keys = keys
         self.refusals: RefusalLog = AuditRefusals(store, clock)
         answers = Answers(settings, minter, keys, clock)
         self.policies = {
@@ -186,7 +189,13 @@ class TokenEndpoint:
         except SigninError as exc:
             (refusals or self.refusals).record(exc, request)
             raise
-        return Admitted(request, policy, handler, handler.read_ahead(request, policy))
+        return Admitted(
+            request,
+            policy,
+            handler,
+            handler.read_ahead(request, policy),
+            handler.rotation(request, policy),
+        )
 
     def handle(
         self,
@@ -194,8 +203,11 @@ class TokenEndpoint:
         ahead: Ahead | None = None,
         refusals: RefusalLog | None = None,
         limiter: Counter | None = None,
+        handed: TokenTx | None = None,
     ) -> Issued:
-        """Steps 2 to 5. ``ahead``: the refresh token's read, already done."""
+        """Steps 2 to 5. ``ahead``: the refresh token's read, already done. ``handed``: a unit
+        of work that answers every read the request makes from what its caller read ahead
+        and keeps its write for the caller (``storage/handed.py``)."""
         request, policy, handler = admitted.request, admitted.policy, admitted.handler
         try:
             proof = self._prove(admitted)
@@ -204,9 +216,13 @@ class TokenEndpoint:
                 self.usage.flush()
             self.minter.ready()
             now = self.clock.now()
-            unit: AbstractContextManager[TokenTx] = (
-                self.store.transaction() if handler.writes(policy) else self.store.reading()
-            )
+            unit: AbstractContextManager[TokenTx]
+            if handed is not None:
+                unit = nullcontext(handed)
+            elif handler.writes(policy):
+                unit = self.store.transaction()
+            else:
+                unit = self.store.reading()
             with unit as tx:
                 step = Step(
                     request, policy, tx, self.reads, now,

@@ -175,6 +175,11 @@ class GrantHandler(Protocol):
         """The refresh token hash whose one read is all this request needs, or None."""
         ...
 
+    def rotation(self, request: TokenRequest, policy: Policy) -> str | None:
+        """The refresh token hash whose read and one conditional write (its rotation) are
+        all this request needs, or None."""
+        ...
+
     def look_up(self, step: Step, ahead: Ahead | None) -> RefreshGrant | None: ...
 
     def verify(self, step: Step, client: Client, found: RefreshGrant | None) -> object:

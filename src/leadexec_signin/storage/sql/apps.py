@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection, Row
 
 from leadexec_signin.core.apps import Application, Button
 from leadexec_signin.core.clients import ClientRegistration
+from leadexec_signin.storage.events import app_event
 from leadexec_signin.storage.sql import tables as t
 from leadexec_signin.storage.sql.rows import (
     app_from_row,
@@ -44,6 +45,9 @@ def app_with_uris(row: Row[Any], uris: dict[str, Uris], prefix: str = "") -> App
 
 class AppRepository:
     c: Connection
+    # SqlTransaction's: what the caches must hear of after commit (a client is authenticated
+    # from the cache, so any edit of its registration is announced).
+    changes: list[str]
 
     def add_app(self, app: Application) -> None:
         self.c.execute(
@@ -102,11 +106,13 @@ class AppRepository:
     def set_app_redirect_uris(self, app_id: str, uris: tuple[str, ...]) -> None:
         """Replace the whole list: its order is the registration order shown to developers."""
         r = t.app_redirect_uris
+        self.changes.append(app_event(app_id))
         self.c.execute(delete(r).where(r.c.app_id == app_id))
         self._insert_redirect_uris(app_id, uris)
 
     def set_app_client(self, app_id: str, client: ClientRegistration) -> None:
         """Everything of the registration but its redirect URIs (``set_app_redirect_uris``)."""
+        self.changes.append(app_event(app_id))
         self.c.execute(
             update(t.applications)
             .where(t.applications.c.id == app_id)

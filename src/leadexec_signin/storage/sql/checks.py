@@ -18,6 +18,7 @@ from leadexec_signin.core.access_tokens import MacKey
 from leadexec_signin.core.apps import AppCredentials
 from leadexec_signin.core.tokens import GrantContext, RefreshGrant, RefreshToken
 from leadexec_signin.storage.sql import tables as t
+from leadexec_signin.storage.sql.factor_tables import signins
 from leadexec_signin.storage.sql.rows import grant_from_row, scopes_or_none, user_from_row
 
 _r, _g, _a, _u = t.refresh_tokens, t.grants, t.applications, t.users
@@ -44,6 +45,18 @@ REFRESH_GRANT = (
 
 # An exchange that issues under the grant locks it against a concurrent revocation.
 REFRESH_GRANT_LOCKED = REFRESH_GRANT.with_for_update(of=_g)
+
+# A rotation's whole read, for the one that runs on the event loop (``hot_async.py``): the
+# token, its grant and application as above, the grant's user and the sign-in's methods
+# (what the answer carries), in one statement and without a lock: its write is conditional.
+_AMR = select(signins.c.amr).where(signins.c.sid == _r.c.sid).scalar_subquery().label("s_amr")
+ROTATION_READ = (
+    select(*_TOKEN, *_GRANT, *_CREDENTIALS, *_u.c, _AMR)
+    .join(_g, _g.c.id == _r.c.grant_id)
+    .join(_a, _a.c.id == _g.c.app_id)
+    .join(_u, _u.c.id == _g.c.user_id)
+    .where(_r.c.token_hash == bindparam("token_hash"))
+)
 
 GRANT_CONTEXT = (
     select(*_GRANT, *_CREDENTIALS, *_u.c)

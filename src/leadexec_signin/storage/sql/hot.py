@@ -29,6 +29,7 @@ from leadexec_signin.core.tokens import GrantContext, RefreshGrant
 from leadexec_signin.storage.sql.checks import (
     GRANT_CONTEXT,
     REFRESH_GRANT,
+    ROTATION_READ,
     credentials_of,
     refresh_grant_of,
 )
@@ -98,6 +99,10 @@ class Statement:
 
 def refresh_statement(engine: Engine) -> Statement:
     return Statement(engine, REFRESH_GRANT, "token_hash")
+
+
+def rotation_statement(engine: Engine) -> Statement:
+    return Statement(engine, ROTATION_READ, "token_hash")
 
 
 def grant_statement(engine: Engine) -> Statement:

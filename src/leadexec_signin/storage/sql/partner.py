@@ -30,6 +30,7 @@ class PartnerRepository:
         )
 
     def set_app_origins(self, app_id: str, origins: tuple[str, ...]) -> None:
+        self.changes.append(app_event(app_id))  # the token answer's CORS origins
         self.c.execute(delete(t.app_origins).where(t.app_origins.c.app_id == app_id))
         if origins:
             self.c.execute(
@@ -40,6 +41,7 @@ class PartnerRepository:
     # -- the console's edits ---------------------------------------------------------------
 
     def set_app_profile(self, app: Application) -> None:
+        self.changes.append(app_event(app.id))
         self.c.execute(
             update(t.applications)
             .where(t.applications.c.id == app.id)

@@ -69,6 +69,9 @@ class AuthorizationCodeGrant:
     def read_ahead(self, request: TokenRequest, policy: Policy) -> str | None:
         return None
 
+    def rotation(self, request: TokenRequest, policy: Policy) -> str | None:
+        return None
+
     def look_up(self, step: Step, ahead: Ahead | None) -> RefreshGrant | None:
         return None
 

@@ -58,6 +58,12 @@ class RefreshTokenGrant:
             return None
         return credentials.token_hash(raw)
 
+    def rotation(self, request: TokenRequest, policy: Policy) -> str | None:
+        raw = request.params.get("refresh_token", "")
+        if not policy.rotation or not credentials.looks_like(raw, credentials.REFRESH):
+            return None
+        return credentials.token_hash(raw)
+
     def look_up(self, step: Step, ahead: Ahead | None) -> RefreshGrant | None:
         """Without rotation nothing is written: the read may come from the token cache, and
         before authentication (it joins the application's credentials: a query fewer)."""
