@@ -37,7 +37,7 @@ class Settings:
     # Optional Redis URL: shares rate-limit counters and revocation events between processes.
     redis_url: str = ""
     # Connections each server process keeps to PostgreSQL for its threads, how many more they
-    # may open under load, and the event loop's own (hot reads, rotations: about 110 us of CPU
+    # may open under load, and the event loop's own (hot reads, rotations: about 85 us of CPU
     # a rotation less at 16 than at 4); keep workers x (all three) under max_connections.
     db_pool_size: int = 10
     db_max_overflow: int = 10
