@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import create_engine, make_url
 
 from production.nodes import free_port
+from support.command_line import run_in_process
 from support.databases import PG_ADMIN_URL
 
 # The command line and servers as real processes: out of the fast tier.
@@ -40,7 +41,11 @@ def empty_pg_database() -> Iterator[str]:
         admin.dispose()
 
 
-def command(tmp_path: Path, database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+def command(
+    tmp_path: Path, database_url: str, *args: str, process: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """The command as ``python -m leadexec_signin.cli``, or without ``process`` by ``main()``
+    in this process (``support.command_line``), for the steps that only set the scene."""
     env = {
         **os.environ,
         "LEADEXEC_DATA_DIR": str(tmp_path),
@@ -48,6 +53,8 @@ def command(tmp_path: Path, database_url: str, *args: str) -> subprocess.Complet
         "LEADEXEC_LOG_LEVEL": "WARNING",
     }
     env.pop("LEADEXEC_ISSUER", None)
+    if not process:
+        return run_in_process(args, env)
     return subprocess.run(
         [sys.executable, "-m", "leadexec_signin.cli", *args],
         capture_output=True,
@@ -79,8 +86,8 @@ def test_a_command_on_a_database_with_no_schema_says_the_same(
     assert '"error": "schema_missing"' in done.stdout
     assert "run `leadexec-signin migrate`" in done.stdout
     # After migrate, the same command answers.
-    assert command(tmp_path, empty_pg_database, "migrate", "--json").returncode == 0
-    listed = command(tmp_path, empty_pg_database, "apps", "list", "--json")
+    assert command(tmp_path, empty_pg_database, "migrate", "--json", process=False).returncode == 0
+    listed = command(tmp_path, empty_pg_database, "apps", "list", "--json", process=False)
     assert (listed.returncode, listed.stdout.strip()) == (0, "[]")
 
 
@@ -101,8 +108,8 @@ def test_serving_a_database_behind_or_ahead_of_this_version_says_what_to_do(
     assert f"has an older schema (0010) than this version needs ({head_revision()})" in line
     assert "run `leadexec-signin migrate` first" in line and line.endswith("(schema_missing)")
     # migrate brings it up to date, and the same server then starts (its health answers).
-    assert command(tmp_path, empty_pg_database, "migrate", "--json").returncode == 0
-    listed = command(tmp_path, empty_pg_database, "apps", "list", "--json")
+    assert command(tmp_path, empty_pg_database, "migrate", "--json", process=False).returncode == 0
+    listed = command(tmp_path, empty_pg_database, "apps", "list", "--json", process=False)
     assert (listed.returncode, listed.stdout.strip()) == (0, "[]")
     # A schema from a newer version (rolled back code): named as such, nothing touched.
     engine = create_engine(empty_pg_database)
