@@ -106,6 +106,7 @@ def test_the_numbers_move_with_real_traffic(client: TestClient, world) -> None:
     http = "leadexec_http_request_duration_seconds_count"
     assert moved(before, after, http, route="/api/token", method="GET", status="200") == 1
     assert moved(before, after, http, route="/api/token", method="GET", status="400") == 1
+    assert moved(before, after, http, route="/oauth2/token", method="POST", status="401") == 1
     assert moved(before, after, http, route="/api/revoke", method="GET", status="429") == 1
     assert moved(before, after, http, route="unmatched", method="GET", status="404") >= 1
     buttons = {"route": "/signin/buttons/{btn_id}", "method": "GET", "status": "200"}

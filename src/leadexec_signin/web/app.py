@@ -275,6 +275,7 @@ class HotPaths:
         self.hot: dict[str, ASGIApp] = {
             seed_token.HotTokenPath.PATH: seed_token.HotTokenPath(app),
             api_v1.HotMePath.PATH: api_v1.HotMePath(app),
+            token.HotTokenPath.PATH: token.HotTokenPath(app),
         }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

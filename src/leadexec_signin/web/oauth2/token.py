@@ -12,6 +12,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from leadexec_signin.core.actions.client_auth import presented
 from leadexec_signin.core.actions.grant_handlers.device_code import GRANT_TYPE as DEVICE_CODE
@@ -21,9 +22,10 @@ from leadexec_signin.core.actions.token_step import Issued, TokenRequest
 from leadexec_signin.web.context import call, services
 from leadexec_signin.web.dpop_http import proof_header, url_of
 from leadexec_signin.web.metrics import Exchanges
-from leadexec_signin.web.oauth2.oauth_renderer import NO_STORE
+from leadexec_signin.web.oauth2.oauth_renderer import NO_STORE, render_oauth
 from leadexec_signin.web.oauth2.params import basic_credentials, read_form
 from leadexec_signin.web.security.client_ip import client_ip
+from leadexec_signin.web.surfaces import ANSWER, MAX_QUERY_BYTES, refusal
 
 EXCHANGES = Exchanges("oauth2", ("authorization_code", "refresh_token", DEVICE_CODE))
 PREFLIGHT = {
@@ -113,3 +115,38 @@ routes = [
     Route("/revoke", preflight, methods=["OPTIONS"]),
     Route("/introspect", introspect, methods=["POST"]),
 ]
+
+
+class HotTokenPath:
+    """``POST /oauth2/token``, which every OAuth client's refresh takes, without Starlette's
+    routing levels (the request passes some fifteen routes' patterns on its way): the same
+    endpoint, its refusals rendered in RFC 6749's shape as the ``/oauth2`` surface renders
+    them, and the route's metrics label. Anything else (the CORS preflight, another method,
+    an over-long address) goes on to the routes."""
+
+    PATH = "/oauth2/token"
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    @staticmethod
+    def _takes(scope: Scope) -> bool:
+        return (
+            scope["type"] == "http"
+            and scope["method"] == "POST"
+            and len(scope.get("query_string", b"")) <= MAX_QUERY_BYTES
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not self._takes(scope):
+            await self.app(scope, receive, send)
+            return
+        scope["route"], scope["endpoint"] = routes[0], token  # the metrics' route label
+        request = Request(scope, receive)
+        try:
+            response = await token(request)
+        except Exception as exc:
+            if scope.get(ANSWER, {}).get("status"):
+                raise  # the answer already began (as the surface does)
+            response = refusal(render_oauth, request, exc)
+        await response(scope, receive, send)
