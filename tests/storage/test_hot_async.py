@@ -11,10 +11,11 @@ import pytest
 from sqlalchemy import update
 
 from leadexec_signin.compose import Services
+from leadexec_signin.core import credentials
 from leadexec_signin.core.errors import TemporarilyUnavailable
 from leadexec_signin.core.tokens import GrantContext
 from leadexec_signin.storage.sql import tables
-from leadexec_signin.storage.sql.hot_async import AsyncHotReads
+from leadexec_signin.storage.sql.hot_async import AsyncHotReads, RotationRead
 from storage.test_sql_storage import signed_in_grant
 from support.world import World
 
@@ -79,6 +80,56 @@ def test_the_grant_read_on_the_loop_equals_the_threads_read(
         assert found.user.preferences == {"theme": "dark", "n": [1, 2]}
         assert found.grant.revoked_at == AT
         assert found.app.previous_secret_expires_at == AT
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {
+            "refresh_tokens": {
+                "scopes": "profile", "last_used_at": AT, "replaced_by": "r" * 64,
+                "rotated_at": AT, "kind": "oauth", "auth_time": AT, "sid": "s" * 32,
+                "dpop_jkt": "j" * 43, "resource": "https://api.example/",
+            },
+            "grants": {"revoked_at": AT},
+            "applications": {"previous_secret_hash": "x" * 64, "previous_secret_expires_at": AT},
+        },
+    ],
+    ids=["a fresh sign-in", "every nullable column set"],
+)  # fmt: skip
+def test_the_refresh_read_on_the_loop_equals_the_threads_read(
+    services: Services, world: World, changes: dict[str, dict[str, object]]
+) -> None:
+    """The exchange's read and a rotation's, each built straight from asyncpg's record."""
+    reads = async_reads(services)
+    app_id, _, auth = signed_in_grant(services, world)
+    assert auth.tokens is not None and auth.tokens.refresh_token is not None
+    token_hash = credentials.token_hash(auth.tokens.refresh_token)
+    grant_id = services.access_tokens.grant_of(auth.tokens.access_token)
+    keys = {"refresh_tokens": token_hash, "grants": grant_id, "applications": app_id}
+    with services.storage.engine.begin() as c:
+        for name, values in changes.items():
+            table = tables.metadata.tables[name]
+            key = table.c.token_hash if name == "refresh_tokens" else table.c.id
+            c.execute(update(table).where(key == keys[name]).values(**values))
+    expected = services.storage.hot.refresh_grant(token_hash)
+    assert expected is not None
+
+    async def both() -> tuple[object, object]:
+        await reads.open()
+        try:
+            return await reads.refresh_grant(token_hash), await reads.rotation(token_hash)
+        finally:
+            await reads.close()
+
+    found, rotation = asyncio.run(both())
+    assert found == expected
+    assert isinstance(rotation, RotationRead) and rotation.found == expected
+    assert rotation.user == services.storage.hot.grant_context(expected.grant.id).user  # type: ignore[union-attr]
+    if changes:  # the values themselves, not only agreement
+        assert expected.token.scopes == frozenset({"profile"})
+        assert expected.token.rotated_at == AT and expected.token.resource is not None
 
 
 def test_an_unknown_grant_reads_none(services: Services) -> None:

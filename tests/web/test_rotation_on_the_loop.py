@@ -17,6 +17,7 @@ from leadexec_signin.core import credentials
 from leadexec_signin.core.actions.client_auth import Presented
 from leadexec_signin.core.actions.token_step import TokenRequest
 from leadexec_signin.core.clients import CLIENT_SECRET_BASIC
+from leadexec_signin.core.errors import TemporarilyUnavailable
 from support.placement import record_threads
 from support.signin import ISSUER, sign_in
 from web.oauth_flow import Client, refresh, register, tokens
@@ -118,7 +119,7 @@ def test_a_rotation_that_loses_a_race_answers_with_the_winners_successor(
     r = refresh(client, c, live)
     assert r.status_code == 200, r.text
     assert r.json()["refresh_token"] == won[0].refresh_token
-    assert threads == [services.tokens.handle]
+    assert [getattr(fn, "func", fn) for fn in threads] == [services.tokens.handle]
     h = credentials.token_hash
     successor = won[0].refresh_token
     now = rows(services, grant_of(services, live))
@@ -248,3 +249,77 @@ def test_requests_in_flight_when_the_kept_client_lapses_read_it_once(
     found = client.portal.call(sixteen)
     assert reads == [c.id]
     assert {a.id for a in found} == {c.id}  # type: ignore[attr-defined]
+
+
+@on_postgresql
+def test_a_client_read_that_fails_goes_the_threads_way(client, world, monkeypatch) -> None:
+    """The client not kept and its read failing (the thread pool's connections all busy):
+    the request goes the thread's way, answered; with the database gone there too, the 503 a
+    thread gives (never a 500)."""
+    services = world.services
+    c = register(services, rotate_refresh_tokens=True)
+    sign_in(client)
+    first = tokens(client, c)["refresh_token"]
+
+    def down(*_args: object) -> None:
+        raise TemporarilyUnavailable(debug="pool exhausted")
+
+    monkeypatch.setattr(services.token_checks, "client", down)
+    threads = record_threads(monkeypatch)
+    r = refresh(client, c, first)
+    assert r.status_code == 200, r.text
+    assert services.tokens.handle in threads
+    monkeypatch.setattr(services.storage, "transaction", down)
+    gone = refresh(client, c, r.json()["refresh_token"])
+    assert gone.status_code == 503 and gone.json()["error"] == "temporarily_unavailable"
+
+
+@on_postgresql
+def test_a_suspension_by_another_process_is_seen_at_once_without_an_announcement(
+    client, world
+) -> None:
+    """Another process without Redis (or the command line) suspends the application: no
+    announcement reaches this one's kept client, but the rotation's own read sees the
+    application's status and the request goes the thread's way, refused."""
+    services = world.services
+    c = register(services, rotate_refresh_tokens=True)
+    sign_in(client)
+    first = tokens(client, c)["refresh_token"]
+    second = refresh(client, c, first).json()["refresh_token"]  # the client now kept
+    with services.storage.engine.begin() as conn:
+        conn.execute(text("UPDATE applications SET status = 'suspended' WHERE id = :i"),
+                     {"i": c.id})  # fmt: skip
+    r = refresh(client, c, second)
+    assert r.status_code == 401 and r.json()["error"] == "invalid_client", r.text
+
+
+@on_postgresql
+def test_a_lost_race_is_judged_as_of_the_requests_arrival(client, world, monkeypatch) -> None:
+    """The loser of a concurrent rotation waited 11 s at its write (a busy pool, the grant's
+    lock): run again in a thread, it is judged as of its arrival, within the grace window of
+    the winner's rotation, and answered with the same successor; the grant lives."""
+    services = world.services
+    c = register(services, rotate_refresh_tokens=True)
+    sign_in(client)
+    refresh(
+        client, c, refresh(client, c, tokens(client, c)["refresh_token"]).json()["refresh_token"]
+    )
+    live = tokens(client, c)["refresh_token"]
+    real_read, real_rotate = services.async_reads.rotation, services.async_reads.rotate
+    won = []
+
+    async def raced(token_hash: str):  # type: ignore[no-untyped-def]
+        read = await real_read(token_hash)
+        won.append(await to_thread.run_sync(services.tokens.exchange, elsewhere(c, live)))
+        return read
+
+    async def slow(*args):  # type: ignore[no-untyped-def]
+        services.clock.advance(seconds=11)
+        return await real_rotate(*args)
+
+    monkeypatch.setattr(services.async_reads, "rotation", raced)
+    monkeypatch.setattr(services.async_reads, "rotate", slow)
+    r = refresh(client, c, live)
+    assert r.status_code == 200 and r.json()["refresh_token"] == won[0].refresh_token, r.text
+    monkeypatch.undo()
+    assert refresh(client, c, won[0].refresh_token).status_code == 200

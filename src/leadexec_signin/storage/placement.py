@@ -49,7 +49,7 @@ from leadexec_signin.core.tokens import AccessToken, GrantContext
 from leadexec_signin.storage.handed import HandedRotation
 from leadexec_signin.storage.ratelimit import AsyncLimits
 from leadexec_signin.storage.replays import AsyncRedisReplays
-from leadexec_signin.storage.sql.hot_async import AsyncHotReads
+from leadexec_signin.storage.sql.hot_async import AsyncHotReads, RotationRead
 from leadexec_signin.storage.tokencache import TokenChecks
 
 T = TypeVar("T")
@@ -168,13 +168,23 @@ class Placement:
         endpoint, reads, request = self.endpoint, self.async_reads, admitted.request
         if reads is None or not reads.ready() or request.client.method not in _HANDED_METHODS:
             return await in_thread(endpoint.handle, admitted)
+        client: Application | None = None
+        read: RotationRead | None = None
         try:
             client = await self._client(request.client.client_id)
-            read = await reads.rotation(key)
+            if client is not None:
+                read = await reads.rotation(key)
         except TemporarilyUnavailable:
-            read = None
-        if client is None or read is None or read.found.token.replaced_by is not None:
-            # Unknown, or reused (which revokes the grant): its full handling, in a thread.
+            pass  # the thread's own pool may still answer
+        if (
+            client is None
+            or read is None
+            or read.found.token.replaced_by is not None
+            or read.found.app != client.credentials
+        ):
+            # Unknown; reused (which revokes the grant); another application's token; or the
+            # client changed since it was kept (a suspension or a new secret committed by a
+            # process whose announcement has not arrived): its full handling, in a thread.
             return await in_thread(endpoint.handle, admitted)
         if not endpoint.keys.loaded():  # an ID token signed in place must read nothing
             await in_thread(endpoint.keys.load)
@@ -186,8 +196,10 @@ class Placement:
                 done = await reads.rotate(*unit.kept)
             except TemporarilyUnavailable:
                 done = False
-            if not done:  # rotated or revoked meanwhile, or no connection: from the start
-                return await in_thread(endpoint.handle, admitted)
+            if not done:  # rotated or revoked meanwhile, or no connection: from the start,
+                # judged as of this request's arrival (the grace window of a lost race)
+                at = unit.kept[2]
+                return await in_thread(functools.partial(endpoint.handle, admitted, at=at))
         return issued
 
     async def _client(self, client_id: str) -> Application | None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from leadexec_signin.core.actions.access import AccessTokens
@@ -204,10 +205,12 @@ class TokenEndpoint:
         refusals: RefusalLog | None = None,
         limiter: Counter | None = None,
         handed: TokenTx | None = None,
+        at: datetime | None = None,
     ) -> Issued:
         """Steps 2 to 5. ``ahead``: the refresh token's read, already done. ``handed``: a unit
         of work that answers every read the request makes from what its caller read ahead
-        and keeps its write for the caller (``storage/handed.py``)."""
+        and keeps its write for the caller (``storage/handed.py``). ``at``: the request's time,
+        when it is run again after such a unit's write found the token changed."""
         request, policy, handler = admitted.request, admitted.policy, admitted.handler
         try:
             proof = self._prove(admitted)
@@ -215,7 +218,7 @@ class TokenEndpoint:
             if handler.flush_usage_first:
                 self.usage.flush()
             self.minter.ready()
-            now = self.clock.now()
+            now = at or self.clock.now()
             unit: AbstractContextManager[TokenTx]
             if handed is not None:
                 unit = nullcontext(handed)

@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 
 from leadexec_signin.core.apps import Application
 from leadexec_signin.core.self_registered import OPERATOR, BlockedDomain
+from leadexec_signin.storage.events import app_event
 from leadexec_signin.storage.sql import tables as t
 from leadexec_signin.storage.sql.apps import app_with_uris, uris_of
 from leadexec_signin.storage.sql.rows import joined
@@ -16,8 +17,10 @@ from leadexec_signin.storage.sql.rows import joined
 
 class SelfRegisteredRepository:
     c: Connection
+    changes: list[str]  # SqlTransaction's: what the caches must hear of after commit
 
     def set_self_registered(self, app: Application) -> None:
+        self.changes.append(app_event(app.id))  # a rotation authenticates from the cache
         a = t.applications
         self.c.execute(
             update(a)
