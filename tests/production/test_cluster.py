@@ -21,9 +21,8 @@ import pytest
 from production.nodes import Node, Seeded, node_env, seed
 from support.databases import PgDatabase
 
-# Real server processes: the cluster tier (tests/support/tiers.py). One xdist worker runs the
-# module (--dist loadgroup), so its two module-scoped clusters start once, not on each worker.
-pytestmark = [pytest.mark.cluster, pytest.mark.xdist_group("cluster")]
+# Real server processes: the cluster tier (tests/support/tiers.py).
+pytestmark = pytest.mark.cluster
 
 BOUND = 1.0  # seconds, the documented bound
 

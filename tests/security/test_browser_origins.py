@@ -26,9 +26,7 @@ from browser.popup import log_in, results
 from leadexec_signin.demo_partner import snippet
 from support.live import LiveServer, Site
 
-# One xdist worker runs the module (--dist loadgroup): this package's live site and Chromium
-# (browser.conftest's, package-scoped here) and the module's hostile server start once.
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("security_browser")]
+pytestmark = pytest.mark.browser
 
 LISTENER = """<script>
 window.__messages = [];

@@ -34,9 +34,6 @@ def table_dump(database_url: str) -> str:
     return "\n".join(rows)
 
 
-# The tests of the module-scoped live server run on one xdist worker (--dist loadgroup), so
-# the server starts once.
-@pytest.mark.xdist_group("live_idp_secrets")
 def test_the_live_servers_log_and_database_hold_no_secret(live_idp: LiveIdp) -> None:
     """``leadexec-signin serve`` at DEBUG, fed secrets in every place a client might put
     them, including parameter names the server does not use."""
@@ -91,7 +88,6 @@ def test_the_live_servers_log_and_database_hold_no_secret(live_idp: LiveIdp) -> 
         assert value not in dump, f"{what} stored in plain text"
 
 
-@pytest.mark.xdist_group("live_idp_secrets")
 def test_a_request_cannot_forge_a_log_line(live_idp: LiveIdp) -> None:
     """CWE-117: a newline in the path or the query is written escaped, on the same line."""
     forged = "1970-01-01 00:00:00,000 INFO leadexec_signin.core audit"
