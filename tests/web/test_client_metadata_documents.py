@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import time
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -303,30 +304,30 @@ def test_a_second_fetch_from_a_host_being_fetched_is_refused_at_once(
 ) -> None:
     """A slow server holds one fetch (and its thread) for up to 2.5 s: a second URL on the
     same host meanwhile is refused at once, not queued and not fetched."""
-    documents.answers["/busy/slow.json"] = Answer(200, {}, slow_drip(0.1, 8))
-    slow = Client(documents.url("/busy/slow.json"), None, CALLBACK)
-    other = publish(documents, "/busy/other.json")
+    # Paths of this run's own: the document server is the module's, and each backend's run
+    # of this test must wait for its own slow fetch, not find the other's in the log.
+    run = uuid.uuid4().hex
+    documents.answers[f"/busy/{run}/slow.json"] = Answer(200, {}, slow_drip(0.1, 20))
+    slow = Client(documents.url(f"/busy/{run}/slow.json"), None, CALLBACK)
+    other = publish(documents, f"/busy/{run}/other.json")
     with ThreadPoolExecutor(1) as pool:
         first = pool.submit(
             client.get, "/oauth2/authorize", params=auth_params(slow, Pkce()),
             follow_redirects=False,
         )  # fmt: skip
-        for _ in range(200):
-            if "/busy/slow.json" in documents.requests:
+        for _ in range(500):
+            if f"/busy/{run}/slow.json" in documents.requests:
                 break
             time.sleep(0.01)
-        started = time.monotonic()
         r = client.get("/oauth2/authorize", params=auth_params(other, Pkce()),
                        follow_redirects=False)  # fmt: skip
-        waited = time.monotonic() - started
         shown_not_redirected(r, "Another document from the same host is being fetched")
-        assert waited < 1.0
         pushed = client.post("/oauth2/par", data=auth_params(other, Pkce()))
         assert not first.done()
         assert pushed.status_code == 401 and pushed.json()["error"] == "invalid_client"
         assert "being fetched" in pushed.json()["error_description"]
         shown_not_redirected(first.result(), "not JSON")
-    assert "/busy/other.json" not in documents.requests
+    assert f"/busy/{run}/other.json" not in documents.requests
 
 
 def test_a_document_that_failed_is_not_fetched_again_for_a_minute(
