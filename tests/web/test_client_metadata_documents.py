@@ -299,6 +299,7 @@ def test_fetching_new_documents_is_limited_per_address(
         limited.close()
 
 
+@pytest.mark.slow  # the slow document drips for 2 s, so that it is still being fetched
 def test_a_second_fetch_from_a_host_being_fetched_is_refused_at_once(
     client: TestClient, documents: DocumentServer
 ) -> None:
