@@ -21,11 +21,24 @@ from support.world import World
 
 AT = datetime(2026, 12, 6, 9, 30, 15, 123456, tzinfo=UTC)
 
+# asyncpg reads PostgreSQL only: on SQLite there is nothing of this module's to read with.
+pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+
 
 def async_reads(services: Services) -> AsyncHotReads:
-    if services.async_reads is None:
-        pytest.skip("asyncpg reads PostgreSQL only")
+    assert services.async_reads is not None  # built for every PostgreSQL provider
     return services.async_reads
+
+
+def set_columns(
+    services: Services, keys: dict[str, str | None], changes: dict[str, dict[str, object]]
+) -> None:
+    """Each table's row named in ``keys`` (by its primary key) given the ``changes``' values."""
+    with services.storage.engine.begin() as c:
+        for name, values in changes.items():
+            table = tables.metadata.tables[name]
+            key = next(iter(table.primary_key.columns))
+            c.execute(update(table).where(key == keys[name]).values(**values))
 
 
 def read_on_loop(reads: AsyncHotReads, grant_id: str) -> GrantContext | None:
@@ -66,11 +79,9 @@ def test_the_grant_read_on_the_loop_equals_the_threads_read(
     assert auth.tokens is not None
     grant_id = services.access_tokens.grant_of(auth.tokens.access_token)
     assert grant_id is not None
-    keys = {"users": world.user_id, "grants": grant_id, "applications": app_id}
-    with services.storage.engine.begin() as c:
-        for name, values in changes.items():
-            table = tables.metadata.tables[name]
-            c.execute(update(table).where(table.c.id == keys[name]).values(**values))
+    set_columns(
+        services, {"users": world.user_id, "grants": grant_id, "applications": app_id}, changes
+    )
     expected = services.storage.hot.grant_context(grant_id)
     assert expected is not None
     found = read_on_loop(reads, grant_id)
@@ -108,11 +119,7 @@ def test_the_refresh_read_on_the_loop_equals_the_threads_read(
     token_hash = credentials.token_hash(auth.tokens.refresh_token)
     grant_id = services.access_tokens.grant_of(auth.tokens.access_token)
     keys = {"refresh_tokens": token_hash, "grants": grant_id, "applications": app_id}
-    with services.storage.engine.begin() as c:
-        for name, values in changes.items():
-            table = tables.metadata.tables[name]
-            key = table.c.token_hash if name == "refresh_tokens" else table.c.id
-            c.execute(update(table).where(key == keys[name]).values(**values))
+    set_columns(services, keys, changes)
     expected = services.storage.hot.refresh_grant(token_hash)
     assert expected is not None
 

@@ -54,14 +54,26 @@ def elsewhere(c: Client, raw: str) -> TokenRequest:
     )
 
 
+def signed_in(client, services) -> tuple[Client, str]:  # type: ignore[no-untyped-def]
+    """A confidential client that rotates its refresh tokens, the world's user signed in to
+    it, and the refresh token it got."""
+    c = register(services, rotate_refresh_tokens=True)
+    sign_in(client)
+    return c, tokens(client, c)["refresh_token"]
+
+
+def rotated_once(client, services) -> tuple[Client, str]:  # type: ignore[no-untyped-def]
+    """The same, that token rotated once (so the client is now kept): its successor."""
+    c, first = signed_in(client, services)
+    return c, refresh(client, c, first).json()["refresh_token"]
+
+
 @on_postgresql
 def test_a_rotation_waits_on_no_thread_and_writes_what_a_thread_would(
     client, world, monkeypatch
 ) -> None:
     services = world.services
-    c = register(services, rotate_refresh_tokens=True)
-    sign_in(client)
-    first = tokens(client, c)["refresh_token"]
+    c, first = signed_in(client, services)
     # The first rotation reads the client once (in a thread) and keeps it for the next.
     warm = refresh(client, c, first)
     assert warm.status_code == 200, warm.text
@@ -101,9 +113,7 @@ def test_a_rotation_that_loses_a_race_answers_with_the_winners_successor(
     write finds it rotated, and the request runs again in a thread, inside the grace
     window: the same successor, and the grant lives."""
     services = world.services
-    c = register(services, rotate_refresh_tokens=True)
-    sign_in(client)
-    first = tokens(client, c)["refresh_token"]
+    c, first = signed_in(client, services)
     refresh(client, c, refresh(client, c, first).json()["refresh_token"])  # the client known
     live = tokens(client, c)["refresh_token"]
     real = services.async_reads.rotation
@@ -131,10 +141,7 @@ def test_a_grant_revoked_between_the_read_and_the_write_issues_nothing(
     client, world, monkeypatch
 ) -> None:
     services = world.services
-    c = register(services, rotate_refresh_tokens=True)
-    sign_in(client)
-    first = tokens(client, c)["refresh_token"]
-    second = refresh(client, c, first).json()["refresh_token"]
+    c, second = rotated_once(client, services)
     grant_id = grant_of(services, second)
     before = rows(services, grant_id)
     real = services.async_reads.rotation
@@ -155,10 +162,7 @@ def test_a_grant_revoked_between_the_read_and_the_write_issues_nothing(
 @on_postgresql
 def test_a_new_secret_is_required_at_once_though_the_client_was_kept(client, world) -> None:
     services = world.services
-    c = register(services, rotate_refresh_tokens=True)
-    sign_in(client)
-    first = tokens(client, c)["refresh_token"]
-    second = refresh(client, c, first).json()["refresh_token"]  # the client now kept
+    c, second = rotated_once(client, services)  # the client now kept
     new_secret = services.console.rotate_secret(c.id, None)  # no grace: the old ends now
     old = refresh(client, c, second)
     assert old.status_code == 401 and old.json()["error"] == "invalid_client", old.text
@@ -169,10 +173,7 @@ def test_a_new_secret_is_required_at_once_though_the_client_was_kept(client, wor
 @on_postgresql
 def test_refusals_on_the_loop_are_recorded_and_write_nothing(client, world) -> None:
     services = world.services
-    c = register(services, rotate_refresh_tokens=True)
-    sign_in(client)
-    first = tokens(client, c)["refresh_token"]
-    second = refresh(client, c, first).json()["refresh_token"]
+    c, second = rotated_once(client, services)
     grant_id = grant_of(services, second)
     before = rows(services, grant_id)
     wide = refresh(client, c, second, scope="openid settings")
@@ -192,10 +193,7 @@ def test_a_revocation_under_way_at_the_write_is_waited_for_and_seen(
     when the rotation writes: the write waits for the grant's row (as the thread's rotation
     locks it), then sees it ended and writes nothing; no successor outlives the grant."""
     services = world.services
-    c = register(services, rotate_refresh_tokens=True)
-    sign_in(client)
-    first = tokens(client, c)["refresh_token"]
-    second = refresh(client, c, first).json()["refresh_token"]
+    c, second = rotated_once(client, services)
     grant_id = grant_of(services, second)
     real = services.async_reads.rotation
     revoking = services.storage.engine.connect()
@@ -257,9 +255,7 @@ def test_a_client_read_that_fails_goes_the_threads_way(client, world, monkeypatc
     the request goes the thread's way, answered; with the database gone there too, the 503 a
     thread gives (never a 500)."""
     services = world.services
-    c = register(services, rotate_refresh_tokens=True)
-    sign_in(client)
-    first = tokens(client, c)["refresh_token"]
+    c, first = signed_in(client, services)
 
     def down(*_args: object) -> None:
         raise TemporarilyUnavailable(debug="pool exhausted")
@@ -282,10 +278,7 @@ def test_a_suspension_by_another_process_is_seen_at_once_without_an_announcement
     announcement reaches this one's kept client, but the rotation's own read sees the
     application's status and the request goes the thread's way, refused."""
     services = world.services
-    c = register(services, rotate_refresh_tokens=True)
-    sign_in(client)
-    first = tokens(client, c)["refresh_token"]
-    second = refresh(client, c, first).json()["refresh_token"]  # the client now kept
+    c, second = rotated_once(client, services)  # the client now kept
     with services.storage.engine.begin() as conn:
         conn.execute(text("UPDATE applications SET status = 'suspended' WHERE id = :i"),
                      {"i": c.id})  # fmt: skip
@@ -299,11 +292,8 @@ def test_a_lost_race_is_judged_as_of_the_requests_arrival(client, world, monkeyp
     lock): run again in a thread, it is judged as of its arrival, within the grace window of
     the winner's rotation, and answered with the same successor; the grant lives."""
     services = world.services
-    c = register(services, rotate_refresh_tokens=True)
-    sign_in(client)
-    refresh(
-        client, c, refresh(client, c, tokens(client, c)["refresh_token"]).json()["refresh_token"]
-    )
+    c, kept = rotated_once(client, services)
+    refresh(client, c, kept)
     live = tokens(client, c)["refresh_token"]
     real_read, real_rotate = services.async_reads.rotation, services.async_reads.rotate
     won = []

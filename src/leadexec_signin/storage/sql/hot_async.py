@@ -131,13 +131,10 @@ class AsyncHotReads:
             "timeout": max(1.0, connect_timeout),
             "server_settings": {"statement_timeout": str(int(statement_timeout_ms))},
         }
-        self._refresh = refresh_statement(engine)
-        self._grant = grant_statement(engine)
-        self._rotation = rotation_statement(engine)
         self._sql = {
-            "refresh": numbered(self._refresh),
-            "grant": numbered(self._grant),
-            "rotation": numbered(self._rotation),
+            "refresh": numbered(refresh_statement(engine)),
+            "grant": numbered(grant_statement(engine)),
+            "rotation": numbered(rotation_statement(engine)),
             "rotate": ROTATE,
         }
         self._size = size
