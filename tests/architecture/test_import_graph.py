@@ -256,3 +256,30 @@ def test_creating_a_user_from_the_command_line_never_loads_starlette(tmp_path: P
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "NO-STARLETTE 0", done.stdout
+
+
+@pytest.mark.slow  # a fresh interpreter in a subprocess
+def test_a_server_starts_without_the_mcp_and_scim_libraries(tmp_path: Path) -> None:
+    """They are half of a process's start-up and are imported at the first /mcp or /scim/v2
+    request; the first of each is still answered (tests/web/test_mcp.py, test_scim.py)."""
+    script = (
+        "import sys\n"
+        "from leadexec_signin.compose import build\n"
+        "from leadexec_signin.settings import Settings\n"
+        "from leadexec_signin.web.app import create_app\n"
+        "services = build(Settings.from_env())\n"
+        "create_app(services)\n"
+        "services.close()\n"
+        "print(sorted(m for m in ('mcp', 'scim2_models') if m in sys.modules))\n"
+    )
+    env = {
+        **os.environ,
+        "LEADEXEC_DATA_DIR": str(tmp_path / "data"),
+        "LEADEXEC_DATABASE_URL": "",
+        "LEADEXEC_LOG_LEVEL": "WARNING",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout

@@ -16,11 +16,8 @@ from __future__ import annotations
 import contextvars
 import functools
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mcp.server.mcpserver import MCPServer
-from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
-from mcp.server.transport_security import TransportSecuritySettings
 from starlette.requests import Request
 from starlette.routing import Route
 from starlette.types import Message, Receive, Scope, Send
@@ -34,6 +31,14 @@ from leadexec_signin.web.dpop_http import resource_token
 from leadexec_signin.web.leadexec_api.api_v1 import me_claims
 from leadexec_signin.web.renderers import resource_renderer
 from leadexec_signin.web.surfaces import refusal
+
+if TYPE_CHECKING:
+    # The SDK is imported at the first MCP request (``build_server``): it is 0.46 s of a
+    # process's 1.3 s start-up, paid by every server process and command that never answers
+    # /mcp.
+    from mcp.server.mcpserver import MCPServer
+    from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+    from mcp.server.transport_security import TransportSecuritySettings
 
 PATH = resources.MCP
 MAX_BODY = 64 * 1024
@@ -53,6 +58,8 @@ CALLER: contextvars.ContextVar[tuple[AccessToken, GrantContext]] = contextvars.C
 
 
 def build_server() -> MCPServer:
+    from mcp.server.mcpserver import MCPServer
+
     server = MCPServer(
         "LeadExec",
         instructions="The signed-in LeadExec user's profile and settings, with their consent.",
@@ -76,10 +83,13 @@ def build_server() -> MCPServer:
 class McpEndpoint:
     """A pure ASGI app in front of the SDK's Streamable HTTP handler."""
 
-    def __init__(self) -> None:
+    @functools.cached_property
+    def security(self) -> TransportSecuritySettings:
+        from mcp.server.transport_security import TransportSecuritySettings
+
         # Bearer tokens, never cookies: a rebinding attack has no credential to borrow, and
         # the host is the issuer's whatever proxy is in front.
-        self.security = TransportSecuritySettings(enable_dns_rebinding_protection=False)
+        return TransportSecuritySettings(enable_dns_rebinding_protection=False)
 
     @functools.cached_property
     def server(self) -> MCPServer:

@@ -15,14 +15,17 @@ directory sent them when LeadExec cannot use them (a free-form value); ``userNam
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
-
-import scim2_models as scim
+from typing import TYPE_CHECKING, Any
 
 from leadexec_signin.core.accounts import User
 from leadexec_signin.core.clock import iso_z
 from leadexec_signin.core.errors import InvalidRequest
 from leadexec_signin.core.people import Profile, time_zones
+
+if TYPE_CHECKING:
+    import scim2_models as scim
+else:
+    from leadexec_signin.web.scim.lazy import scim
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 _KEPT = {"userName", "name", "displayName", "emails", "active", "locale", "timezone"}

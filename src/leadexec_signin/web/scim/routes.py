@@ -11,9 +11,8 @@ the rules the people-management use case's.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import scim2_models as scim
 from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -26,6 +25,11 @@ from leadexec_signin.core.people import Change, ScimIdentity
 from leadexec_signin.web.admin_api.calls import MAX_BODY, scoped
 from leadexec_signin.web.context import call, services
 from leadexec_signin.web.scim import model as m
+
+if TYPE_CHECKING:
+    import scim2_models as scim
+else:
+    from leadexec_signin.web.scim.lazy import scim
 
 BASE = "/scim/v2"
 MEDIA = "application/scim+json"
