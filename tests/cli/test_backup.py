@@ -23,6 +23,7 @@ from leadexec_signin.storage.sql.migrate import upgrade
 from production.conftest import start_node  # noqa: F401 (a fixture)
 from production.nodes import PARTNER, NodeFactory, node_env, seed
 from seed_token import exchange_refresh_token
+from support.http import TLS
 from support.signin import result_of
 
 # A server and commands as real processes: out of the fast tier.
@@ -83,7 +84,7 @@ def newcomers(url: str, emails: list[str], btn_id: str, journal: Journal) -> Non
         for email in emails:
             if journal.stop.is_set():
                 return
-            with httpx.Client(base_url=url, timeout=20) as c:
+            with httpx.Client(base_url=url, timeout=20, verify=TLS) as c:
                 sign_in(c, email)
                 result = consent(c, btn_id)
                 assert result["valid"] is True, result
@@ -95,7 +96,7 @@ def newcomers(url: str, emails: list[str], btn_id: str, journal: Journal) -> Non
 
 def revoker(url: str, email: str, btn_id: str, journal: Journal) -> None:
     """One person connecting and disconnecting the application again and again."""
-    with httpx.Client(base_url=url, timeout=20) as c:
+    with httpx.Client(base_url=url, timeout=20, verify=TLS) as c:
         try:
             sign_in(c, email)
             while not journal.stop.is_set():

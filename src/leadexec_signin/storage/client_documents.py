@@ -21,6 +21,7 @@ certificate against the URL's host name (SNI and hostname check), not the addres
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import socket
 import ssl
 import threading
@@ -157,6 +158,13 @@ class _CheckedBackend(httpcore.NetworkBackend):
         time.sleep(seconds)
 
 
+@functools.cache
+def _system_tls() -> ssl.SSLContext:
+    """The system's certificates, read once per process at the first fetch (about 20 ms of
+    CPU, which every provider built paid otherwise, and most never fetch)."""
+    return ssl.create_default_context()
+
+
 class HttpClientDocuments:
     """The :class:`~leadexec_signin.core.client_documents.DocumentFetcher` over HTTPS.
 
@@ -177,11 +185,7 @@ class HttpClientDocuments:
 
     @property
     def ssl_context(self) -> ssl.SSLContext:
-        # Made at the first fetch: reading the system's certificates costs about 20 ms of CPU,
-        # which every provider built (each test builds one) paid, and most never fetch.
-        if self._ssl_context is None:
-            self._ssl_context = ssl.create_default_context()
-        return self._ssl_context
+        return self._ssl_context or _system_tls()
 
     def fetch(self, url: str) -> FetchedDocument:
         check_client_id_url(url, development=self.development)
