@@ -227,6 +227,27 @@ def test_each_layer_only_imports_downwards(layer: str, never: tuple[str, ...]) -
     assert wrong == []
 
 
+def last_line_of_a_fresh_interpreter(script: str, tmp_path: Path, stdin: str = "") -> str:
+    """What ``script`` prints last, run by a new Python on an SQLite file of its own: the
+    modules it imports are the ones a real process would."""
+    env = {
+        **os.environ,
+        "LEADEXEC_DATA_DIR": str(tmp_path / "data"),
+        "LEADEXEC_DATABASE_URL": "",
+        "LEADEXEC_LOG_LEVEL": "WARNING",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip().splitlines()[-1]
+
+
 @pytest.mark.slow  # the command line in a subprocess
 def test_creating_a_user_from_the_command_line_never_loads_starlette(tmp_path: Path) -> None:
     script = (
@@ -240,22 +261,8 @@ def test_creating_a_user_from_the_command_line_never_loads_starlette(tmp_path: P
         "code |= main(['migrate', '--json'])\n"
         "print('STARLETTE' if 'starlette' in sys.modules else 'NO-STARLETTE', code)\n"
     )
-    env = {
-        **os.environ,
-        "LEADEXEC_DATA_DIR": str(tmp_path / "data"),
-        "LEADEXEC_DATABASE_URL": "",
-        "LEADEXEC_LOG_LEVEL": "WARNING",
-    }
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        input="a long enough password\n",
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().splitlines()[-1] == "NO-STARLETTE 0", done.stdout
+    last = last_line_of_a_fresh_interpreter(script, tmp_path, "a long enough password\n")
+    assert last == "NO-STARLETTE 0"
 
 
 @pytest.mark.slow  # a fresh interpreter in a subprocess
@@ -272,14 +279,4 @@ def test_a_server_starts_without_the_mcp_and_scim_libraries(tmp_path: Path) -> N
         "services.close()\n"
         "print(sorted(m for m in ('mcp', 'scim2_models') if m in sys.modules))\n"
     )
-    env = {
-        **os.environ,
-        "LEADEXEC_DATA_DIR": str(tmp_path / "data"),
-        "LEADEXEC_DATABASE_URL": "",
-        "LEADEXEC_LOG_LEVEL": "WARNING",
-    }
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout
+    assert last_line_of_a_fresh_interpreter(script, tmp_path) == "[]"
