@@ -16,6 +16,7 @@ import httpx
 import pytest
 from test_operations import ok, refused, run
 
+from leadexec_signin.background import tls
 from leadexec_signin.compose import build
 from leadexec_signin.core.errors import InvalidGrant
 from leadexec_signin.settings import Settings
@@ -23,7 +24,6 @@ from leadexec_signin.storage.sql.migrate import upgrade
 from production.conftest import start_node  # noqa: F401 (a fixture)
 from production.nodes import PARTNER, NodeFactory, node_env, seed
 from seed_token import exchange_refresh_token
-from support.http import TLS
 from support.signin import result_of
 
 # A server and commands as real processes: out of the fast tier.
@@ -84,7 +84,7 @@ def newcomers(url: str, emails: list[str], btn_id: str, journal: Journal) -> Non
         for email in emails:
             if journal.stop.is_set():
                 return
-            with httpx.Client(base_url=url, timeout=20, verify=TLS) as c:
+            with httpx.Client(base_url=url, timeout=20, verify=tls()) as c:
                 sign_in(c, email)
                 result = consent(c, btn_id)
                 assert result["valid"] is True, result
@@ -96,7 +96,7 @@ def newcomers(url: str, emails: list[str], btn_id: str, journal: Journal) -> Non
 
 def revoker(url: str, email: str, btn_id: str, journal: Journal) -> None:
     """One person connecting and disconnecting the application again and again."""
-    with httpx.Client(base_url=url, timeout=20, verify=TLS) as c:
+    with httpx.Client(base_url=url, timeout=20, verify=tls()) as c:
         try:
             sign_in(c, email)
             while not journal.stop.is_set():

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import httpx
 
+from leadexec_signin.background import tls
 from leadexec_signin.compose import Services, build
 from leadexec_signin.core.authorize import AuthorizeRequest
 from leadexec_signin.core.clock import SystemClock
 from leadexec_signin.settings import Settings
-from support.http import TLS
 from support.world import allow
 
 PARTNER = "http://127.0.0.1:9000"
@@ -79,7 +79,7 @@ class Node:
             if self.proc.poll() is not None:
                 return False
             try:
-                if httpx.get(f"{self.url}/healthz", timeout=1, verify=TLS).status_code == 200:
+                if httpx.get(f"{self.url}/healthz", timeout=1, verify=tls()).status_code == 200:
                     return True
             except httpx.HTTPError:
                 pass
@@ -107,7 +107,7 @@ class Node:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=20, verify=TLS)
+        return httpx.Client(base_url=self.url, timeout=20, verify=tls())
 
 
 # What the ``start_node`` fixture hands a test: start(name, env, workers=1) -> Node.

@@ -22,8 +22,8 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
+from leadexec_signin.background import tls
 from production.nodes import PARTNER, issue_tokens, node_env
-from support.http import TLS
 
 # Real server processes: the cluster tier (tests/support/tiers.py).
 pytestmark = pytest.mark.cluster
@@ -130,7 +130,7 @@ def test_sigterm_finishes_what_is_in_flight_and_exits_cleanly(
     unanswered: list[str] = []
 
     def load(refresh: str) -> None:
-        with httpx.Client(base_url=node.url, timeout=WAIT, verify=TLS) as c:
+        with httpx.Client(base_url=node.url, timeout=WAIT, verify=tls()) as c:
             while not stop.is_set():
                 try:
                     r = c.get(
@@ -147,7 +147,7 @@ def test_sigterm_finishes_what_is_in_flight_and_exits_cleanly(
     for t in threads:
         t.start()
     try:
-        with httpx.Client(base_url=node.url, timeout=WAIT, verify=TLS) as c:
+        with httpx.Client(base_url=node.url, timeout=WAIT, verify=tls()) as c:
             revoked = c.get("/api/revoke", params={"token": notified_refresh})
             assert revoked.json()["valid"] is True
         assert receiver.received.wait(WAIT), "the notice was never sent"

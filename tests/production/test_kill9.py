@@ -19,8 +19,8 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
+from leadexec_signin.background import tls
 from production.nodes import PARTNER, NodeFactory, Seeded, node_env
-from support.http import TLS
 from support.signin import result_of
 
 # Real server processes: the cluster tier (tests/support/tiers.py).
@@ -87,7 +87,7 @@ def consent(c: httpx.Client, btn_id: str) -> dict[str, object]:
 
 
 def worker(url: str, cookies: httpx.Cookies, seeded: Seeded, journal: Journal) -> None:
-    with httpx.Client(base_url=url, timeout=10, cookies=cookies, verify=TLS) as c:
+    with httpx.Client(base_url=url, timeout=10, cookies=cookies, verify=tls()) as c:
         try:
             while True:
                 result = consent(c, seeded.btn_id)
@@ -127,7 +127,7 @@ def test_kill_9_in_a_stream_of_exchanges_and_revocations_loses_no_acknowledged_g
     node = start_node("k9-first", env)
     jars = []
     for email in emails:
-        with httpx.Client(base_url=node.url, verify=TLS) as c:
+        with httpx.Client(base_url=node.url, verify=tls()) as c:
             sign_in(c, email)
             jars.append(c.cookies)
     journal = Journal()
@@ -145,7 +145,7 @@ def test_kill_9_in_a_stream_of_exchanges_and_revocations_loses_no_acknowledged_g
     assert acked_grants >= WORKERS
 
     again = start_node("k9-restarted", env)
-    with httpx.Client(base_url=again.url, timeout=10, verify=TLS) as c:
+    with httpx.Client(base_url=again.url, timeout=10, verify=tls()) as c:
         for grant in journal.grants:
             r = c.post("/api/token", data={"appId": seeded.app_id, "refreshToken": grant.refresh})
             alive = r.status_code == 200
@@ -159,7 +159,7 @@ def test_kill_9_in_a_stream_of_exchanges_and_revocations_loses_no_acknowledged_g
                 me = c.get("/api/v1/me", headers={"Authorization": f"Bearer {access}"})
                 assert me.status_code == (200 if alive else 401), me.text
     for jar, email in zip(jars, emails, strict=True):
-        with httpx.Client(base_url=again.url, cookies=jar, verify=TLS) as c:
+        with httpx.Client(base_url=again.url, cookies=jar, verify=tls()) as c:
             r = c.get("/account/apps")  # sessions are rows: they survive the kill
             assert r.status_code == 200 and email in r.text
 

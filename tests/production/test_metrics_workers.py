@@ -10,8 +10,8 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from leadexec_signin.background import tls
 from production.nodes import node_env
-from support.http import TLS
 
 # Real server processes: the cluster tier (tests/support/tiers.py).
 pytestmark = pytest.mark.cluster
@@ -31,7 +31,7 @@ def process_of(r: httpx.Response) -> str:
 def scrape(url: str) -> tuple[str, dict[tuple[str, tuple[tuple[str, str], ...]], float]]:
     # A new connection each time, so the kernel may hand it to either worker.
     r = httpx.get(
-        url + "/metrics", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=20, verify=TLS
+        url + "/metrics", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=20, verify=tls()
     )
     assert r.status_code == 200, r.text
     samples = {
@@ -61,7 +61,7 @@ def test_counts_add_up_across_two_worker_processes(
     # Until both workers have answered exchanges (a bounded number of fresh connections).
     for i in range(400):
         params = {"appId": seeded.app_id, "refreshToken": refresh if i % 3 else "ler_" + "x" * 43}
-        r = httpx.get(node.url + "/api/token", params=params, timeout=20, verify=TLS)
+        r = httpx.get(node.url + "/api/token", params=params, timeout=20, verify=tls())
         answered_by[process_of(r)] = answered_by.get(process_of(r), 0) + 1
         if i % 3:
             assert r.status_code == 200, r.text

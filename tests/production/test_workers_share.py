@@ -17,8 +17,8 @@ import httpx
 import pytest
 
 from leadexec_signin import workers
+from leadexec_signin.background import tls
 from production.nodes import node_env
-from support.http import TLS
 
 pytestmark = [
     pytest.mark.cluster,  # real server processes (tests/support/tiers.py)
@@ -65,7 +65,7 @@ def answered_by(url: str, connections: int = 16) -> Counter[str]:
     """One request on each of many new connections: the request id's prefix names the
     worker that accepted it."""
     workers: Counter[str] = Counter()
-    clients = [httpx.Client(base_url=url, timeout=20, verify=TLS) for _ in range(connections)]
+    clients = [httpx.Client(base_url=url, timeout=20, verify=tls()) for _ in range(connections)]
     try:
         for c in clients:
             r = c.get("/healthz")
@@ -99,7 +99,7 @@ def test_each_worker_listens_for_itself_and_both_answer(
     assert until(lambda: len(workers_of(node.proc.pid) - pids) == 1)
     assert victim not in workers_of(node.proc.pid)
     assert until(lambda: listening_sockets(node.port) == 2)
-    assert httpx.get(node.url + "/healthz", timeout=20, verify=TLS).status_code == 200
+    assert httpx.get(node.url + "/healthz", timeout=20, verify=tls()).status_code == 200
 
 
 def test_a_second_server_on_the_same_port_refuses_to_start(
@@ -115,7 +115,7 @@ def test_a_second_server_on_the_same_port_refuses_to_start(
     assert second.returncode == 3, second.stderr
     assert "Address already in use" in second.stderr
     assert listening_sockets(node.port) == 2  # the first one's, untouched
-    assert httpx.get(node.url + "/healthz", timeout=20, verify=TLS).status_code == 200
+    assert httpx.get(node.url + "/healthz", timeout=20, verify=tls()).status_code == 200
 
 
 def test_the_held_port_admits_our_workers_and_nobody_else(database_url: str) -> None:
@@ -147,7 +147,7 @@ def test_sighup_replaces_the_workers_and_a_killed_parent_takes_them_along(
     os.kill(node.proc.pid, signal.SIGHUP)
     assert until(lambda: len(workers_of(node.proc.pid) - before) == 2), workers_of(node.proc.pid)
     assert until(lambda: listening_sockets(node.port) == 2)
-    assert httpx.get(node.url + "/healthz", timeout=20, verify=TLS).status_code == 200
+    assert httpx.get(node.url + "/healthz", timeout=20, verify=tls()).status_code == 200
 
     after = workers_of(node.proc.pid)
     os.kill(node.proc.pid, signal.SIGKILL)  # the supervisor only: no chance to pass anything on

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from support.http import TLS
+from leadexec_signin.background import tls
 from support.signin import PASSWORD, csrf_of, result_of
 
 
@@ -44,7 +44,7 @@ def wait_until_serving(url: str, process: subprocess.Popen[bytes], log: Path) ->
         if process.poll() is not None:
             raise RuntimeError(f"server exited:\n{log.read_text()[-3000:]}")
         try:
-            if httpx.get(url + "/healthz", timeout=1, verify=TLS).status_code == 200:
+            if httpx.get(url + "/healthz", timeout=1, verify=tls()).status_code == 200:
                 return
         except httpx.TransportError:
             time.sleep(0.05)
@@ -52,7 +52,7 @@ def wait_until_serving(url: str, process: subprocess.Popen[bytes], log: Path) ->
 
 
 def tokens_over_http(url: str, btn_id: str, origin: str) -> dict[str, object]:
-    with httpx.Client(base_url=url, follow_redirects=False, timeout=10, verify=TLS) as c:
+    with httpx.Client(base_url=url, follow_redirects=False, timeout=10, verify=tls()) as c:
         page = c.get("/account/login")
         signed = c.post(
             "/account/login",

@@ -267,10 +267,7 @@ class TokenChecks:
 
     def peek_client(self, client_id: str) -> Application | None:
         """The cached client, if it stays fresh 50 ms more; never reads."""
-        if self.clients.ttl <= 0:
-            return None
-        self.listen()
-        return self.clients.get(client_id, margin=0.05)
+        return self._peek(self.clients, client_id)
 
     def peek_grant(self, grant_id: str) -> GrantContext | None:
         """The cached grant, if it stays fresh 50 ms more; never reads."""
@@ -280,12 +277,13 @@ class TokenChecks:
         """The cached refresh read, if it stays fresh 50 ms more; never reads."""
         return self._peek(self.refresh, token_hash, REFRESH_HIT)
 
-    def _peek(self, cache: TokenCache[V], key: str, hits: Bound) -> V | None:
+    def _peek(self, cache: TokenCache[V], key: str, hits: Bound | None = None) -> V | None:
+        """``hits``: the counter a hit adds to (clients have none of their own)."""
         if cache.ttl <= 0:
             return None
         self.listen()
         hit = cache.get(key, margin=0.05)
-        if hit is not None:
+        if hit is not None and hits is not None:
             hits.inc()
         return hit
 
